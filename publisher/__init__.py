@@ -1,0 +1,1 @@
+"""Forward plan publisher: commissioners' plans as plain-English notices, feeds and calendars."""

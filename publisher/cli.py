@@ -1,0 +1,137 @@
+"""The `publisher` command: parses arguments, calls the core, prints results plainly."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from publisher.plans import report
+from publisher.plans.check import UsageError, check
+from publisher.plans.schema import write_all
+
+LONDON = ZoneInfo("Europe/London")
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def today_in_london() -> dt.date:
+    return dt.datetime.now(LONDON).date()
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a day like 2027-03-14") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="publisher",
+        description="Publish forward procurement plans as plain-English notices and feeds.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check_cmd = commands.add_parser(
+        "check",
+        help="check plan and channel files, and say plainly what is wrong",
+        description="Check plan, channel, places and themes files. Exit 0 when there are no "
+        "errors (warnings allowed), 1 when there are errors, 2 when the command is wrong.",
+    )
+    check_cmd.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        default=[Path("plans")],
+        metavar="PATH",
+        help="files or folders (default: plans)",
+    )
+    check_cmd.add_argument(
+        "--strict",
+        action="store_true",
+        help="count warnings (such as a gap without a reason) as errors",
+    )
+    check_cmd.add_argument(
+        "--format",
+        choices=sorted(report.FORMATS),
+        default="text",
+        help="text for people, github for pull-request annotations, json for tools",
+    )
+    check_cmd.add_argument(
+        "--today",
+        type=_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="check as if on this day (notice periods depend on it)",
+    )
+
+    schema_cmd = commands.add_parser(
+        "schema",
+        help="write the JSON Schema of the file formats, for editors",
+        description="Write plan.schema.json, channel.schema.json, places.schema.json and "
+        "themes.schema.json. Plan files point at them with a first line like "
+        "'# yaml-language-server: $schema=schema/plan.schema.json'.",
+    )
+    schema_cmd.add_argument(
+        "--out",
+        type=Path,
+        default=Path("plans/schema"),
+        help="folder to write into (default: plans/schema)",
+    )
+    return parser
+
+
+def _colour(stream: object) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def run_check(args: argparse.Namespace) -> int:
+    try:
+        result = check(args.paths, args.today or today_in_london())
+    except UsageError as err:
+        print(f"publisher check: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.strict:
+        result = result.strict()
+    if args.format == "text":
+        sys.stdout.write(report.text(result, colour=_colour(sys.stdout)))
+    else:
+        sys.stdout.write(report.FORMATS[args.format](result))
+    return EXIT_PROBLEMS if result.count(report.Severity.ERROR) else EXIT_OK
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    try:
+        written = write_all(args.out)
+    except OSError as err:
+        print(
+            f"publisher schema: cannot write to {args.out}: {err.strerror or err}", file=sys.stderr
+        )
+        return EXIT_PROBLEMS
+    for path in written:
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    commands = {"check": run_check, "schema": run_schema}
+    try:
+        return commands[args.command](args)
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

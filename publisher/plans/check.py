@@ -1,0 +1,363 @@
+"""Check plan, channel, places and themes files: every problem in every file, with its place.
+
+One broken file never hides another: each file is read and checked on its own (in
+parallel when there are many), and only ids are compared across files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from multiprocessing import get_context
+from pathlib import Path
+
+from publisher.plans import language, rules
+from publisher.plans.errors import Problem, Severity
+from publisher.plans.language import JargonIndex
+from publisher.plans.load import Document, load, paused_gc
+from publisher.plans.model import (
+    ChannelFile,
+    Opportunity,
+    PlacesFile,
+    PlanHeader,
+    ThemesFile,
+)
+from publisher.plans.reference import (
+    CHANNELS_DIR,
+    PLACES_FILE,
+    THEMES_FILE,
+    Glossary,
+    Places,
+    Reference,
+    channel_files,
+    load_glossary,
+    organisation_id,
+    plans_root,
+)
+from publisher.plans.validate import Finding, check_schema_version, error, to_problems, validate
+
+PARALLEL_FROM = 16  # files; below this, starting worker processes costs more than it saves
+
+
+class Kind(StrEnum):
+    PLAN = "plan"
+    CHANNELS = "channels"
+    PLACES = "places"
+    THEMES = "themes"
+
+
+def kind_of(path: Path) -> Kind:
+    if path.name == PLACES_FILE:
+        return Kind.PLACES
+    if path.name == THEMES_FILE:
+        return Kind.THEMES
+    if path.parent.name == CHANNELS_DIR:
+        return Kind.CHANNELS
+    return Kind.PLAN
+
+
+@dataclass
+class PlanRead:
+    """A plan file read as far as it could be: its valid parts and its problems."""
+
+    file: str
+    header: PlanHeader | None = None
+    opportunities: list[tuple[int, Opportunity]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    document: Document | None = None
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.severity is Severity.ERROR for p in self.problems)
+
+
+@dataclass
+class FileResult:
+    file: str
+    kind: Kind
+    problems: list[Problem]
+    declared_id: str | None = None  # the commissioner or organisation id
+    opportunities: int = 0
+
+
+@dataclass
+class CheckReport:
+    files: list[FileResult]
+    extra: list[Problem] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Problem]:
+        found = [p for result in self.files for p in result.problems] + self.extra
+        return sorted(found, key=Problem.sort_key)
+
+    def strict(self) -> CheckReport:
+        """The same report with every warning counted as an error (--strict)."""
+        files = [
+            FileResult(
+                r.file, r.kind, [p.promoted() for p in r.problems], r.declared_id, r.opportunities
+            )
+            for r in self.files
+        ]
+        return CheckReport(files, [p.promoted() for p in self.extra])
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for p in self.problems if p.severity is severity)
+
+
+class UsageError(Exception):
+    """The command was asked for something that does not exist (exit 2)."""
+
+
+def read_plan(
+    path: Path, display: str, reference: Reference, jargon: JargonIndex, today: dt.date
+) -> PlanRead:
+    """Read a plan file and apply every rule; the valid opportunities come back even when
+    others in the file have errors, so the caller decides what to do with a partial plan."""
+    read = PlanRead(display)
+    with paused_gc():
+        document, problems = load(path, display)
+        if document is None:
+            read.problems = problems
+            return read
+        read.document = document
+        findings = check_schema_version(document.data, "plan")
+        if findings:
+            read.problems = to_problems(document, findings)
+            return read
+        data: dict[str, object] = document.data
+        header, findings = validate(
+            PlanHeader, {k: v for k, v in data.items() if k != "opportunities"}
+        )
+        raw = data.get("opportunities", [])
+        if raw is None:
+            raw = []
+        if not isinstance(raw, list):
+            findings.append(
+                error(
+                    ("opportunities",),
+                    "wrong-type",
+                    "'opportunities' should be a list, one item per opportunity "
+                    "starting with '- id:'.",
+                )
+            )
+            raw = []
+        for index, item in enumerate(raw):
+            opportunity, found = validate(Opportunity, item, ("opportunities", index))
+            findings += found
+            if opportunity is not None:
+                read.opportunities.append((index, opportunity))
+                findings += language.check_opportunity(
+                    opportunity, ("opportunities", index), jargon
+                )
+        if header is not None:
+            read.header = header
+            findings += rules.check_plan(header, read.opportunities, reference, path.stem, today)
+        read.problems = to_problems(document, findings)
+    return read
+
+
+def _check_other(
+    path: Path, display: str, kind: Kind, reference: Reference
+) -> tuple[list[Problem], str | None]:
+    document, problems = load(path, display)
+    if document is None:
+        return problems, None
+    findings: list[Finding] = check_schema_version(document.data, kind.value)
+    declared = None
+    if not findings:
+        if kind is Kind.CHANNELS:
+            channels, findings = validate(ChannelFile, document.data)
+            if channels is not None:
+                declared = channels.organisation.id
+                findings += rules.check_channels(channels, reference, path.stem)
+        elif kind is Kind.PLACES:
+            places, findings = validate(PlacesFile, document.data)
+            findings += rules.check_places(places) if places is not None else []
+        else:
+            themes, findings = validate(ThemesFile, document.data)
+            findings += rules.check_themes(themes) if themes is not None else []
+    return to_problems(document, findings), declared
+
+
+@dataclass(frozen=True)
+class _Task:
+    path: Path
+    display: str
+    kind: Kind
+    root: Path
+
+
+@dataclass(frozen=True)
+class _Context:
+    references: dict[Path, Reference]
+    jargon: JargonIndex
+    today: dt.date
+
+
+_context: _Context | None = None
+
+
+def _set_context(context: _Context) -> None:
+    global _context  # noqa: PLW0603 - each worker process receives its context once
+    _context = context
+
+
+def _start_worker(context: _Context) -> None:
+    # Checking builds millions of small acyclic objects; the cycle collector would walk
+    # them over and over for nothing. A worker lives only for one check.
+    gc.disable()
+    _set_context(context)
+
+
+def _run(task: _Task) -> FileResult:
+    assert _context is not None
+    reference = _context.references[task.root]
+    if task.kind is Kind.PLAN:
+        read = read_plan(task.path, task.display, reference, _context.jargon, _context.today)
+        declared = read.header.commissioner.id if read.header else None
+        return FileResult(task.display, task.kind, read.problems, declared, len(read.opportunities))
+    problems, declared = _check_other(task.path, task.display, task.kind, reference)
+    return FileResult(task.display, task.kind, problems, declared)
+
+
+def display_path(path: Path) -> str:
+    """A path as the person typed it would expect: relative to here when it is below here."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def discover(paths: Sequence[Path]) -> list[Path]:
+    """The files to check: files as given, and the YAML files of folders as given."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            for folder in (path, path / CHANNELS_DIR):
+                if folder.is_dir():
+                    found += sorted(
+                        p
+                        for p in folder.iterdir()
+                        if p.suffix in (".yaml", ".yml")
+                        and not p.name.startswith(".")
+                        and p.is_file()
+                    )
+        elif path.exists():
+            found.append(path)
+        else:
+            raise UsageError(f"There is no file or folder called '{path}'.")
+    unique: dict[Path, None] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), None)
+    return list(unique)
+
+
+def load_reference(root: Path, glossary: Glossary) -> Reference:
+    """The places, themes and organisations that plans under `root` may name."""
+    reference = Reference(glossary=glossary)
+    places_doc, _ = load(root / PLACES_FILE, PLACES_FILE)
+    if places_doc is not None and not check_schema_version(places_doc.data, "places"):
+        places, _ = validate(PlacesFile, places_doc.data)
+        if places is not None:
+            reference.places = Places({p.slug: p for p in places.places})
+    themes_doc, _ = load(root / THEMES_FILE, THEMES_FILE)
+    if themes_doc is not None and not check_schema_version(themes_doc.data, "themes"):
+        themes, _ = validate(ThemesFile, themes_doc.data)
+        if themes is not None:
+            reference.themes = {t.slug: t for t in themes.themes}
+    organisations = set()
+    for path in channel_files(root):
+        document, _ = load(path, path.name)
+        org_id = organisation_id(document) if document is not None else None
+        if org_id:
+            organisations.add(org_id)
+    reference.organisations = frozenset(organisations)
+    return reference
+
+
+def check(
+    paths: Sequence[Path],
+    today: dt.date,
+    *,
+    workers: int | None = None,
+    glossary: Glossary | None = None,
+) -> CheckReport:
+    """Check every file under `paths`; raise UsageError only for paths that do not exist."""
+    files = discover(paths)
+    glossary = glossary or load_glossary()
+    roots = {path: plans_root(path) for path in files}
+    extra: list[Problem] = []
+    for root in sorted(set(roots.values())):
+        for name in (PLACES_FILE, THEMES_FILE):
+            reference_file = root / name
+            if not reference_file.is_file():
+                extra.append(
+                    Problem(
+                        display_path(reference_file),
+                        0,
+                        0,
+                        (),
+                        Severity.ERROR,
+                        "missing-file",
+                        f"There is no {name} in {display_path(root)}/, so the "
+                        f"{name.removesuffix('.yaml')} that plans name cannot be "
+                        "checked.",
+                        f"Create {name}; see the example plans.",
+                    )
+                )
+            elif reference_file.resolve() not in roots:
+                files.append(reference_file.resolve())
+                roots[reference_file.resolve()] = root
+    context = _Context(
+        {root: load_reference(root, glossary) for root in set(roots.values())},
+        JargonIndex.build(glossary),
+        today,
+    )
+    tasks = [_Task(path, display_path(path), kind_of(path), roots[path]) for path in files]
+    results = _run_all(tasks, context, workers)
+    extra += _cross_file(results)
+    return CheckReport(results, extra)
+
+
+def _run_all(tasks: list[_Task], context: _Context, workers: int | None) -> list[FileResult]:
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers <= 1 or len(tasks) < PARALLEL_FROM or os.name != "posix":
+        _set_context(context)
+        with paused_gc():
+            return [_run(task) for task in tasks]
+    chunk = max(1, len(tasks) // (workers * 4))
+    with ProcessPoolExecutor(
+        workers, mp_context=get_context("fork"), initializer=_start_worker, initargs=(context,)
+    ) as pool:
+        return list(pool.map(_run, tasks, chunksize=chunk))
+
+
+def _cross_file(results: Iterable[FileResult]) -> list[Problem]:
+    out: list[Problem] = []
+    first: dict[tuple[Kind, str], str] = {}
+    for result in results:
+        if result.declared_id is None:
+            continue
+        key = (result.kind, result.declared_id)
+        if key in first:
+            what = "commissioner" if result.kind is Kind.PLAN else "organisation"
+            out.append(
+                Problem(
+                    result.file,
+                    0,
+                    0,
+                    (),
+                    Severity.ERROR,
+                    "duplicate-id",
+                    f"The {what} id '{result.declared_id}' is also used by {first[key]}.",
+                    "Each body has one file and one id.",
+                )
+            )
+        else:
+            first[key] = result.file
+    return out

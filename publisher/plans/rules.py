@@ -1,0 +1,536 @@
+"""The rules a good plan follows beyond its format: transparency, notice, sense and references."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from publisher.plans.dates import PlanDate
+from publisher.plans.errors import FieldPath, did_you_mean
+from publisher.plans.model import (
+    GRANT_FUNDING,
+    GRANT_ROUTES,
+    ChannelFile,
+    Dates,
+    Funding,
+    Opportunity,
+    PlacesFile,
+    PlanHeader,
+    Requirements,
+    Route,
+    Status,
+    ThemesFile,
+)
+from publisher.plans.reference import Reference
+from publisher.plans.validate import Finding, error, warning
+
+# The fields a VCSE organisation needs to decide whether to prepare (DESIGN.md). A missing
+# one is a gap; each says in plain words what is not known.
+EXPECTED: dict[str, str] = {
+    "value": "how much money there is",
+    "route": "how the provider will be chosen",
+    "funding": "whether this is a contract or a grant",
+    "places": "where the service will be",
+    "tender_opens": "when the tender or applications open",
+    "service_starts": "when the service starts",
+    "duration": "how long the funding lasts",
+}
+NOT_YET_OPEN = frozenset({Status.IDEA, Status.PLANNING, Status.ENGAGEMENT})
+SETTLED = frozenset({Status.AWARDED, Status.CANCELLED})
+REASONABLE_UNKNOWNS = frozenset(
+    set(Opportunity.model_fields) | set(Dates.model_fields) | set(Requirements.model_fields)
+) - {"id", "unknown", "short_notice_reason", "first_published", "title", "summary", "status"}
+SHUTS_OUT = {
+    "minimum_turnover": "a minimum turnover",
+    "reserves": "minimum reserves",
+    "insurance": "insurance cover",
+    "data_security_toolkit": "the Data Security and Protection Toolkit",
+    "cqc_registration": "CQC registration",
+}
+
+
+def gaps(opportunity: Opportunity) -> list[str]:
+    """The expected fields this opportunity leaves unknown, in the order of EXPECTED."""
+    dates = opportunity.dates
+    missing = {
+        "value": opportunity.value is None,
+        "route": opportunity.route in (None, Route.UNDECIDED),
+        "funding": opportunity.funding in (None, Funding.UNDECIDED),
+        "places": not opportunity.places,
+        "tender_opens": dates.tender_opens is None,
+        "service_starts": dates.service_starts is None,
+        "duration": opportunity.duration is None,
+    }
+    return [name for name in EXPECTED if missing[name]]
+
+
+def _gap_path(base: FieldPath, name: str) -> FieldPath:
+    return (*base, "dates", name) if name in ("tender_opens", "service_starts") else (*base, name)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """How much notice an opportunity gives against its commissioner's promise."""
+
+    published: dt.date
+    opens: PlanDate
+    promised_weeks: int
+
+    @property
+    def weeks(self) -> int:
+        return (self.opens.first_day - self.published).days // 7
+
+    @property
+    def is_short(self) -> bool:
+        return (self.opens.first_day - self.published).days < self.promised_weeks * 7
+
+
+def notice(opportunity: Opportunity, promised_weeks: int, today: dt.date) -> Notice | None:
+    """The notice given, when it can be known: first published (or, if never yet, today)."""
+    opens = opportunity.dates.tender_opens
+    if opens is None:
+        return None
+    if opportunity.first_published is not None:
+        return Notice(opportunity.first_published.first_day, opens, promised_weeks)
+    if opportunity.status in NOT_YET_OPEN:
+        return Notice(today, opens, promised_weeks)
+    return None
+
+
+def check_plan(
+    header: PlanHeader,
+    opportunities: Iterable[tuple[int, Opportunity]],
+    reference: Reference,
+    file_stem: str,
+    today: dt.date,
+) -> list[Finding]:
+    """Every rule for one plan file whose parts passed the format check."""
+    out: list[Finding] = []
+    if header.commissioner.id != file_stem:
+        out.append(
+            error(
+                ("commissioner", "id"),
+                "id-mismatch",
+                f"The commissioner id is '{header.commissioner.id}' but the file is "
+                f"called '{file_stem}.yaml'.",
+                f"Rename the file to {header.commissioner.id}.yaml, or change the id. "
+                "Ids are part of public web addresses: change them only before the "
+                "plan is first published.",
+            )
+        )
+    first_id: dict[str, int] = {}
+    for index, opportunity in opportunities:
+        base: FieldPath = ("opportunities", index)
+        if opportunity.id in first_id:
+            out.append(
+                error(
+                    (*base, "id"),
+                    "duplicate-id",
+                    f"Two opportunities have the id '{opportunity.id}' (the other is "
+                    f"opportunities[{first_id[opportunity.id]}]).",
+                    "Each opportunity needs its own id: it is its web address.",
+                )
+            )
+        else:
+            first_id[opportunity.id] = index
+        out.extend(
+            check_opportunity(
+                opportunity, base, header.notice_policy.weeks_before_tender, reference, today
+            )
+        )
+    return out
+
+
+def check_opportunity(
+    opportunity: Opportunity,
+    base: FieldPath,
+    promised_weeks: int,
+    reference: Reference,
+    today: dt.date,
+) -> list[Finding]:
+    out: list[Finding] = []
+    out.extend(_route_fits_funding(opportunity, base))
+    out.extend(_dates_in_order(opportunity.dates, (*base, "dates")))
+    out.extend(_references(opportunity, base, reference))
+    out.extend(_unknowns(opportunity, base))
+    if opportunity.status not in SETTLED:
+        out.extend(_transparency(opportunity, base, promised_weeks, today))
+    return out
+
+
+def _route_fits_funding(opportunity: Opportunity, base: FieldPath) -> list[Finding]:
+    route, funding = opportunity.route, opportunity.funding
+    if route is None or funding is None or Route.UNDECIDED in (route, funding):
+        return []
+    if funding in GRANT_FUNDING and route not in GRANT_ROUTES:
+        return [
+            error(
+                (*base, "route"),
+                "route-funding",
+                f"A grant cannot be given through '{route.value}', which is a way of "
+                "awarding contracts.",
+                "Use open-grant-round, invited-grant or grant-via-infrastructure-body, "
+                "or set funding to contract.",
+            )
+        ]
+    if funding is Funding.CONTRACT and route in GRANT_ROUTES:
+        return [
+            error(
+                (*base, "route"),
+                "route-funding",
+                f"A contract cannot be awarded through '{route.value}', which is a way "
+                "of giving grants.",
+                "Choose a contract route, or set funding to grant.",
+            )
+        ]
+    return []
+
+
+_ORDER = [
+    ("tender_opens", "tender_closes", "The closing date comes before the tender opens."),
+    ("tender_closes", "decision", "The decision comes before the closing date."),
+    ("tender_opens", "decision", "The decision comes before the tender opens."),
+    ("decision", "service_starts", "The service starts before the provider is chosen."),
+    ("tender_closes", "service_starts", "The service starts before the closing date."),
+    ("tender_opens", "service_starts", "The service starts before the tender opens."),
+]
+
+
+def _dates_in_order(dates: Dates, base: FieldPath) -> list[Finding]:
+    out: list[Finding] = []
+    flagged: set[str] = set()
+    for earlier, later, message in _ORDER:
+        first, second = getattr(dates, earlier), getattr(dates, later)
+        if first is None or second is None or later in flagged:
+            continue
+        if second.surely_before(first):
+            flagged.add(later)
+            out.append(
+                error(
+                    (*base, later),
+                    "date-order",
+                    message,
+                    f"{earlier} is {first}, {later} is {second}.",
+                )
+            )
+    for index, event in enumerate(dates.engagement):
+        if event.end is not None and event.end.surely_before(event.start):
+            out.append(
+                error(
+                    (*base, "engagement", index, "end"),
+                    "date-order",
+                    "This event ends before it starts.",
+                    f"start is {event.start}, end is {event.end}.",
+                )
+            )
+    return out
+
+
+def _unknown_slug(
+    path: FieldPath, code: str, what: str, slug: str, known: Iterable[str], where: str
+) -> Finding:
+    hint = did_you_mean(slug, known) or f"Add it to {where}, or use one that is there."
+    return error(path, code, f"'{slug}' is not {what} in {where}.", hint)
+
+
+def _references(opportunity: Opportunity, base: FieldPath, reference: Reference) -> list[Finding]:
+    out: list[Finding] = []
+    places, themes, orgs = reference.places, reference.themes, reference.organisations
+    if places is not None:
+        for index, slug in enumerate(opportunity.places):
+            if slug not in places:
+                out.append(
+                    _unknown_slug(
+                        (*base, "places", index),
+                        "unknown-place",
+                        "a place",
+                        slug,
+                        places,
+                        "places.yaml",
+                    )
+                )
+        for lot_index, lot in enumerate(opportunity.lots):
+            for index, slug in enumerate(lot.places):
+                if slug not in places:
+                    out.append(
+                        _unknown_slug(
+                            (*base, "lots", lot_index, "places", index),
+                            "unknown-place",
+                            "a place",
+                            slug,
+                            places,
+                            "places.yaml",
+                        )
+                    )
+    if themes is not None:
+        for index, slug in enumerate(opportunity.themes):
+            if slug not in themes:
+                out.append(
+                    _unknown_slug(
+                        (*base, "themes", index),
+                        "unknown-theme",
+                        "a theme",
+                        slug,
+                        themes,
+                        "themes.yaml",
+                    )
+                )
+    if orgs:
+        for index, help_offer in enumerate(opportunity.support):
+            if help_offer.by not in orgs:
+                out.append(
+                    _unknown_slug(
+                        (*base, "support", index, "by"),
+                        "unknown-organisation",
+                        "an infrastructure body",
+                        help_offer.by,
+                        orgs,
+                        "channels/",
+                    )
+                )
+        for index, event in enumerate(opportunity.dates.engagement):
+            if event.host is not None and event.host not in orgs:
+                out.append(
+                    _unknown_slug(
+                        (*base, "dates", "engagement", index, "host"),
+                        "unknown-organisation",
+                        "an infrastructure body",
+                        event.host,
+                        orgs,
+                        "channels/",
+                    )
+                )
+    lot_ids: set[str] = set()
+    for index, lot in enumerate(opportunity.lots):
+        if lot.id in lot_ids:
+            out.append(
+                error(
+                    (*base, "lots", index, "id"),
+                    "duplicate-id",
+                    f"Two lots have the id '{lot.id}'.",
+                )
+            )
+        lot_ids.add(lot.id)
+    return out
+
+
+def _unknowns(opportunity: Opportunity, base: FieldPath) -> list[Finding]:
+    out: list[Finding] = []
+    open_gaps = set(gaps(opportunity))
+    for name in opportunity.unknown:
+        path = (*base, "unknown", name)
+        if name not in REASONABLE_UNKNOWNS:
+            hint = (
+                did_you_mean(name, REASONABLE_UNKNOWNS)
+                or "Use the name of the field that is unknown."
+            )
+            out.append(
+                error(
+                    path,
+                    "unknown-gap",
+                    f"'{name}' is not a field of an opportunity.",
+                    hint,
+                    at_key=True,
+                )
+            )
+        elif name in EXPECTED and name not in open_gaps:
+            out.append(
+                warning(
+                    path,
+                    "reason-for-known",
+                    f"'unknown' explains why {name} is not known, but it is given.",
+                    f"Remove unknown.{name} now that it is known.",
+                )
+            )
+    return out
+
+
+def _transparency(
+    opportunity: Opportunity, base: FieldPath, promised_weeks: int, today: dt.date
+) -> list[Finding]:
+    out: list[Finding] = []
+    for name in gaps(opportunity):
+        if name not in opportunity.unknown:
+            out.append(
+                warning(
+                    _gap_path(base, name),
+                    "gap-without-reason",
+                    f"The plan does not say {EXPECTED[name]} ({name}), nor why not.",
+                    f"Add the {name}, or say why it is not known yet under "
+                    f"'unknown:', as '{name}: <the reason>'.",
+                )
+            )
+    requirements = opportunity.requirements
+    if requirements is not None:
+        for name, words in SHUTS_OUT.items():
+            need = getattr(requirements, name)
+            demanding = need is not None and (
+                getattr(need, "amount", 0) > 0 or getattr(need, "required", False)
+            )
+            if demanding and need.why is None:
+                out.append(
+                    warning(
+                        (*base, "requirements", name),
+                        "requirement-without-reason",
+                        f"Asking for {words} can shut small organisations out, and "
+                        "the plan does not say why it is needed.",
+                        "Add 'why:' with the reason, or remove the requirement.",
+                    )
+                )
+    given = notice(opportunity, promised_weeks, today)
+    if given is not None and given.is_short and opportunity.short_notice_reason is None:
+        since = "first published" if opportunity.first_published else "published today"
+        out.append(
+            warning(
+                (*base, "dates", "tender_opens"),
+                "short-notice",
+                f"Only {max(given.weeks, 0)} weeks' notice: {since} "
+                f"({given.published.isoformat()}), opening {given.opens}; the promise "
+                f"is {promised_weeks} weeks.",
+                "Say why under 'short_notice_reason:', or open the tender later.",
+            )
+        )
+    opens = opportunity.dates.tender_opens
+    if opens is not None and opportunity.status in NOT_YET_OPEN and opens.end.date() <= today:
+        out.append(
+            warning(
+                (*base, "dates", "tender_opens"),
+                "date-passed",
+                f"The tender was due to open in {opens}, which has passed, but the "
+                f"status is still '{opportunity.status.value}'.",
+                "Update the status, or move the date.",
+            )
+        )
+    return out
+
+
+def check_channels(channels: ChannelFile, reference: Reference, file_stem: str) -> list[Finding]:
+    out: list[Finding] = []
+    org = channels.organisation
+    if org.id != file_stem:
+        out.append(
+            error(
+                ("organisation", "id"),
+                "id-mismatch",
+                f"The organisation id is '{org.id}' but the file is called '{file_stem}.yaml'.",
+                f"Rename the file to {org.id}.yaml.",
+            )
+        )
+    seen: set[str] = set()
+    for index, channel in enumerate(channels.channels):
+        base: FieldPath = ("channels", index)
+        if channel.id in seen:
+            out.append(
+                error((*base, "id"), "duplicate-id", f"Two channels have the id '{channel.id}'.")
+            )
+        seen.add(channel.id)
+        wanted = channel.filter
+        if reference.places is not None:
+            for i, slug in enumerate(wanted.places):
+                if slug not in reference.places:
+                    out.append(
+                        _unknown_slug(
+                            (*base, "filter", "places", i),
+                            "unknown-place",
+                            "a place",
+                            slug,
+                            reference.places,
+                            "places.yaml",
+                        )
+                    )
+        if reference.themes is not None:
+            for i, slug in enumerate(wanted.themes):
+                if slug not in reference.themes:
+                    out.append(
+                        _unknown_slug(
+                            (*base, "filter", "themes", i),
+                            "unknown-theme",
+                            "a theme",
+                            slug,
+                            reference.themes,
+                            "themes.yaml",
+                        )
+                    )
+        if (
+            wanted.min_value is not None
+            and wanted.max_value is not None
+            and wanted.min_value > wanted.max_value
+        ):
+            out.append(
+                error(
+                    (*base, "filter", "min_value"),
+                    "bad-value",
+                    "min_value is more than max_value, so nothing would match.",
+                )
+            )
+        url = getattr(channel, "url", None)
+        if isinstance(url, str) and url.startswith("http://"):
+            out.append(
+                warning(
+                    (*base, "url"),
+                    "insecure-webhook",
+                    "This webhook address is not https, so messages travel unencrypted.",
+                    "Use an https:// address.",
+                )
+            )
+    return out
+
+
+def check_places(places: PlacesFile) -> list[Finding]:
+    out: list[Finding] = []
+    slugs = [place.slug for place in places.places]
+    seen: set[str] = set()
+    for index, place in enumerate(places.places):
+        if place.slug in seen:
+            out.append(
+                error(
+                    ("places", index, "slug"),
+                    "duplicate-id",
+                    f"The place '{place.slug}' is listed twice.",
+                )
+            )
+        seen.add(place.slug)
+        if place.within is not None and place.within not in slugs:
+            out.append(
+                _unknown_slug(
+                    ("places", index, "within"),
+                    "unknown-place",
+                    "a place",
+                    place.within,
+                    slugs,
+                    "places.yaml",
+                )
+            )
+    parents = {p.slug: p.within for p in places.places}
+    for index, place in enumerate(places.places):
+        slug: str | None = place.slug
+        visited: set[str] = set()
+        while slug is not None and slug not in visited:
+            visited.add(slug)
+            slug = parents.get(slug)
+        if slug == place.slug:
+            out.append(
+                error(
+                    ("places", index, "within"),
+                    "place-loop",
+                    f"'{place.slug}' ends up inside itself through 'within'.",
+                )
+            )
+    return out
+
+
+def check_themes(themes: ThemesFile) -> list[Finding]:
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for index, theme in enumerate(themes.themes):
+        if theme.slug in seen:
+            out.append(
+                error(
+                    ("themes", index, "slug"),
+                    "duplicate-id",
+                    f"The theme '{theme.slug}' is listed twice.",
+                )
+            )
+        seen.add(theme.slug)
+    return out

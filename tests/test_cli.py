@@ -1,0 +1,126 @@
+"""The `publisher` command as a commissioner or a CI job runs it: exit codes and formats."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from publisher.cli import main
+from publisher.plans.schema import SCHEMAS, render
+
+ROOT = Path(__file__).parents[1]
+PLANS = ROOT / "plans"
+TODAY = "2026-11-23"
+
+
+def _publisher(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None):
+    return subprocess.run([sys.executable, "-m", "publisher", *args], cwd=cwd, text=True,
+                          capture_output=True, env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_the_example_plans_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(PLANS), "--today", TODAY]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith("✓ ")
+    assert "no errors" in out
+
+
+def _broken_plans(tmp_path: Path) -> Path:
+    for name in ("places.yaml", "themes.yaml"):
+        (tmp_path / name).write_text((PLANS / name).read_text())
+    (tmp_path / "bad.yaml").write_text(
+        "schema: 1\ncommissioner: {id: bad, name: Bad, kind: council}\nopportunities:\n"
+        "  - id: one\n    title: Help\n    summary: Help people.\n    status: planning\n"
+        "    places: [ledds]\n"
+    )
+    (tmp_path / "worse.yaml").write_text("schema: 1\ncommissioner: [\n")
+    return tmp_path
+
+
+def test_errors_exit_1_and_every_bad_file_is_reported(tmp_path: Path) -> None:
+    folder = _broken_plans(tmp_path)
+    run = _publisher("check", str(folder), "--today", TODAY, cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    assert "bad.yaml:8:14: error: 'ledds' is not a place in places.yaml." in run.stdout
+    assert "hint: did you mean 'leeds'?" in run.stdout
+    assert "worse.yaml:3:1: error:" in run.stdout
+    assert run.stdout.splitlines()[-1].startswith("✗ ")
+    assert "Traceback" not in run.stderr
+
+
+def test_github_format_annotates_lines(tmp_path: Path) -> None:
+    folder = _broken_plans(tmp_path)
+    run = _publisher("check", str(folder), "--format", "github", "--today", TODAY, cwd=tmp_path)
+    assert run.returncode == 1
+    assert ("::error file=bad.yaml,line=8,col=14,title=unknown-place::'ledds' is not a place "
+            "in places.yaml. (at opportunities[0].places[0]) Hint: did you mean 'leeds'?"
+            ) in run.stdout
+
+
+def test_json_format_is_for_tools(tmp_path: Path) -> None:
+    folder = _broken_plans(tmp_path)
+    run = _publisher("check", str(folder), "--format", "json", "--today", TODAY, cwd=tmp_path)
+    body = json.loads(run.stdout)
+    assert body["errors"] >= 2 and body["version"] == 1
+    first = next(p for p in body["problems"] if p["code"] == "unknown-place")
+    assert first == {"file": "bad.yaml", "line": 8, "column": 14,
+                     "path": "opportunities[0].places[0]", "severity": "error",
+                     "code": "unknown-place", "message": "'ledds' is not a place in places.yaml.",
+                     "hint": "did you mean 'leeds'?"}
+
+
+def test_strict_turns_warnings_into_errors(tmp_path: Path) -> None:
+    folder = _broken_plans(tmp_path)
+    (folder / "bad.yaml").unlink()
+    (folder / "worse.yaml").unlink()
+    (folder / "gappy.yaml").write_text(
+        "schema: 1\ncommissioner: {id: gappy, name: Gappy, kind: council}\nopportunities:\n"
+        "  - id: one\n    title: Help\n    summary: Help people.\n    status: planning\n"
+    )
+    assert _publisher("check", str(folder), "--today", TODAY).returncode == 0
+    strict = _publisher("check", str(folder), "--strict", "--today", TODAY)
+    assert strict.returncode == 1
+    assert "error: The plan does not say how much money there is (value), nor why not." in (
+        strict.stdout)
+
+
+def test_usage_errors_exit_2() -> None:
+    assert _publisher("check", "no/such/folder").returncode == 2
+    assert _publisher("check", "--format", "xml").returncode == 2
+    assert _publisher("check", "--today", "tomorrow").returncode == 2
+    assert _publisher().returncode == 2
+    missing = _publisher("check", "no/such/folder")
+    assert "There is no file or folder called 'no/such/folder'." in missing.stderr
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(tmp_path: Path) -> None:
+    folder = _broken_plans(tmp_path)
+    plain = _publisher("check", str(folder), "--today", TODAY)
+    assert "\033[" not in plain.stdout
+    forced = _publisher("check", str(folder), "--today", TODAY, env={"FORCE_COLOR": "1"})
+    assert "\033[1;31merror" in forced.stdout
+    off = _publisher("check", str(folder), "--today", TODAY,
+                     env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert "\033[" not in off.stdout
+
+
+def test_schema_command_writes_the_committed_schemas(tmp_path: Path) -> None:
+    assert _publisher("schema", "--out", str(tmp_path)).returncode == 0
+    for name, model in SCHEMAS.items():
+        written = (tmp_path / name).read_text()
+        assert written == render(model)
+        committed = PLANS / "schema" / name
+        assert committed.read_text() == written, f"run 'make schema': {committed} is stale"
+
+
+def test_example_files_point_editors_at_the_schema() -> None:
+    for path in sorted(PLANS.glob("*.yaml")) + sorted((PLANS / "channels").glob("*.yaml")):
+        first = path.read_text().splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), path
+        target = (path.parent / first.split("$schema=", 1)[1]).resolve()
+        assert target.is_file(), f"{path} points at {target}, which does not exist"
