@@ -19,8 +19,15 @@ TODAY = "2026-11-23"
 
 
 def _publisher(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None):
-    return subprocess.run([sys.executable, "-m", "publisher", *args], cwd=cwd, text=True,
-                          capture_output=True, env={**os.environ, **(env or {})}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "publisher", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        check=False,
+    )
 
 
 def test_the_example_plans_pass(capsys: pytest.CaptureFixture[str]) -> None:
@@ -57,9 +64,10 @@ def test_github_format_annotates_lines(tmp_path: Path) -> None:
     folder = _broken_plans(tmp_path)
     run = _publisher("check", str(folder), "--format", "github", "--today", TODAY, cwd=tmp_path)
     assert run.returncode == 1
-    assert ("::error file=bad.yaml,line=8,col=14,title=unknown-place::'ledds' is not a place "
-            "in places.yaml. (at opportunities[0].places[0]) Hint: did you mean 'leeds'?"
-            ) in run.stdout
+    assert (
+        "::error file=bad.yaml,line=8,col=14,title=unknown-place::'ledds' is not a place "
+        "in places.yaml. (at opportunities[0].places[0]) Hint: did you mean 'leeds'?"
+    ) in run.stdout
 
 
 def test_json_format_is_for_tools(tmp_path: Path) -> None:
@@ -68,10 +76,16 @@ def test_json_format_is_for_tools(tmp_path: Path) -> None:
     body = json.loads(run.stdout)
     assert body["errors"] >= 2 and body["version"] == 1
     first = next(p for p in body["problems"] if p["code"] == "unknown-place")
-    assert first == {"file": "bad.yaml", "line": 8, "column": 14,
-                     "path": "opportunities[0].places[0]", "severity": "error",
-                     "code": "unknown-place", "message": "'ledds' is not a place in places.yaml.",
-                     "hint": "did you mean 'leeds'?"}
+    assert first == {
+        "file": "bad.yaml",
+        "line": 8,
+        "column": 14,
+        "path": "opportunities[0].places[0]",
+        "severity": "error",
+        "code": "unknown-place",
+        "message": "'ledds' is not a place in places.yaml.",
+        "hint": "did you mean 'leeds'?",
+    }
 
 
 def test_strict_turns_warnings_into_errors(tmp_path: Path) -> None:
@@ -86,7 +100,8 @@ def test_strict_turns_warnings_into_errors(tmp_path: Path) -> None:
     strict = _publisher("check", str(folder), "--strict", "--today", TODAY)
     assert strict.returncode == 1
     assert "error: The plan does not say how much money there is (value), nor why not." in (
-        strict.stdout)
+        strict.stdout
+    )
 
 
 def test_usage_errors_exit_2() -> None:
@@ -104,8 +119,9 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(tmp_path: Path) -> No
     assert "\033[" not in plain.stdout
     forced = _publisher("check", str(folder), "--today", TODAY, env={"FORCE_COLOR": "1"})
     assert "\033[1;31merror" in forced.stdout
-    off = _publisher("check", str(folder), "--today", TODAY,
-                     env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    off = _publisher(
+        "check", str(folder), "--today", TODAY, env={"FORCE_COLOR": "1", "NO_COLOR": "1"}
+    )
     assert "\033[" not in off.stdout
 
 

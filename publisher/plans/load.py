@@ -251,7 +251,7 @@ def parse(text: str, file: str) -> tuple[Document | None, list[Problem]]:
         with paused_gc():
             builder.run(text)
     except yaml.MarkedYAMLError as err:
-        found.add(*_plain_yaml_error(err))
+        found.add(*_plain_yaml_error(err, text))
         return None, found.problems
     except yaml.YAMLError as err:
         found.add(1, 1, "not-yaml", f"This is not valid YAML: {err}.")
@@ -342,7 +342,8 @@ class _Builder:
         self.found.add(
             *_at(event.start_mark),
             "yaml-tag",
-            f"YAML tags like '{tag}' are not used in plan files.",
+            f"YAML tags like '{str(tag).replace('tag:yaml.org,2002:', '!!')}' are not used in "
+            "plan files.",
             "Remove the tag and write the value plainly.",
         )
 
@@ -376,7 +377,7 @@ class _Builder:
                 *_at(mark),
                 "duplicate-key",
                 f"'{key}' is written twice here; the first is on line {top.first_line[key]}.",
-                "Keep one of them: YAML would silently use only the last.",
+                "Keep one of them.",
             )
         else:
             top.first_line[key] = mark.line + 1
@@ -395,9 +396,13 @@ class _Builder:
         if top.is_map:
             key, key_mark = top.key, top.key_mark
             self.positions[(*top.path, key)] = Span(
-                mark.line, mark.column, mark.index, event.end_mark.index,
-                key_mark.line, key_mark.column,
-            )  # fmt: skip
+                mark.line,
+                mark.column,
+                mark.index,
+                event.end_mark.index,
+                key_mark.line,
+                key_mark.column,
+            )
             if key not in top.container:
                 top.container[key] = value
             top.key = _NO_KEY
@@ -581,10 +586,64 @@ _PLAIN_YAML_ERRORS: list[tuple[str, str, str]] = [
 ]
 
 
-def _plain_yaml_error(err: yaml.MarkedYAMLError) -> tuple[int, int, str, str, str | None]:
+def _indent(line: str) -> int:
+    """Where a line's content starts, counting '- ' of a list item as indentation."""
+    content = re.match(r"^[ ]*(?:-[ ]+)*", line)
+    return content.end(0) if content else 0
+
+
+def _plain_yaml_error(
+    err: yaml.MarkedYAMLError, text: str
+) -> tuple[int, int, str, str, str | None]:
+    problem, context = err.problem or "", err.context or ""
+    lines = text.split("\n")
+    # An unclosed quote or bracket is noticed where the file or the block ends; the person
+    # needs to see where it was opened.
+    if err.context_mark is not None and context.startswith("while scanning a quoted scalar"):
+        return (
+            *_at(err.context_mark),
+            "not-yaml",
+            "This quote is never closed.",
+            "Close the quote at the end of the text, or remove it.",
+        )
+    if err.context_mark is not None and context.startswith("while parsing a flow"):
+        shape = "square bracket '['" if "sequence" in context else "curly bracket '{'"
+        return (
+            *_at(err.context_mark),
+            "not-yaml",
+            f"This {shape} is never closed.",
+            "Check for a missing ',' or closing bracket.",
+        )
     mark = err.problem_mark or err.context_mark
     line, column = _at(mark)
-    problem = err.problem or ""
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    key = re.match(r"^\s*[\w-]+:(\s|$)", here)
+    if "mapping values are not allowed" in problem and key and key.end(0) >= column - 1 >= 0:
+        above = next(
+            (
+                t
+                for t in reversed(lines[: line - 1])
+                if t.strip() and not t.lstrip().startswith("#")
+            ),
+            "",
+        )
+        if _indent(here) > _indent(above) and not above.rstrip().endswith(":"):
+            return (
+                line,
+                _indent(here) + 1,
+                "not-yaml",
+                "This field is indented more than the line above it, so YAML reads it as "
+                "part of the value above.",
+                "Fix the indentation: line it up with the fields at its level.",
+            )
+    if "did not find expected '-' indicator" in problem and not here.lstrip().startswith("-"):
+        return (
+            line,
+            column,
+            "not-yaml",
+            "This line is not lined up with the fields around it.",
+            "Indent it by the same number of spaces as the other fields at its level.",
+        )
     for needle, message, hint in _PLAIN_YAML_ERRORS:
         if needle in problem:
             return line, column, "not-yaml", message, hint or None

@@ -376,6 +376,7 @@ def _transparency(
                         f"Asking for {words} can shut small organisations out, and "
                         "the plan does not say why it is needed.",
                         "Add 'why:' with the reason, or remove the requirement.",
+                        at_key=True,
                     )
                 )
     given = notice(opportunity, promised_weeks, today)

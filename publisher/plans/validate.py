@@ -43,9 +43,15 @@ def error(
 
 
 def warning(
-    path: FieldPath, code: str, message: str, hint: str | None = None, *, needle: str | None = None
+    path: FieldPath,
+    code: str,
+    message: str,
+    hint: str | None = None,
+    *,
+    at_key: bool = False,
+    needle: str | None = None,
 ) -> Finding:
-    return Finding(path, Severity.WARNING, code, message, hint, needle=needle)
+    return Finding(path, Severity.WARNING, code, message, hint, at_key, needle)
 
 
 def check_schema_version(data: Any, kind: str) -> list[Finding]:
@@ -122,17 +128,6 @@ def _data_path(data: Any, loc: tuple[int | str, ...], kind: str) -> FieldPath:
             continue
         path.append(part)
     return tuple(path)
-
-
-def _value_at(data: Any, path: FieldPath) -> Any:
-    for part in path:
-        if isinstance(data, dict):
-            data = data.get(part)
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
-            data = data[part]
-        else:
-            return None
-    return data
 
 
 def _models(annotation: Any, raw: Any) -> list[type[BaseModel]]:
@@ -245,9 +240,24 @@ def _show(value: Any) -> str:
     return f"{value!r}" if not isinstance(value, bool) else str(value).lower()
 
 
+def _sentence(text: str) -> str:
+    return f"{text[:1].upper()}{text[1:]}."
+
+
+def _model_hint(name: str, info: FieldInfo | None) -> str:
+    if name == "value":
+        return "Write value: {total: 400000} for the whole amount, or value: {per_year: 400000}."
+    models = _models(info.annotation, None) if info is not None else []
+    if models:
+        fields = ", ".join(_fields(models[0]))
+        return f"Indent its fields under it, one per line; it takes: {fields}."
+    return "Indent its fields under it, one per line."
+
+
 def _word(
     cls: type[BaseModel], data: Any, path: FieldPath, prefix: FieldPath, item: Any
 ) -> Finding:
+    """One pydantic error as a plain-English finding at the place a person would look."""
     kind: str = item["type"]
     ctx: dict[str, Any] = item.get("ctx") or {}
     value = item.get("input")
@@ -256,39 +266,52 @@ def _word(
     full = (*prefix, *path)
     if kind == "missing":
         described = info.description if info is not None else None
-        hint = f"{name}: {described}" if described else None
-        return error(full, "missing-field", f"'{name}' is missing.", hint)
+        return error(
+            full,
+            "missing-field",
+            f"'{name}' is missing.",
+            f"{name}: {described}" if described else None,
+        )
     if kind == "extra_forbidden":
         known = sorted(fields)
-        hint = did_you_mean(name, known) or f"The fields here are: {', '.join(known)}."
+        hint: str | None = did_you_mean(name, known) or f"The fields here are: {', '.join(known)}."
+        if name.isdigit():
+            hint = "A comma inside {...} separates fields: write numbers without commas."
         return error(
             full, "unknown-field", f"'{name}' is not a field we know here.", hint, at_key=True
         )
     if kind in ("enum", "literal_error"):
         choices = _choices(info)
-        hint = did_you_mean(str(value), choices) if isinstance(value, str) else None
-        if hint is None and choices:
-            hint = f"Use one of: {', '.join(choices)}."
+        choice = did_you_mean(str(value), choices) if isinstance(value, str) else None
+        hint = choice or (f"Use one of: {', '.join(choices)}." if choices else None)
+        words = name.replace("_", " ")
         return error(
             full,
             f"unknown-{name.replace('_', '-')}",
-            f"{_show(value)} is not a {name.replace('_', ' ')} we know.",
+            f"{_show(value)} is not a {words} we know.",
             hint,
         )
     if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tags = " or ".join(t.strip("' ") for t in str(ctx.get("expected_tags", "")).split(","))
+        if kind == "union_tag_not_found":
+            return error(
+                (*full, "kind"),
+                "missing-field",
+                "'kind' is missing.",
+                f"Say what kind this is: {tags}.",
+            )
         return error(
-            full,
+            (*full, "kind"),
             "unknown-kind",
-            f"{_show(ctx.get('tag', value))} is not a kind we "
-            f"know; use {ctx.get('expected_tags', 'one of the kinds')}.",
+            f"{_show(ctx.get('tag'))} is not a kind we know; use {tags}.",
         )
-    if kind in ("string_type",):
-        return error(
-            full,
-            "wrong-type",
-            f"'{name}' should be text, not {_show(value)}.",
-            "Put the value in quotes if it looks like a number or a date.",
+    if kind == "string_type":
+        hint = (
+            "Put the value in quotes."
+            if isinstance(value, (int, float, bool))
+            else "Write it as text on one line."
         )
+        return error(full, "wrong-type", f"'{name}' should be text, not {_show(value)}.", hint)
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return error(full, "wrong-type", f"'{name}' should be a whole number, not {_show(value)}.")
     if kind in ("float_type", "float_parsing", "finite_number"):
@@ -299,62 +322,64 @@ def _word(
     if kind in ("bool_type", "bool_parsing"):
         return error(full, "wrong-type", f"'{name}' should be true or false, not {_show(value)}.")
     if kind == "list_type":
+        example = f"[{value}]" if isinstance(value, (str, int)) else "[first, second]"
         return error(
             full,
             "wrong-type",
             f"'{name}' should be a list, not {_show(value)}.",
-            f"Write a list like [{', '.join(['first', 'second'])}], or one item per line "
-            "starting with '- '.",
+            f"Write {example}, or one item per line starting with '- '.",
         )
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return error(
             full,
             "wrong-type",
             f"'{name}' should be a set of fields (name: value), not {_show(value)}.",
-            "Indent the fields under it, one per line.",
+            _model_hint(name, info),
         )
     if kind == "string_pattern_mismatch":
-        pattern = str(ctx.get("pattern", ""))
-        if pattern == _ENV_NAME:
-            return error(
-                full,
-                "bad-format",
-                f"{_show(value)} should be the name of an "
-                "environment variable, like VAL_WEBHOOK_SECRET.",
-                "Never put the secret itself in a plan file.",
-            )
-        words = _PATTERNS.get(pattern, f"does not have the right form ({pattern})")
-        hint = None
-        if pattern == model.SLUG_PATTERN and isinstance(value, str):
-            hint = f"For example: {slugify(value) or 'my-id'}"
-        return error(full, "bad-format", f"{_show(value)} {words}.", hint)
+        return _pattern(full, str(ctx.get("pattern", "")), value)
     if kind in ("string_too_short", "too_short"):
         what = "text" if kind == "string_too_short" else "at least one item"
         return error(full, "empty-value", f"'{name}' is empty; it needs {what}.")
     if kind in ("string_too_long", "too_long"):
-        limit = ctx.get("max_length")
+        unit = "characters" if kind == "string_too_long" else "items"
         return error(
-            full,
-            "too-long",
-            f"'{name}' is too long: at most {limit} "
-            f"{'characters' if kind == 'string_too_long' else 'items'}.",
+            full, "too-long", f"'{name}' is too long: at most {ctx.get('max_length')} {unit}."
         )
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+    if kind in _BOUNDS:
         bound = next(iter(ctx.values()), "")
-        words = {
-            "greater_than_equal": "at least",
-            "greater_than": "more than",
-            "less_than_equal": "at most",
-            "less_than": "less than",
-        }[kind]
         return error(
-            full, "out-of-range", f"'{name}' should be {words} {bound}, not {_show(value)}."
+            full, "out-of-range", f"'{name}' should be {_BOUNDS[kind]} {bound}, not {_show(value)}."
         )
     if kind == "plan_date":
-        return error(full, "bad-date", f"'{name}': {item['msg']}.")
+        return error(full, "bad-date", _sentence(str(item["msg"])))
     if kind == "value_error":
-        return error(full, "bad-value", f"'{name}': {ctx.get('error', item['msg'])}.")
+        return error(full, "bad-value", _sentence(str(ctx.get("error", item["msg"]))))
     return error(full, "bad-value", f"'{name}': {item['msg']}.")
+
+
+_BOUNDS = {
+    "greater_than_equal": "at least",
+    "greater_than": "more than",
+    "less_than_equal": "at most",
+    "less_than": "less than",
+}
+
+
+def _pattern(path: FieldPath, pattern: str, value: Any) -> Finding:
+    if pattern == _ENV_NAME:
+        return error(
+            path,
+            "bad-format",
+            f"{_show(value)} should be the name of an environment variable, like "
+            "VAL_WEBHOOK_SECRET.",
+            "Never put the secret itself in a plan file.",
+        )
+    words = _PATTERNS.get(pattern, f"does not have the right form ({pattern})")
+    hint = None
+    if pattern == model.SLUG_PATTERN and isinstance(value, str):
+        hint = f"For example: {slugify(value) or 'my-id'}"
+    return error(path, "bad-format", f"{_show(value)} {words}.", hint)
 
 
 def to_problems(document: Document, findings: Iterable[Finding]) -> list[Problem]:

@@ -45,8 +45,16 @@ def _expectations() -> list[Expected]:
             match = EXPECT.match(raw)
             if match:
                 severity, line, column, code, words = (g.decode() for g in match.groups())
-                out.append(Expected(path.relative_to(CORPUS).as_posix(), severity, int(line),
-                                    int(column), code, words.strip()))
+                out.append(
+                    Expected(
+                        path.relative_to(CORPUS).as_posix(),
+                        severity,
+                        int(line),
+                        int(column),
+                        code,
+                        words.strip(),
+                    )
+                )
     return out
 
 
@@ -87,10 +95,10 @@ def test_the_corpus_is_big_enough() -> None:
 
 @pytest.mark.parametrize("want", EXPECTATIONS, ids=lambda e: f"{e.file}:{e.code}")
 def test_text_format(result: CheckReport, want: Expected) -> None:
-    assert any(_matches(p, want) for p in result.problems), (
-        f"expected {want}\ngot:\n" + "\n".join(
-            f"  {p.line}:{p.column} {p.severity.value} {p.code} {p.message} | {p.hint}"
-            for p in result.problems if p.file == want.file)
+    assert any(_matches(p, want) for p in result.problems), f"expected {want}\ngot:\n" + "\n".join(
+        f"  {p.line}:{p.column} {p.severity.value} {p.code} {p.message} | {p.hint}"
+        for p in result.problems
+        if p.file == want.file
     )
     output = report.text(result)
     assert f"{want.file}:{want.line}:{want.column}: {want.severity}: " in output
@@ -105,16 +113,22 @@ def test_json_format(result: CheckReport, want: Expected) -> None:
 @pytest.mark.parametrize("want", EXPECTATIONS, ids=lambda e: f"{e.file}:{e.code}")
 def test_github_format(result: CheckReport, want: Expected) -> None:
     lines = report.github(result).splitlines()
-    prefix = f"::{want.severity} file={want.file},line={want.line},col={want.column},title={want.code}::"
+    prefix = (
+        f"::{want.severity} file={want.file},line={want.line},col={want.column},title={want.code}::"
+    )
     assert any(line.startswith(prefix) for line in lines), prefix
 
 
 def test_no_error_that_a_file_did_not_expect(result: CheckReport) -> None:
     expected = {(e.file, e.line, e.column, e.code) for e in EXPECTATIONS if e.severity == "error"}
-    unexpected = [p for p in result.problems if p.severity is Severity.ERROR
-                  and (p.file, p.line, p.column, p.code) not in expected]
-    assert not unexpected, "\n".join(f"{p.file}:{p.line}:{p.column} {p.code} {p.message}"
-                                     for p in unexpected)
+    unexpected = [
+        p
+        for p in result.problems
+        if p.severity is Severity.ERROR and (p.file, p.line, p.column, p.code) not in expected
+    ]
+    assert not unexpected, "\n".join(
+        f"{p.file}:{p.line}:{p.column} {p.code} {p.message}" for p in unexpected
+    )
 
 
 def test_good_files_in_the_corpus_are_clean(result: CheckReport) -> None:

@@ -29,7 +29,9 @@ def test_dates_keep_their_precision(text, precision, first, last) -> None:
     date = PlanDate.parse(text)
     assert date.precision is precision
     assert (date.first_day, date.last_day) == (first, last)
-    assert date.is_approximate == (precision in (Precision.YEAR, Precision.QUARTER, Precision.MONTH))
+    assert date.is_approximate == (
+        precision in (Precision.YEAR, Precision.QUARTER, Precision.MONTH)
+    )
 
 
 def test_a_year_written_as_a_number_is_a_year() -> None:

@@ -22,20 +22,26 @@ GLOSSARY = load_glossary()
 JARGON = JargonIndex.build(GLOSSARY)
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=20),
     st.sampled_from(["2027-03", "2027-Q5", "2027-02-30", "yes", "~", "£400,000", "leeds"]),
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
-                                                                max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=30,
 )
 
 
 def _is_clean(problems: list[Problem]) -> bool:
-    return all(isinstance(p, Problem) and p.message and p.line >= 0 and p.column >= 0
-               for p in problems)
+    return all(
+        isinstance(p, Problem) and p.message and p.line >= 0 and p.column >= 0 for p in problems
+    )
 
 
 @given(st.binary(max_size=400))
@@ -63,13 +69,20 @@ def test_random_yaml_gives_clean_problems(value: Any) -> None:
 VALID_PLAN: dict[str, Any] = {
     "schema": 1,
     "commissioner": {"id": "plan", "name": "A council", "kind": "council"},
-    "opportunities": [{
-        "id": "one", "title": "Help for carers", "summary": "Carers get support.",
-        "status": "planning", "places": ["leeds"], "funding": "grant",
-        "route": "open-grant-round", "value": {"per_year": 1000},
-        "duration": {"years": 1},
-        "dates": {"tender_opens": "2027-06", "service_starts": "2027-10-01"},
-    }],
+    "opportunities": [
+        {
+            "id": "one",
+            "title": "Help for carers",
+            "summary": "Carers get support.",
+            "status": "planning",
+            "places": ["leeds"],
+            "funding": "grant",
+            "route": "open-grant-round",
+            "value": {"per_year": 1000},
+            "duration": {"years": 1},
+            "dates": {"tender_opens": "2027-06", "service_starts": "2027-10-01"},
+        }
+    ],
 }
 
 
@@ -151,8 +164,15 @@ def test_deep_nesting_is_refused(depth: int) -> None:
 def test_plain_scalars_follow_yaml_1_2() -> None:
     document, _ = parse("a: no\nb: 2027-03-14\nc: 2027\nd: 1.5\ne: ~\nf: True\ng: '7'\n", "f")
     assert document is not None
-    assert document.data == {"a": "no", "b": "2027-03-14", "c": 2027, "d": 1.5, "e": None,
-                             "f": True, "g": "7"}
+    assert document.data == {
+        "a": "no",
+        "b": "2027-03-14",
+        "c": 2027,
+        "d": 1.5,
+        "e": None,
+        "f": True,
+        "g": "7",
+    }
 
 
 def test_positions_point_at_values_and_keys() -> None:
