@@ -140,3 +140,20 @@ def test_example_files_point_editors_at_the_schema() -> None:
         assert first.startswith("# yaml-language-server: $schema="), path
         target = (path.parent / first.split("$schema=", 1)[1]).resolve()
         assert target.is_file(), f"{path} points at {target}, which does not exist"
+
+
+def test_the_json_schema_accepts_every_example_file() -> None:
+    import jsonschema
+
+    from publisher.plans.load import parse
+
+    schemas = {name: json.loads((PLANS / "schema" / name).read_text()) for name in SCHEMAS}
+    files = [(p, "plan.schema.json") for p in PLANS.glob("*.yaml")]
+    files += [(p, "channel.schema.json") for p in (PLANS / "channels").glob("*.yaml")]
+    for path, schema in files:
+        if path.name in ("places.yaml", "themes.yaml"):
+            schema = path.name.replace(".yaml", ".schema.json")
+        # YAML 1.2 values, as an editor's language server reads them (dates stay text)
+        document, problems = parse(path.read_text(), path.name)
+        assert document is not None, problems
+        jsonschema.validate(document.data, schemas[schema])
