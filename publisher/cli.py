@@ -12,9 +12,12 @@ from zoneinfo import ZoneInfo
 
 from publisher.plans import report
 from publisher.plans.check import UsageError, check
+from publisher.plans.errors import count
 from publisher.plans.schema import write_all
+from publisher.render.site import BuildError, build
 
 LONDON = ZoneInfo("Europe/London")
+DEFAULT_BASE_URL = "http://localhost:8000/"
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
@@ -69,6 +72,25 @@ def _parser() -> argparse.ArgumentParser:
         help="check as if on this day (notice periods depend on it)",
     )
 
+    build_cmd = commands.add_parser(
+        "build",
+        help="build the static site: notices, feeds, calendars and JSON",
+        description="Build the static site from the plans, atomically: the new site replaces "
+        "the old one in one step, and a failed build leaves the old one as it was. A plan "
+        "file with errors is reported and left out; the others are still published.",
+    )
+    build_cmd.add_argument("--plans", type=Path, default=Path("plans"), help="default: plans")
+    build_cmd.add_argument("--out", type=Path, default=Path("feeds"), help="default: feeds")
+    build_cmd.add_argument(
+        "--base-url",
+        default=os.environ.get("PUBLISHER_BASE_URL", DEFAULT_BASE_URL),
+        help="the site's public address, for links in feeds and calendars "
+        f"(default: $PUBLISHER_BASE_URL or {DEFAULT_BASE_URL})",
+    )
+    build_cmd.add_argument(
+        "--today", type=_date, default=None, metavar="YYYY-MM-DD", help="build as if on this day"
+    )
+
     schema_cmd = commands.add_parser(
         "schema",
         help="write the JSON Schema of the file formats, for editors",
@@ -108,6 +130,49 @@ def run_check(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if result.count(report.Severity.ERROR) else EXIT_OK
 
 
+def _progress(done: int, total: int, what: str) -> None:
+    end = "\n" if done == total else ""
+    print(f"\rWriting the site: {done} of {total} files", end=end, file=sys.stderr, flush=True)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    if not args.plans.is_dir():
+        print(f"publisher build: there is no plans folder at '{args.plans}'.", file=sys.stderr)
+        return EXIT_USAGE
+    progress = _progress if sys.stderr.isatty() else None
+    try:
+        built = build(
+            args.plans,
+            args.out,
+            today=args.today or today_in_london(),
+            base_url=args.base_url,
+            progress=progress,
+        )
+    except BuildError as err:
+        print(f"publisher build: {err}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except OSError as err:
+        print(
+            f"publisher build: could not write the site to '{args.out}': "
+            f"{err.strerror or err}. The site that was there is unchanged.",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    for skipped in built.skipped:
+        errors = sum(
+            1 for p in built.problems if p.file == skipped and p.severity is report.Severity.ERROR
+        )
+        print(
+            f"Left out {skipped}: it has {count(errors, 'error')}. "
+            f"Run 'publisher check {skipped}' to see them."
+        )
+    print(
+        f"Built {count(built.files, 'file')} for "
+        f"{count(built.opportunities, 'opportunity', 'opportunities')} into {args.out}/."
+    )
+    return EXIT_PROBLEMS if built.skipped else EXIT_OK
+
+
 def run_schema(args: argparse.Namespace) -> int:
     try:
         written = write_all(args.out)
@@ -123,7 +188,7 @@ def run_schema(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"check": run_check, "schema": run_schema}
+    commands = {"check": run_check, "build": run_build, "schema": run_schema}
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:

@@ -1,0 +1,67 @@
+"""Benchmark: `publisher build` of 20,000 opportunities (target: under 30 s, peak memory
+under 1 GB), and a rebuild after one opportunity changes (target: under 2 s).
+
+Run by hand with `make bench`; record the results in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.generate import generate
+
+PLANS = Path("bench/out/plans")
+SITE = Path("bench/out/feeds")
+
+
+def _build() -> tuple[float, float, str]:
+    """Wall seconds, peak resident memory of the command in MB, and its output."""
+    command = [
+        sys.executable,
+        "-m",
+        "publisher",
+        "build",
+        "--plans",
+        str(PLANS),
+        "--out",
+        str(SITE),
+        "--today",
+        "2026-11-23",
+    ]
+    started = time.perf_counter()
+    # A fresh interpreter per build, so ru_maxrss of children is this build's peak alone.
+    wrapper = (
+        "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+        "print('MAXRSS', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
+        "file=sys.stderr); sys.exit(r.returncode)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", wrapper, *command], capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - started
+    if run.returncode not in (0, 1):
+        sys.exit(f"publisher build failed:\n{run.stderr}")
+    peak = re.search(r"MAXRSS (\d+)", run.stderr)
+    return seconds, int(peak.group(1)) / 1024 if peak else float("nan"), run.stdout.strip()
+
+
+def main() -> None:
+    generate(PLANS, files=400, per_file=50)
+    first, memory, output = _build()
+    print(output)
+    print(f"full build: {first:.1f} s, peak memory {memory:.0f} MB")
+    again, memory, _ = _build()
+    print(f"full build over the last site: {again:.1f} s, peak memory {memory:.0f} MB")
+    plan = PLANS / "bench-commissioner-0007.yaml"
+    text = plan.read_text()
+    plan.write_text(text.replace("title: ", "title: Changed: ", 1))
+    changed, memory, _ = _build()
+    print(f"rebuild after changing one opportunity: {changed:.1f} s, peak memory {memory:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

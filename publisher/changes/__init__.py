@@ -1,0 +1,1 @@
+"""What changed between versions of the plans, and when, from git."""

@@ -1,0 +1,1 @@
+"""Turning plans into the static site: pages, feeds, calendars and JSON."""

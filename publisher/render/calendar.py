@@ -1,0 +1,321 @@
+"""iCalendar files of a collection: one event per key date and per engagement event.
+
+UIDs never change between builds, SEQUENCE rises when an event's dates, status or place
+change (compared with the calendar this build replaces), approximate dates are all-day
+TENTATIVE events spanning the month, quarter or year, and nothing reads the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache, partial
+from pathlib import Path
+
+from icalendar import Calendar, Component, Event, Timezone, vDuration, vText
+from icalendar.parser import Contentline, Contentlines
+
+from publisher.plans.dates import MONTHS, PlanDate, Precision
+from publisher.plans.model import EngagementEvent
+from publisher.render import feeds, words
+from publisher.render.views import Collection, OpportunityView, SiteData
+
+TZID = "Europe/London"
+PRODID = "-//Forward plan publisher//Opportunity calendars//EN"
+REFRESH = dt.timedelta(hours=12)  # how often calendar programs should fetch again
+END = b"END:VCALENDAR\r\n"
+# A change to any of these raises an event's SEQUENCE.
+WATCHED = ("DTSTART", "DTEND", "STATUS", "LOCATION")
+_NAME = re.compile(r"[A-Za-z0-9-]+")
+
+Moment = dt.date | dt.datetime
+
+
+@dataclass(frozen=True)
+class Span:
+    """When a calendar event happens, as iCalendar wants it."""
+
+    start: Moment
+    end: Moment | None
+    period: str | None  # "March 2027" when the plan does not name the day, else None
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, dt.datetime)
+
+
+def period(date: PlanDate) -> str | None:
+    """The span an approximate date covers, in words ('March 2027'); None for a named day."""
+    if date.precision is Precision.YEAR:
+        return str(date.year)
+    if date.precision is Precision.QUARTER:
+        return words.when(date)
+    if date.precision is Precision.MONTH:
+        assert date.month is not None
+        return f"{MONTHS[date.month - 1]} {date.year}"
+    return None
+
+
+def local(date: PlanDate) -> dt.datetime:
+    """A plan date with a time, as a Europe/London datetime."""
+    return date.start.replace(tzinfo=feeds.LONDON)
+
+
+def span(start: PlanDate, end: PlanDate | None = None) -> Span:
+    """A time with its end time (if it has one), else whole days: a named day, or every day
+    of the month, quarter or year the plan gives."""
+    if start.precision is Precision.MINUTE:
+        until = local(end) if end is not None and end.precision is Precision.MINUTE else None
+        if until is not None and until <= local(start):
+            until = None
+        return Span(local(start), until, None)
+    last = end.last_day if end is not None and end.last_day > start.last_day else start.last_day
+    return Span(start.first_day, last + dt.timedelta(days=1), period(start))
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def event_keys(events: list[EngagementEvent]) -> list[str]:
+    """A key per engagement event for its UID, from its title, so reordering the events or
+    moving one changes no UID; titles used twice also get the start, to tell them apart."""
+    titles = [slug(event.title) for event in events]
+    return [
+        f"{key}-{slug(event.start.text)}" if titles.count(key) > 1 else key
+        for key, event in zip(titles, events, strict=True)
+    ]
+
+
+def fingerprint(lines: Mapping[str, str]) -> str:
+    """What makes calendar programs show an event as changed (RFC 5546 2.1.4): its times,
+    status and place, as the content lines icalendar writes for them."""
+    return "\n".join(lines.get(name, name) for name in WATCHED)
+
+
+def event_fingerprint(event: Component) -> str:
+    return fingerprint(
+        {name: str(event.content_line(name, event[name])) for name in WATCHED if name in event}
+    )
+
+
+def read_sequences(path: Path) -> dict[str, tuple[str, int]]:
+    """Each event's UID -> (fingerprint, SEQUENCE) in a calendar built before; {} when the
+    file is missing or cannot be read, so a first or broken build starts afresh.
+
+    Only the lines needed are parsed: the all.ics of 20,000 opportunities takes a few
+    seconds this way, and half a minute as a whole icalendar Calendar."""
+    try:
+        lines = Contentlines.from_ical(path.read_bytes().decode("utf-8"))  # type: ignore[no-untyped-call]
+        if not lines or lines[0] != "BEGIN:VCALENDAR":
+            return {}
+        out: dict[str, tuple[str, int]] = {}
+        event: dict[str, str] | None = None
+        for line in lines:
+            if line == "BEGIN:VEVENT":
+                event = {}
+            elif line == "END:VEVENT" and event is not None:
+                if "UID" in event:
+                    out[event["UID"]] = (fingerprint(event), int(event.get("SEQUENCE", "0")))
+                event = None
+            elif event is not None:
+                name = _NAME.match(line)
+                if name is None:
+                    continue
+                if name[0] in WATCHED:
+                    event[name[0]] = str(line)
+                elif name[0] in ("UID", "SEQUENCE"):
+                    event[name[0]] = _value(line, name[0])
+    except (OSError, ValueError, IndexError):
+        return {}
+    return out
+
+
+def _value(line: Contentline, name: str) -> str:
+    """A property's value; icalendar's parser is used only where there is something to
+    parse (parameters or escapes), as it is slow for the many plain UIDs of a big file."""
+    plain = line[len(name) + 1 :]
+    if line[len(name)] == ":" and "\\" not in plain:
+        return plain
+    return str(line.parts()[2])
+
+
+def sequence(site: SiteData, uid: str, print_: str) -> int:
+    """The same SEQUENCE as last time if nothing changed, one more if it did, 0 if new."""
+    before = site.sequences.get(uid)
+    if before is None:
+        return 0
+    return before[1] if before[0] == print_ else before[1] + 1
+
+
+def _event(
+    site: SiteData,
+    view: OpportunityView,
+    uid: str,
+    when: Span,
+    summary: str,
+    description: str,
+    url: str,
+    location: str | None = None,
+    busy: bool = False,
+) -> Event:
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", feeds.midnight(feeds.changed(site, view)).astimezone(dt.UTC))
+    if when.all_day:
+        event.add("dtstart", when.start)
+    else:
+        event.add("dtstart", when.start, parameters={"TZID": TZID})
+    if when.end is not None:
+        if when.all_day:
+            event.add("dtend", when.end)
+        else:
+            event.add("dtend", when.end, parameters={"TZID": TZID})
+    event.add("summary", summary)
+    event.add("description", description)
+    if location:
+        event.add("location", location)
+    event.add("url", url, parameters={"VALUE": "URI"})
+    if view.is_cancelled:
+        event.add("status", "CANCELLED")
+    else:
+        event.add("status", "TENTATIVE" if when.period else "CONFIRMED")
+    # Milestones and month-long spans should not show anyone as busy.
+    event.add("transp", "OPAQUE" if busy and not when.period else "TRANSPARENT")
+    event.add("sequence", sequence(site, uid, event_fingerprint(event)))
+    return event
+
+
+def _lines(text: object) -> str:
+    """A description from a template: each line tidied, empty lines dropped."""
+    return "\n".join(feeds.line(part) for part in str(text).splitlines() if part.strip())
+
+
+def events(site: SiteData, view: OpportunityView) -> Iterator[Event]:
+    """The opportunity's events: its key dates in order, then its engagement events."""
+    notice = site.link(view.url)
+    title = feeds.line(view.item.title)
+    who = view.commissioner.name
+    cancelled = view.is_cancelled
+    domain = feeds.host(site)
+    for key in view.key_dates:
+        when = span(key.date)
+        yield _event(
+            site,
+            view,
+            f"{view.uid}/{key.field}@{domain}",
+            when,
+            feeds.macro("calendar.txt", "key_summary", key.label, title, when.period, cancelled),
+            _lines(
+                feeds.call(
+                    "calendar.txt",
+                    "key_description",
+                    label=key.label,
+                    date=key.date,
+                    title=title,
+                    commissioner=who,
+                    period=when.period,
+                    cancelled=cancelled,
+                    link=notice,
+                )
+            ),
+            notice,
+        )
+    happenings = view.item.dates.engagement
+    for key_, happening in zip(event_keys(happenings), happenings, strict=True):
+        when = span(happening.start, happening.end)
+        host = site.organisations.get(happening.host) if happening.host else None
+        where = happening.where
+        if happening.online:
+            where = f"{where} (and online)" if where else "Online"
+        yield _event(
+            site,
+            view,
+            f"{view.uid}/events/{key_}@{domain}",
+            when,
+            feeds.macro(
+                "calendar.txt", "event_summary", happening.title, title, when.period, cancelled
+            ),
+            _lines(
+                feeds.call(
+                    "calendar.txt",
+                    "event_description",
+                    event=happening.title,
+                    title=title,
+                    commissioner=who,
+                    where=happening.where,
+                    online=happening.online,
+                    link=happening.link,
+                    recorded=happening.recorded,
+                    host=host.name if host is not None else happening.host,
+                    paid=happening.paid_participation,
+                    period=when.period,
+                    cancelled=cancelled,
+                    notice=notice,
+                )
+            ),
+            happening.link or notice,
+            location=where,
+            busy=True,
+        )
+
+
+@dataclass(frozen=True)
+class Serialised:
+    """An opportunity's events as they sit in every calendar that carries it."""
+
+    ical: bytes
+    years: tuple[int, ...]  # of its times of day, which need the VTIMEZONE
+
+
+def _serialised(site: SiteData, view: OpportunityView) -> Serialised:
+    made = list(events(site, view))
+    years = {
+        moment.year
+        for event in made
+        for moment in (event.decoded("DTSTART"), event.decoded("DTEND", None))
+        if isinstance(moment, dt.datetime)
+    }
+    return Serialised(b"".join(bytes(event.to_ical()) for event in made), tuple(sorted(years)))
+
+
+@lru_cache(maxsize=8)
+def timezone(first_year: int, last_year: int) -> bytes:
+    """Europe/London's VTIMEZONE, with its clock changes from the first to the last year."""
+    zone = Timezone.from_tzid(
+        TZID, first_date=dt.date(first_year, 1, 1), last_date=dt.date(last_year + 1, 1, 1)
+    )
+    return bytes(zone.to_ical())
+
+
+def ics(site: SiteData, collection: Collection) -> bytes:
+    """The collection as an iCalendar file: '<path>.ics'."""
+    feed_title = feeds.title(collection)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    name = feeds.macro("calendar.txt", "name", feed_title)
+    about = feeds.macro("calendar.txt", "description", feed_title)
+    calendar.add("name", name)
+    calendar.add("x-wr-calname", vText(name))  # TEXT, escaped as RFC 5545 says
+    calendar.add("description", about)
+    calendar.add("x-wr-caldesc", vText(about))
+    calendar.add("x-wr-timezone", TZID)
+    calendar.add("url", site.link(feeds.html_page(collection)), parameters={"VALUE": "URI"})
+    calendar.add("source", site.link(f"{collection.path}.ics"), parameters={"VALUE": "URI"})
+    calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vDuration(REFRESH))
+    parts = [
+        feeds.per_view(site, view, "ics", partial(_serialised, site, view))
+        for view in collection.members
+    ]
+    years = [year for part in parts for year in part.years] or [site.today.year]
+    head = bytes(calendar.to_ical())
+    assert head.endswith(END)
+    # icalendar writes each part; the events, made once per build, follow the time zone.
+    zone = timezone(min(years), max(years))
+    return b"".join([head[: -len(END)], zone, *(part.ical for part in parts), END])

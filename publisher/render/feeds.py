@@ -1,0 +1,309 @@
+"""RSS 2.0 and Atom feeds of a collection: one item per opportunity, with stable ids.
+
+Nothing here reads the clock: every date comes from the plans (when the opportunity last
+changed, else when it was first published, else the build's `today`), so the same plans give
+byte-identical feeds and a feed reader never sees items reshuffle.
+
+An opportunity is in many feeds (everything, each place it reaches, each theme...), so its
+item is made by feedgen once per build and reused: see `per_view`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, partial
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import jinja2
+from feedgen.entry import FeedEntry
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from publisher.plans.reference import TEMPLATES
+from publisher.render import words
+from publisher.render.views import Collection, KeyDate, OpportunityView, SiteData
+
+LONDON = ZoneInfo("Europe/London")
+# Part of every tag: id (RFC 4151), with the site's host name. Ids must never change, so
+# neither may this.
+TAG_YEAR = 2026
+GENERATOR = "Forward plan publisher"
+# The key dates the one-line summary of an item names, when the plan gives them.
+HEADLINE_DATES = ("tender_opens", "tender_closes")
+
+T = TypeVar("T")
+
+
+# Work done once per opportunity and build, shared by every collection that carries it.
+# Keyed by the SiteData and the view objects themselves (held, so ids are not reused), and
+# dropped when the SiteData is; a SiteData must not be changed in place while it is
+# rendered, except by giving it new views or a new `sequences` dict.
+_MEMO: dict[int, tuple[tuple[object, ...], dict[tuple[str, int], tuple[object, Any]]]] = {}
+
+
+def per_view(site: SiteData, view: OpportunityView, kind: str, make: Callable[[], T]) -> T:
+    """`make()`, worked out once per site, view and kind of output."""
+    inputs = (site.base_url, site.today, site.sequences, site.organisations)
+    held = _MEMO.get(id(site))
+    if held is None:
+        weakref.finalize(site, _MEMO.pop, id(site), None)
+    if held is None or any(a is not b for a, b in zip(held[0], inputs, strict=True)):
+        held = _MEMO[id(site)] = (inputs, {})
+    store = held[1]
+    key = (kind, id(view))
+    hit = store.get(key)
+    if hit is not None and hit[0] is view:
+        value: T = hit[1]
+        return value
+    made = make()
+    store[key] = (view, made)
+    return made
+
+
+def lower_first(text: str) -> str:
+    """'Mental health' -> 'mental health', but 'NHS trust' stays as it is."""
+    if len(text) > 1 and text[1].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+@cache
+def wording() -> jinja2.Environment:
+    """The templates in templates/feeds/: the words of feeds and calendars."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES / "feeds"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(words.FILTERS)
+    env.filters["lower_first"] = lower_first
+    return env
+
+
+def line(text: object) -> str:
+    """Text from a template as one line: runs of white space become one space."""
+    return " ".join(str(text).split())
+
+
+def call(template: str, name: str, *args: Any, **kwargs: Any) -> str:
+    """The text a macro in templates/feeds/ gives."""
+    return str(getattr(wording().get_template(template).module, name)(*args, **kwargs))
+
+
+def macro(template: str, name: str, *args: Any, **kwargs: Any) -> str:
+    """One line of plain text from a macro in templates/feeds/."""
+    return line(call(template, name, *args, **kwargs))
+
+
+def host(site: SiteData) -> str:
+    return urlsplit(site.base_url).hostname or "localhost"
+
+
+def tag(site: SiteData, path: str) -> str:
+    """A permanent id: 'tag:example.org,2026:opportunities/leeds-city-council/x'. It does not
+    depend on http or https, or where on the host the site lives."""
+    return f"tag:{host(site)},{TAG_YEAR}:{path}"
+
+
+def html_page(collection: Collection) -> str:
+    """The list page a collection's feeds belong to ('all' is the home page)."""
+    return "index.html" if collection.listing is None else f"{collection.path}.html"
+
+
+def _scope(collection: Collection) -> tuple[str, str, str]:
+    listing = collection.listing
+    if listing is None:
+        return ("all", collection.title, "all")
+    return (listing.kind, listing.name, listing.slug)
+
+
+def title(collection: Collection) -> str:
+    """'Opportunities in Leeds'."""
+    return macro("feed.txt", "title", *_scope(collection))
+
+
+def description(collection: Collection) -> str:
+    return macro("feed.txt", "description", *_scope(collection))
+
+
+def changed(site: SiteData, view: OpportunityView) -> dt.date:
+    """When an opportunity last changed, as far as the plans tell: never the clock."""
+    if view.last_changed is not None:
+        return view.last_changed
+    if view.notice is not None:
+        return view.notice.published
+    return site.today
+
+
+def published(site: SiteData, view: OpportunityView) -> dt.date:
+    """When an opportunity was first published: never after it last changed."""
+    last = changed(site, view)
+    return min(view.notice.published, last) if view.notice is not None else last
+
+
+def midnight(day: dt.date) -> dt.datetime:
+    """The start of a day in Europe/London, timezone-aware."""
+    return dt.datetime(day.year, day.month, day.day, tzinfo=LONDON)
+
+
+def headline_dates(view: OpportunityView) -> list[KeyDate]:
+    """The dates the one-line summary names: when it opens and closes, else the first known."""
+    named = [key for key in view.key_dates if key.field in HEADLINE_DATES]
+    return named or list(view.key_dates[:1])
+
+
+def facts(view: OpportunityView) -> str:
+    """'Who: ... Where: ... How much: ... When: ...' in one line."""
+    return macro(
+        "feed.txt",
+        "facts",
+        view.commissioner.name,
+        [place.name for place in view.places],
+        view.item.value,
+        headline_dates(view),
+    )
+
+
+@dataclass(frozen=True)
+class Item:
+    """What the feeds say about one opportunity, the same in every feed that carries it."""
+
+    id: str
+    link: str
+    title: str
+    text: str  # plain text: the summary, who/where/how much/when, the link
+    html: str  # the same as HTML, on one line
+    author: str
+    email: str | None
+    updated: dt.datetime
+    published: dt.datetime
+    categories: tuple[tuple[str, str, str], ...]  # term, label, scheme
+
+
+def item(site: SiteData, view: OpportunityView) -> Item:
+    link = site.link(view.url)
+    cancelled = view.is_cancelled
+    summary = line(view.item.summary)
+    said = facts(view)
+    html = (
+        wording()
+        .get_template("item.html")
+        .render(summary=summary, facts=said, link=link, cancelled=cancelled)
+    )
+    contact = view.commissioner.contact
+    return Item(
+        id=tag(site, view.url.removesuffix(".html")),
+        link=link,
+        title=macro("feed.txt", "item_title", line(view.item.title), cancelled),
+        text=macro("feed.txt", "item_text", summary, said, link, cancelled),
+        html="".join(part.strip() for part in html.splitlines()),
+        author=line(view.commissioner.name),
+        email=contact.email if contact is not None else None,
+        updated=midnight(changed(site, view)),
+        published=midnight(published(site, view)),
+        categories=tuple(
+            (listing.slug, line(listing.name), site.link(f"{listing.kind}/"))
+            for listing in (*view.places, *view.themes)
+        ),
+    )
+
+
+def entry(about: Item, atom: bool) -> FeedEntry:
+    """The item as feedgen's entry. RSS gets the HTML as its description; Atom gets plain
+    text as its summary and the HTML as its content."""
+    fe = FeedEntry()
+    fe.id(about.id)
+    fe.title(about.title)
+    fe.link(href=about.link, rel="alternate", type="text/html")
+    if atom:
+        fe.summary(about.text)
+        fe.content(about.html, type="html")
+    else:
+        fe.description(about.html)
+    fe.author(name=about.author, email=about.email)
+    fe.published(about.published)
+    fe.updated(about.updated)
+    for term, label, scheme in about.categories:
+        fe.category(term=term, label=label, scheme=scheme)
+    return fe
+
+
+@dataclass(frozen=True)
+class Made:
+    """An opportunity's item in both formats, made once per build for every feed."""
+
+    id: str
+    updated: dt.datetime
+    rss: bytes
+    atom: bytes
+
+
+def made(site: SiteData, view: OpportunityView) -> Made:
+    about = item(site, view)
+    return Made(
+        about.id, about.updated, _entry_xml(about, atom=False), _entry_xml(about, atom=True)
+    )
+
+
+def ordered(site: SiteData, collection: Collection) -> list[Made]:
+    """The collection's items, most recently changed first, then by id: a fixed order."""
+    out = [per_view(site, view, "feed", partial(made, site, view)) for view in collection.members]
+    out.sort(key=lambda one: one.id)
+    out.sort(key=lambda one: one.updated, reverse=True)
+    return out
+
+
+def header(site: SiteData, collection: Collection, own: str, newest: dt.datetime) -> FeedGenerator:
+    """The feed without its items; `own` is its own file ('place/leeds.rss')."""
+    fg = FeedGenerator()
+    fg.id(tag(site, f"feeds/{collection.path}"))
+    fg.title(title(collection))
+    fg.description(description(collection))
+    # feedgen takes RSS's one <link> from the link added last: the list page.
+    fg.link(href=site.link(own), rel="self")
+    fg.link(href=site.link(html_page(collection)), rel="alternate", type="text/html")
+    fg.language("en-GB")
+    fg.generator(GENERATOR)
+    # feedgen stamps the wall clock unless told otherwise: the feed changed when its
+    # newest item did.
+    fg.updated(newest)
+    return fg
+
+
+def _entry_xml(about: Item, atom: bool) -> bytes:
+    """One item's XML as it sits in the feed: indented, on its own lines."""
+    element = entry(about, atom).atom_entry() if atom else entry(about, atom).rss_entry()
+    level = 1 if atom else 2  # <feed><entry>, <rss><channel><item>
+    etree.indent(element, space="  ", level=level)
+    xml = bytes(etree.tostring(element, encoding="UTF-8", xml_declaration=False))
+    return b"  " * level + xml + b"\n"
+
+
+def _feed(site: SiteData, collection: Collection, atom: bool) -> bytes:
+    """feedgen's feed with its items. The items' XML is made once per build and put where
+    feedgen puts items, at the end of the channel or feed, indented the same way."""
+    own = f"{collection.path}.{'atom' if atom else 'rss'}"
+    items = ordered(site, collection)
+    newest = max((one.updated for one in items), default=midnight(site.today))
+    fg = header(site, collection, own, newest)
+    empty = bytes(fg.atom_str(pretty=True) if atom else fg.rss_str(pretty=True))
+    at = empty.rindex(b"</feed>" if atom else b"  </channel>")
+    parts = [one.atom if atom else one.rss for one in items]
+    return b"".join([empty[:at], *parts, empty[at:]])
+
+
+def rss(site: SiteData, collection: Collection) -> bytes:
+    """The collection as RSS 2.0: '<path>.rss'."""
+    return _feed(site, collection, atom=False)
+
+
+def atom(site: SiteData, collection: Collection) -> bytes:
+    """The collection as Atom: '<path>.atom'."""
+    return _feed(site, collection, atom=True)

@@ -1,0 +1,649 @@
+"""The site's HTML pages (notices, lists, the glossary and transparency pages) from the Jinja2
+templates in templates/. Only facts and numbers are worked out here; every sentence a reader
+sees is in a template.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from publisher.plans.dates import MONTHS, PlanDate, Precision
+from publisher.plans.language import JargonIndex
+from publisher.plans.model import (
+    Amount,
+    CurrentProvider,
+    Duration,
+    EngagementEvent,
+    Funding,
+    Money,
+    Organisation,
+    Range,
+    Route,
+)
+from publisher.plans.reference import Glossary, GlossaryTerm
+from publisher.render import words
+from publisher.render.views import (
+    FUNDING_WORDS,
+    STATUS_WORDS,
+    Collection,
+    CommissionerView,
+    Gap,
+    KeyDate,
+    Listing,
+    OpportunityView,
+    SiteData,
+)
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+STATIC_DIR = TEMPLATES / "static"
+STATIC: dict[str, bytes] = {
+    path.name: path.read_bytes() for path in sorted(STATIC_DIR.iterdir()) if path.is_file()
+}
+
+# Groups of the glossary page, in page order: routes by the rules they come under, then
+# funding types, then every other word.
+ROUTE_GROUPS: dict[str, frozenset[Route]] = {
+    "psr": frozenset(
+        {
+            Route.DIRECT_AWARD_A,
+            Route.DIRECT_AWARD_B,
+            Route.DIRECT_AWARD_C,
+            Route.MOST_SUITABLE_PROVIDER,
+            Route.COMPETITIVE,
+        }
+    ),
+    "procurement-act": frozenset(
+        {Route.OPEN, Route.COMPETITIVE_FLEXIBLE, Route.DIRECT_AWARD, Route.LIGHT_TOUCH}
+    ),
+    "together": frozenset({Route.ALLIANCE_CONTRACT, Route.INNOVATION_PARTNERSHIP}),
+    "grants": frozenset(
+        {Route.OPEN_GRANT_ROUND, Route.INVITED_GRANT, Route.GRANT_VIA_INFRASTRUCTURE_BODY}
+    ),
+    "undecided": frozenset({Route.UNDECIDED}),
+}
+# Contract sizes against what a small local organisation can take on, by money a year.
+SMALL_LIMIT = 100_000
+MEDIUM_LIMIT = 500_000
+SIZE_BANDS = ("small", "medium", "large", "unknown")
+
+
+@lru_cache(maxsize=8192)
+def relative(from_page: str, to_path: str) -> str:
+    """The link from one site page to another site path, relative so the site can live
+    under any sub-path: ('opportunities/x/y.html', 'glossary.html#lot') ->
+    '../../glossary.html#lot'."""
+    path, hash_, fragment = to_path.partition("#")
+    here = from_page.split("/")[:-1]
+    if not path:
+        return from_page.rsplit("/", 1)[-1] + hash_ + fragment
+    there = path.split("/")
+    common = 0
+    while common < min(len(here), len(there) - 1) and here[common] == there[common]:
+        common += 1
+    return "/".join([".."] * (len(here) - common) + there[common:]) + hash_ + fragment
+
+
+def as_day(value: dt.date) -> str:
+    """A calendar date the way notices write one: '4 May 2026'."""
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def until(end: PlanDate, start: PlanDate) -> str:
+    """When an event ends: just the time when it ends on the day it starts."""
+    same_day = (end.year, end.month, end.day) == (start.year, start.month, start.day)
+    if same_day and end.precision is Precision.MINUTE:
+        assert end.hour is not None and end.minute is not None
+        return words.clock(end.hour, end.minute)
+    return words.when(end)
+
+
+def upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def weeks_between(start: dt.date, end: dt.date) -> int:
+    return max((end - start).days // 7, 0)
+
+
+# --- jargon: linked to the glossary on first use ---------------------------------------
+
+_INDEXES: dict[int, tuple[Glossary, JargonIndex]] = {}
+
+
+def jargon_index(glossary: Glossary) -> JargonIndex:
+    """The jargon finder for a glossary, built once per glossary."""
+    known = _INDEXES.get(id(glossary))
+    if known is None or known[0] is not glossary:
+        known = (glossary, JargonIndex.build(glossary))
+        _INDEXES[id(glossary)] = known
+    return known[1]
+
+
+@dataclass
+class Terms:
+    """Links glossary words on one page: each jargon word is linked where it is first used,
+    so a reader can always find out what it means."""
+
+    glossary: Glossary
+    index: JargonIndex
+    href: Callable[[str], str]
+    linked: set[str] = field(default_factory=set)
+
+    def term(self, slug: str, text: str | None = None) -> Markup:
+        """A link to a glossary entry, with `text` (default: the term) as the link text."""
+        entry = self.glossary.by_slug.get(slug)
+        if entry is None:
+            return escape(text or slug)
+        self.linked.add(slug)
+        return self._anchor(entry, text if text is not None else entry.term)
+
+    def link(self, text: str) -> Markup:
+        """`text` escaped, with the first use on this page of each jargon word linked."""
+        out: list[str] = []
+        position = 0
+        for match, entry in self.index.find(text):
+            if entry.slug in self.linked or match.start() < position:
+                continue
+            self.linked.add(entry.slug)
+            out.append(escape(text[position : match.start()]))
+            out.append(self._anchor(entry, text[match.start() : match.end()]))
+            position = match.end()
+        out.append(escape(text[position:]))
+        return Markup("".join(out))
+
+    def _anchor(self, entry: GlossaryTerm, text: str) -> Markup:
+        url = escape(self.href(f"glossary.html#{entry.slug}"))
+        return Markup(f'<a class="term" href="{url}">{escape(text)}</a>')
+
+
+# --- facts the pages show, worked out -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One line of a notice's timeline: a key date, an engagement event or a contract end."""
+
+    date: PlanDate
+    kind: str  # key | event | contract-ends
+    key: KeyDate | None = None
+    event: EngagementEvent | None = None
+    host: Organisation | None = None
+    provider: CurrentProvider | None = None
+
+
+def timeline(site: SiteData, view: OpportunityView) -> list[Moment]:
+    """Key dates, engagement events and the current contract's end, in date order."""
+    moments = [Moment(key.date, "key", key=key) for key in view.key_dates]
+    for event in view.item.dates.engagement:
+        host = site.organisations.get(event.host) if event.host is not None else None
+        moments.append(Moment(event.start, "event", event=event, host=host))
+    provider = view.item.current_provider
+    if provider is not None and provider.contract_ends is not None:
+        moments.append(Moment(provider.contract_ends, "contract-ends", provider=provider))
+    order = {"event": 0, "contract-ends": 1, "key": 2}
+    return sorted(moments, key=lambda m: (m.date.start, m.date.end, order[m.kind]))
+
+
+def other_unknowns(view: OpportunityView) -> list[tuple[str, str]]:
+    """Reasons the plan gives for things it leaves out that are not expected gaps."""
+    gaps = {gap.field for gap in view.gaps}
+    return [(name, why) for name, why in view.item.unknown.items() if name not in gaps]
+
+
+def _middle(value: Amount) -> float:
+    return (value.min + value.max) / 2 if isinstance(value, Range) else value
+
+
+def _years(duration: Duration | None) -> float | None:
+    if duration is None:
+        return None
+    return (duration.years or 0) + (duration.months or 0) / 12
+
+
+def yearly(money: Money | None, duration: Duration | None) -> float | None:
+    """Money a year, as near as the plan says: the middle of a range; a total over the years."""
+    if money is None:
+        return None
+    if money.per_year is not None:
+        return _middle(money.per_year)
+    total = whole(money, None)
+    years = _years(duration)
+    if total is None or not years:
+        return None
+    return total / years if years > 1 else total
+
+
+def whole(money: Money | None, duration: Duration | None) -> float | None:
+    """Money in total: the total, or the middle of a range, or a year's times the years."""
+    if money is None:
+        return None
+    if money.total is not None:
+        return _middle(money.total)
+    if money.min is not None and money.max is not None:
+        return (money.min + money.max) / 2
+    years = _years(duration)
+    if money.per_year is None or years is None:
+        return None
+    return _middle(money.per_year) * years
+
+
+def size_band(per_year: float | None) -> str:
+    if per_year is None:
+        return "unknown"
+    if per_year < SMALL_LIMIT:
+        return "small"
+    return "medium" if per_year <= MEDIUM_LIMIT else "large"
+
+
+@dataclass(frozen=True)
+class GapOpen:
+    view: OpportunityView
+    gap: Gap
+    since: dt.date | None  # when the opportunity was first published, where recorded
+
+
+@dataclass(frozen=True)
+class PlaceMoney:
+    place: Listing
+    count: int
+    per_year: float
+    total: float
+    unknown: int  # opportunities here with no amount
+
+
+@dataclass(frozen=True)
+class Record:
+    """A commissioner's transparency record, counted from its opportunities."""
+
+    commissioner: CommissionerView
+    opportunities: list[OpportunityView]
+    current: list[OpportunityView]
+    gaps: list[GapOpen]
+    notices: list[OpportunityView]
+    short: int
+    by_status: list[tuple[str, int]]
+    by_route: list[tuple[GlossaryTerm | None, int]]
+    by_funding: list[tuple[Listing | None, int]]
+    grants: int
+    lotted: int
+    consortia: int
+    subcontracting: int
+    sizes: list[tuple[str, int, int]]  # band, opportunities, parts a group can bid for
+    by_place: list[PlaceMoney]
+
+
+def record(site: SiteData, commissioner: CommissionerView) -> Record:
+    mine = sorted(_memo(site).by_commissioner.get(commissioner.id, []), key=lambda v: v.item.id)
+    current = [v for v in mine if v.is_current]
+    planned = [v for v in mine if not v.is_cancelled]
+    gaps = [
+        GapOpen(v, gap, v.item.first_published.first_day if v.item.first_published else None)
+        for v in current
+        for gap in v.gaps
+    ]
+    notices = [v for v in mine if v.notice is not None]
+    statuses = Counter(v.status_words for v in mine)
+    by_status = [(words_, statuses[words_]) for words_ in STATUS_WORDS.values() if statuses[words_]]
+    routes = Counter(v.route.slug if v.route is not None else None for v in mine)
+    by_route: list[tuple[GlossaryTerm | None, int]] = [
+        (t, routes[t.slug]) for t in site.glossary.terms if t.route and routes[t.slug]
+    ]
+    if routes[None]:
+        by_route.append((None, routes[None]))
+    fundings = Counter(v.item.funding for v in mine)
+    by_funding: list[tuple[Listing | None, int]] = [
+        (Listing("funding", f.value, FUNDING_WORDS[f]), fundings[f]) for f in Funding if fundings[f]
+    ]
+    if fundings[None]:
+        by_funding.append((None, fundings[None]))
+    whole_sizes: Counter[str] = Counter()
+    part_sizes: Counter[str] = Counter()
+    for view in planned:
+        item = view.item
+        whole_sizes[size_band(yearly(item.value, item.duration))] += 1
+        parts = [lot.value for lot in item.lots] or [item.value]
+        for money in parts:
+            part_sizes[size_band(yearly(money, item.duration))] += 1
+    sizes = [(band, whole_sizes[band], part_sizes[band]) for band in SIZE_BANDS]
+    return Record(
+        commissioner=commissioner,
+        opportunities=mine,
+        current=current,
+        gaps=gaps,
+        notices=notices,
+        short=sum(1 for v in notices if v.notice is not None and v.notice.short),
+        by_status=by_status,
+        by_route=by_route,
+        by_funding=by_funding,
+        grants=sum(1 for v in mine if v.is_grant),
+        lotted=sum(1 for v in mine if v.item.lots),
+        consortia=sum(
+            1 for v in mine if v.item.requirements and v.item.requirements.consortia_welcome
+        ),
+        subcontracting=sum(
+            1 for v in mine if v.item.requirements and v.item.requirements.subcontracting_welcome
+        ),
+        sizes=sizes,
+        by_place=_by_place(planned),
+    )
+
+
+def _by_place(views: list[OpportunityView]) -> list[PlaceMoney]:
+    places: dict[str, Listing] = {}
+    counts: Counter[str] = Counter()
+    per_year: dict[str, float] = {}
+    total: dict[str, float] = {}
+    unknown: Counter[str] = Counter()
+    for view in views:
+        item = view.item
+        a_year = yearly(item.value, item.duration)
+        in_all = whole(item.value, item.duration)
+        for place in view.places:
+            places[place.slug] = place
+            counts[place.slug] += 1
+            per_year[place.slug] = per_year.get(place.slug, 0.0) + (a_year or 0.0)
+            total[place.slug] = total.get(place.slug, 0.0) + (in_all or 0.0)
+            if a_year is None and in_all is None:
+                unknown[place.slug] += 1
+    return [
+        PlaceMoney(places[s], counts[s], per_year[s], total[s], unknown[s])
+        for s in sorted(places, key=lambda s: places[s].name)
+    ]
+
+
+def glossary_groups(glossary: Glossary) -> list[tuple[str, list[GlossaryTerm]]]:
+    """The glossary's terms in the page's groups: routes by their rules, funding, the rest."""
+    groups: list[tuple[str, list[GlossaryTerm]]] = [
+        (name, [t for t in glossary.terms if t.route in routes])
+        for name, routes in ROUTE_GROUPS.items()
+    ]
+    groups.append(("funding", [t for t in glossary.terms if t.funding is not None]))
+    rest = [t for t in glossary.terms if t.route is None and t.funding is None]
+    groups.append(("words", sorted(rest, key=lambda t: t.term.lower())))
+    return [(name, terms) for name, terms in groups if terms]
+
+
+def _plain(name: str) -> str:
+    return re.sub(r"[\s-]+", "", name.lower()).rstrip("s")
+
+
+def other_names(term: GlossaryTerm) -> list[str]:
+    """The other names a term goes by, less plurals and spellings of the same words."""
+    seen = {_plain(term.term)}
+    out: list[str] = []
+    for name in term.also:
+        if _plain(name) not in seen:
+            seen.add(_plain(name))
+            out.append(name)
+    return out
+
+
+def short_names(term: GlossaryTerm) -> list[str]:
+    """A term's abbreviations, less their plurals: 'ITT', not 'ITTs'."""
+    names = term.abbreviations
+    return [a for a in names if not (a.endswith("s") and a[:-1] in names)]
+
+
+_FIRST_WORD = re.compile(r"[\w'’-]+")
+
+
+def proper_words(site: SiteData) -> frozenset[str]:
+    """Words that keep their capital letter inside a sentence: the first words of the
+    names of places, commissioners, themes' proper names and organisations."""
+    names = [site.places.name(slug) for slug in site.places]
+    names += [c.name for c in site.commissioners]
+    names += [o.name for o in site.organisations.values()]
+    found = (_FIRST_WORD.match(name) for name in names)
+    return frozenset(m.group(0) for m in found if m is not None)
+
+
+def lower_first(text: str, proper: frozenset[str] = frozenset()) -> str:
+    """A title made to run on inside a sentence: 'Grants for Leeds' -> 'grants for Leeds',
+    but 'NHS help' and 'Leeds help' keep their capitals."""
+    match = _FIRST_WORD.match(text)
+    if match is None:
+        return text
+    first = match.group(0)
+    if first in proper or first[1:] != first[1:].lower() or len(first) == 1:
+        return text
+    return text[:1].lower() + text[1:]
+
+
+# --- the environment and the pages ---------------------------------------------------------
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(words.FILTERS)
+    env.filters.update(
+        day=as_day,
+        until=until,
+        upper_first=upper_first,
+        lower_first=lower_first,
+    )
+    env.globals.update(
+        weeks_between=weeks_between,
+        other_names=other_names,
+        short_names=short_names,
+        size_limits={"small": SMALL_LIMIT, "medium": MEDIUM_LIMIT},
+    )
+    return env
+
+
+ENV = _environment()
+
+
+class _Memo:
+    """What every page of one site shares, worked out once per site: the words that keep
+    their capitals, each commissioner's opportunities, list sizes, and each opportunity's
+    card and headline (rendered once, then reused by every page that shows them)."""
+
+    def __init__(self, site: SiteData) -> None:
+        self.site = site
+        self.proper = proper_words(site)
+        self.by_commissioner: dict[str, list[OpportunityView]] = {}
+        for view in site.opportunities:
+            self.by_commissioner.setdefault(view.commissioner.id, []).append(view)
+        self.cards: dict[int, tuple[OpportunityView, Markup]] = {}
+        self.headlines: dict[int, tuple[OpportunityView, Markup]] = {}
+        self._counts: Counter[str] | None = None
+
+    @property
+    def counts(self) -> Counter[str]:
+        """How many current opportunities each list page has, by its path."""
+        if self._counts is None:
+            counts: Counter[str] = Counter()
+            for view in self.site.opportunities:
+                if not view.is_current:
+                    continue
+                counts.update(f"place/{slug}" for slug in view.reach)
+                counts.update({t.path for t in view.themes})
+                counts[view.commissioner.listing.path] += 1
+                if view.funding is not None:
+                    counts[view.funding.path] += 1
+            self._counts = counts
+        return self._counts
+
+    def card(self, view: OpportunityView, page: str) -> Markup:
+        """The card as seen from `page`. Rendered once, from the top folder: a card's only
+        links are to pages of this site, so from a folder below, each gains a '../'."""
+        known = self.cards.get(id(view))
+        if known is None or known[0] is not view:
+            known = (view, Markup(_render("card.html", self.site, "index.html", view=view)))
+            self.cards[id(view)] = known
+        depth = page.count("/")
+        if not depth:
+            return known[1]
+        return Markup(str.replace(known[1], 'href="', 'href="' + "../" * depth))
+
+    def cards_for(self, views: list[OpportunityView], page: str) -> Markup:
+        return Markup("".join(self.card(view, page) for view in views))
+
+    def headline(self, view: OpportunityView) -> Markup:
+        """The one-sentence headline: the same on its notice, in every list and feed."""
+        known = self.headlines.get(id(view))
+        if known is None or known[0] is not view:
+            html = _render("headline.html", self.site, "index.html", view=view).strip()
+            known = (view, Markup(html))
+            self.headlines[id(view)] = known
+        return known[1]
+
+
+_MEMO: list[_Memo] = []
+
+
+def _memo(site: SiteData) -> _Memo:
+    """The memo of the site being rendered; one site at a time."""
+    if not _MEMO or _MEMO[0].site is not site:
+        _MEMO[:] = [_Memo(site)]
+    return _MEMO[0]
+
+
+def _render(name: str, site: SiteData, page: str, **context: Any) -> str:
+    href = partial(relative, page)
+    memo = _memo(site)
+    return ENV.get_template(name).render(
+        site=site,
+        page=page,
+        href=href,
+        terms=Terms(site.glossary, jargon_index(site.glossary), href),
+        today=site.today,
+        proper=memo.proper,
+        cards=partial(memo.cards_for, page=page),
+        headline=memo.headline,
+        **context,
+    )
+
+
+def headline(site: SiteData, view: OpportunityView) -> str:
+    """The notice's one-sentence headline as plain text, for feeds and emails to reuse:
+    'Leeds City Council plans a contract for ..., with the tender opening on 7 June 2027.'"""
+    return _memo(site).headline(view).unescape()
+
+
+def index(site: SiteData) -> str:
+    return _render(
+        "index.html",
+        site,
+        "index.html",
+        current=[v for v in site.opportunities if v.is_current],
+        groups=_listing_groups(site),
+    )
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A list page on the home page, with how many current opportunities it has, and for
+    a place the places within it."""
+
+    listing: Listing
+    count: int
+    within: list[Branch] = field(default_factory=list)
+
+
+def _listing_groups(site: SiteData) -> list[tuple[str, list[Branch]]]:
+    """Every list page by kind: places as a tree (system, places, neighbourhoods), the
+    others by name, funding types in their own order."""
+    counts = _memo(site).counts
+    kinds: dict[str, list[Listing]] = {}
+    for shown in site.listings:
+        kinds.setdefault(shown.kind, []).append(shown)
+    groups: list[tuple[str, list[Branch]]] = []
+    for kind, shown_here in kinds.items():
+        if kind == "place":
+            groups.append((kind, _place_tree(site, shown_here, counts)))
+            continue
+        ordered = shown_here if kind == "funding" else sorted(shown_here, key=_by_name)
+        groups.append((kind, [Branch(x, counts[x.path]) for x in ordered]))
+    return groups
+
+
+def _by_name(shown: Listing) -> str:
+    return shown.name.lower()
+
+
+def _place_tree(site: SiteData, places: list[Listing], counts: Counter[str]) -> list[Branch]:
+    by_slug = {p.slug: p for p in places}
+
+    def parent(slug: str) -> str | None:
+        within = site.places.by_slug[slug].within
+        return within if within in by_slug else None
+
+    def branches(under: str | None) -> list[Branch]:
+        here = sorted((p for p in places if parent(p.slug) == under), key=lambda p: p.name)
+        return [Branch(p, counts[p.path], branches(p.slug)) for p in here]
+
+    return branches(None)
+
+
+def listing(site: SiteData, collection: Collection) -> str:
+    assert collection.listing is not None, "'all' is the index page"
+    commissioner = next((c for c in site.commissioners if c.listing == collection.listing), None)
+    return _render(
+        "list.html",
+        site,
+        f"{collection.path}.html",
+        collection=collection,
+        shown=collection.listing,
+        current=[v for v in collection.members if v.is_current],
+        settled=[v for v in collection.members if not v.is_current],
+        commissioner=commissioner,
+    )
+
+
+def notice(site: SiteData, view: OpportunityView) -> str:
+    return _render(
+        "notice.html",
+        site,
+        view.url,
+        view=view,
+        timeline=timeline(site, view),
+        lot_place_names={
+            lot.id: [site.places.name(s) for s in lot.places] for lot in view.item.lots
+        },
+        unknowns=other_unknowns(view),
+    )
+
+
+def glossary(site: SiteData) -> str:
+    return _render("glossary.html", site, "glossary.html", groups=glossary_groups(site.glossary))
+
+
+def transparency(site: SiteData, commissioner: CommissionerView) -> str:
+    return _render(
+        "transparency.html",
+        site,
+        f"transparency/{commissioner.id}.html",
+        commissioner=commissioner,
+        record=record(site, commissioner),
+    )
+
+
+def pages(site: SiteData) -> Iterator[tuple[str, str]]:
+    """Every HTML page of the site by path (for previews and tests; site.py writes them)."""
+    yield "index.html", index(site)
+    yield "glossary.html", glossary(site)
+    for view in site.opportunities:
+        yield view.url, notice(site, view)
+    for commissioner in site.commissioners:
+        yield f"transparency/{commissioner.id}.html", transparency(site, commissioner)
+    for collection in site.collections():
+        if collection.listing is not None:
+            yield f"{collection.path}.html", listing(site, collection)

@@ -1,0 +1,250 @@
+"""Build the static site from the plans: read, work out the views, render, and swap the new
+site in whole, so readers never see half a site and a failed build leaves the last good one.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import datetime as dt
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from publisher.changes.history import last_commit_dates
+from publisher.plans.check import display_path, load_reference, read_plan
+from publisher.plans.errors import Problem, Severity
+from publisher.plans.language import JargonIndex
+from publisher.plans.load import load, paused_gc
+from publisher.plans.model import ChannelFile, Organisation
+from publisher.plans.reference import (
+    PLACES_FILE,
+    THEMES_FILE,
+    Places,
+    channel_files,
+    load_glossary,
+)
+from publisher.plans.validate import validate
+from publisher.render import calendar, data, feeds, pages
+from publisher.render.views import (
+    Collection,
+    CommissionerView,
+    SiteData,
+    commissioner_view,
+    opportunity_view,
+)
+
+Progress = Callable[[int, int, str], None]  # done, total, what
+
+
+class BuildError(Exception):
+    """The site could not be built; the previous site is left as it was."""
+
+
+@dataclass
+class BuildReport:
+    out: Path
+    files: int = 0
+    opportunities: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for p in self.problems if p.severity is Severity.ERROR)
+
+
+def plan_files(plans: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in plans.iterdir()
+        if p.suffix in (".yaml", ".yml")
+        and p.name not in (PLACES_FILE, THEMES_FILE)
+        and not p.name.startswith(".")
+        and p.is_file()
+    )
+
+
+def _organisations(plans: Path) -> dict[str, Organisation]:
+    out: dict[str, Organisation] = {}
+    for path in channel_files(plans):
+        document, _ = load(path, path.name)
+        if document is None:
+            continue
+        channels, _ = validate(ChannelFile, document.data)
+        if channels is not None:
+            out[channels.organisation.id] = channels.organisation
+    return dict(sorted(out.items()))
+
+
+def load_site(
+    plans: Path, today: dt.date, base_url: str = "http://localhost:8000/"
+) -> tuple[SiteData, list[Problem]]:
+    """Read every plan under `plans` into the views the site is rendered from.
+
+    A plan file with errors is reported and left out; the others are still published.
+    """
+    glossary = load_glossary()
+    reference = load_reference(plans, glossary)
+    if reference.places is None or reference.themes is None:
+        raise BuildError(
+            f"{display_path(plans / PLACES_FILE)} or {display_path(plans / THEMES_FILE)} is "
+            "missing or has errors; run 'publisher check' to see what is wrong."
+        )
+    jargon = JargonIndex.build(glossary)
+    organisations = _organisations(plans)
+    changed = last_commit_dates(plans)
+    problems: list[Problem] = []
+    site = SiteData(
+        [], [], reference.places, reference.themes, glossary, organisations, today, base_url
+    )
+    with paused_gc():
+        for path in plan_files(plans):
+            read = read_plan(path, display_path(path), reference, jargon, today)
+            problems += read.problems
+            if read.has_errors or read.header is None:
+                site.skipped.append(read.file)
+                continue
+            commissioner = commissioner_view(read.header, read.file)
+            site.commissioners.append(commissioner)
+            last_changed = changed.get(path.resolve())
+            for _, item in read.opportunities:
+                site.opportunities.append(
+                    opportunity_view(
+                        commissioner,
+                        item,
+                        reference.places,
+                        reference.themes,
+                        glossary,
+                        organisations,
+                        today,
+                        last_changed,
+                    )
+                )
+    site.opportunities.sort(key=lambda view: view.sort_key())
+    site.commissioners.sort(key=lambda c: c.id)
+    return site, problems
+
+
+def _outputs(site: SiteData) -> Iterator[tuple[str, Callable[[], bytes | str]]]:
+    """Every file of the site: its path and how to make it. The URLs are a public contract."""
+    yield "index.html", lambda: pages.index(site)
+    yield "glossary.html", lambda: pages.glossary(site)
+    for name, content in pages.STATIC.items():
+        yield f"static/{name}", lambda content=content: content  # type: ignore[misc]
+    for view in site.opportunities:
+        yield view.url, lambda view=view: pages.notice(site, view)  # type: ignore[misc]
+    for commissioner in site.commissioners:
+        yield (
+            f"transparency/{commissioner.id}.html",
+            lambda c=commissioner: pages.transparency(site, c),  # type: ignore[misc]
+        )
+    for collection in site.collections():
+        yield from _collection_outputs(site, collection)
+
+
+def _collection_outputs(
+    site: SiteData, collection: Collection
+) -> Iterator[tuple[str, Callable[[], bytes | str]]]:
+    stem = collection.path
+    if collection.listing is not None:
+        yield f"{stem}.html", lambda: pages.listing(site, collection)
+    yield f"{stem}.rss", lambda: feeds.rss(site, collection)
+    yield f"{stem}.atom", lambda: feeds.atom(site, collection)
+    yield f"{stem}.ics", lambda: calendar.ics(site, collection)
+    yield f"{stem}.json", lambda: data.as_json(site, collection)
+
+
+def render_into(site: SiteData, folder: Path, progress: Progress | None = None) -> int:
+    """Write every file of the site under `folder`; return how many."""
+    outputs = list(_outputs(site))
+    made: set[Path] = set()
+    for done, (path, make) in enumerate(outputs, start=1):
+        target = folder / path
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        content = make()
+        target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        if progress is not None and (done % 200 == 0 or done == len(outputs)):
+            progress(done, len(outputs), path)
+    return len(outputs)
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories in one step (Linux renameat2); False where that is unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd = -100
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    return bool(result == 0)
+
+
+def swap_in(staging: Path, out: Path) -> None:
+    """Make `staging` the site at `out` in one step; the old site is removed afterwards."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    if _exchange(staging, out):
+        shutil.rmtree(staging)
+        return
+    # Two renames: a reader may, for a moment, find no site, but never half of one.
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old)
+
+
+def build(
+    plans: Path,
+    out: Path,
+    *,
+    today: dt.date,
+    base_url: str = "http://localhost:8000/",
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Build the site from `plans` into `out`, atomically."""
+    site, problems = load_site(plans, today, base_url)
+    site.sequences = calendar.read_sequences(out / "all.ics")
+    report = BuildReport(
+        out, problems=problems, skipped=site.skipped, opportunities=len(site.opportunities)
+    )
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.with_name(f".{out.name}.building-{os.getpid()}")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir()
+    try:
+        with paused_gc():
+            report.files = render_into(site, staging, progress)
+        readme = out / "README.md"
+        if readme.is_file():
+            shutil.copy2(readme, staging / "README.md")
+        swap_in(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return report
+
+
+def sizes(folder: Path) -> dict[str, int]:
+    """Each file's size under `folder`, by site path (for reports and tests)."""
+    return {
+        p.relative_to(folder).as_posix(): p.stat().st_size
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+__all__ = ["BuildError", "BuildReport", "CommissionerView", "Places", "build", "load_site"]

@@ -1,0 +1,382 @@
+"""What the site shows, worked out once from the plans: the facts every page, feed,
+calendar and JSON file is rendered from. No wording here beyond labels; sentences live in
+templates/.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from publisher.plans import rules
+from publisher.plans.dates import PlanDate
+from publisher.plans.model import (
+    GRANT_FUNDING,
+    Contact,
+    Funding,
+    Opportunity,
+    Organisation,
+    PlanHeader,
+    Status,
+    Theme,
+)
+from publisher.plans.reference import Glossary, GlossaryTerm, Places
+
+KIND_WORDS = {
+    "icb": "NHS Integrated Care Board",
+    "council": "Council",
+    "nhs-trust": "NHS trust",
+    "other": "Public body",
+}
+STATUS_WORDS = {
+    Status.IDEA: "Early idea",
+    Status.PLANNING: "Being planned",
+    Status.ENGAGEMENT: "Being shaped with local groups",
+    Status.OPEN: "Open now",
+    Status.EVALUATING: "Choosing who will run it",
+    Status.AWARDED: "Awarded",
+    Status.CANCELLED: "Cancelled",
+}
+FUNDING_WORDS = {
+    Funding.CONTRACT: "Contract",
+    Funding.GRANT: "Grant",
+    Funding.GRANT_PROGRAMME: "Grant programme",
+    Funding.UNDECIDED: "Not decided yet",
+}
+DATE_LABELS = {
+    # (contract label, grant label)
+    "tender_opens": ("Tender opens", "Applications open"),
+    "tender_closes": ("Closing date for bids", "Closing date for applications"),
+    "decision": ("Provider chosen", "Decision on applications"),
+    "service_starts": ("Service starts", "Funding starts"),
+}
+REQUIREMENT_LABELS = {
+    "minimum_turnover": "Minimum yearly income (turnover)",
+    "reserves": "Minimum reserves",
+    "insurance": "Insurance cover",
+    "data_security_toolkit": "NHS Data Security and Protection Toolkit",
+    "cqc_registration": "Registration with the Care Quality Commission (CQC)",
+}
+
+
+_SETTLED = frozenset({Status.AWARDED, Status.CANCELLED})
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list page and its feeds: a place, a theme, a commissioner or a funding type."""
+
+    kind: str  # place | theme | commissioner | funding
+    slug: str
+    name: str
+    description: str | None = None
+
+    @property
+    def path(self) -> str:
+        """The shared stem of its URLs: place/leeds -> place/leeds.html, .rss, .ics ..."""
+        return f"{self.kind}/{self.slug}"
+
+
+@dataclass(frozen=True)
+class CommissionerView:
+    id: str
+    name: str
+    kind: str
+    website: str | None
+    contact: Contact | None
+    notice_weeks: int
+    example: bool
+    source: str  # the plan file, as given to the build
+
+    @property
+    def kind_words(self) -> str:
+        return KIND_WORDS[self.kind]
+
+    @property
+    def listing(self) -> Listing:
+        return Listing("commissioner", self.id, self.name)
+
+
+@dataclass(frozen=True)
+class KeyDate:
+    field: str
+    label: str
+    date: PlanDate
+
+
+@dataclass(frozen=True)
+class Gap:
+    field: str
+    what: str  # what is not known, in plain words
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Requirement:
+    field: str
+    label: str
+    required: bool
+    amount: float | None
+    why: str | None
+
+
+@dataclass(frozen=True)
+class NoticeGiven:
+    published: dt.date
+    weeks: int
+    promised_weeks: int
+    short: bool
+    reason: str | None
+    opens: PlanDate
+
+
+@dataclass(frozen=True)
+class SupportOffer:
+    by: str
+    name: str
+    website: str | None
+    what: str
+    link: str | None
+
+
+@dataclass(frozen=True)
+class OpportunityView:
+    """One opportunity with everything its notice says, worked out."""
+
+    commissioner: CommissionerView
+    item: Opportunity
+    places: tuple[Listing, ...]
+    themes: tuple[Listing, ...]
+    route: GlossaryTerm | None
+    funding_term: GlossaryTerm | None
+    key_dates: tuple[KeyDate, ...]
+    gaps: tuple[Gap, ...]
+    requirements: tuple[Requirement, ...]
+    notice: NoticeGiven | None
+    support: tuple[SupportOffer, ...]
+    reach: frozenset[str]  # every place slug whose subscribers hear of it
+    last_changed: dt.date | None = None
+
+    @property
+    def uid(self) -> str:
+        """Stable forever: the commissioner's id and the opportunity's id."""
+        return f"{self.commissioner.id}/{self.item.id}"
+
+    @property
+    def url(self) -> str:
+        return f"opportunities/{self.commissioner.id}/{self.item.id}.html"
+
+    @property
+    def is_grant(self) -> bool:
+        return self.item.funding in GRANT_FUNDING
+
+    @property
+    def is_current(self) -> bool:
+        """Shown on the lists: not yet awarded, nor cancelled."""
+        return self.item.status not in _SETTLED
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.item.status is Status.CANCELLED
+
+    @property
+    def status_words(self) -> str:
+        return STATUS_WORDS[self.item.status]
+
+    @property
+    def funding(self) -> Listing | None:
+        funding = self.item.funding
+        if funding is None:
+            return None
+        return Listing("funding", funding.value, FUNDING_WORDS[funding])
+
+    @property
+    def closes(self) -> PlanDate | None:
+        return self.item.dates.tender_closes
+
+    @property
+    def opens(self) -> PlanDate | None:
+        return self.item.dates.tender_opens
+
+    def sort_key(self) -> tuple[int, int, str]:
+        """Closing soon first, then the rest newest first (by when they open), then by id."""
+        closes = self.closes
+        if closes is not None and self.item.status is Status.OPEN:
+            return (0, closes.first_day.toordinal(), self.uid)
+        opens = self.opens
+        return (1, -opens.first_day.toordinal() if opens is not None else 0, self.uid)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A set of opportunities published together: everything, or one list page's."""
+
+    listing: Listing | None  # None for everything
+    members: list[OpportunityView]
+
+    @property
+    def path(self) -> str:
+        """The stem of its URLs: 'all' -> all.rss; 'place/leeds' -> place/leeds.rss."""
+        return self.listing.path if self.listing is not None else "all"
+
+    @property
+    def title(self) -> str:
+        return self.listing.name if self.listing is not None else "All opportunities"
+
+
+@dataclass
+class SiteData:
+    """Everything a build renders, in a fixed order so that output is deterministic."""
+
+    opportunities: list[OpportunityView]
+    commissioners: list[CommissionerView]
+    places: Places
+    themes: dict[str, Theme]
+    glossary: Glossary
+    organisations: dict[str, Organisation]
+    today: dt.date
+    base_url: str = "http://localhost:8000/"  # absolute links in feeds, calendars and JSON
+    skipped: list[str] = field(default_factory=list)  # plan files not published (errors)
+    # calendar event UID -> (what its dates were, SEQUENCE) in the site this build replaces,
+    # so SEQUENCE rises when a date moves and stays put when nothing changed
+    sequences: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def link(self, path: str) -> str:
+        """The absolute URL of a site path: 'place/leeds.rss' -> 'https://.../place/leeds.rss'."""
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    @cached_property
+    def everything(self) -> Collection:
+        return Collection(None, self.opportunities)
+
+    def collections(self) -> list[Collection]:
+        """'all' and one per list page: each gets .html, .rss, .atom, .ics and .json."""
+        return [self.everything] + [Collection(x, self.members(x)) for x in self.listings]
+
+    @cached_property
+    def listings(self) -> list[Listing]:
+        """Every list page the site has, in URL order."""
+        out = [Listing("place", slug, p.name) for slug, p in sorted(self.places.by_slug.items())]
+        out += [
+            Listing("theme", slug, t.name, t.description) for slug, t in sorted(self.themes.items())
+        ]
+        out += [c.listing for c in sorted(self.commissioners, key=lambda c: c.id)]
+        out += [Listing("funding", f.value, FUNDING_WORDS[f]) for f in Funding]
+        return out
+
+    @cached_property
+    def _by_listing(self) -> dict[tuple[str, str], list[OpportunityView]]:
+        index: dict[tuple[str, str], list[OpportunityView]] = {}
+        for view in self.opportunities:  # already in list order, so each list is too
+            keys = [("place", slug) for slug in sorted(view.reach)]
+            keys += [("theme", theme.slug) for theme in view.themes]
+            keys.append(("commissioner", view.commissioner.id))
+            if view.item.funding is not None:
+                keys.append(("funding", view.item.funding.value))
+            for key in dict.fromkeys(keys):
+                index.setdefault(key, []).append(view)
+        return index
+
+    def members(self, listing: Listing) -> list[OpportunityView]:
+        """The opportunities a list page (and its feeds) carries, in list order."""
+        return self._by_listing.get((listing.kind, listing.slug), [])
+
+
+def reach(places: Places, slugs: Iterable[str]) -> frozenset[str]:
+    """Places whose subscribers hear of an opportunity: its places, the places they are part
+    of (a West Yorkshire subscriber hears of Leeds), and the places within them (a Harehills
+    subscriber hears of an opportunity for the whole of Leeds)."""
+    named = set(slugs)
+    out: set[str] = set()
+    for slug in named:
+        out.update(places.chain(slug))
+    for slug in places:
+        if named.intersection(places.chain(slug)):
+            out.add(slug)
+    return frozenset(out)
+
+
+def commissioner_view(header: PlanHeader, source: str) -> CommissionerView:
+    body = header.commissioner
+    return CommissionerView(
+        body.id,
+        body.name,
+        body.kind,
+        body.website,
+        body.contact,
+        header.notice_policy.weeks_before_tender,
+        header.example,
+        source,
+    )
+
+
+def opportunity_view(
+    commissioner: CommissionerView,
+    item: Opportunity,
+    places: Places,
+    themes: dict[str, Theme],
+    glossary: Glossary,
+    organisations: dict[str, Organisation],
+    today: dt.date,
+    last_changed: dt.date | None = None,
+) -> OpportunityView:
+    grant = item.funding in GRANT_FUNDING
+    dates = item.dates
+    key_dates = tuple(
+        KeyDate(name, DATE_LABELS[name][1 if grant else 0], getattr(dates, name))
+        for name in DATE_LABELS
+        if getattr(dates, name) is not None
+    )
+    gaps = [Gap(name, rules.EXPECTED[name], item.unknown.get(name)) for name in rules.gaps(item)]
+    requirements: list[Requirement] = []
+    needs = item.requirements
+    if needs is not None:
+        for name, label in REQUIREMENT_LABELS.items():
+            need = getattr(needs, name)
+            if need is None:
+                continue
+            amount = getattr(need, "amount", None)
+            required = bool(getattr(need, "required", amount))
+            requirements.append(Requirement(name, label, required, amount, need.why))
+            if required and need.why is None:
+                gaps.append(Gap(name, f"why {label.lower()} is needed", item.unknown.get(name)))
+    notice = None
+    given = rules.notice(item, commissioner.notice_weeks, today)
+    if given is not None:
+        notice = NoticeGiven(
+            given.published,
+            max(given.weeks, 0),
+            given.promised_weeks,
+            given.is_short,
+            item.short_notice_reason,
+            given.opens,
+        )
+    support = tuple(
+        SupportOffer(
+            offer.by,
+            organisations[offer.by].name if offer.by in organisations else offer.by,
+            organisations[offer.by].website if offer.by in organisations else None,
+            offer.what,
+            offer.link,
+        )
+        for offer in item.support
+    )
+    return OpportunityView(
+        commissioner=commissioner,
+        item=item,
+        places=tuple(Listing("place", s, places.name(s)) for s in item.places),
+        themes=tuple(
+            Listing("theme", s, themes[s].name if s in themes else s) for s in item.themes
+        ),
+        route=glossary.for_route(item.route) if item.route is not None else None,
+        funding_term=glossary.for_funding(item.funding) if item.funding is not None else None,
+        key_dates=key_dates,
+        gaps=tuple(gaps),
+        requirements=tuple(requirements),
+        notice=notice,
+        support=support,
+        reach=reach(places, item.places),
+        last_changed=last_changed,
+    )

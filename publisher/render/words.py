@@ -1,0 +1,134 @@
+"""Plain-English phrasing of dates, money and lengths of time, used as template filters.
+
+Approximate dates stay approximate: a month is "around March 2027", a quarter is
+"April to June 2027", a year is "during 2027"; only a plan that names a day gets a day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from publisher.plans.dates import MONTHS, PlanDate, Precision
+from publisher.plans.model import Amount, Duration, Money, Range
+
+
+def clock(hour: int, minute: int) -> str:
+    """GOV.UK style times: 10am, 2:30pm, midday, midnight."""
+    if (hour, minute) == (12, 0):
+        return "midday"
+    if (hour, minute) == (0, 0):
+        return "midnight"
+    suffix = "am" if hour < 12 else "pm"
+    shown = hour % 12 or 12
+    return f"{shown}{suffix}" if minute == 0 else f"{shown}:{minute:02d}{suffix}"
+
+
+def when(date: PlanDate | None) -> str:
+    """A date as the notice says it: '14 March 2027', 'around March 2027', 'April to June 2027'."""
+    if date is None:
+        return "not known yet"
+    if date.precision is Precision.YEAR:
+        return f"during {date.year}"
+    if date.precision is Precision.QUARTER:
+        assert date.quarter is not None
+        first = MONTHS[3 * date.quarter - 3]
+        last = MONTHS[3 * date.quarter - 1]
+        return f"{first} to {last} {date.year}"
+    assert date.month is not None
+    month = MONTHS[date.month - 1]
+    if date.precision is Precision.MONTH:
+        return f"around {month} {date.year}"
+    day = f"{date.day} {month} {date.year}"
+    if date.precision is Precision.DAY:
+        return day
+    assert date.hour is not None and date.minute is not None
+    return f"{day} at {clock(date.hour, date.minute)}"
+
+
+def on(date: PlanDate | None) -> str:
+    """`when` with the right little word before it: 'on 14 March 2027', 'around March 2027'."""
+    if date is None:
+        return "at a date not known yet"
+    text = when(date)
+    if date.precision in (Precision.DAY, Precision.MINUTE):
+        return f"on {text}"
+    if date.precision is Precision.QUARTER:
+        return f"between {text.replace(' to ', ' and ')}"
+    return text
+
+
+def pounds(value: float) -> str:
+    """£400,000; £1.2 million; £1.05 million; £2,500; £99.50."""
+    if value >= 1_000_000:
+        millions = value / 1_000_000
+        shown = f"{millions:.2f}".rstrip("0").rstrip(".")
+        return f"£{shown} million"
+    if value != int(value):
+        return f"£{value:,.2f}"
+    return f"£{int(value):,}"
+
+
+def amount(value: Amount) -> str:
+    if isinstance(value, Range):
+        return f"about {pounds(value.min)} to {pounds(value.max)}"
+    return pounds(value)
+
+
+def money_lines(money: Money | None) -> list[str]:
+    """Each way the plan states the money, as short phrases: '£400,000 a year'."""
+    if money is None:
+        return []
+    lines = []
+    if money.per_year is not None:
+        lines.append(f"{amount(money.per_year)} a year")
+    if money.total is not None:
+        lines.append(f"{amount(money.total)} in total")
+    if money.min is not None and money.max is not None:
+        lines.append(f"about {pounds(money.min)} to {pounds(money.max)} in total")
+    return lines
+
+
+def money(value: Money | None) -> str:
+    """All of the money in one phrase: '£400,000 a year (£1.2 million in total)'."""
+    lines = money_lines(value)
+    if not lines:
+        return "not known yet"
+    return lines[0] if len(lines) == 1 else f"{lines[0]} ({', '.join(lines[1:])})"
+
+
+def _length(years: float | None, months: int | None) -> str:
+    parts = []
+    if years:
+        shown = f"{years:g}"
+        parts.append(f"{shown} year" + ("" if years == 1 else "s"))
+    if months:
+        parts.append(f"{months} month" + ("" if months == 1 else "s"))
+    return " and ".join(parts)
+
+
+def duration(value: Duration | None) -> str:
+    """'3 years, with the option to extend by up to 2 years'."""
+    if value is None:
+        return "not known yet"
+    text = _length(value.years, value.months)
+    extension = _length(value.extension_years, value.extension_months)
+    return f"{text}, with the option to extend by up to {extension}" if extension else text
+
+
+def and_list(items: Iterable[str], last: str = "and") -> str:
+    """'Leeds', 'Leeds and Wakefield', 'Leeds, Kirklees and Wakefield'."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+FILTERS = {
+    "when": when,
+    "on": on,
+    "pounds": pounds,
+    "amount": amount,
+    "money": money,
+    "duration": duration,
+    "and_list": and_list,
+}

@@ -1,0 +1,139 @@
+"""The build as a whole: the public URLs, atomic replacement, determinism, bad files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from publisher.render import pages, site
+from publisher.render.site import build, sizes
+
+ROOT = Path(__file__).parents[2]
+PLANS = ROOT / "plans"
+TODAY = dt.date(2026, 11, 23)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site") / "feeds"
+    build(PLANS, out, today=TODAY)
+    return out
+
+
+def test_the_public_urls_exist(built: Path) -> None:
+    files = set(sizes(built))
+    for stem in (
+        "all",
+        "place/leeds",
+        "place/west-yorkshire",
+        "theme/mental-health",
+        "commissioner/west-yorkshire-icb",
+        "funding/grant",
+        "funding/contract",
+    ):
+        for ext in ("rss", "atom", "ics", "json"):
+            assert f"{stem}.{ext}" in files
+        if stem != "all":
+            assert f"{stem}.html" in files
+    assert {"index.html", "glossary.html", "transparency/leeds-city-council.html"} <= files
+    assert "opportunities/leeds-city-council/leeds-domestic-abuse-refuges.html" in files
+    assert not [name for name, size in sizes(built).items() if size == 0]
+
+
+def test_the_same_plans_give_byte_identical_output(built: Path, tmp_path: Path) -> None:
+    again = tmp_path / "feeds"
+    build(PLANS, again, today=TODAY)
+    assert _tree(again) == _tree(built)
+    build(PLANS, again, today=TODAY)  # over its own last build: calendars keep SEQUENCE
+    assert _tree(again) == _tree(built)
+
+
+def test_a_crash_mid_build_leaves_the_last_good_site(tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "feeds"
+    build(PLANS, out, today=TODAY)
+    before = _tree(out)
+    calls = {"n": 0}
+    real = pages.notice
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise OSError(28, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pages, "notice", failing)
+    with pytest.raises(OSError):
+        build(PLANS, out, today=TODAY)
+    assert _tree(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["feeds"]  # no half-built leftovers
+
+
+def test_without_an_atomic_exchange_the_swap_still_works(tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "feeds"
+    build(PLANS, out, today=TODAY)
+    monkeypatch.setattr(site, "_exchange", lambda a, b: False)
+    build(PLANS, out, today=TODAY)
+    assert (out / "index.html").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["feeds"]
+
+
+def test_a_plan_with_errors_is_left_out_and_the_rest_publish(tmp_path: Path) -> None:
+    plans = tmp_path / "plans"
+    shutil.copytree(PLANS, plans)
+    (plans / "calderdale-council.yaml").write_text("schema: 1\ncommissioner: [\n")
+    out = tmp_path / "feeds"
+    report = build(plans, out, today=TODAY)
+    assert [Path(name).name for name in report.skipped] == ["calderdale-council.yaml"]
+    assert report.errors >= 1
+    assert not (out / "opportunities" / "calderdale-council").exists()
+    assert (out / "opportunities" / "leeds-city-council").is_dir()
+
+
+def _publisher(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "publisher", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_build_command_reports_plainly(tmp_path: Path) -> None:
+    shutil.copytree(PLANS, tmp_path / "plans")
+    run = _publisher("build", "--today", "2026-11-23", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "Built " in run.stdout and "49 opportunities into feeds/." in run.stdout
+    (tmp_path / "plans" / "kirklees-council.yaml").write_text("schema: 1\ncommissioner: [\n")
+    run = _publisher("build", "--today", "2026-11-23", cwd=tmp_path)
+    assert run.returncode == 1
+    assert "Left out plans/kirklees-council.yaml: it has 1 error." in run.stdout
+    assert (tmp_path / "feeds" / "index.html").is_file()
+
+
+def test_build_command_failures_are_messages_not_tracebacks(tmp_path: Path) -> None:
+    run = _publisher("build", "--plans", "nowhere", cwd=tmp_path)
+    assert run.returncode == 2 and "there is no plans folder" in run.stderr
+    shutil.copytree(PLANS, tmp_path / "plans")
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    run = _publisher("build", "--out", "blocked/feeds", "--today", "2026-11-23", cwd=tmp_path)
+    assert run.returncode == 1
+    assert "could not write the site to 'blocked/feeds'" in run.stderr
+    assert "Traceback" not in run.stderr
+    (tmp_path / "plans" / "places.yaml").unlink()
+    run = _publisher("build", "--today", "2026-11-23", cwd=tmp_path)
+    assert run.returncode == 1 and "places.yaml" in run.stderr and "Traceback" not in run.stderr
