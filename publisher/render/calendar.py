@@ -270,7 +270,8 @@ class Serialised:
     years: tuple[int, ...]  # of its times of day, which need the VTIMEZONE
 
 
-def _serialised(site: SiteData, view: OpportunityView) -> Serialised:
+def fragment(site: SiteData, view: OpportunityView) -> Serialised:
+    """The opportunity's events, serialised once and shared by every calendar carrying it."""
     made = list(events(site, view))
     years = {
         moment.year
@@ -278,7 +279,32 @@ def _serialised(site: SiteData, view: OpportunityView) -> Serialised:
         for moment in (event.decoded("DTSTART"), event.decoded("DTEND", None))
         if isinstance(moment, dt.datetime)
     }
-    return Serialised(b"".join(bytes(event.to_ical()) for event in made), tuple(sorted(years)))
+    return Serialised(b"".join(to_ical(event) for event in made), tuple(sorted(years)))
+
+
+FOLD_AT = 74  # characters per folded piece, as icalendar folds ASCII lines
+
+
+def fold(line: str) -> str:
+    """RFC 5545 line folding, the same as icalendar's own, but fast for ASCII lines.
+
+    icalendar folds character by character (about 30 µs a line), which made calendars most
+    of a large build; almost every line is ASCII, where pieces of 74 characters give the
+    same result. Other lines, and the rare piece ending in an escape, go to icalendar.
+    """
+    if len(line) <= FOLD_AT and line.isascii():
+        return line
+    pieces = [line[start : start + FOLD_AT] for start in range(0, len(line), FOLD_AT)]
+    if not line.isascii() or any(piece[-1] in "\\^" for piece in pieces[:-1]):
+        folded: bytes = Contentline(line).to_ical()  # type: ignore[no-untyped-call]
+        return folded.decode("utf-8")
+    return "\r\n ".join(pieces)
+
+
+def to_ical(component: Component) -> bytes:
+    """A component as iCalendar text: icalendar's content lines, folded by `fold`."""
+    lines = component.content_lines()
+    return "".join(fold(str(line)) + "\r\n" for line in lines if line).encode("utf-8")
 
 
 @lru_cache(maxsize=8)
@@ -310,7 +336,7 @@ def ics(site: SiteData, collection: Collection) -> bytes:
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(REFRESH))
     parts = [
-        feeds.per_view(site, view, "ics", partial(_serialised, site, view))
+        feeds.per_view(site, view, "ics", partial(fragment, site, view))
         for view in collection.members
     ]
     years = [year for part in parts for year in part.years] or [site.today.year]

@@ -30,7 +30,7 @@ def as_json(site: SiteData, collection: Collection) -> bytes:
     head = dumps(document(site, collection, with_opportunities=False))
     assert head.endswith(EMPTY_TAIL)
     parts = [
-        feeds.per_view(site, view, "json", partial(_part, site, view))
+        feeds.per_view(site, view, "json", partial(fragment, site, view))
         for view in collection.members
     ]
     if not parts:
@@ -50,7 +50,7 @@ def dumps(value: Json) -> bytes:
     return (json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _part(site: SiteData, view: OpportunityView) -> bytes:
+def fragment(site: SiteData, view: OpportunityView) -> bytes:
     """One opportunity as it sits in the list, two levels in. A raw line break can only be
     between JSON tokens (json.dumps escapes those in strings), so indenting is safe."""
     text = json.dumps(opportunity(site, view), ensure_ascii=False, indent=2)

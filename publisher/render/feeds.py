@@ -65,6 +65,11 @@ def per_view(site: SiteData, view: OpportunityView, kind: str, make: Callable[[]
     return made
 
 
+def remember(site: SiteData, view: OpportunityView, kind: str, value: object) -> None:
+    """Store what `per_view` would make, when it was made elsewhere (another process)."""
+    per_view(site, view, kind, lambda: value)
+
+
 def lower_first(text: str) -> str:
     """'Mental health' -> 'mental health', but 'NHS trust' stays as it is."""
     if len(text) > 1 and text[1].isupper():

@@ -10,7 +10,9 @@ import datetime as dt
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
 from publisher.changes.history import last_commit_dates
@@ -31,6 +33,7 @@ from publisher.render import calendar, data, feeds, pages
 from publisher.render.views import (
     Collection,
     CommissionerView,
+    OpportunityView,
     SiteData,
     commissioner_view,
     opportunity_view,
@@ -157,20 +160,76 @@ def _collection_outputs(
     yield f"{stem}.json", lambda: data.as_json(site, collection)
 
 
-def render_into(site: SiteData, folder: Path, progress: Progress | None = None) -> int:
+# The parts of each opportunity that every collection carrying it shares, by the name
+# feeds.per_view keeps them under. Made once per build, in parallel for large sites.
+FRAGMENTS: dict[str, Callable[[SiteData, OpportunityView], object]] = {
+    "feed": feeds.made,
+    "ics": calendar.fragment,
+    "json": data.fragment,
+}
+PARALLEL_FROM = 500  # opportunities; below this, starting processes costs more than it saves
+
+_shared: tuple[SiteData, Path] | None = None  # the site a forked worker renders
+
+
+def _write(folder: Path, path: str, content: bytes | str) -> None:
+    target = folder / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+
+
+def _notices_and_fragments(start: int, stop: int) -> list[tuple[int, dict[str, object]]]:
+    """In a worker: write the notices of opportunities[start:stop] and return their shared
+    parts for the main process to assemble the collections from."""
+    assert _shared is not None
+    site, folder = _shared
+    out = []
+    with paused_gc():
+        for index in range(start, stop):
+            view = site.opportunities[index]
+            _write(folder, view.url, pages.notice(site, view))
+            out.append((index, {kind: make(site, view) for kind, make in FRAGMENTS.items()}))
+    return out
+
+
+def _in_parallel(site: SiteData, folder: Path, workers: int, progress: Progress | None) -> None:
+    """Write every notice and make every shared part in worker processes (forked, so they
+    share the site without copying it), then keep the parts here."""
+    global _shared  # noqa: PLW0603 - handed to the forked workers
+    _shared = (site, folder)
+    total = len(site.opportunities)
+    size = max(50, total // (workers * 8))
+    chunks = [(start, min(start + size, total)) for start in range(0, total, size)]
+    done = 0
+    try:
+        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+            for results in pool.map(_notices_and_fragments, *zip(*chunks, strict=True)):
+                for index, parts in results:
+                    for kind, value in parts.items():
+                        feeds.remember(site, site.opportunities[index], kind, value)
+                done += len(results)
+                if progress is not None:
+                    progress(done, total, "notices")
+    finally:
+        _shared = None
+
+
+def render_into(
+    site: SiteData, folder: Path, progress: Progress | None = None, workers: int | None = None
+) -> int:
     """Write every file of the site under `folder`; return how many."""
+    workers = workers if workers is not None else (os.cpu_count() or 1)
     outputs = list(_outputs(site))
-    made: set[Path] = set()
+    parallel = workers > 1 and len(site.opportunities) >= PARALLEL_FROM and os.name == "posix"
+    if parallel:
+        _in_parallel(site, folder, workers, progress)
+        notices = {view.url for view in site.opportunities}
+        outputs = [(path, make) for path, make in outputs if path not in notices]
     for done, (path, make) in enumerate(outputs, start=1):
-        target = folder / path
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        content = make()
-        target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        _write(folder, path, make())
         if progress is not None and (done % 200 == 0 or done == len(outputs)):
             progress(done, len(outputs), path)
-    return len(outputs)
+    return len(outputs) + (len(site.opportunities) if parallel else 0)
 
 
 _RENAME_EXCHANGE = 2
@@ -212,6 +271,7 @@ def build(
     today: dt.date,
     base_url: str = "http://localhost:8000/",
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> BuildReport:
     """Build the site from `plans` into `out`, atomically."""
     site, problems = load_site(plans, today, base_url)
@@ -227,7 +287,7 @@ def build(
     staging.mkdir()
     try:
         with paused_gc():
-            report.files = render_into(site, staging, progress)
+            report.files = render_into(site, staging, progress, workers)
         readme = out / "README.md"
         if readme.is_file():
             shutil.copy2(readme, staging / "README.md")

@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from ical.calendar_stream import IcsCalendarStream
 from icalendar import Calendar, Component
+from icalendar.parser import Contentline
 
 from publisher.plans.dates import PlanDate
 from publisher.plans.model import EngagementEvent, Status
@@ -281,3 +284,15 @@ def test_event_keys_ignore_order_and_tell_twins_apart() -> None:
         "co-design-day-one",
     ]
     assert calendar.event_keys([three, two, one]) == list(reversed(keys))
+
+
+@given(
+    st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=400)
+)
+def test_fast_folding_is_icalendars_folding(line: str) -> None:
+    assert calendar.fold(line) == Contentline(line).to_ical().decode("utf-8")
+
+
+@given(st.text(alphabet="ab\\^;,: ", max_size=300))
+def test_fast_folding_keeps_escapes_whole(line: str) -> None:
+    assert calendar.fold(line) == Contentline(line).to_ical().decode("utf-8")

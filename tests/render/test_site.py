@@ -61,6 +61,13 @@ def test_the_same_plans_give_byte_identical_output(built: Path, tmp_path: Path) 
     assert _tree(again) == _tree(built)
 
 
+def test_a_parallel_build_gives_the_same_site(built: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(site, "PARALLEL_FROM", 1)
+    parallel = tmp_path / "feeds"
+    build(PLANS, parallel, today=TODAY, workers=2)
+    assert _tree(parallel) == _tree(built)
+
+
 def test_a_crash_mid_build_leaves_the_last_good_site(tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "feeds"
     build(PLANS, out, today=TODAY)
