@@ -8,7 +8,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from ical.calendar_stream import IcsCalendarStream
 from icalendar import Calendar, Component
@@ -281,10 +281,12 @@ def icalendar_fold(line: str) -> str:
 @given(
     st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]), max_size=400)
 )
+@settings(max_examples=1000)
 def test_fast_folding_is_icalendars_folding(line: str) -> None:
     assert calendar.fold(line) == icalendar_fold(line)
 
 
-@given(st.text(alphabet="ab\\^;,: ", max_size=300))
+@given(st.text(alphabet="ab\\^;,: £é€😀", max_size=300))
+@settings(max_examples=1000)
 def test_fast_folding_keeps_escapes_whole(line: str) -> None:
     assert calendar.fold(line) == icalendar_fold(line)
