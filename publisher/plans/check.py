@@ -114,9 +114,14 @@ class UsageError(Exception):
 
 
 def read_plan(
-    path: Path, display: str, reference: Reference, jargon: JargonIndex, today: dt.date
+    path: Path,
+    display: str,
+    reference: Reference,
+    jargon: JargonIndex | None,
+    today: dt.date,
 ) -> PlanRead:
-    """Read a plan file and apply every rule; the valid opportunities come back even when
+    """Read a plan file and apply every rule (the plain-English ones only given `jargon`:
+    the build leaves those warnings to the check); the valid opportunities come back even when
     others in the file have errors, so the caller decides what to do with a partial plan."""
     read = PlanRead(display)
     with paused_gc():
@@ -151,6 +156,7 @@ def read_plan(
             findings += found
             if opportunity is not None:
                 read.opportunities.append((index, opportunity))
+            if opportunity is not None and jargon is not None:
                 findings += language.check_opportunity(
                     opportunity, ("opportunities", index), jargon
                 )

@@ -532,6 +532,16 @@ def _render(name: str, site: SiteData, page: str, **context: Any) -> str:
     )
 
 
+def card(site: SiteData, view: OpportunityView) -> str:
+    """An opportunity's card as the home page shows it (list pages adjust its links)."""
+    return str(_memo(site).card(view, "index.html"))
+
+
+def remember_card(site: SiteData, view: OpportunityView, html: object) -> None:
+    """Keep a card made in another process, so `card` need not make it again."""
+    _memo(site).cards[id(view)] = (view, Markup(str(html)))
+
+
 def headline(site: SiteData, view: OpportunityView) -> str:
     """The notice's one-sentence headline as plain text, for feeds and emails to reuse:
     'Leeds City Council plans a contract for ..., with the tender opening on 7 June 2027.'"""

@@ -18,7 +18,6 @@ from pathlib import Path
 from publisher.changes.history import last_commit_dates
 from publisher.plans.check import display_path, load_reference, read_plan
 from publisher.plans.errors import Problem, Severity
-from publisher.plans.language import JargonIndex
 from publisher.plans.load import load, paused_gc
 from publisher.plans.model import ChannelFile, Organisation
 from publisher.plans.reference import (
@@ -96,7 +95,6 @@ def load_site(
             f"{display_path(plans / PLACES_FILE)} or {display_path(plans / THEMES_FILE)} is "
             "missing or has errors; run 'publisher check' to see what is wrong."
         )
-    jargon = JargonIndex.build(glossary)
     organisations = _organisations(plans)
     changed = last_commit_dates(plans)
     problems: list[Problem] = []
@@ -105,7 +103,7 @@ def load_site(
     )
     with paused_gc():
         for path in plan_files(plans):
-            read = read_plan(path, display_path(path), reference, jargon, today)
+            read = read_plan(path, display_path(path), reference, None, today)
             problems += read.problems
             if read.has_errors or read.header is None:
                 site.skipped.append(read.file)
@@ -160,16 +158,27 @@ def _collection_outputs(
     yield f"{stem}.json", lambda: data.as_json(site, collection)
 
 
-# The parts of each opportunity that every collection carrying it shares, by the name
-# feeds.per_view keeps them under. Made once per build, in parallel for large sites.
+# The parts of each opportunity that every page or file carrying it shares. Made once per
+# build, in parallel for large sites, then kept where each module looks for them.
 FRAGMENTS: dict[str, Callable[[SiteData, OpportunityView], object]] = {
     "feed": feeds.made,
     "ics": calendar.fragment,
     "json": data.fragment,
+    "card": pages.card,
 }
+
+
+def remember(site: SiteData, view: OpportunityView, kind: str, value: object) -> None:
+    if kind == "card":
+        pages.remember_card(site, view, value)
+    else:
+        feeds.remember(site, view, kind, value)
+
+
 PARALLEL_FROM = 500  # opportunities; below this, starting processes costs more than it saves
 
-_shared: tuple[SiteData, Path] | None = None  # the site a forked worker renders
+# What forked workers render: the site, the folder, and the outputs still to write.
+_shared: tuple[SiteData, Path, list[tuple[str, Callable[[], bytes | str]]]] | None = None
 
 
 def _write(folder: Path, path: str, content: bytes | str) -> None:
@@ -182,7 +191,7 @@ def _notices_and_fragments(start: int, stop: int) -> list[tuple[int, dict[str, o
     """In a worker: write the notices of opportunities[start:stop] and return their shared
     parts for the main process to assemble the collections from."""
     assert _shared is not None
-    site, folder = _shared
+    site, folder, _ = _shared
     out = []
     with paused_gc():
         for index in range(start, stop):
@@ -192,11 +201,22 @@ def _notices_and_fragments(start: int, stop: int) -> list[tuple[int, dict[str, o
     return out
 
 
+def _outputs_at(indices: list[int]) -> int:
+    """In a worker: write the outputs at these positions of the shared list."""
+    assert _shared is not None
+    _, folder, outputs = _shared
+    with paused_gc():
+        for index in indices:
+            path, make = outputs[index]
+            _write(folder, path, make())
+    return len(indices)
+
+
 def _in_parallel(site: SiteData, folder: Path, workers: int, progress: Progress | None) -> None:
     """Write every notice and make every shared part in worker processes (forked, so they
     share the site without copying it), then keep the parts here."""
     global _shared  # noqa: PLW0603 - handed to the forked workers
-    _shared = (site, folder)
+    _shared = (site, folder, [])
     total = len(site.opportunities)
     size = max(50, total // (workers * 8))
     chunks = [(start, min(start + size, total)) for start in range(0, total, size)]
@@ -205,8 +225,9 @@ def _in_parallel(site: SiteData, folder: Path, workers: int, progress: Progress 
         with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
             for results in pool.map(_notices_and_fragments, *zip(*chunks, strict=True)):
                 for index, parts in results:
+                    view = site.opportunities[index]
                     for kind, value in parts.items():
-                        feeds.remember(site, site.opportunities[index], kind, value)
+                        remember(site, view, kind, value)
                 done += len(results)
                 if progress is not None:
                     progress(done, total, "notices")
@@ -221,15 +242,44 @@ def render_into(
     workers = workers if workers is not None else (os.cpu_count() or 1)
     outputs = list(_outputs(site))
     parallel = workers > 1 and len(site.opportunities) >= PARALLEL_FROM and os.name == "posix"
-    if parallel:
-        _in_parallel(site, folder, workers, progress)
-        notices = {view.url for view in site.opportunities}
-        outputs = [(path, make) for path, make in outputs if path not in notices]
-    for done, (path, make) in enumerate(outputs, start=1):
-        _write(folder, path, make())
-        if progress is not None and (done % 200 == 0 or done == len(outputs)):
-            progress(done, len(outputs), path)
-    return len(outputs) + (len(site.opportunities) if parallel else 0)
+    if not parallel:
+        for done, (path, make) in enumerate(outputs, start=1):
+            _write(folder, path, make())
+            if progress is not None and (done % 200 == 0 or done == len(outputs)):
+                progress(done, len(outputs), path)
+        return len(outputs)
+    _in_parallel(site, folder, workers, progress)
+    notices = {view.url for view in site.opportunities}
+    rest = [(path, make) for path, make in outputs if path not in notices]
+    _rest_in_parallel(site, folder, rest, workers, progress)
+    return len(rest) + len(notices)
+
+
+def _rest_in_parallel(
+    site: SiteData,
+    folder: Path,
+    outputs: list[tuple[str, Callable[[], bytes | str]]],
+    workers: int,
+    progress: Progress | None,
+) -> None:
+    """Write the lists, feeds, calendars and JSON in forked workers, which share the parts
+    made before the fork; the largest first, so the workers finish together."""
+    global _shared  # noqa: PLW0603 - handed to the forked workers
+    sizes = {c.path: len(c.members) for c in site.collections()}
+    order = sorted(
+        range(len(outputs)),
+        key=lambda i: (-sizes.get(outputs[i][0].rsplit(".", 1)[0], 0), outputs[i][0]),
+    )
+    _shared = (site, folder, outputs)
+    done = 0
+    try:
+        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+            for written in pool.map(_outputs_at, [[i] for i in order], chunksize=4):
+                done += written
+                if progress is not None and (done % 200 == 0 or done == len(outputs)):
+                    progress(done, len(outputs), "lists, feeds and calendars")
+    finally:
+        _shared = None
 
 
 _RENAME_EXCHANGE = 2
