@@ -20,7 +20,7 @@ import textstat  # type: ignore[import-untyped]
 
 from publisher.plans.dates import MONTHS, PlanDate, Precision
 from publisher.plans.language import JargonIndex, _explained
-from publisher.render import pages, words
+from publisher.render import pages, transparency, words
 from publisher.render.site import _outputs, load_site
 from publisher.render.views import Gap, OpportunityView, SiteData
 
@@ -493,7 +493,9 @@ def test_transparency_pages_count_what_the_plan_holds(site: SiteData) -> None:
         mine = [v for v in site.opportunities if v.commissioner.id == commissioner.id]
         html = pages.transparency(site, commissioner)
         page = Page(html)
-        record = pages.record(site, commissioner)
+        record = transparency.record(
+            site, commissioner, [v for v in site.opportunities if v.commissioner == commissioner]
+        )
         assert record.grants == sum(v.is_grant for v in mine)
         assert record.lotted == sum(bool(v.item.lots) for v in mine)
         assert html.count("<table") == html.count("<caption") > 0
@@ -508,11 +510,11 @@ def test_transparency_pages_count_what_the_plan_holds(site: SiteData) -> None:
 
 
 def test_contract_sizes_fall_in_bands() -> None:
-    assert pages.size_band(None) == "unknown"
-    assert pages.size_band(99_999) == "small"
-    assert pages.size_band(100_000) == "medium"
-    assert pages.size_band(500_000) == "medium"
-    assert pages.size_band(500_001) == "large"
+    assert transparency.size_band(None) == "unknown"
+    assert transparency.size_band(99_999) == "small"
+    assert transparency.size_band(100_000) == "medium"
+    assert transparency.size_band(500_000) == "medium"
+    assert transparency.size_band(500_001) == "large"
 
 
 # --- pages people can use, and the same every time -------------------------------------------
