@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
 
-from icalendar import Calendar, Component, Event, Timezone, vDuration, vText
+from icalendar import Calendar, Timezone, vDuration, vText
 from icalendar.parser import Contentline, Contentlines
 
 from publisher.plans.dates import MONTHS, PlanDate, Precision
@@ -95,12 +95,6 @@ def fingerprint(lines: Mapping[str, str]) -> str:
     return "\n".join(lines.get(name, name) for name in WATCHED)
 
 
-def event_fingerprint(event: Component) -> str:
-    return fingerprint(
-        {name: str(event.content_line(name, event[name])) for name in WATCHED if name in event}
-    )
-
-
 def read_sequences(path: Path) -> dict[str, tuple[str, int]]:
     """Each event's UID -> (fingerprint, SEQUENCE) in a calendar built before; {} when the
     file is missing or cannot be read, so a first or broken build starts afresh.
@@ -150,6 +144,12 @@ def sequence(site: SiteData, uid: str, print_: str) -> int:
     return before[1] if before[0] == print_ else before[1] + 1
 
 
+def _text(value: str) -> str:
+    """A TEXT value escaped as RFC 5545 says, by icalendar."""
+    escaped: bytes = vText(value).to_ical()
+    return escaped.decode("utf-8")
+
+
 def _event(
     site: SiteData,
     view: OpportunityView,
@@ -160,32 +160,44 @@ def _event(
     url: str,
     location: str | None = None,
     busy: bool = False,
-) -> Event:
-    event = Event()
-    event.add("uid", uid)
-    event.add("dtstamp", feeds.midnight(feeds.changed(site, view)).astimezone(dt.UTC))
+) -> str:
+    """One VEVENT, folded, in the order icalendar writes its properties.
+
+    The lines are put together here rather than through icalendar's Event, which cost
+    about 1 ms an opportunity, a third of a large build; the values are still escaped by
+    icalendar, and a test checks icalendar reads each event back and writes the same bytes.
+    """
     if when.all_day:
-        event.add("dtstart", when.start)
+        start = f"DTSTART;VALUE=DATE:{when.start:%Y%m%d}"
+        end = f"DTEND;VALUE=DATE:{when.end:%Y%m%d}" if when.end is not None else None
     else:
-        event.add("dtstart", when.start, parameters={"TZID": TZID})
-    if when.end is not None:
-        if when.all_day:
-            event.add("dtend", when.end)
-        else:
-            event.add("dtend", when.end, parameters={"TZID": TZID})
-    event.add("summary", summary)
-    event.add("description", description)
-    if location:
-        event.add("location", location)
-    event.add("url", url, parameters={"VALUE": "URI"})
+        start = f"DTSTART;TZID={TZID}:{when.start:%Y%m%dT%H%M%S}"
+        end = f"DTEND;TZID={TZID}:{when.end:%Y%m%dT%H%M%S}" if when.end is not None else None
     if view.is_cancelled:
-        event.add("status", "CANCELLED")
+        status = "STATUS:CANCELLED"
     else:
-        event.add("status", "TENTATIVE" if when.period else "CONFIRMED")
+        status = "STATUS:TENTATIVE" if when.period else "STATUS:CONFIRMED"
+    place = f"LOCATION:{_text(location)}" if location else None
+    watched = {"DTSTART": start, "DTEND": end, "STATUS": status, "LOCATION": place}
+    number = sequence(site, uid, fingerprint({k: v for k, v in watched.items() if v}))
+    stamp = feeds.midnight(feeds.changed(site, view)).astimezone(dt.UTC)
     # Milestones and month-long spans should not show anyone as busy.
-    event.add("transp", "OPAQUE" if busy and not when.period else "TRANSPARENT")
-    event.add("sequence", sequence(site, uid, event_fingerprint(event)))
-    return event
+    transp = "OPAQUE" if busy and not when.period else "TRANSPARENT"
+    lines = (
+        f"SUMMARY:{_text(summary)}",
+        start,
+        end,
+        f"DTSTAMP:{stamp:%Y%m%dT%H%M%SZ}",
+        f"UID:{_text(uid)}",
+        f"SEQUENCE:{number}",
+        f"DESCRIPTION:{_text(description)}",
+        place,
+        status,
+        f"TRANSP:{transp}",
+        f"URL;VALUE=URI:{url}",
+    )
+    body = "".join(fold(line) + "\r\n" for line in lines if line)
+    return f"BEGIN:VEVENT\r\n{body}END:VEVENT\r\n"
 
 
 def _lines(text: object) -> str:
@@ -193,7 +205,7 @@ def _lines(text: object) -> str:
     return "\n".join(feeds.line(part) for part in str(text).splitlines() if part.strip())
 
 
-def events(site: SiteData, view: OpportunityView) -> Iterator[Event]:
+def events(site: SiteData, view: OpportunityView) -> Iterator[tuple[Span, str]]:
     """The opportunity's events: its key dates in order, then its engagement events."""
     notice = site.link(view.url)
     title = feeds.line(view.item.title)
@@ -202,26 +214,31 @@ def events(site: SiteData, view: OpportunityView) -> Iterator[Event]:
     domain = feeds.host(site)
     for key in view.key_dates:
         when = span(key.date)
-        yield _event(
-            site,
-            view,
-            f"{view.uid}/{key.field}@{domain}",
+        yield (
             when,
-            feeds.macro("calendar.txt", "key_summary", key.label, title, when.period, cancelled),
-            _lines(
-                feeds.call(
-                    "calendar.txt",
-                    "key_description",
-                    label=key.label,
-                    date=key.date,
-                    title=title,
-                    commissioner=who,
-                    period=when.period,
-                    cancelled=cancelled,
-                    link=notice,
-                )
+            _event(
+                site,
+                view,
+                f"{view.uid}/{key.field}@{domain}",
+                when,
+                feeds.macro(
+                    "calendar.txt", "key_summary", key.label, title, when.period, cancelled
+                ),
+                _lines(
+                    feeds.call(
+                        "calendar.txt",
+                        "key_description",
+                        label=key.label,
+                        date=key.date,
+                        title=title,
+                        commissioner=who,
+                        period=when.period,
+                        cancelled=cancelled,
+                        link=notice,
+                    )
+                ),
+                notice,
             ),
-            notice,
         )
     happenings = view.item.dates.engagement
     for key_, happening in zip(event_keys(happenings), happenings, strict=True):
@@ -230,35 +247,38 @@ def events(site: SiteData, view: OpportunityView) -> Iterator[Event]:
         where = happening.where
         if happening.online:
             where = f"{where} (and online)" if where else "Online"
-        yield _event(
-            site,
-            view,
-            f"{view.uid}/events/{key_}@{domain}",
+        yield (
             when,
-            feeds.macro(
-                "calendar.txt", "event_summary", happening.title, title, when.period, cancelled
+            _event(
+                site,
+                view,
+                f"{view.uid}/events/{key_}@{domain}",
+                when,
+                feeds.macro(
+                    "calendar.txt", "event_summary", happening.title, title, when.period, cancelled
+                ),
+                _lines(
+                    feeds.call(
+                        "calendar.txt",
+                        "event_description",
+                        event=happening.title,
+                        title=title,
+                        commissioner=who,
+                        where=happening.where,
+                        online=happening.online,
+                        link=happening.link,
+                        recorded=happening.recorded,
+                        host=host.name if host is not None else happening.host,
+                        paid=happening.paid_participation,
+                        period=when.period,
+                        cancelled=cancelled,
+                        notice=notice,
+                    )
+                ),
+                happening.link or notice,
+                location=where,
+                busy=True,
             ),
-            _lines(
-                feeds.call(
-                    "calendar.txt",
-                    "event_description",
-                    event=happening.title,
-                    title=title,
-                    commissioner=who,
-                    where=happening.where,
-                    online=happening.online,
-                    link=happening.link,
-                    recorded=happening.recorded,
-                    host=host.name if host is not None else happening.host,
-                    paid=happening.paid_participation,
-                    period=when.period,
-                    cancelled=cancelled,
-                    notice=notice,
-                )
-            ),
-            happening.link or notice,
-            location=where,
-            busy=True,
         )
 
 
@@ -275,11 +295,11 @@ def fragment(site: SiteData, view: OpportunityView) -> Serialised:
     made = list(events(site, view))
     years = {
         moment.year
-        for event in made
-        for moment in (event.decoded("DTSTART"), event.decoded("DTEND", None))
+        for when, _ in made
+        for moment in (when.start, when.end)
         if isinstance(moment, dt.datetime)
     }
-    return Serialised(b"".join(to_ical(event) for event in made), tuple(sorted(years)))
+    return Serialised("".join(text for _, text in made).encode("utf-8"), tuple(sorted(years)))
 
 
 FOLD_AT = 74  # octets per folded piece, as icalendar folds
@@ -309,12 +329,6 @@ def fold(line: str) -> str:
         start = end
     pieces.append(data[start:])
     return b"\r\n ".join(pieces).decode("utf-8")
-
-
-def to_ical(component: Component) -> bytes:
-    """A component as iCalendar text: icalendar's content lines, folded by `fold`."""
-    lines = component.content_lines()
-    return "".join(fold(str(line)) + "\r\n" for line in lines if line).encode("utf-8")
 
 
 @lru_cache(maxsize=8)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ical.calendar_stream import IcsCalendarStream
-from icalendar import Calendar, Component
+from icalendar import Calendar, Component, Event
 from icalendar.parser import Contentline
 
 from publisher.plans.dates import PlanDate
@@ -290,3 +291,13 @@ def test_fast_folding_is_icalendars_folding(line: str) -> None:
 @settings(max_examples=1000)
 def test_fast_folding_keeps_escapes_whole(line: str) -> None:
     assert calendar.fold(line) == icalendar_fold(line)
+
+
+def test_icalendar_writes_each_event_back_byte_for_byte(site: SiteData) -> None:
+    """Events are put together without icalendar's Event (for speed); icalendar must read
+    each one and write exactly the same bytes, order and escaping and folding included."""
+    ics = calendar.ics(site, site.everything)
+    events = re.findall(rb"BEGIN:VEVENT\r\n.*?END:VEVENT\r\n", ics, flags=re.DOTALL)
+    assert len(events) > 100
+    for text in events:
+        assert Event.from_ical(text).to_ical() == text
