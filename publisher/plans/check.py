@@ -16,7 +16,7 @@ from enum import StrEnum
 from multiprocessing import get_context
 from pathlib import Path
 
-from publisher.plans import language, rules
+from publisher.plans import language, reference_rules, rules
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.language import JargonIndex
 from publisher.plans.load import Document, load, paused_gc
@@ -180,13 +180,13 @@ def _check_other(
             channels, findings = validate(ChannelFile, document.data)
             if channels is not None:
                 declared = channels.organisation.id
-                findings += rules.check_channels(channels, reference, path.stem)
+                findings += reference_rules.check_channels(channels, reference, path.stem)
         elif kind is Kind.PLACES:
             places, findings = validate(PlacesFile, document.data)
-            findings += rules.check_places(places) if places is not None else []
+            findings += reference_rules.check_places(places) if places is not None else []
         else:
             themes, findings = validate(ThemesFile, document.data)
-            findings += rules.check_themes(themes) if themes is not None else []
+            findings += reference_rules.check_themes(themes) if themes is not None else []
     return to_problems(document, findings), declared
 
 
