@@ -132,7 +132,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 def _progress(done: int, total: int, what: str) -> None:
     end = "\n" if done == total else ""
-    print(f"\rWriting the site: {done} of {total} files", end=end, file=sys.stderr, flush=True)
+    print(f"\r{what}: {done} of {total}", end=end, file=sys.stderr, flush=True)
 
 
 def run_build(args: argparse.Namespace) -> int:

@@ -38,7 +38,7 @@ from publisher.render.views import (
     opportunity_view,
 )
 
-Progress = Callable[[int, int, str], None]  # done, total, what
+Progress = Callable[[int, int, str], None]  # done, total, what is being done (plain words)
 
 
 class BuildError(Exception):
@@ -82,7 +82,10 @@ def _organisations(plans: Path) -> dict[str, Organisation]:
 
 
 def load_site(
-    plans: Path, today: dt.date, base_url: str = "http://localhost:8000/"
+    plans: Path,
+    today: dt.date,
+    base_url: str = "http://localhost:8000/",
+    progress: Progress | None = None,
 ) -> tuple[SiteData, list[Problem]]:
     """Read every plan under `plans` into the views the site is rendered from.
 
@@ -101,8 +104,11 @@ def load_site(
     site = SiteData(
         [], [], reference.places, reference.themes, glossary, organisations, today, base_url
     )
+    files = plan_files(plans)
     with paused_gc():
-        for path in plan_files(plans):
+        for done, path in enumerate(files, start=1):
+            if progress is not None and (done % 20 == 0 or done == len(files)):
+                progress(done, len(files), "Reading plans")
             read = read_plan(path, display_path(path), reference, None, today)
             problems += read.problems
             if read.has_errors or read.header is None:
@@ -230,7 +236,7 @@ def _in_parallel(site: SiteData, folder: Path, workers: int, progress: Progress 
                         remember(site, view, kind, value)
                 done += len(results)
                 if progress is not None:
-                    progress(done, total, "notices")
+                    progress(done, total, "Writing notices")
     finally:
         _shared = None
 
@@ -246,7 +252,7 @@ def render_into(
         for done, (path, make) in enumerate(outputs, start=1):
             _write(folder, path, make())
             if progress is not None and (done % 200 == 0 or done == len(outputs)):
-                progress(done, len(outputs), path)
+                progress(done, len(outputs), "Writing the site")
         return len(outputs)
     _in_parallel(site, folder, workers, progress)
     notices = {view.url for view in site.opportunities}
@@ -277,7 +283,7 @@ def _rest_in_parallel(
             for written in pool.map(_outputs_at, [[i] for i in order], chunksize=4):
                 done += written
                 if progress is not None and (done % 200 == 0 or done == len(outputs)):
-                    progress(done, len(outputs), "lists, feeds and calendars")
+                    progress(done, len(outputs), "Writing lists, feeds and calendars")
     finally:
         _shared = None
 
@@ -324,7 +330,7 @@ def build(
     workers: int | None = None,
 ) -> BuildReport:
     """Build the site from `plans` into `out`, atomically."""
-    site, problems = load_site(plans, today, base_url)
+    site, problems = load_site(plans, today, base_url, progress)
     site.sequences = calendar.read_sequences(out / "all.ics")
     report = BuildReport(
         out, problems=problems, skipped=site.skipped, opportunities=len(site.opportunities)

@@ -144,3 +144,16 @@ def test_build_command_failures_are_messages_not_tracebacks(tmp_path: Path) -> N
     (tmp_path / "plans" / "places.yaml").unlink()
     run = _publisher("build", "--today", "2026-11-23", cwd=tmp_path)
     assert run.returncode == 1 and "places.yaml" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_progress_is_reported_for_each_stage(tmp_path: Path, monkeypatch) -> None:
+    seen: list[tuple[int, int, str]] = []
+    build(PLANS, tmp_path / "serial", today=TODAY, progress=lambda *a: seen.append(a))
+    stages = {what for _, _, what in seen}
+    assert stages == {"Reading plans", "Writing the site"}
+    assert seen[-1][0] == seen[-1][1]  # it ends at the total
+    monkeypatch.setattr(site, "PARALLEL_FROM", 1)
+    seen.clear()
+    build(PLANS, tmp_path / "parallel", today=TODAY, workers=2, progress=lambda *a: seen.append(a))
+    stages = {what for _, _, what in seen}
+    assert stages == {"Reading plans", "Writing notices", "Writing lists, feeds and calendars"}
