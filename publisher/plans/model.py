@@ -214,6 +214,11 @@ class Evaluation(Strict):
 
 
 class EngagementEvent(Strict):
+    id: Slug | None = Field(
+        default=None,
+        description="Optional stable id, so calendars keep the event even if its title "
+        "changes or another event gets the same title.",
+    )
     title: ShortText
     start: PlanDate
     end: PlanDate | None = None

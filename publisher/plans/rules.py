@@ -303,6 +303,19 @@ def _references(opportunity: Opportunity, base: FieldPath, reference: Reference)
                 )
             )
         lot_ids.add(lot.id)
+    event_ids: set[str] = set()
+    for index, event in enumerate(opportunity.dates.engagement):
+        if event.id is not None and event.id in event_ids:
+            out.append(
+                error(
+                    (*base, "dates", "engagement", index, "id"),
+                    "duplicate-id",
+                    f"Two events have the id '{event.id}'.",
+                    "Each event needs its own id: calendars know it by it.",
+                )
+            )
+        if event.id is not None:
+            event_ids.add(event.id)
     return out
 
 

@@ -80,11 +80,16 @@ def slug(text: str) -> str:
 
 
 def event_keys(events: list[EngagementEvent]) -> list[str]:
-    """A key per engagement event for its UID, from its title, so reordering the events or
-    moving one changes no UID; titles used twice also get the start, to tell them apart."""
+    """A key per engagement event for its UID: its `id` where the plan gives one, else from
+    its title, so reordering the events or moving one changes no UID; titles used twice
+    also get the start, to tell them apart."""
     titles = [slug(event.title) for event in events]
     return [
-        f"{key}-{slug(event.start.text)}" if titles.count(key) > 1 else key
+        event.id
+        if event.id is not None
+        else f"{key}-{slug(event.start.text)}"
+        if titles.count(key) > 1
+        else key
         for key, event in zip(titles, events, strict=True)
     ]
 

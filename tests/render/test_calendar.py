@@ -301,3 +301,10 @@ def test_icalendar_writes_each_event_back_byte_for_byte(site: SiteData) -> None:
     assert len(events) > 100
     for text in events:
         assert Event.from_ical(text).to_ical() == text
+
+
+def test_an_event_id_from_the_plan_is_its_key() -> None:
+    start = PlanDate.parse("2027-01-14T10:00")
+    named = EngagementEvent(id="launch", title="Co-design day", start=start)
+    twin = EngagementEvent(title="Co-design day", start=PlanDate.parse("2027-02-14T10:00"))
+    assert calendar.event_keys([named, twin]) == ["launch", "co-design-day-2027-02-14t10-00"]
