@@ -320,6 +320,21 @@ def swap_in(staging: Path, out: Path) -> None:
     shutil.rmtree(old)
 
 
+def _remove_abandoned(out: Path) -> None:
+    """Remove half-built sites left beside `out` by builds that were killed (their process
+    is gone); a build still running keeps its own."""
+    for folder in out.parent.glob(f".{out.name}.building-*"):
+        pid = folder.name.rsplit("-", 1)[-1]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            continue  # another user's running process
+
+
 def build(
     plans: Path,
     out: Path,
@@ -337,9 +352,8 @@ def build(
     )
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(out)
     staging = out.with_name(f".{out.name}.building-{os.getpid()}")
-    if staging.exists():
-        shutil.rmtree(staging)
     staging.mkdir()
     try:
         with paused_gc():

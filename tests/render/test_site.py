@@ -157,3 +157,18 @@ def test_progress_is_reported_for_each_stage(tmp_path: Path, monkeypatch) -> Non
     build(PLANS, tmp_path / "parallel", today=TODAY, workers=2, progress=lambda *a: seen.append(a))
     stages = {what for _, _, what in seen}
     assert stages == {"Reading plans", "Writing notices", "Writing lists, feeds and calendars"}
+
+
+def test_a_killed_builds_leftovers_are_removed(tmp_path: Path) -> None:
+    out = tmp_path / "feeds"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    leftover = tmp_path / f".feeds.building-{dead}"
+    (leftover / "opportunities").mkdir(parents=True)
+    build(PLANS, out, today=TODAY)
+    assert not leftover.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feeds"]
