@@ -200,13 +200,28 @@ class OpportunityView:
     def opens(self) -> PlanDate | None:
         return self.item.dates.tender_opens
 
-    def sort_key(self) -> tuple[int, int, str]:
-        """Closing soon first, then the rest newest first (by when they open), then by id."""
+    @property
+    def first_seen(self) -> dt.date | None:
+        """When the public first saw it, as far as is recorded: its `first_published`, else
+        when its plan file last changed (until change detection gives each its own date)."""
+        if self.item.first_published is not None:
+            return self.item.first_published.first_day
+        return self.last_changed
+
+    def sort_key(self) -> tuple[int, int, int, str]:
+        """Closing soon first; then the newest, by when first seen, the sooner opening first
+        among those seen the same day; then by id, so the order never shuffles."""
         closes = self.closes
         if closes is not None and self.item.status is Status.OPEN:
-            return (0, closes.first_day.toordinal(), self.uid)
+            return (0, closes.first_day.toordinal(), 0, self.uid)
+        seen = self.first_seen
         opens = self.opens
-        return (1, -opens.first_day.toordinal() if opens is not None else 0, self.uid)
+        return (
+            1,
+            -seen.toordinal() if seen is not None else 0,
+            opens.first_day.toordinal() if opens is not None else dt.date.max.toordinal(),
+            self.uid,
+        )
 
 
 @dataclass(frozen=True)

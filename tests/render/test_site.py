@@ -172,3 +172,14 @@ def test_a_killed_builds_leftovers_are_removed(tmp_path: Path) -> None:
     build(PLANS, out, today=TODAY)
     assert not leftover.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["feeds"]
+
+
+def test_lists_show_closing_soon_first_then_the_newest() -> None:
+    site_data, _ = site.load_site(PLANS, TODAY)
+    views = site_data.opportunities
+    open_now = [v for v in views if v.item.status.value == "open" and v.closes is not None]
+    closing = [v.closes.first_day for v in open_now if v.closes is not None]
+    assert views[: len(open_now)] == open_now and closing == sorted(closing)
+    rest = views[len(open_now) :]
+    seen = [v.first_seen or dt.date.min for v in rest]
+    assert seen == sorted(seen, reverse=True)
