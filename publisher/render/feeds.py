@@ -70,13 +70,6 @@ def remember(site: SiteData, view: OpportunityView, kind: str, value: object) ->
     per_view(site, view, kind, lambda: value)
 
 
-def lower_first(text: str) -> str:
-    """'Mental health' -> 'mental health', but 'NHS trust' stays as it is."""
-    if len(text) > 1 and text[1].isupper():
-        return text
-    return text[:1].lower() + text[1:]
-
-
 @cache
 def wording() -> jinja2.Environment:
     """The templates in templates/feeds/: the words of feeds and calendars."""
@@ -88,7 +81,7 @@ def wording() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(words.FILTERS)
-    env.filters["lower_first"] = lower_first
+    env.filters["lower_first"] = words.lower_first
     return env
 
 

@@ -37,6 +37,7 @@ from publisher.render.views import (
     OpportunityView,
     SiteData,
 )
+from publisher.render.words import FIRST_WORD, lower_first
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 STATIC_DIR = TEMPLATES / "static"
@@ -223,29 +224,14 @@ def short_names(term: GlossaryTerm) -> list[str]:
     return [a for a in names if not (a.endswith("s") and a[:-1] in names)]
 
 
-_FIRST_WORD = re.compile(r"[\w'’-]+")
-
-
 def proper_words(site: SiteData) -> frozenset[str]:
     """Words that keep their capital letter inside a sentence: the first words of the
     names of places, commissioners, themes' proper names and organisations."""
     names = [site.places.name(slug) for slug in site.places]
     names += [c.name for c in site.commissioners]
     names += [o.name for o in site.organisations.values()]
-    found = (_FIRST_WORD.match(name) for name in names)
+    found = (FIRST_WORD.match(name) for name in names)
     return frozenset(m.group(0) for m in found if m is not None)
-
-
-def lower_first(text: str, proper: frozenset[str] = frozenset()) -> str:
-    """A title made to run on inside a sentence: 'Grants for Leeds' -> 'grants for Leeds',
-    but 'NHS help' and 'Leeds help' keep their capitals."""
-    match = _FIRST_WORD.match(text)
-    if match is None:
-        return text
-    first = match.group(0)
-    if first in proper or first[1:] != first[1:].lower() or len(first) == 1:
-        return text
-    return text[:1].lower() + text[1:]
 
 
 # --- the environment and the pages ---------------------------------------------------------

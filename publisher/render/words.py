@@ -6,10 +6,13 @@ Approximate dates stay approximate: a month is "around March 2027", a quarter is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from publisher.plans.dates import MONTHS, PlanDate, Precision
 from publisher.plans.model import Amount, Duration, Money, Range
+
+FIRST_WORD = re.compile(r"[\w'’-]+")
 
 
 def clock(hour: int, minute: int) -> str:
@@ -121,6 +124,18 @@ def and_list(items: Iterable[str], last: str = "and") -> str:
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def lower_first(text: str, proper: frozenset[str] = frozenset()) -> str:
+    """A title made to run on inside a sentence: 'Grants for Leeds' -> 'grants for Leeds',
+    but 'NHS help' and 'Leeds help' keep their capitals."""
+    match = FIRST_WORD.match(text)
+    if match is None:
+        return text
+    first = match.group(0)
+    if first in proper or first[1:] != first[1:].lower() or len(first) == 1:
+        return text
+    return text[:1].lower() + text[1:]
 
 
 FILTERS = {
