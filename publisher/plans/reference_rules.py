@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from publisher.plans.errors import FieldPath, did_you_mean
 from publisher.plans.model import ChannelFile, PlacesFile, ThemesFile
 from publisher.plans.reference import Reference
 from publisher.plans.validate import Finding, error, warning
+
+
+def repeated(
+    ids: Iterable[str | None],
+    path: Callable[[int], FieldPath],
+    what: str,
+    hint: str | None = None,
+    key: str = "id",
+) -> list[Finding]:
+    """An error for each id used before in the same list (None ids are not ids), at the
+    later use, naming the earlier one."""
+    out: list[Finding] = []
+    first: dict[str, int] = {}
+    for index, value in enumerate(ids):
+        if value is None:
+            continue
+        if value in first:
+            out.append(
+                error(
+                    path(index),
+                    "duplicate-id",
+                    f"Two {what} have the {key} '{value}' (the other is number "
+                    f"{first[value] + 1}).",
+                    hint,
+                )
+            )
+        else:
+            first[value] = index
+    return out
 
 
 def unknown_slug(
@@ -29,14 +58,11 @@ def check_channels(channels: ChannelFile, reference: Reference, file_stem: str) 
                 f"Rename the file to {org.id}.yaml.",
             )
         )
-    seen: set[str] = set()
+    out += repeated(
+        (channel.id for channel in channels.channels), lambda i: ("channels", i, "id"), "channels"
+    )
     for index, channel in enumerate(channels.channels):
         base: FieldPath = ("channels", index)
-        if channel.id in seen:
-            out.append(
-                error((*base, "id"), "duplicate-id", f"Two channels have the id '{channel.id}'.")
-            )
-        seen.add(channel.id)
         wanted = channel.filter
         if reference.places is not None:
             for i, slug in enumerate(wanted.places):
@@ -92,17 +118,8 @@ def check_channels(channels: ChannelFile, reference: Reference, file_stem: str) 
 def check_places(places: PlacesFile) -> list[Finding]:
     out: list[Finding] = []
     slugs = [place.slug for place in places.places]
-    seen: set[str] = set()
+    out += repeated(slugs, lambda i: ("places", i, "slug"), "places", key="slug")
     for index, place in enumerate(places.places):
-        if place.slug in seen:
-            out.append(
-                error(
-                    ("places", index, "slug"),
-                    "duplicate-id",
-                    f"The place '{place.slug}' is listed twice.",
-                )
-            )
-        seen.add(place.slug)
         if place.within is not None and place.within not in slugs:
             out.append(
                 unknown_slug(
@@ -133,16 +150,9 @@ def check_places(places: PlacesFile) -> list[Finding]:
 
 
 def check_themes(themes: ThemesFile) -> list[Finding]:
-    out: list[Finding] = []
-    seen: set[str] = set()
-    for index, theme in enumerate(themes.themes):
-        if theme.slug in seen:
-            out.append(
-                error(
-                    ("themes", index, "slug"),
-                    "duplicate-id",
-                    f"The theme '{theme.slug}' is listed twice.",
-                )
-            )
-        seen.add(theme.slug)
-    return out
+    return repeated(
+        (theme.slug for theme in themes.themes),
+        lambda i: ("themes", i, "slug"),
+        "themes",
+        key="slug",
+    )

@@ -20,7 +20,7 @@ from publisher.plans.model import (
     Status,
 )
 from publisher.plans.reference import Reference
-from publisher.plans.reference_rules import unknown_slug
+from publisher.plans.reference_rules import repeated, unknown_slug
 from publisher.plans.validate import Finding, error, warning
 
 # The fields a VCSE organisation needs to decide whether to prepare (DESIGN.md). A missing
@@ -292,30 +292,15 @@ def _references(opportunity: Opportunity, base: FieldPath, reference: Reference)
                         "channels/",
                     )
                 )
-    lot_ids: set[str] = set()
-    for index, lot in enumerate(opportunity.lots):
-        if lot.id in lot_ids:
-            out.append(
-                error(
-                    (*base, "lots", index, "id"),
-                    "duplicate-id",
-                    f"Two lots have the id '{lot.id}'.",
-                )
-            )
-        lot_ids.add(lot.id)
-    event_ids: set[str] = set()
-    for index, event in enumerate(opportunity.dates.engagement):
-        if event.id is not None and event.id in event_ids:
-            out.append(
-                error(
-                    (*base, "dates", "engagement", index, "id"),
-                    "duplicate-id",
-                    f"Two events have the id '{event.id}'.",
-                    "Each event needs its own id: calendars know it by it.",
-                )
-            )
-        if event.id is not None:
-            event_ids.add(event.id)
+    out += repeated(
+        (lot.id for lot in opportunity.lots), lambda i: (*base, "lots", i, "id"), "lots"
+    )
+    out += repeated(
+        (event.id for event in opportunity.dates.engagement),
+        lambda i: (*base, "dates", "engagement", i, "id"),
+        "events",
+        "Each event needs its own id: calendars know it by it.",
+    )
     return out
 
 
