@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from publisher.plans.errors import FieldPath, did_you_mean
 from publisher.plans.model import ChannelFile, PlacesFile, ThemesFile
@@ -12,13 +12,14 @@ from publisher.plans.validate import Finding, error, warning
 
 def repeated(
     ids: Iterable[str | None],
-    path: Callable[[int], FieldPath],
+    within: FieldPath,
+    field: str,
     what: str,
     hint: str | None = None,
     key: str = "id",
 ) -> list[Finding]:
-    """An error for each id used before in the same list (None ids are not ids), at the
-    later use, naming the earlier one."""
+    """An error for each id used before in the list at `within` (None ids are not ids), at
+    the later use's `field`, naming the earlier one."""
     out: list[Finding] = []
     first: dict[str, int] = {}
     for index, value in enumerate(ids):
@@ -27,7 +28,7 @@ def repeated(
         if value in first:
             out.append(
                 error(
-                    path(index),
+                    (*within, index, field),
                     "duplicate-id",
                     f"Two {what} have the {key} '{value}' (the other is number "
                     f"{first[value] + 1}).",
@@ -39,11 +40,34 @@ def repeated(
     return out
 
 
-def unknown_slug(
-    path: FieldPath, code: str, what: str, slug: str, known: Iterable[str], where: str
-) -> Finding:
-    hint = did_you_mean(slug, known) or f"Add it to {where}, or use one that is there."
-    return error(path, code, f"'{slug}' is not {what} in {where}.", hint)
+# What each kind of reference names, for messages: its problem code, what it is, where
+# the known ones are listed.
+KINDS = {
+    "place": ("unknown-place", "a place", "places.yaml"),
+    "theme": ("unknown-theme", "a theme", "themes.yaml"),
+    "organisation": ("unknown-organisation", "an infrastructure body", "channels/"),
+}
+
+
+def unknown(
+    kind: str,
+    slugs: Iterable[str | None],
+    known: Iterable[str] | None,
+    within: FieldPath,
+    field: str | None = None,
+) -> list[Finding]:
+    """An error, with the nearest known slug as a hint, for each slug of a list that is not
+    known; nothing when the known ones could not be read (that is reported elsewhere)."""
+    if known is None:
+        return []
+    code, what, where = KINDS[kind]
+    out: list[Finding] = []
+    for index, slug in enumerate(slugs):
+        if slug is not None and slug not in known:
+            hint = did_you_mean(slug, known) or f"Add it to {where}, or use one that is there."
+            path = (*within, index) if field is None else (*within, index, field)
+            out.append(error(path, code, f"'{slug}' is not {what} in {where}.", hint))
+    return out
 
 
 def check_channels(channels: ChannelFile, reference: Reference, file_stem: str) -> list[Finding]:
@@ -58,38 +82,12 @@ def check_channels(channels: ChannelFile, reference: Reference, file_stem: str) 
                 f"Rename the file to {org.id}.yaml.",
             )
         )
-    out += repeated(
-        (channel.id for channel in channels.channels), lambda i: ("channels", i, "id"), "channels"
-    )
+    out += repeated((channel.id for channel in channels.channels), ("channels",), "id", "channels")
     for index, channel in enumerate(channels.channels):
         base: FieldPath = ("channels", index)
         wanted = channel.filter
-        if reference.places is not None:
-            for i, slug in enumerate(wanted.places):
-                if slug not in reference.places:
-                    out.append(
-                        unknown_slug(
-                            (*base, "filter", "places", i),
-                            "unknown-place",
-                            "a place",
-                            slug,
-                            reference.places,
-                            "places.yaml",
-                        )
-                    )
-        if reference.themes is not None:
-            for i, slug in enumerate(wanted.themes):
-                if slug not in reference.themes:
-                    out.append(
-                        unknown_slug(
-                            (*base, "filter", "themes", i),
-                            "unknown-theme",
-                            "a theme",
-                            slug,
-                            reference.themes,
-                            "themes.yaml",
-                        )
-                    )
+        out += unknown("place", wanted.places, reference.places, (*base, "filter", "places"))
+        out += unknown("theme", wanted.themes, reference.themes, (*base, "filter", "themes"))
         if (
             wanted.min_value is not None
             and wanted.max_value is not None
@@ -118,19 +116,8 @@ def check_channels(channels: ChannelFile, reference: Reference, file_stem: str) 
 def check_places(places: PlacesFile) -> list[Finding]:
     out: list[Finding] = []
     slugs = [place.slug for place in places.places]
-    out += repeated(slugs, lambda i: ("places", i, "slug"), "places", key="slug")
-    for index, place in enumerate(places.places):
-        if place.within is not None and place.within not in slugs:
-            out.append(
-                unknown_slug(
-                    ("places", index, "within"),
-                    "unknown-place",
-                    "a place",
-                    place.within,
-                    slugs,
-                    "places.yaml",
-                )
-            )
+    out += repeated(slugs, ("places",), "slug", "places", key="slug")
+    out += unknown("place", (place.within for place in places.places), slugs, ("places",), "within")
     parents = {p.slug: p.within for p in places.places}
     for index, place in enumerate(places.places):
         slug: str | None = place.slug
@@ -152,7 +139,8 @@ def check_places(places: PlacesFile) -> list[Finding]:
 def check_themes(themes: ThemesFile) -> list[Finding]:
     return repeated(
         (theme.slug for theme in themes.themes),
-        lambda i: ("themes", i, "slug"),
+        ("themes",),
+        "slug",
         "themes",
         key="slug",
     )

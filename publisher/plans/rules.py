@@ -20,7 +20,7 @@ from publisher.plans.model import (
     Status,
 )
 from publisher.plans.reference import Reference
-from publisher.plans.reference_rules import repeated, unknown_slug
+from publisher.plans.reference_rules import repeated, unknown
 from publisher.plans.validate import Finding, error, warning
 
 # The fields a VCSE organisation needs to decide whether to prepare (DESIGN.md). A missing
@@ -226,78 +226,31 @@ def _dates_in_order(dates: Dates, base: FieldPath) -> list[Finding]:
 
 
 def _references(opportunity: Opportunity, base: FieldPath, reference: Reference) -> list[Finding]:
-    out: list[Finding] = []
-    places, themes, orgs = reference.places, reference.themes, reference.organisations
-    if places is not None:
-        for index, slug in enumerate(opportunity.places):
-            if slug not in places:
-                out.append(
-                    unknown_slug(
-                        (*base, "places", index),
-                        "unknown-place",
-                        "a place",
-                        slug,
-                        places,
-                        "places.yaml",
-                    )
-                )
-        for lot_index, lot in enumerate(opportunity.lots):
-            for index, slug in enumerate(lot.places):
-                if slug not in places:
-                    out.append(
-                        unknown_slug(
-                            (*base, "lots", lot_index, "places", index),
-                            "unknown-place",
-                            "a place",
-                            slug,
-                            places,
-                            "places.yaml",
-                        )
-                    )
-    if themes is not None:
-        for index, slug in enumerate(opportunity.themes):
-            if slug not in themes:
-                out.append(
-                    unknown_slug(
-                        (*base, "themes", index),
-                        "unknown-theme",
-                        "a theme",
-                        slug,
-                        themes,
-                        "themes.yaml",
-                    )
-                )
-    if orgs:
-        for index, help_offer in enumerate(opportunity.support):
-            if help_offer.by not in orgs:
-                out.append(
-                    unknown_slug(
-                        (*base, "support", index, "by"),
-                        "unknown-organisation",
-                        "an infrastructure body",
-                        help_offer.by,
-                        orgs,
-                        "channels/",
-                    )
-                )
-        for index, event in enumerate(opportunity.dates.engagement):
-            if event.host is not None and event.host not in orgs:
-                out.append(
-                    unknown_slug(
-                        (*base, "dates", "engagement", index, "host"),
-                        "unknown-organisation",
-                        "an infrastructure body",
-                        event.host,
-                        orgs,
-                        "channels/",
-                    )
-                )
-    out += repeated(
-        (lot.id for lot in opportunity.lots), lambda i: (*base, "lots", i, "id"), "lots"
+    places, themes = reference.places, reference.themes
+    orgs = reference.organisations or None  # no channel files: nothing to check against
+    out = unknown("place", opportunity.places, places, (*base, "places"))
+    for lot_index, lot in enumerate(opportunity.lots):
+        out += unknown("place", lot.places, places, (*base, "lots", lot_index, "places"))
+    out += unknown("theme", opportunity.themes, themes, (*base, "themes"))
+    out += unknown(
+        "organisation",
+        (offer.by for offer in opportunity.support),
+        orgs,
+        (*base, "support"),
+        "by",
     )
+    out += unknown(
+        "organisation",
+        (event.host for event in opportunity.dates.engagement),
+        orgs,
+        (*base, "dates", "engagement"),
+        "host",
+    )
+    out += repeated((lot.id for lot in opportunity.lots), (*base, "lots"), "id", "lots")
     out += repeated(
         (event.id for event in opportunity.dates.engagement),
-        lambda i: (*base, "dates", "engagement", i, "id"),
+        (*base, "dates", "engagement"),
+        "id",
         "events",
         "Each event needs its own id: calendars know it by it.",
     )

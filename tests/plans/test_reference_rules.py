@@ -7,11 +7,11 @@ from publisher.plans.reference_rules import check_places, check_themes, repeated
 
 
 def test_each_repeat_is_reported_at_its_later_use_naming_the_first() -> None:
-    found = repeated(["a", "b", None, "a", None, "b", "a"], lambda i: ("x", i), "lots")
+    found = repeated(["a", "b", None, "a", None, "b", "a"], ("x",), "id", "lots")
     assert [(f.path, f.message) for f in found] == [
-        (("x", 3), "Two lots have the id 'a' (the other is number 1)."),
-        (("x", 5), "Two lots have the id 'b' (the other is number 2)."),
-        (("x", 6), "Two lots have the id 'a' (the other is number 1)."),
+        (("x", 3, "id"), "Two lots have the id 'a' (the other is number 1)."),
+        (("x", 5, "id"), "Two lots have the id 'b' (the other is number 2)."),
+        (("x", 6, "id"), "Two lots have the id 'a' (the other is number 1)."),
     ]
 
 
