@@ -1,0 +1,219 @@
+"""The publisher's state tables (outbox, published snapshot) and how to open and upgrade them."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Dialect,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.types import TypeDecorator
+
+from publisher.settings import mask_password
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # writers queue behind each other rather than fail
+POSTGRESQL_CONNECT_TIMEOUT_S = 10
+
+
+class DatabaseError(Exception):
+    """The database cannot be reached, opened or upgraded; the message says which and why."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment in time, stored as UTC and always read back timezone-aware in UTC.
+
+    SQLite has no time zones (it keeps text), so values go in as naive UTC text, which also
+    keeps them in time order when compared as text; PostgreSQL keeps `timestamptz`.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"a naive datetime ({value}) would be ambiguous; give it a zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # channel, opportunity, event and version: the same announcement always has the same key
+    Column("key", Text, nullable=False, unique=True),
+    Column("channel", Text, nullable=False),
+    Column("kind", Text, nullable=False),  # email | webhook
+    Column("payload", Text, nullable=False),  # JSON
+    Column("state", Text, nullable=False),  # queued | sending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Index("outbox_due", "state", "next_attempt_at"),
+)
+
+published = Table(
+    "published",
+    metadata,
+    Column("key", Text, primary_key=True),  # commissioner/opportunity
+    Column("commissioner", Text, nullable=False),
+    Column("opportunity", Text, nullable=False),
+    Column("version", Text, nullable=False),  # a hash of the content
+    Column("content", Text, nullable=False),  # JSON
+    Column("first_published", Date, nullable=True),
+    Column("published_at", UTCDateTime, nullable=False),  # when this version was recorded
+    Column("withdrawn_at", UTCDateTime, nullable=True),
+)
+
+snapshot_log = Table(
+    "snapshot_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("taken_at", UTCDateTime, nullable=False),
+    Column("source", Text, nullable=False),  # a git commit, or "working tree"
+    Column("opportunities", Integer, nullable=False),
+    Column("changes", Integer, nullable=False),
+)
+
+# Upgrades of an existing database, oldest first: _UPGRADES[0] takes version 1 to 2, and so
+# on. A change to a table above goes there too, as a step that alters old databases without
+# losing their rows (add a column with a default, copy data, never drop what holds data).
+# A new database is created at the newest version at once, from the tables above.
+_UPGRADES: list[Callable[[Connection], None]] = []
+SCHEMA_VERSION = 1 + len(_UPGRADES)
+
+
+def connect(url: str) -> Engine:
+    """An engine for a SQLite file (its folder created if need be) or a PostgreSQL database,
+    checked by connecting once. Raises DatabaseError when it cannot be opened."""
+    shown = mask_password(url)
+    try:
+        parsed = make_url(_with_driver(url))
+    except ArgumentError:
+        raise DatabaseError(
+            f"{shown!r} is not a database address; write sqlite:///publisher.db "
+            "or postgresql://user:password@host:5432/name"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        engine = _sqlite(parsed, shown)
+    elif parsed.get_backend_name() == "postgresql":
+        engine = create_engine(
+            parsed,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": POSTGRESQL_CONNECT_TIMEOUT_S},
+        )
+    else:
+        raise DatabaseError(f"{shown!r} is neither SQLite nor PostgreSQL, the two we support")
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as error:
+        engine.dispose()
+        raise DatabaseError(f"cannot open the database {shown}: {_reason(error)}") from None
+    return engine
+
+
+def create_or_upgrade(engine: Engine, now: datetime | None = None) -> int:
+    """Create the tables in a new database, or bring an older one up to date, keeping its
+    data. Returns the schema version the database is now at."""
+    when = now or datetime.now(UTC)
+    try:
+        with engine.begin() as conn:
+            schema_version.create(conn, checkfirst=True)
+            found = conn.scalar(select(func.max(schema_version.c.version)))
+            if found is None:
+                metadata.create_all(conn)
+                conn.execute(insert(schema_version).values(version=SCHEMA_VERSION, applied_at=when))
+            elif found > SCHEMA_VERSION:
+                raise DatabaseError(
+                    f"the database is at schema version {found}, made by a newer publisher "
+                    f"than this one (which knows up to version {SCHEMA_VERSION}); upgrade it"
+                )
+            for version in range(found or SCHEMA_VERSION, SCHEMA_VERSION):
+                _UPGRADES[version - 1](conn)
+                conn.execute(insert(schema_version).values(version=version + 1, applied_at=when))
+    except SQLAlchemyError as error:
+        shown = engine.url.render_as_string(hide_password=True)
+        raise DatabaseError(f"cannot set up the database {shown}: {_reason(error)}") from None
+    return SCHEMA_VERSION
+
+
+def _with_driver(url: str) -> str:
+    # SQLAlchemy's default PostgreSQL driver is psycopg2; we install psycopg 3.
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def _sqlite(url: URL, shown: str) -> Engine:
+    path = url.database or ""
+    if path and path != ":memory:" and not path.startswith("file:"):
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatabaseError(
+                f"cannot make the folder for the database {shown}: {error.strerror}"
+            ) from None
+    engine = create_engine(url)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    assert isinstance(dbapi_connection, sqlite3.Connection)
+    cursor = dbapi_connection.cursor()
+    # WAL lets the web app read while the dispatcher writes; the busy timeout makes a writer
+    # wait its turn; SQLite leaves foreign keys off unless asked.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _reason(error: SQLAlchemyError) -> str:
+    # The driver's own first line says what went wrong ("connection refused", "unable to
+    # open database file") without SQLAlchemy's wrapping and links.
+    original = getattr(error, "orig", None) or error
+    lines = str(original).strip().splitlines()
+    return mask_password(lines[0]) if lines else type(original).__name__

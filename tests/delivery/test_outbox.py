@@ -1,0 +1,493 @@
+"""The outbox on real SQLite and PostgreSQL: queued once, sent once, retried, parked."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from random import Random
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, func, insert, select, update
+
+from publisher.changes.snapshot import load_published, record
+from publisher.delivery.database import (
+    SCHEMA_VERSION,
+    DatabaseError,
+    connect,
+    create_or_upgrade,
+    outbox,
+    schema_version,
+    snapshot_log,
+)
+from publisher.delivery.outbox import (
+    DispatchReport,
+    NewItem,
+    OutboxRow,
+    State,
+    backlog,
+    dispatch,
+    enqueue,
+    list_items,
+    retry_failed,
+)
+from publisher.delivery.outcome import Outcome, Sender
+
+T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """The time as the dispatcher sees it; tests move it on instead of sleeping."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Receiver:
+    """Stands in for a mail server or webhook receiver: remembers every key it was sent and
+    answers from a script (key -> outcomes, in order), else SENT."""
+
+    def __init__(self, script: dict[str, list[Outcome]] | None = None) -> None:
+        self.script = {key: list(outcomes) for key, outcomes in (script or {}).items()}
+        self.keys: list[str] = []
+        self.payloads: list[dict[str, Any]] = []
+        self.opened = 0
+        self.closed = 0
+        self.on_send: Callable[[str], None] = lambda key: None
+        self.lock = threading.Lock()
+
+    def sender(self) -> Sender:
+        with self.lock:
+            self.opened += 1
+        return ScriptedSender(self)
+
+
+class ScriptedSender:
+    def __init__(self, receiver: Receiver) -> None:
+        self.receiver = receiver
+
+    def send(self, key: str, payload: dict[str, Any]) -> Outcome:
+        receiver = self.receiver
+        with receiver.lock:
+            receiver.keys.append(key)
+            receiver.payloads.append(payload)
+            outcomes = receiver.script.get(key)
+            outcome = outcomes.pop(0) if outcomes else Outcome.sent("250 OK")
+        receiver.on_send(key)
+        return outcome
+
+    def close(self) -> None:
+        with self.receiver.lock:
+            self.receiver.closed += 1
+
+
+class BlockingSender:
+    """A receiver that hangs until released (or ten seconds pass, so a bug cannot hang the
+    test run)."""
+
+    def __init__(self, release: threading.Event, started: threading.Event) -> None:
+        self.release = release
+        self.started = started
+
+    def send(self, key: str, payload: dict[str, Any]) -> Outcome:
+        self.started.set()
+        self.release.wait(timeout=10)
+        return Outcome.sent()
+
+    def close(self) -> None:
+        pass
+
+
+class BrokenSender:
+    def send(self, key: str, payload: dict[str, Any]) -> Outcome:
+        raise ValueError("boom")
+
+    def close(self) -> None:
+        pass
+
+
+class Killed(BaseException):
+    """The process dying mid-send: nothing after the send runs."""
+
+
+class KillingSender:
+    def send(self, key: str, payload: dict[str, Any]) -> Outcome:
+        raise Killed
+
+    def close(self) -> None:
+        pass
+
+
+def item(key: str, channel: str = "val/bulletin", kind: str = "email", **extra: Any) -> NewItem:
+    return NewItem(key=key, channel=channel, kind=kind, payload={"key": key}, **extra)
+
+
+def queue(engine: Engine, *items: NewItem, now: datetime = T0) -> int:
+    with engine.begin() as conn:
+        return enqueue(conn, items, now)
+
+
+def rows(engine: Engine) -> dict[str, OutboxRow]:
+    with engine.connect() as conn:
+        return {row.key: row for row in list_items(conn)}
+
+
+def run(engine: Engine, receiver: Receiver, clock: Clock, **options: Any) -> DispatchReport:
+    return dispatch(engine, {"email": receiver.sender}, clock, **options)
+
+
+# Queueing
+
+
+def test_enqueue_is_idempotent_by_key(database: Engine) -> None:
+    with database.begin() as conn:
+        assert enqueue(conn, [item("a"), item("a"), item("b")], T0) == 2
+    assert queue(database, item("a"), item("c")) == 1
+    assert queue(database) == 0
+    assert sorted(rows(database)) == ["a", "b", "c"]
+
+
+def test_enqueue_rolls_back_with_the_snapshot_it_belongs_to(database: Engine) -> None:
+    current = {"leeds-icb/link-workers": ("v1", {"title": "Link workers"}, None)}
+    with pytest.raises(RuntimeError), database.begin() as conn:
+        record(conn, current, T0, "working tree")
+        enqueue(conn, [item("a")], T0)
+        raise RuntimeError("the process fails before commit")
+    with database.connect() as conn:
+        assert load_published(conn) == {}
+        assert list_items(conn) == []
+        assert conn.scalar(select(func.count()).select_from(snapshot_log)) == 0
+
+
+def test_times_are_stored_and_read_back_as_utc(database: Engine) -> None:
+    summer = datetime(2027, 7, 1, 10, 0, tzinfo=ZoneInfo("Europe/London"))
+    queue(database, item("a"), now=summer)
+    row = rows(database)["a"]
+    assert row.created_at.tzinfo is UTC
+    assert row.created_at == summer
+    assert row.created_at.hour == 9
+    assert row.next_attempt_at == summer
+    with pytest.raises(Exception, match="naive"):
+        queue(database, item("b"), now=datetime(2027, 1, 1, 9, 0))
+
+
+# Sending
+
+
+def test_dispatch_sends_due_items_once_in_order_and_records_them(database: Engine) -> None:
+    queue(database, item("a"), item("b"))
+    receiver, clock = Receiver(), Clock()
+    report = run(database, receiver, clock)
+    assert (report.sent, report.retried, report.failed) == (2, 0, 0)
+    assert receiver.keys == ["a", "b"]
+    assert receiver.payloads == [{"key": "a"}, {"key": "b"}]
+    for row in rows(database).values():
+        assert (row.state, row.attempts, row.sent_at, row.claimed_until) == ("sent", 1, T0, None)
+    assert receiver.opened == receiver.closed == 1
+    assert run(database, receiver, clock) == DispatchReport()
+    assert receiver.keys == ["a", "b"]
+
+
+def test_an_item_waits_until_not_before(database: Engine) -> None:
+    queue(database, item("later", not_before=T0 + timedelta(hours=1)))
+    receiver, clock = Receiver(), Clock()
+    assert run(database, receiver, clock).sent == 0
+    clock.now = T0 + timedelta(hours=1)
+    assert run(database, receiver, clock).sent == 1
+    assert receiver.keys == ["later"]
+
+
+def test_retries_back_off_exponentially_with_full_jitter(database: Engine) -> None:
+    queue(database, item("a"))
+    receiver = Receiver({"a": [Outcome.retry("the server is down")] * 4})
+    clock, expected = Clock(), Random(7)
+    options = {"random": Random(7), "max_delay": timedelta(minutes=5)}
+    for ceiling in (60, 120, 240, 300):  # one minute doubling, capped at five
+        report = run(database, receiver, clock, **options)
+        assert report.retried == 1
+        row = rows(database)["a"]
+        delay = timedelta(seconds=expected.uniform(0, ceiling))
+        assert row.next_attempt_at == clock.now + delay
+        assert timedelta(0) <= delay <= timedelta(seconds=ceiling)
+        assert (row.state, row.last_error) == ("queued", "the server is down")
+        clock.now = row.next_attempt_at
+    assert run(database, receiver, clock, **options).sent == 1
+    assert rows(database)["a"].attempts == 5
+
+
+def test_retry_after_from_the_receiver_is_honoured(database: Engine) -> None:
+    queue(database, item("a"))
+    receiver = Receiver({"a": [Outcome.retry("429 Too Many Requests", retry_after=3600)]})
+    clock = Clock()
+    run(database, receiver, clock, random=Random(1))
+    assert rows(database)["a"].next_attempt_at == T0 + timedelta(hours=1)
+    clock.now = T0 + timedelta(minutes=59)
+    assert run(database, receiver, clock).sent == 0
+    clock.now = T0 + timedelta(hours=1)
+    assert run(database, receiver, clock).sent == 1
+
+
+def test_an_item_is_parked_as_failed_after_max_attempts(database: Engine) -> None:
+    queue(database, item("a"))
+    receiver = Receiver({"a": [Outcome.retry("connection refused")] * 10})
+    clock = Clock()
+    reports = []
+    for _ in range(3):
+        reports.append(run(database, receiver, clock, max_attempts=3))
+        clock.now += timedelta(hours=6)
+    assert [(r.retried, r.failed) for r in reports] == [(1, 0), (1, 0), (0, 1)]
+    row = rows(database)["a"]
+    assert (row.state, row.attempts) == ("failed", 3)
+    assert row.last_error == "gave up after 3 tries: connection refused"
+    assert reports[-1].notes == {
+        "val/bulletin": [
+            "a failed: gave up after 3 tries: connection refused",
+            "the rest of this channel waits for the next pass",
+        ]
+    }
+    assert run(database, receiver, clock, max_attempts=3).failed == 0
+    assert receiver.keys == ["a"] * 3
+
+
+def test_a_failed_outcome_parks_the_item_at_once_and_the_channel_goes_on(
+    database: Engine,
+) -> None:
+    queue(database, item("a"), item("b"))
+    receiver = Receiver({"a": [Outcome.failed("550 no such mailbox")]})
+    report = run(database, receiver, Clock())
+    assert (report.sent, report.failed) == (1, 1)
+    found = rows(database)
+    assert (found["a"].state, found["a"].attempts, found["a"].last_error) == (
+        "failed",
+        1,
+        "550 no such mailbox",
+    )
+    assert found["b"].state == "sent"
+
+
+def test_a_sender_that_raises_is_retried_not_a_crash(database: Engine) -> None:
+    queue(database, item("a", kind="webhook"), item("b", channel="other"))
+    receiver = Receiver()
+    report = dispatch(
+        database, {"webhook": BrokenSender, "email": receiver.sender}, Clock(), random=Random(1)
+    )
+    assert (report.sent, report.retried) == (1, 1)
+    row = rows(database)["a"]
+    assert row.state == "queued"
+    assert row.last_error == "the webhook sender broke: ValueError: boom"
+
+
+def test_an_item_of_a_kind_nobody_sends_is_parked(database: Engine) -> None:
+    queue(database, item("a", kind="fax"))
+    report = run(database, Receiver(), Clock())
+    assert report.failed == 1
+    assert rows(database)["a"].last_error == "there is no way to send 'fax' items"
+
+
+# Channels are independent
+
+
+def test_a_retrying_channel_waits_while_other_channels_carry_on(database: Engine) -> None:
+    queue(
+        database,
+        item("down-1", channel="down"),
+        item("down-2", channel="down"),
+        item("up-1", channel="up"),
+        item("up-2", channel="up"),
+    )
+    receiver = Receiver({"down-1": [Outcome.retry("503 Service Unavailable")]})
+    report = run(database, receiver, Clock(), random=Random(1))
+    assert (report.sent, report.retried) == (2, 1)
+    assert "down-2" not in receiver.keys  # the server that is down is not hammered
+    found = rows(database)
+    assert (found["down-2"].state, found["down-2"].attempts) == ("queued", 0)
+    assert found["up-1"].state == found["up-2"].state == "sent"
+
+
+def test_a_hanging_channel_does_not_delay_the_others(database: Engine) -> None:
+    queue(
+        database,
+        item("slow", channel="hangs", kind="webhook"),
+        item("fast-1", channel="quick"),
+        item("fast-2", channel="quick"),
+    )
+    release, started, second = threading.Event(), threading.Event(), threading.Event()
+    receiver = Receiver()
+    receiver.on_send = lambda key: second.set() if key == "fast-2" else None
+    senders = {"webhook": lambda: BlockingSender(release, started), "email": receiver.sender}
+    reports: list[DispatchReport] = []
+    worker = threading.Thread(target=lambda: reports.append(dispatch(database, senders, Clock())))
+    worker.start()
+    try:
+        assert started.wait(10)
+        # fast-2 is only claimed once fast-1 has been recorded as sent.
+        assert second.wait(10), "the quick channel waited for the hanging one"
+        found = rows(database)
+        assert found["fast-1"].state == "sent"
+        assert found["slow"].state == "sending"
+    finally:
+        release.set()
+        worker.join(10)
+    assert reports[0].sent == 3
+    assert {row.state for row in rows(database).values()} == {State.SENT}
+
+
+# Crashes and races
+
+
+def test_an_item_claimed_by_a_process_that_died_is_sent_again_after_its_lease(
+    database: Engine,
+) -> None:
+    queue(database, item("a"))
+    with database.begin() as conn:  # claimed, perhaps sent, but never recorded
+        conn.execute(
+            update(outbox).values(
+                state="sending", attempts=1, claimed_until=T0 + timedelta(minutes=10)
+            )
+        )
+    receiver, clock = Receiver(), Clock(T0 + timedelta(minutes=5))
+    assert run(database, receiver, clock).sent == 0
+    clock.now = T0 + timedelta(minutes=10)
+    assert run(database, receiver, clock).sent == 1
+    assert receiver.keys == ["a"]
+    assert rows(database)["a"].attempts == 2
+
+
+def test_a_dispatcher_killed_while_sending_leaves_the_item_to_be_sent_again(
+    database: Engine,
+) -> None:
+    queue(database, item("a"))
+    with pytest.raises(Killed):
+        dispatch(database, {"email": KillingSender}, Clock())
+    row = rows(database)["a"]
+    assert (row.state, row.claimed_until) == ("sending", T0 + timedelta(minutes=10))
+    receiver = Receiver()
+    assert run(database, receiver, Clock(T0 + timedelta(minutes=10))).sent == 1
+    assert receiver.keys == ["a"]  # the same key: the receiver can tell it is a repeat
+
+
+def test_two_dispatchers_at_once_never_send_an_item_twice(database: Engine) -> None:
+    keys = [f"{channel}-{n}" for channel in ("a", "b", "c") for n in range(12)]
+    queue(database, *(item(key, channel=key[0]) for key in keys))
+    receiver, clock = Receiver(), Clock()
+    start = threading.Barrier(2)
+    reports: list[DispatchReport] = []
+
+    def dispatcher() -> None:
+        start.wait(10)
+        reports.append(run(database, receiver, clock))
+
+    threads = [threading.Thread(target=dispatcher) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(receiver.keys) == sorted(keys)
+    assert sum(report.sent for report in reports) == len(keys)
+    assert backlog_of(database)["sent"] == len(keys)
+
+
+def test_stop_lets_the_send_in_progress_finish_and_starts_no_more(database: Engine) -> None:
+    queue(database, item("a"), item("b"), item("c"))
+    stop = threading.Event()
+    receiver = Receiver()
+    receiver.on_send = lambda key: stop.set()
+    report = run(database, receiver, Clock(), stop=stop)
+    assert report.sent == 1
+    assert receiver.keys == ["a"]
+    assert [row.state for row in rows(database).values()] == ["sent", "queued", "queued"]
+    assert run(database, receiver, Clock(), stop=stop).sent == 0
+
+
+# Looking after the outbox
+
+
+def test_retry_failed_requeues_failed_items_due_now(database: Engine) -> None:
+    queue(database, item("a"), item("b"), item("c"))
+    receiver = Receiver({"a": [Outcome.failed("no")], "b": [Outcome.failed("no")]})
+    run(database, receiver, Clock())
+    later = T0 + timedelta(days=1)
+    with database.begin() as conn:
+        assert retry_failed(conn, [], later) == 0
+        assert retry_failed(conn, ["a", "c"], later) == 1
+    row = rows(database)["a"]
+    assert (row.state, row.attempts, row.next_attempt_at) == ("queued", 0, later)
+    with database.begin() as conn:
+        assert retry_failed(conn, None, later) == 1
+    assert run(database, receiver, Clock(later)).sent == 2
+
+
+def test_backlog_counts_every_state(database: Engine) -> None:
+    assert backlog_of(database) == {"queued": 0, "sending": 0, "sent": 0, "failed": 0}
+    queue(
+        database,
+        item("a"),
+        item("b"),
+        item("c", channel="x"),
+        item("d", channel="y", kind="webhook"),
+    )
+    receiver = Receiver({"b": [Outcome.failed("no")], "c": [Outcome.retry("later")]})
+    with pytest.raises(Killed):
+        dispatch(
+            database,
+            {"email": receiver.sender, "webhook": KillingSender},
+            Clock(),
+            random=Random(1),
+        )
+    assert backlog_of(database) == {"queued": 1, "sending": 1, "sent": 1, "failed": 1}
+    with database.connect() as conn:
+        assert [row.key for row in list_items(conn, "failed")] == ["b"]
+        assert [row.key for row in list_items(conn, limit=2)] == ["a", "b"]
+
+
+def backlog_of(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return backlog(conn)
+
+
+# The database underneath
+
+
+def test_a_sqlite_database_in_a_folder_that_does_not_exist_is_created(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "deep" / "publisher.db"
+    engine = connect(f"sqlite:///{path}")
+    assert create_or_upgrade(engine) == SCHEMA_VERSION
+    assert create_or_upgrade(engine) == SCHEMA_VERSION  # a second start changes nothing
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.scalars(select(schema_version.c.version)).all() == [1]
+    engine.dispose()
+    assert path.is_file()
+
+
+def test_an_unreachable_postgresql_gives_a_plain_error_without_the_password() -> None:
+    with pytest.raises(DatabaseError) as raised:
+        connect("postgresql://publisher:hunter2@127.0.0.1:1/publisher")
+    message = str(raised.value)
+    assert "hunter2" not in message
+    assert "postgresql://publisher:***@127.0.0.1:1/publisher" in message
+    assert "refused" in message
+
+
+def test_an_address_that_is_not_a_database_is_explained() -> None:
+    with pytest.raises(DatabaseError, match="neither SQLite nor PostgreSQL"):
+        connect("mysql://root:secret@localhost/publisher")
+    with pytest.raises(DatabaseError, match="is not a database address"):
+        connect("publisher.db")
+
+
+def test_a_database_from_a_newer_publisher_is_refused(tmp_path: Path) -> None:
+    engine = connect(f"sqlite:///{tmp_path / 'publisher.db'}")
+    create_or_upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(schema_version).values(version=SCHEMA_VERSION + 1, applied_at=T0))
+    with pytest.raises(DatabaseError, match="made by a newer publisher"):
+        create_or_upgrade(engine)
+    engine.dispose()
