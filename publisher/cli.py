@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from publisher.changes import preview
 from publisher.plans import report
 from publisher.plans.check import UsageError, check
 from publisher.plans.errors import count
@@ -89,6 +90,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     build_cmd.add_argument(
         "--today", type=_date, default=None, metavar="YYYY-MM-DD", help="build as if on this day"
+    )
+
+    diff_cmd = commands.add_parser(
+        "diff",
+        help="what the public will see change between two versions of the plans",
+        description="Compare the plans at BASE with HEAD (default: the files as they are now) "
+        "and say in plain English what the public will see change: new, changed and "
+        "withdrawn opportunities, grouped by commissioner, with new warnings from the "
+        "check. Markdown is ready to post as a pull-request comment. Exit 0, or 1 when "
+        "HEAD has errors (a file with errors would be left out of the site).",
+    )
+    diff_cmd.add_argument(
+        "base", metavar="BASE", help="a git revision: origin/main, a tag, a commit"
+    )
+    diff_cmd.add_argument(
+        "head", metavar="HEAD", nargs="?", default=None, help="default: the working tree"
+    )
+    diff_cmd.add_argument("--plans", type=Path, default=Path("plans"), help="default: plans")
+    diff_cmd.add_argument("--format", choices=["markdown", "text", "json"], default="markdown")
+    diff_cmd.add_argument(
+        "--base-url",
+        default=os.environ.get("PUBLISHER_BASE_URL", DEFAULT_BASE_URL),
+        help="the site's public address, for links to notices",
+    )
+    diff_cmd.add_argument(
+        "--today", type=_date, default=None, metavar="YYYY-MM-DD", help="check as if on this day"
     )
 
     schema_cmd = commands.add_parser(
@@ -173,6 +200,22 @@ def run_build(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if built.skipped else EXIT_OK
 
 
+def run_diff(args: argparse.Namespace) -> int:
+    if not args.plans.is_dir():
+        print(f"publisher diff: there is no plans folder at '{args.plans}'.", file=sys.stderr)
+        return EXIT_USAGE
+    base_url = args.base_url if args.base_url.endswith("/") else args.base_url + "/"
+    try:
+        result = preview.preview(
+            args.plans, args.base, args.head, args.today or today_in_london(), base_url
+        )
+    except UsageError as err:
+        print(f"publisher diff: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.write(preview.FORMATS[args.format](result))
+    return EXIT_PROBLEMS if result.errors else EXIT_OK
+
+
 def run_schema(args: argparse.Namespace) -> int:
     try:
         written = write_all(args.out)
@@ -188,7 +231,12 @@ def run_schema(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"check": run_check, "build": run_build, "schema": run_schema}
+    commands = {
+        "check": run_check,
+        "build": run_build,
+        "diff": run_diff,
+        "schema": run_schema,
+    }
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:

@@ -1,49 +1,439 @@
-"""When plan files last changed, from git. (Per-opportunity history comes with change
-detection; this is the part the static build needs now.)"""
+"""Each opportunity's history from git: when it was first published and every change since,
+dated by the commit on the main line (a merged pull request is one step).
+
+An opportunity keeps its identity by commissioner and id, so files renamed or moved between
+commits lose nothing. History is cached inside the repository's git folder, so a build
+after one new commit reads only that commit.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import os
+import pickle
 import subprocess
-from pathlib import Path
+import zoneinfo
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path, PurePosixPath
 
-GIT_TIMEOUT = 60
+from pydantic import ValidationError
+
+from publisher.changes.diff import Change, compare, returned
+from publisher.plans.load import parse, paused_gc
+from publisher.plans.model import Opportunity
+from publisher.plans.reference import PLACES_FILE, THEMES_FILE
+
+GIT_TIMEOUT = 300
+# The cache holds pickled objects of these modules' classes: any change to them makes a
+# new cache, so an upgrade never reads objects of an older shape.
+CACHE_VERSION = hashlib.sha256(
+    b"".join(
+        (Path(__file__).parent.parent / name).read_bytes()
+        for name in ("changes/history.py", "changes/diff.py", "plans/model.py", "plans/dates.py")
+    )
+).hexdigest()[:16]
+LONDON = zoneinfo.ZoneInfo("Europe/London")
+PARALLEL_FROM = 32  # blobs; below this, starting workers costs more than it saves
+ZERO = "0" * 40
+
+Progress = Callable[[int, int, str], None]
 
 
-def last_commit_dates(folder: Path) -> dict[Path, dt.date]:
-    """The date of the last commit that touched each file under `folder`; empty when the
-    folder is not in a git repository or git is not installed."""
+@dataclass(frozen=True)
+class Event:
+    """One change to one opportunity, in the commit that made it."""
+
+    when: dt.datetime  # the commit's time, timezone-aware
+    commit: str
+    change: Change
+    number: int = 0  # its place among the changes that commit made to this opportunity
+
+    @property
+    def day(self) -> dt.date:
+        return self.when.astimezone(LONDON).date()
+
+    @property
+    def id(self) -> str:
+        """Stable forever: the commit and the change's place in it."""
+        return f"{self.commit[:12]}-{self.number}"
+
+
+@dataclass
+class Record:
+    """One opportunity's history."""
+
+    first_published: dt.date | None = None  # None: it was there before the history starts
+    events: list[Event] = field(default_factory=list)
+    withdrawn: dt.datetime | None = None  # when it was last taken out of the plans
+    last: str | None = None  # its last version (canonical JSON), kept once withdrawn
+    # each version that was news (its raw values as JSON), oldest first, for open data
+    versions: list[tuple[dt.datetime, str]] = field(default_factory=list)
+    commissioner_name: str = ""
+
+
+@dataclass
+class History:
+    records: dict[str, Record] = field(default_factory=dict)  # by "commissioner/id"
+    head: str | None = None
+    note: str | None = None  # said once to the person building: why history is missing or short
+    blobs: dict[str, str] = field(default_factory=dict)  # plan file path -> blob, at head
+    # at head: each opportunity's version (a digest of its raw values) and its file
+    current: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+
+    def first_published(self, key: str) -> dt.date | None:
+        record = self.records.get(key)
+        return record.first_published if record is not None else None
+
+    def events(self, key: str) -> list[Event]:
+        record = self.records.get(key)
+        return record.events if record is not None else []
+
+    def earlier_versions(self, key: str) -> list[tuple[dt.date, str]]:
+        """The versions that were news before the one in the plans now, oldest first."""
+        record = self.records.get(key)
+        if record is None:
+            return []
+        now = self.current.get(key)
+        versions = record.versions
+        if versions and now is not None and _digest(versions[-1][1]) == now[0]:
+            versions = versions[:-1]
+        return [(when.astimezone(LONDON).date(), raw) for when, raw in versions]
+
+    def withdrawn(self) -> dict[str, Record]:
+        return {k: r for k, r in self.records.items() if r.withdrawn is not None and r.last}
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """A plan file at one commit: its commissioner and each opportunity's raw version."""
+
+    commissioner: str
+    name: str
+    versions: dict[str, str]  # opportunity id -> the raw YAML values as key-sorted JSON
+
+
+def _git(top: str | Path, *args: str, stdin: bytes | None = None) -> bytes:
+    return subprocess.run(
+        ["git", "-C", str(top), "-c", "core.quotePath=false", *args],
+        input=stdin,
+        capture_output=True,
+        check=True,
+        timeout=GIT_TIMEOUT,
+    ).stdout
+
+
+def _where(plans: Path) -> tuple[Path, str, Path, bool] | str:
+    """The repository's top, the plans folder within it, the git folder and whether the
+    clone is shallow; or why there is no history."""
     try:
-        top = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "--show-toplevel"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=GIT_TIMEOUT,
-        ).stdout.strip()
-        log = subprocess.run(
-            [
-                "git",
-                "-C",
-                top,
-                "log",
-                "--format=%x00%cs",
-                "--name-only",
-                "--",
-                str(folder.resolve()),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=GIT_TIMEOUT,
-        ).stdout
+        out = _git(
+            plans,
+            "rev-parse",
+            "--show-toplevel",
+            "--absolute-git-dir",
+            "--is-shallow-repository",
+        )
+    except FileNotFoundError:
+        return "git is not installed, so there is no history"
     except (OSError, subprocess.SubprocessError):
-        return {}
-    dates: dict[Path, dt.date] = {}
-    when: dt.date | None = None
-    for line in log.splitlines():
-        if line.startswith("\x00"):
-            when = dt.date.fromisoformat(line[1:])
-        elif line and when is not None:
-            dates.setdefault((Path(top) / line).resolve(), when)
-    return dates
+        return f"{plans} is not in a git repository, so there is no history"
+    top, git_dir, shallow = out.decode().splitlines()[:3]
+    rel = plans.resolve().relative_to(Path(top).resolve()).as_posix()
+    return Path(top), "" if rel == "." else rel, Path(git_dir), shallow == "true"
+
+
+def _is_plan(path: str, rel: str) -> bool:
+    pure = PurePosixPath(path)
+    return (
+        str(pure.parent) == (rel or ".")
+        and pure.suffix in (".yaml", ".yml")
+        and pure.name not in (PLACES_FILE, THEMES_FILE)
+        and not pure.name.startswith(".")
+    )
+
+
+@dataclass(frozen=True)
+class _Commit:
+    sha: str
+    when: dt.datetime
+    files: list[tuple[str, str, str]]  # path, blob before, blob after (ZERO: none)
+
+
+def _commits(top: Path, rel: str, since: str | None) -> list[_Commit]:
+    """The main line's commits that touched plan files, oldest first."""
+    span = [f"{since}..HEAD"] if since else ["HEAD"]
+    out = _git(
+        top,
+        "log",
+        "--first-parent",
+        "--reverse",
+        "--no-renames",
+        "--raw",
+        "--no-abbrev",
+        "--format=%x01%H %ct",
+        *span,
+        "--",
+        rel or ".",
+    ).decode("utf-8", "replace")
+    commits: list[_Commit] = []
+    for chunk in out.split("\x01")[1:]:
+        lines = chunk.splitlines()
+        sha, stamp = lines[0].split()
+        files = []
+        for line in lines[1:]:
+            if not line.startswith(":"):
+                continue
+            meta, _, path = line.partition("\t")
+            parts = meta.split()
+            if _is_plan(path, rel):
+                files.append((path, parts[2], parts[3]))
+        if files:
+            when = dt.datetime.fromtimestamp(int(stamp), dt.UTC)
+            commits.append(_Commit(sha, when, files))
+    return commits
+
+
+def _read_blobs(top: Path, shas: list[str]) -> Iterator[tuple[str, bytes]]:
+    """Blobs' contents from one `git cat-file --batch`."""
+    if not shas:
+        return
+    out = _git(top, "cat-file", "--batch", stdin="\n".join(shas).encode() + b"\n")
+    at = 0
+    for sha in shas:
+        end = out.index(b"\n", at)
+        header = out[at:end].split()
+        if len(header) < 3 or header[1] == b"missing":
+            at = end + 1
+            continue
+        size = int(header[2])
+        yield sha, out[end + 1 : end + 1 + size]
+        at = end + 1 + size + 1
+
+
+def _parse_blob(raw: bytes) -> _Parsed | None:
+    """A plan file's opportunities as raw values: cheap enough for every file in every
+    commit. Only versions that differ are read into the plan model later."""
+    try:
+        text = raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    document, _ = parse(text, "history")
+    if document is None or not isinstance(document.data, dict):
+        return None
+    body = document.data.get("commissioner")
+    items = document.data.get("opportunities")
+    if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+        return None
+    versions: dict[str, str] = {}
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            versions[item["id"]] = json.dumps(item, sort_keys=True, default=str)
+    return _Parsed(body["id"], str(body.get("name") or body["id"]), versions)
+
+
+def _parse_all(contents: list[bytes]) -> list[_Parsed | None]:
+    if len(contents) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        with paused_gc():
+            return [_parse_blob(raw) for raw in contents]
+    with ProcessPoolExecutor(os.cpu_count(), mp_context=get_context("fork")) as pool:
+        return list(pool.map(_parse_blob, contents, chunksize=4))
+
+
+def _model(version: str | None) -> Opportunity | None:
+    if version is None:
+        return None
+    try:
+        return Opportunity.model_validate(json.loads(version))
+    except (ValidationError, ValueError):
+        return None
+
+
+def _cache_path(git_dir: Path, rel: str) -> Path:
+    name = hashlib.sha1(rel.encode()).hexdigest()[:12]
+    return git_dir / "publisher" / f"history-{name}.pickle"
+
+
+def _load_cache(path: Path) -> History | None:
+    try:
+        with path.open("rb") as file:
+            version, history = pickle.load(file)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        return None
+    return history if version == CACHE_VERSION and isinstance(history, History) else None
+
+
+def _save_cache(path: Path, history: History) -> None:
+    # The cache only saves time: a repository we cannot write to is read in full next time.
+    try:
+        path.parent.mkdir(exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        with partial.open("wb") as file:
+            pickle.dump((CACHE_VERSION, history), file, protocol=pickle.HIGHEST_PROTOCOL)
+        partial.replace(path)
+    except OSError:
+        return
+
+
+def read_history(plans: Path, progress: Progress | None = None) -> History:
+    """The history of every opportunity in the plans folder, from git, using the cache."""
+    where = _where(plans)
+    if isinstance(where, str):
+        return History(note=where)
+    top, rel, git_dir, shallow = where
+    try:
+        head = _git(top, "rev-parse", "--verify", "--quiet", "HEAD").decode().strip()
+    except (OSError, subprocess.SubprocessError):
+        return History(note=f"the git repository at {top} has no commits yet, so no history")
+    cache = _cache_path(git_dir, rel)
+    history = _load_cache(cache)
+    if history is not None and history.head == head:
+        return history
+    since = None
+    if history is not None and history.head is not None:
+        try:
+            _git(top, "merge-base", "--is-ancestor", history.head, head)
+            since = history.head
+        except (OSError, subprocess.SubprocessError):
+            history = None  # history was rewritten: read it all again
+    if history is None or since is None:
+        history = History()
+    try:
+        commits = _commits(top, rel, since)
+    except (OSError, subprocess.SubprocessError) as err:
+        return History(note=f"git could not read the history of {plans}: {err}")
+    _walk(top, history, commits, fresh=since is None, shallow=shallow, progress=progress)
+    history.head = head
+    if shallow and since is None and commits:
+        day = commits[0].when.astimezone(LONDON).date()
+        history.note = (
+            f"this is a shallow clone, so history starts on {day:%d %B %Y}; opportunities "
+            "already in the plans then have no first publication date from git"
+        )
+    _save_cache(cache, history)
+    return history
+
+
+def _walk(
+    top: Path,
+    history: History,
+    commits: list[_Commit],
+    fresh: bool,
+    shallow: bool,
+    progress: Progress | None,
+) -> None:
+    needed = dict.fromkeys(
+        blob for c in commits for _, before, after in c.files for blob in (before, after)
+    )
+    # a file's last readable version, when a commit left it unreadable
+    needed.update(
+        dict.fromkeys(
+            history.blobs[p] for c in commits for p, _, _ in c.files if p in history.blobs
+        )
+    )
+    needed.pop(ZERO, None)
+    shas = list(needed)
+    if progress is not None and shas:
+        progress(0, len(shas), "Reading plan history from git")
+    contents = dict(_read_blobs(top, shas))
+    parsed_list = _parse_all([contents.get(sha, b"") for sha in shas])
+    parsed = dict(zip(shas, parsed_list, strict=True))
+    del contents
+    for position, commit in enumerate(commits):
+        boundary = fresh and shallow and position == 0
+        _step(history, commit, parsed, boundary)
+        if progress is not None and position % 50 == 49:
+            progress(position + 1, len(commits), "Working out what changed in each commit")
+
+
+def _digest(version: str) -> bytes:
+    return hashlib.blake2b(version.encode(), digest_size=16).digest()
+
+
+def _step(
+    history: History, commit: _Commit, parsed: dict[str, _Parsed | None], boundary: bool
+) -> None:
+    current = history.current
+    before: dict[str, str] = {}
+    after: dict[str, tuple[str, str]] = {}
+    names: dict[str, str] = {}
+    for path, old, new in commit.files:
+        new_state = parsed.get(new) if new != ZERO else None
+        if new != ZERO and new_state is None:
+            continue  # a file git has but we cannot read: it was not published then either
+        old_state = parsed.get(old) if old != ZERO else None
+        if old_state is None and path in history.blobs:
+            # the last version of this file that could be read (the one in between was not)
+            old_state = parsed.get(history.blobs[path])
+        if old_state is not None:
+            for opp_id, version in old_state.versions.items():
+                key = f"{old_state.commissioner}/{opp_id}"
+                if key in current and current[key][1] == path:
+                    del current[key]
+                    before[key] = version
+        if new == ZERO:
+            history.blobs.pop(path, None)
+            continue
+        assert new_state is not None
+        history.blobs[path] = new
+        names[new_state.commissioner] = new_state.name
+        for opp_id, version in new_state.versions.items():
+            after[f"{new_state.commissioner}/{opp_id}"] = (version, path)
+    for key in sorted(before.keys() | after.keys()):
+        old_version = before.get(key)
+        if key in after:
+            version, path = after[key]
+            current[key] = (_digest(version), path)
+        elif key in current:  # moved to a file this commit did not change
+            continue
+        new_version = after[key][0] if key in after else None
+        if old_version == new_version:
+            continue
+        record = history.records.setdefault(key, Record())
+        commissioner = key.split("/", 1)[0]
+        record.commissioner_name = names.get(commissioner, record.commissioner_name)
+        _record(record, old_version, new_version, commit, boundary)
+
+
+def _record(
+    record: Record,
+    old_version: str | None,
+    new_version: str | None,
+    commit: _Commit,
+    boundary: bool,
+) -> None:
+    day = commit.when.astimezone(LONDON).date()
+    if old_version is None and boundary:
+        return  # there before the shallow history starts: when, we cannot know
+    changes: Iterable[Change]
+    if old_version is None:
+        if record.withdrawn is not None:
+            model = _model(new_version)
+            changes = [returned(model)] if model is not None else []
+            record.withdrawn = None
+            record.last = None
+        else:
+            model = _model(new_version)
+            if model is None:
+                return
+            changes = compare(None, model)
+            record.first_published = day
+    elif new_version is None:
+        model = _model(old_version)
+        changes = compare(model, None) if model is not None else []
+        record.withdrawn = commit.when
+        record.last = old_version
+    else:
+        a, b = _model(old_version), _model(new_version)
+        if a is None or b is None:
+            return  # a version the build could not publish: nothing was announced
+        changes = compare(a, b)
+    changes = list(changes)
+    for number, change in enumerate(changes):
+        record.events.append(Event(commit.when, commit.sha, change, number))
+    if new_version is not None and any(change.is_news for change in changes):
+        record.versions.append((commit.when, new_version))

@@ -105,6 +105,21 @@ published = Table(
     Column("withdrawn_at", UTCDateTime, nullable=True),
 )
 
+# Announcements and reminders waiting for a channel's daily or weekly digest. Each is put
+# into exactly one digest: `digest` holds that digest's outbox key once it is queued.
+digest_entries = Table(
+    "digest_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", Text, nullable=False, unique=True),  # as an outbox key: never twice
+    Column("channel", Text, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),  # the digest it belongs in
+    Column("payload", Text, nullable=False),  # JSON: the entry as the digest shows it
+    Column("digest", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("digest_entries_due", "channel", "digest", "due_at"),
+)
+
 snapshot_log = Table(
     "snapshot_log",
     metadata,

@@ -84,13 +84,21 @@ class Notice:
         return (self.opens.first_day - self.published).days < self.promised_weeks * 7
 
 
-def notice(opportunity: Opportunity, promised_weeks: int, today: dt.date) -> Notice | None:
-    """The notice given, when it can be known: first published (or, if never yet, today)."""
+def notice(
+    opportunity: Opportunity,
+    promised_weeks: int,
+    today: dt.date,
+    published: dt.date | None = None,
+) -> Notice | None:
+    """The notice given, when it can be known: first published (its `first_published`, else
+    the first commit that had it, `published`; if never yet, today)."""
     opens = opportunity.dates.tender_opens
     if opens is None:
         return None
     if opportunity.first_published is not None:
         return Notice(opportunity.first_published.first_day, opens, promised_weeks)
+    if published is not None:
+        return Notice(published, opens, promised_weeks)
     if opportunity.status in NOT_YET_OPEN:
         return Notice(today, opens, promised_weeks)
     return None

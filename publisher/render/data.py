@@ -260,6 +260,12 @@ def opportunity(site: SiteData, view: OpportunityView) -> Json:
         "contact": contact(item.contact or commissioner.contact),
         "more_information": item.more_information,
         "last_changed": view.last_changed.isoformat() if view.last_changed else None,
+        "first_published": view.first_seen.isoformat() if view.first_seen else None,
+        "withdrawn": view.withdrawn.isoformat() if view.withdrawn else None,
+        "changes": [
+            {"id": c.id, "day": c.day.isoformat(), "text": c.text, "announced": c.news}
+            for c in view.changes
+        ],
     }
 
 

@@ -1,4 +1,5 @@
-"""RSS 2.0 and Atom feeds of a collection: one item per opportunity, with stable ids.
+"""RSS 2.0 and Atom feeds of a collection: one item per opportunity and one per announced
+change to it (from git history), each with a stable id.
 
 Nothing here reads the clock: every date comes from the plans (when the opportunity last
 changed, else when it was first published, else the build's `today`), so the same plans give
@@ -13,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, partial
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -26,7 +27,7 @@ from lxml import etree
 
 from publisher.plans.reference import TEMPLATES
 from publisher.render import words
-from publisher.render.views import Collection, KeyDate, OpportunityView, SiteData
+from publisher.render.views import ChangeLine, Collection, KeyDate, OpportunityView, SiteData
 
 LONDON = ZoneInfo("Europe/London")
 # Part of every tag: id (RFC 4151), with the site's host name. Ids must never change, so
@@ -35,6 +36,8 @@ TAG_YEAR = 2026
 GENERATOR = "Forward plan publisher"
 # The key dates the one-line summary of an item names, when the plan gives them.
 HEADLINE_DATES = ("tender_opens", "tender_closes")
+# The newest announced changes each opportunity keeps in feeds; older ones stay on its notice.
+CHANGES_IN_FEEDS = 10
 
 T = TypeVar("T")
 
@@ -185,22 +188,28 @@ class Item:
     categories: tuple[tuple[str, str, str], ...]  # term, label, scheme
 
 
+def _state(view: OpportunityView) -> str:
+    if view.withdrawn is not None:
+        return "withdrawn"
+    return "cancelled" if view.is_cancelled else ""
+
+
 def item(site: SiteData, view: OpportunityView) -> Item:
     link = site.link(view.url)
-    cancelled = view.is_cancelled
+    state = _state(view)
     summary = line(view.item.summary)
     said = facts(view)
     html = (
         wording()
         .get_template("item.html")
-        .render(summary=summary, facts=said, link=link, cancelled=cancelled)
+        .render(summary=summary, facts=said, link=link, state=state, changes=())
     )
     contact = view.commissioner.contact
     return Item(
         id=tag(site, view.url.removesuffix(".html")),
         link=link,
-        title=macro("feed.txt", "item_title", line(view.item.title), cancelled),
-        text=macro("feed.txt", "item_text", summary, said, link, cancelled),
+        title=macro("feed.txt", "item_title", line(view.item.title), state),
+        text=macro("feed.txt", "item_text", summary, said, link, state),
         html="".join(part.strip() for part in html.splitlines()),
         author=line(view.commissioner.name),
         email=contact.email if contact is not None else None,
@@ -211,6 +220,43 @@ def item(site: SiteData, view: OpportunityView) -> Item:
             for listing in (*view.places, *view.themes)
         ),
     )
+
+
+def change_items(site: SiteData, view: OpportunityView) -> list[Item]:
+    """One item per commit that announced news about the opportunity (its arrival is the
+    opportunity's own item), newest first; the id names the commit, so it never changes."""
+    commits: dict[str, list[ChangeLine]] = {}
+    for change in view.changes:
+        if change.news and change.kind != "new":
+            commits.setdefault(change.id.split("-")[0], []).append(change)
+    if not commits:
+        return []
+    base = item(site, view)
+    said = facts(view)
+    link = site.link(view.url) + "#last-changed"
+    out = []
+    for commit, lines in list(commits.items())[:CHANGES_IN_FEEDS]:
+        texts = [c.text for c in reversed(lines)]  # in the order the commit made them
+        kinds = {c.kind for c in lines}
+        state = "withdrawn" if "withdrawn" in kinds else "cancelled" if "cancelled" in kinds else ""
+        html = (
+            wording()
+            .get_template("item.html")
+            .render(summary="", facts=said, link=link, state="", changes=texts)
+        )
+        out.append(
+            replace(
+                base,
+                id=tag(site, f"{view.url.removesuffix('.html')}/changes/{commit}"),
+                link=link,
+                title=macro("feed.txt", "change_title", line(view.item.title), state),
+                text=macro("feed.txt", "change_text", texts, link),
+                html="".join(part.strip() for part in html.splitlines()),
+                updated=midnight(lines[0].day),
+                published=midnight(lines[0].day),
+            )
+        )
+    return out
 
 
 def entry(about: Item, atom: bool) -> FeedEntry:
@@ -243,16 +289,21 @@ class Made:
     atom: bytes
 
 
-def made(site: SiteData, view: OpportunityView) -> Made:
-    about = item(site, view)
-    return Made(
-        about.id, about.updated, _entry_xml(about, atom=False), _entry_xml(about, atom=True)
+def made(site: SiteData, view: OpportunityView) -> tuple[Made, ...]:
+    """The opportunity's items: its own, then one per announced change."""
+    return tuple(
+        Made(about.id, about.updated, _entry_xml(about, atom=False), _entry_xml(about, atom=True))
+        for about in (item(site, view), *change_items(site, view))
     )
 
 
 def ordered(site: SiteData, collection: Collection) -> list[Made]:
     """The collection's items, most recently changed first, then by id: a fixed order."""
-    out = [per_view(site, view, "feed", partial(made, site, view)) for view in collection.members]
+    out = [
+        one
+        for view in collection.members
+        for one in per_view(site, view, "feed", partial(made, site, view))
+    ]
     out.sort(key=lambda one: one.id)
     out.sort(key=lambda one: one.updated, reverse=True)
     return out

@@ -9,17 +9,20 @@ import ctypes.util
 import datetime as dt
 import os
 import shutil
+import zoneinfo
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from publisher.changes.history import last_commit_dates
+from publisher.changes.diff import Weight
+from publisher.changes.history import History, Record, read_history
+from publisher.changes.wording import Names, sentence
 from publisher.plans.check import display_path, load_reference, read_plan
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.load import load, paused_gc
-from publisher.plans.model import ChannelFile, Organisation
+from publisher.plans.model import GRANT_FUNDING, ChannelFile, Opportunity, Organisation
 from publisher.plans.reference import (
     PLACES_FILE,
     THEMES_FILE,
@@ -28,16 +31,19 @@ from publisher.plans.reference import (
     load_glossary,
 )
 from publisher.plans.validate import validate
-from publisher.render import calendar, data, feeds, pages
+from publisher.render import calendar, data, feeds, ocds, pages
 from publisher.render.views import (
+    ChangeLine,
     Collection,
     CommissionerView,
+    OpportunityHistory,
     OpportunityView,
     SiteData,
     commissioner_view,
     opportunity_view,
 )
 
+LONDON = zoneinfo.ZoneInfo("Europe/London")
 Progress = Callable[[int, int, str], None]  # done, total, what is being done (plain words)
 
 
@@ -99,11 +105,19 @@ def load_site(
             "missing or has errors; run 'publisher check' to see what is wrong."
         )
     organisations = _organisations(plans)
-    changed = last_commit_dates(plans)
+    history = read_history(plans, progress)
     problems: list[Problem] = []
     site = SiteData(
         [], [], reference.places, reference.themes, glossary, organisations, today, base_url
     )
+    places, themes = reference.places, reference.themes
+    names = Names(
+        places=places.name,
+        themes=lambda slug: themes[slug].name if slug in themes else slug,
+        organisations={k: v.name for k, v in organisations.items()},
+        glossary=glossary,
+    )
+    site.history_note = history.note
     files = plan_files(plans)
     with paused_gc():
         for done, path in enumerate(files, start=1):
@@ -116,23 +130,95 @@ def load_site(
                 continue
             commissioner = commissioner_view(read.header, read.file)
             site.commissioners.append(commissioner)
-            last_changed = changed.get(path.resolve())
             for _, item in read.opportunities:
+                key = f"{commissioner.id}/{item.id}"
                 site.opportunities.append(
                     opportunity_view(
                         commissioner,
                         item,
-                        reference.places,
-                        reference.themes,
+                        places,
+                        themes,
                         glossary,
                         organisations,
                         today,
-                        last_changed,
+                        _history_of(history, key, item, names),
                     )
                 )
+        site.opportunities += _withdrawn(site, history, names)
     site.opportunities.sort(key=lambda view: view.sort_key())
     site.commissioners.sort(key=lambda c: c.id)
     return site, problems
+
+
+def _history_of(
+    history: History, key: str, item: Opportunity, names: Names, record: Record | None = None
+) -> OpportunityHistory | None:
+    record = record or history.records.get(key)
+    if record is None:
+        return None
+    grant = item.funding in GRANT_FUNDING
+    lines = tuple(
+        ChangeLine(
+            event.day,
+            event.id,
+            sentence(event.change, grant, names),
+            event.change.weight is Weight.NEWS,
+            event.change.kind.value,
+        )
+        for event in reversed(record.events)
+    )
+    earlier = []
+    for day, raw in history.earlier_versions(key):
+        try:
+            earlier.append((day, Opportunity.model_validate_json(raw)))
+        except ValueError:
+            continue  # a version the build could not have published
+    return OpportunityHistory(
+        published=record.first_published,
+        last_changed=lines[0].day if lines else None,
+        changes=lines,
+        withdrawn=record.withdrawn.astimezone(LONDON).date() if record.withdrawn else None,
+        earlier=tuple(earlier),
+    )
+
+
+def _withdrawn(site: SiteData, history: History, names: Names) -> list[OpportunityView]:
+    """Opportunities taken out of the plans: their notices stay, saying so, their feed items
+    say so, and calendars mark their dates cancelled. They are on no list."""
+    here = {view.uid for view in site.opportunities}
+    bodies = {c.id: c for c in site.commissioners}
+    out = []
+    for key, record in history.withdrawn().items():
+        if key in here or record.last is None:
+            continue
+        try:
+            item = Opportunity.model_validate_json(record.last)
+        except ValueError:
+            continue  # a version that could not be published then either
+        commissioner_id = key.split("/", 1)[0]
+        commissioner = bodies.get(commissioner_id) or CommissionerView(
+            commissioner_id,
+            record.commissioner_name or commissioner_id,
+            "other",
+            None,
+            None,
+            12,
+            False,
+            "",
+        )
+        out.append(
+            opportunity_view(
+                commissioner,
+                item,
+                site.places,
+                site.themes,
+                site.glossary,
+                site.organisations,
+                site.today,
+                _history_of(history, key, item, names, record),
+            )
+        )
+    return out
 
 
 def _outputs(site: SiteData) -> Iterator[tuple[str, Callable[[], bytes | str]]]:
@@ -150,6 +236,7 @@ def _outputs(site: SiteData) -> Iterator[tuple[str, Callable[[], bytes | str]]]:
         )
     for collection in site.collections():
         yield from _collection_outputs(site, collection)
+    yield from ocds.outputs(site)  # ocds/: Open Contracting Data Standard packages
 
 
 def _collection_outputs(
@@ -343,9 +430,12 @@ def build(
     base_url: str = "http://localhost:8000/",
     progress: Progress | None = None,
     workers: int | None = None,
+    ocid_prefix: str | None = None,  # None: $PUBLISHER_OCID_PREFIX, else a placeholder
 ) -> BuildReport:
     """Build the site from `plans` into `out`, atomically."""
     site, problems = load_site(plans, today, base_url, progress)
+    if (wrong := ocds.use_prefix(site, ocid_prefix)) is not None:
+        raise BuildError(f"{wrong}.")
     site.sequences = calendar.read_sequences(out / "all.ics")
     report = BuildReport(
         out, problems=problems, skipped=site.skipped, opportunities=len(site.opportunities)

@@ -112,11 +112,7 @@ def record(site: SiteData, commissioner: CommissionerView, views: list[Opportuni
     mine = sorted(views, key=lambda v: v.item.id)
     current = [v for v in mine if v.is_current]
     planned = [v for v in mine if not v.is_cancelled]
-    gaps = [
-        GapOpen(v, gap, v.item.first_published.first_day if v.item.first_published else None)
-        for v in current
-        for gap in v.gaps
-    ]
+    gaps = [GapOpen(v, gap, v.first_seen) for v in current for gap in v.gaps]
     notices = [v for v in mine if v.notice is not None]
     statuses = Counter(v.status_words for v in mine)
     by_status = [(words_, statuses[words_]) for words_ in STATUS_WORDS.values() if statuses[words_]]

@@ -133,6 +133,17 @@ class NoticeGiven:
 
 
 @dataclass(frozen=True)
+class ChangeLine:
+    """One entry of a notice's "What has changed": a commit's changes to it, in words."""
+
+    day: dt.date
+    id: str  # stable: the commit and the change's place in it
+    text: str
+    news: bool  # announced to subscribers (not only shown on the notice)
+    kind: str
+
+
+@dataclass(frozen=True)
 class SupportOffer:
     by: str
     name: str
@@ -157,7 +168,18 @@ class OpportunityView:
     notice: NoticeGiven | None
     support: tuple[SupportOffer, ...]
     reach: frozenset[str]  # every place slug whose subscribers hear of it
-    last_changed: dt.date | None = None
+    last_changed: dt.date | None = None  # its last change in git, not counting wording
+    published: dt.date | None = None  # first published, from git
+    changes: tuple[ChangeLine, ...] = ()  # newest first
+    withdrawn: dt.date | None = None  # taken out of the plan on this day
+    earlier: tuple[tuple[dt.date, Opportunity], ...] = ()  # versions that were news before
+
+    @property
+    def history(self) -> OpportunityHistory:
+        """What git told about it, to work the view out again after an edit."""
+        return OpportunityHistory(
+            self.published, self.last_changed, self.changes, self.withdrawn, self.earlier
+        )
 
     @property
     def uid(self) -> str:
@@ -174,12 +196,13 @@ class OpportunityView:
 
     @property
     def is_current(self) -> bool:
-        """Shown on the lists: not yet awarded, nor cancelled."""
-        return self.item.status not in _SETTLED
+        """Shown on the lists: not yet awarded, nor cancelled, nor withdrawn."""
+        return self.item.status not in _SETTLED and self.withdrawn is None
 
     @property
     def is_cancelled(self) -> bool:
-        return self.item.status is Status.CANCELLED
+        """Will not go ahead: cancelled, or taken out of the plan (calendars drop its dates)."""
+        return self.item.status is Status.CANCELLED or self.withdrawn is not None
 
     @property
     def status_words(self) -> str:
@@ -203,10 +226,10 @@ class OpportunityView:
     @property
     def first_seen(self) -> dt.date | None:
         """When the public first saw it, as far as is recorded: its `first_published`, else
-        when its plan file last changed (until change detection gives each its own date)."""
+        the first commit that had it."""
         if self.item.first_published is not None:
             return self.item.first_published.first_day
-        return self.last_changed
+        return self.published
 
     def sort_key(self) -> tuple[int, int, int, str]:
         """Closing soon first; then the newest, by when first seen, the sooner opening first
@@ -257,6 +280,7 @@ class SiteData:
     # calendar event UID -> (what its dates were, SEQUENCE) in the site this build replaces,
     # so SEQUENCE rises when a date moves and stays put when nothing changed
     sequences: dict[str, tuple[str, int]] = field(default_factory=dict)
+    history_note: str | None = None  # why there is no history from git, or only some
 
     def link(self, path: str) -> str:
         """The absolute URL of a site path: 'place/leeds.rss' -> 'https://.../place/leeds.rss'."""
@@ -313,6 +337,17 @@ def reach(places: Places, slugs: Iterable[str]) -> frozenset[str]:
     return frozenset(out)
 
 
+@dataclass(frozen=True)
+class OpportunityHistory:
+    """What git tells about an opportunity (nothing, outside a git repository)."""
+
+    published: dt.date | None = None
+    last_changed: dt.date | None = None
+    changes: tuple[ChangeLine, ...] = ()
+    withdrawn: dt.date | None = None
+    earlier: tuple[tuple[dt.date, Opportunity], ...] = ()
+
+
 def commissioner_view(header: PlanHeader, source: str) -> CommissionerView:
     body = header.commissioner
     return CommissionerView(
@@ -335,7 +370,7 @@ def opportunity_view(
     glossary: Glossary,
     organisations: dict[str, Organisation],
     today: dt.date,
-    last_changed: dt.date | None = None,
+    history: OpportunityHistory | None = None,
 ) -> OpportunityView:
     grant = item.funding in GRANT_FUNDING
     dates = item.dates
@@ -358,7 +393,8 @@ def opportunity_view(
             if required and need.why is None:
                 gaps.append(Gap(name, f"why {label.lower()} is needed", item.unknown.get(name)))
     notice = None
-    given = rules.notice(item, commissioner.notice_weeks, today)
+    history = history or OpportunityHistory()
+    given = rules.notice(item, commissioner.notice_weeks, today, history.published)
     if given is not None:
         notice = NoticeGiven(
             given.published,
@@ -393,5 +429,9 @@ def opportunity_view(
         notice=notice,
         support=support,
         reach=reach(places, item.places),
-        last_changed=last_changed,
+        last_changed=history.last_changed,
+        published=history.published,
+        changes=history.changes,
+        withdrawn=history.withdrawn,
+        earlier=history.earlier,
     )

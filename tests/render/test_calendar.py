@@ -37,7 +37,7 @@ def changed(site: SiteData, uid: str, **dates: Any) -> SiteData:
         item = view.item.model_copy(update={"dates": view.item.dates.model_copy(update=dates)})
         views.append(opportunity_view(view.commissioner, item, site.places, site.themes,
                                       site.glossary, site.organisations, site.today,
-                                      view.last_changed))  # fmt: skip
+                                      view.history))  # fmt: skip
     return dataclasses.replace(site, opportunities=views, sequences=dict(site.sequences))
 
 

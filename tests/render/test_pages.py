@@ -38,7 +38,7 @@ SECTIONS = [
     "Notice given",
     "Help available",
     "Contact",
-    "Last changed",
+    "What has changed",
 ]
 NO_REASON = "The commissioner has not said why."
 CANCELLED = "This opportunity has been cancelled."
