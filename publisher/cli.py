@@ -11,11 +11,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from publisher.changes import preview
+from publisher.delivery import notify, notify_report, outbox
+from publisher.delivery.database import DatabaseError, connect, create_or_upgrade
 from publisher.plans import report
 from publisher.plans.check import UsageError, check
 from publisher.plans.errors import count
 from publisher.plans.schema import write_all
 from publisher.render.site import BuildError, build
+from publisher.settings import Settings, SettingsError, load_settings
 
 LONDON = ZoneInfo("Europe/London")
 DEFAULT_BASE_URL = "http://localhost:8000/"
@@ -31,6 +34,14 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a day like 2027-03-14") from None
+
+
+def _moment(text: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a time like 2027-03-14T08:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=LONDON)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -117,6 +128,45 @@ def _parser() -> argparse.ArgumentParser:
     diff_cmd.add_argument(
         "--today", type=_date, default=None, metavar="YYYY-MM-DD", help="check as if on this day"
     )
+
+    notify_cmd = commands.add_parser(
+        "notify",
+        help="one pass: announce changes, send reminders and digests that are due",
+        description="Compare the plans with what was last published, queue every announcement, "
+        "reminder and digest that is due for the channels in plans/channels/, record the new "
+        "snapshot, and send what is queued. For cron or a scheduled job; the service runs the "
+        "same pass. Settings come from the environment (DATABASE_URL, SMTP_URL, ...).",
+    )
+    notify_cmd.add_argument("--plans", type=Path, default=Path("plans"), help="default: plans")
+    notify_cmd.add_argument(
+        "--dry-run", action="store_true", help="say what would be sent; record and send nothing"
+    )
+    notify_cmd.add_argument(
+        "--now",
+        type=_moment,
+        default=None,
+        metavar="YYYY-MM-DDTHH:MM",
+        help="run as if at this London time (for trying out reminders and digests)",
+    )
+
+    outbox_cmd = commands.add_parser(
+        "outbox",
+        help="what has been sent, what is waiting, what failed and why",
+        description="List the outbox: queued, sending, sent and failed messages, with reasons. "
+        "--retry puts failed messages back in the queue.",
+    )
+    outbox_cmd.add_argument(
+        "--state", choices=["queued", "sending", "sent", "failed"], default=None
+    )
+    outbox_cmd.add_argument("--limit", type=int, default=50, help="default: 50 (0: all)")
+    outbox_cmd.add_argument(
+        "--retry",
+        nargs="*",
+        metavar="KEY",
+        default=None,
+        help="queue failed messages again: these keys, or every failed one",
+    )
+    outbox_cmd.add_argument("--format", choices=["text", "json"], default="text")
 
     schema_cmd = commands.add_parser(
         "schema",
@@ -216,6 +266,55 @@ def run_diff(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if result.errors else EXIT_OK
 
 
+def _settings(command: str) -> Settings | None:
+    try:
+        return load_settings()
+    except SettingsError as err:
+        print(f"publisher {command}: {err}", file=sys.stderr)
+        return None
+
+
+def run_notify(args: argparse.Namespace) -> int:
+    if not args.plans.is_dir():
+        print(f"publisher notify: there is no plans folder at '{args.plans}'.", file=sys.stderr)
+        return EXIT_USAGE
+    settings = _settings("notify")
+    if settings is None:
+        return EXIT_USAGE
+    fixed = args.now.astimezone(dt.UTC) if args.now else None
+    clock = (lambda: fixed) if fixed else (lambda: dt.datetime.now(dt.UTC))
+    try:
+        result = notify.run_pass(args.plans, settings, clock, dry_run=args.dry_run)
+    except (BuildError, DatabaseError, ValueError) as err:
+        print(f"publisher notify: {err}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    sys.stdout.write(notify_report.text(result, dry_run=args.dry_run))
+    return EXIT_OK
+
+
+def run_outbox(args: argparse.Namespace) -> int:
+    settings = _settings("outbox")
+    if settings is None:
+        return EXIT_USAGE
+    try:
+        engine = connect(settings.database_url)
+        create_or_upgrade(engine)
+        now = dt.datetime.now(dt.UTC)
+        with engine.begin() as conn:
+            if args.retry is not None:
+                count_ = outbox.retry_failed(conn, args.retry or None, now)
+                print(f"Queued {count_} failed {'message' if count_ == 1 else 'messages'} again.")
+                return EXIT_OK
+            rows = outbox.list_items(conn, args.state, args.limit or None)
+            waiting = outbox.backlog(conn)
+    except DatabaseError as err:
+        print(f"publisher outbox: {err}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    render = notify_report.outbox_json if args.format == "json" else notify_report.outbox_text
+    sys.stdout.write(render(rows, waiting))
+    return EXIT_OK
+
+
 def run_schema(args: argparse.Namespace) -> int:
     try:
         written = write_all(args.out)
@@ -235,6 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check": run_check,
         "build": run_build,
         "diff": run_diff,
+        "notify": run_notify,
+        "outbox": run_outbox,
         "schema": run_schema,
     }
     try:

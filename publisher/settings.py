@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         repr=False,
     )
     mail_from: str = Field(
-        "Forward plan publisher <publisher@localhost>",
+        "Forward plan publisher <publisher@publisher.localhost>",
         validation_alias="PUBLISHER_MAIL_FROM",
         description="The From address of every email, with an optional display name.",
     )

@@ -14,7 +14,7 @@ def test_defaults_when_nothing_is_set() -> None:
     assert settings == Settings(
         database_url="sqlite:///publisher.db",
         smtp_url=None,
-        mail_from="Forward plan publisher <publisher@localhost>",
+        mail_from="Forward plan publisher <publisher@publisher.localhost>",
         base_url="http://localhost:8000/",
         allow_private_webhooks=False,
         maildir=Path("mail"),

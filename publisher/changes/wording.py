@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from publisher.changes.diff import KEY_DATES, Change
 from publisher.plans import rules
-from publisher.plans.dates import PlanDate
+from publisher.plans.dates import PlanDate, Precision
 from publisher.plans.model import Funding, Route, Status
 from publisher.plans.reference import Glossary
 from publisher.render import words
@@ -59,12 +59,22 @@ def full_stop(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+_BY_MONTHS = frozenset({Precision.MONTH, Precision.QUARTER})
+
+
 def _middle(date: PlanDate) -> float:
     return (date.first_day.toordinal() + date.last_day.toordinal()) / 2
 
 
 def shift(before: PlanDate, after: PlanDate) -> str:
     """'later, by about 3 weeks', 'earlier, by 2 days'."""
+    if before.precision is after.precision and before.precision in _BY_MONTHS:
+        # "around March" to "around April": a month, not "about 4 weeks"
+        months = (after.first_day.year - before.first_day.year) * 12 + (
+            after.first_day.month - before.first_day.month
+        )
+        amount = "a month" if abs(months) == 1 else f"{abs(months)} months"
+        return f"{'later' if months > 0 else 'earlier'}, by {amount}" if months else ""
     approximate = before.is_approximate or after.is_approximate
     if approximate:  # "around March" is taken as the middle of March
         days = round(_middle(after) - _middle(before))

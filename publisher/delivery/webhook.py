@@ -84,6 +84,30 @@ class _RefusedError(Exception):
         self.outcome = outcome
 
 
+RESERVED_TLDS = frozenset({"example", "invalid", "test"})
+RESERVED_DOMAINS = ("example.org", "example.com", "example.net")
+
+
+def _not_an_example(value: object) -> None:
+    """RFC 2606 names stand in for real ones in example channels: nothing there is ours to
+    call, so nothing is sent, and the reason says what to do."""
+    try:
+        url = httpx.URL(value) if isinstance(value, str) else None
+    except httpx.InvalidURL:
+        return  # _target explains a bad address
+    if url is None or url.scheme not in ("http", "https"):
+        return
+    host = url.host.lower().rstrip(".")
+    if host.split(".")[-1] in RESERVED_TLDS or any(
+        host == d or host.endswith("." + d) for d in RESERVED_DOMAINS
+    ):
+        reason = (
+            f"the webhook address {host} is a reserved example name, so nothing is sent; "
+            "put the receiver's real address in the channel file"
+        )
+        raise _RefusedError(Outcome.failed(reason))
+
+
 class WebhookSender:
     """POSTs each item's body to its URL, signed with the secret its channel names.
 
@@ -101,6 +125,7 @@ class WebhookSender:
         environ: Mapping[str, str] = os.environ,
         clock: Callable[[], datetime] = _utc_now,
         resolve: Resolver = socket.getaddrinfo,
+        send_to_examples: bool = False,
     ) -> None:
         # trust_env=False: a proxy from HTTP_PROXY would look the name up again itself.
         self._own_client = client is None
@@ -110,10 +135,13 @@ class WebhookSender:
         self.environ = environ
         self.clock = clock
         self.resolve = resolve
+        self.send_to_examples = send_to_examples  # tests resolve example names themselves
 
     def send(self, key: str, payload: dict[str, Any]) -> Outcome:
         try:
             body = self._body(payload.get("body"))
+            if not self.send_to_examples:
+                _not_an_example(payload.get("url"))
             secret = self._secret(payload.get("secret_env"))
             url, address = self._target(payload.get("url"))  # last: it may ask DNS
         except _RefusedError as refused:

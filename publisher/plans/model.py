@@ -339,6 +339,11 @@ class ChannelBase(Strict):
     )
     closing_reminders: list[Reminder] = Field(default_factory=lambda: ["1w"])
     event_reminders: list[Reminder] = Field(default_factory=lambda: ["1w"])
+    settings_url: Url | None = Field(
+        default=None,
+        description="Where readers can change what this channel sends them; every message "
+        "links it.",
+    )
 
 
 class EmailChannel(ChannelBase):

@@ -111,12 +111,7 @@ def load_site(
         [], [], reference.places, reference.themes, glossary, organisations, today, base_url
     )
     places, themes = reference.places, reference.themes
-    names = Names(
-        places=places.name,
-        themes=lambda slug: themes[slug].name if slug in themes else slug,
-        organisations={k: v.name for k, v in organisations.items()},
-        glossary=glossary,
-    )
+    names = site_names(site)
     site.history_note = history.note
     files = plan_files(plans)
     with paused_gc():
@@ -148,6 +143,17 @@ def load_site(
     site.opportunities.sort(key=lambda view: view.sort_key())
     site.commissioners.sort(key=lambda c: c.id)
     return site, problems
+
+
+def site_names(site: SiteData) -> Names:
+    """How change sentences name this site's places, themes, bodies and routes."""
+    themes = site.themes
+    return Names(
+        places=site.places.name,
+        themes=lambda slug: themes[slug].name if slug in themes else slug,
+        organisations={k: v.name for k, v in site.organisations.items()},
+        glossary=site.glossary,
+    )
 
 
 def _history_of(

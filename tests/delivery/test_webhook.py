@@ -43,7 +43,8 @@ def webhooks() -> Iterator[Callable[..., WebhookSender]]:
     senders: list[WebhookSender] = []
 
     def make(**options: Any) -> WebhookSender:
-        options = {"allow_private": True, "environ": ENVIRON, "clock": lambda: NOW, **options}
+        options = {"allow_private": True, "environ": ENVIRON, "clock": lambda: NOW,
+                   "send_to_examples": True, **options}  # fmt: skip
         sender = WebhookSender(**options)
         senders.append(sender)
         return sender
@@ -219,6 +220,15 @@ def test_a_name_with_any_private_address_is_refused(webhooks) -> None:
 
     assert outcome.result is Result.FAILED
     assert "hooks.example.org resolves to 10.0.0.1" in outcome.reason
+
+
+def test_example_names_are_never_called(http_receiver) -> None:
+    sender = WebhookSender(allow_private=True, environ=ENVIRON, clock=lambda: NOW)
+    for url in ("https://example.org/hook", "https://hooks.example.com/x", "http://a.test/"):
+        outcome = sender.send("key-1", payload(url))
+        assert outcome.result is Result.FAILED and "reserved example name" in outcome.reason
+    assert http_receiver.requests == []
+    sender.close()
 
 
 def test_the_checked_address_is_the_one_connected_to(http_receiver: HttpReceiver, webhooks) -> None:

@@ -1,0 +1,219 @@
+"""What each channel is sent: an announcement, a reminder or a digest, as an email payload
+(text and HTML from templates/email/, the .ics attached) or a webhook body (JSON, version 1,
+documented in docs/webhooks.md)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from publisher.changes.wording import TEMPLATES, full_stop
+from publisher.delivery.channels import Subscriber
+from publisher.plans.model import Funding
+from publisher.render import calendar, data, feeds, pages, words
+from publisher.render.views import FUNDING_WORDS, Collection, OpportunityView, SiteData
+
+WEBHOOK_VERSION = 1
+ELSEWHERE = "Across West Yorkshire"  # the digest group of opportunities with no place
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One thing to tell a channel about one opportunity; stored as JSON while it waits for
+    a digest, so it holds words and data, not views."""
+
+    key: str
+    event: str  # new | changed | withdrawn | returned | cancelled | reminder
+    uid: str
+    title: str
+    url: str
+    heading: str
+    lines: list[str]
+    headline: str
+    facts: str
+    places: list[str]  # place names, for grouping digests
+    record: dict[str, Any]  # the opportunity as in all.json (JSON version 1)
+    ics: str | None = None
+    reminder: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Entry:
+        return cls(**value)
+
+
+@dataclass
+class Message:
+    """Everything an email template or webhook body needs."""
+
+    kind: str  # single | digest
+    entries: list[Entry]
+    organisation: str
+    channel: str
+    filter: str
+    settings_url: str | None
+    home: str
+    period: str = ""
+    groups: list[tuple[str, list[Entry]]] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.entries)
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES / "email"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(words.FILTERS)
+    env.filters["full_stop"] = full_stop
+    return env
+
+
+def _macro(name: str, *args: Any, **kwargs: Any) -> str:
+    module = _environment().get_template("headings.txt").module
+    return " ".join(str(getattr(module, name)(*args, **kwargs)).split())
+
+
+def heading(event: str, reminder: str = "") -> str:
+    """'New opportunity', 'Changed', ...; a reminder says what it reminds of."""
+    return f"Reminder: {reminder}" if reminder else _macro("heading", event)
+
+
+def reminder_line(label: str, date: Any) -> str:
+    """'Applications open on 7 December 2026', 'Closing date for bids around March 2027'."""
+    return _macro("reminder", label, date)
+
+
+def entry(
+    site: SiteData,
+    view: OpportunityView,
+    key: str,
+    event: str,
+    lines: Iterable[str],
+    reminder: dict[str, Any] | None = None,
+) -> Entry:
+    has_dates = bool(view.key_dates or view.item.dates.engagement)
+    ics = calendar.ics(site, Collection(None, [view])).decode() if has_dates else None
+    return Entry(
+        key=key,
+        event=event,
+        uid=view.uid,
+        title=" ".join(view.item.title.split()),
+        url=site.link(view.url),
+        heading=heading(event, next(iter(lines), "") if event == "reminder" else ""),
+        lines=list(lines),
+        headline=pages.headline(site, view),
+        facts=feeds.facts(view),
+        places=[place.name for place in view.places],
+        record=data.opportunity(site, view),
+        ics=ics,
+        reminder=reminder,
+    )
+
+
+def filter_words(site: SiteData, subscriber: Subscriber) -> str:
+    wanted = subscriber.channel.filter
+    return _macro(
+        "filter",
+        [site.places.name(slug) for slug in wanted.places],
+        [site.themes[s].name.lower() if s in site.themes else s for s in wanted.themes],
+        [FUNDING_WORDS[Funding(f)].lower() for f in wanted.funding],
+        wanted.min_value,
+        wanted.max_value,
+    )
+
+
+def message(
+    site: SiteData, subscriber: Subscriber, entries: list[Entry], digest: bool, period: str = ""
+) -> Message:
+    groups: dict[str, list[Entry]] = {}
+    for one in entries:
+        for place in one.places or [ELSEWHERE]:
+            groups.setdefault(place, []).append(one)
+    return Message(
+        kind="digest" if digest else "single",
+        entries=entries,
+        organisation=subscriber.organisation.name,
+        channel=subscriber.channel.id,
+        filter=filter_words(site, subscriber),
+        settings_url=subscriber.channel.settings_url,
+        home=site.link("index.html"),
+        period=period,
+        groups=sorted(groups.items()),
+    )
+
+
+def message_id(key: str, base_url: str) -> str:
+    """Stable for the outbox item: a resend is recognisably the same message."""
+    host = urlsplit(base_url).hostname or "localhost"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{host}>"
+
+
+def email_payload(
+    subscriber: Subscriber, found: Message, key: str, base_url: str
+) -> dict[str, Any]:
+    env = _environment()
+    subject = " ".join(env.get_template("subject.txt").render(m=found).split())
+    host = urlsplit(base_url).hostname or "localhost"
+    attachments = []
+    if found.kind == "single" and found.entries[0].ics:
+        attachments.append(
+            {"filename": "dates.ics", "content_type": "text/calendar", "text": found.entries[0].ics}
+        )
+    assert subscriber.channel.kind == "email"
+    return {
+        "to": list(subscriber.channel.to),
+        "subject": subject,
+        "text": env.get_template("message.txt").render(m=found),
+        "html": env.get_template("message.html").render(m=found, subject=subject),
+        "message_id": message_id(key, base_url),
+        "list_id": f"{subscriber.organisation.name} <{subscriber.channel.id}."
+        f"{subscriber.organisation.id}.{host}>",
+        "settings_url": found.settings_url,
+        "attachments": attachments,
+    }
+
+
+def webhook_payload(subscriber: Subscriber, found: Message, key: str) -> dict[str, Any]:
+    assert subscriber.channel.kind == "webhook"
+    return {
+        "url": subscriber.channel.url,
+        "secret_env": subscriber.channel.secret_env,
+        "body": {
+            "version": WEBHOOK_VERSION,
+            "id": key,
+            "type": found.kind,
+            "channel": subscriber.uid,
+            "entries": [
+                {
+                    "event": one.event,
+                    "heading": one.heading,
+                    "lines": one.lines,
+                    "url": one.url,
+                    "opportunity": one.record,
+                    "reminder": one.reminder,
+                }
+                for one in found.entries
+            ],
+        },
+    }
+
+
+def payload(subscriber: Subscriber, found: Message, key: str, base_url: str) -> dict[str, Any]:
+    if subscriber.kind == "email":
+        return email_payload(subscriber, found, key, base_url)
+    return webhook_payload(subscriber, found, key)

@@ -1,0 +1,336 @@
+"""One notify pass: compare the plans with what was last published, queue the announcements,
+reminders and digests that are due, record the new snapshot in the same transaction (so
+nothing is lost), then dispatch the outbox. `publisher notify` and the scheduler run this.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from publisher.changes import snapshot
+from publisher.changes.diff import Kind, canonical, compare, version
+from publisher.changes.wording import sentence
+from publisher.delivery import channels, messages, outbox
+from publisher.delivery.channels import LONDON, Subscriber
+from publisher.delivery.database import connect, create_or_upgrade, digest_entries
+from publisher.delivery.database import outbox as outbox_table
+from publisher.delivery.email import email_sender
+from publisher.delivery.outcome import Sender
+from publisher.delivery.webhook import WebhookSender
+from publisher.plans.dates import MONTHS, PlanDate, Precision
+from publisher.plans.errors import Problem
+from publisher.plans.model import GRANT_FUNDING, Opportunity
+from publisher.render.site import load_site, site_names
+from publisher.render.views import (
+    DATE_LABELS,
+    CommissionerView,
+    OpportunityView,
+    SiteData,
+    opportunity_view,
+)
+from publisher.settings import Settings
+
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """A change that matters to one opportunity, to tell every channel that wants it."""
+
+    view: OpportunityView
+    event: str  # new | changed | cancelled | withdrawn | returned
+    version: str
+    lines: list[str]
+
+
+@dataclass
+class NotifyReport:
+    first_run: bool = False
+    announcements: list[Announcement] = field(default_factory=list)
+    queued: list[outbox.NewItem] = field(default_factory=list)
+    waiting: int = 0  # entries put aside for daily or weekly digests
+    problems: list[Problem] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)  # plan files left out: nothing announced
+    dispatch: outbox.DispatchReport | None = None
+    mail: str = ""  # where mail goes, in words
+
+
+def _announcements(
+    site: SiteData, stored: dict[str, snapshot.Published], current: dict[str, OpportunityView]
+) -> Iterator[Announcement]:
+    names = site_names(site)
+    for uid in sorted(stored.keys() | current.keys()):
+        before, view = stored.get(uid), current.get(uid)
+        if view is not None and (before is None or before.withdrawn_at is not None):
+            yield Announcement(
+                view, "new" if before is None else "returned", version(view.item), []
+            )
+            continue
+        if before is None or before.withdrawn_at is not None:
+            continue
+        old = _model(before.content)
+        if old is None:
+            continue
+        if view is None:
+            gone = _view(site, uid, old)
+            changes = [c for c in compare(old, None) if c.is_news]
+            if changes:
+                yield Announcement(gone, "withdrawn", f"{before.version}-withdrawn", [])
+            continue
+        news = [c for c in compare(old, view.item) if c.is_news]
+        if news:
+            grant = view.item.funding in GRANT_FUNDING
+            cancelled = any(c.kind is Kind.CANCELLED for c in news)
+            yield Announcement(
+                view,
+                "cancelled" if cancelled else "changed",
+                version(view.item),
+                [sentence(c, grant, names) for c in news],
+            )
+
+
+def _model(content: dict[str, Any]) -> Opportunity | None:
+    try:
+        return Opportunity.model_validate(content)
+    except ValueError:
+        return None
+
+
+def _view(site: SiteData, uid: str, item: Opportunity) -> OpportunityView:
+    """A view of an opportunity no longer in the plans, to announce its withdrawal."""
+    commissioner_id = uid.split("/", 1)[0]
+    commissioner = next((c for c in site.commissioners if c.id == commissioner_id), None)
+    if commissioner is None:
+        commissioner = CommissionerView(commissioner_id, commissioner_id, "other", None, None,
+                                        12, False, "")  # fmt: skip
+    return opportunity_view(commissioner, item, site.places, site.themes, site.glossary,
+                            site.organisations, site.today)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Due:
+    """A reminder that has fallen due for one channel."""
+
+    key: str
+    view: OpportunityView
+    line: str
+    reminder: dict[str, Any]
+
+
+def _reminders(site: SiteData, subscriber: Subscriber, now: dt.datetime) -> Iterator[_Due]:
+    """Reminders due by `now` whose date has not yet come. Of several due for one date, only
+    the nearest is sent: after downtime a channel hears once, not once per missed reminder."""
+    channel = subscriber.channel
+    for view in site.opportunities:
+        if not view.is_current or not channels.wants(subscriber, view):
+            continue
+        grant = view.is_grant
+        dates: list[tuple[str, str, PlanDate, list[str]]] = []
+        for name, offsets in (
+            ("tender_opens", channel.reminders),
+            ("tender_closes", channel.closing_reminders),
+        ):
+            date = getattr(view.item.dates, name)
+            if date is not None:
+                dates.append((name, DATE_LABELS[name][1 if grant else 0], date, offsets))
+        for event in view.item.dates.engagement:
+            name = f"event:{event.id or event.title}"
+            dates.append((name, event.title, event.start, channel.event_reminders))
+        for name, label, date, offsets in dates:
+            if date.precision is Precision.YEAR:
+                continue  # "during 2027" is too vague to count back from
+            starts = date.start.replace(tzinfo=LONDON).astimezone(dt.UTC)
+            if now >= starts:
+                continue
+            due = [
+                text
+                for text in offsets
+                if channels.at_local(date.first_day - channels.offset(text), channel.digest_time)
+                <= now
+            ]
+            if not due:
+                continue
+            nearest = min(due, key=channels.offset)
+            yield _Due(
+                f"{subscriber.uid}|{view.uid}|reminder:{name}:{nearest}|{date.text}",
+                view,
+                messages.reminder_line(label, date),
+                {"field": name, "date": date.text, "before": nearest},
+            )
+
+
+def _insert_entries(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(
+        dialect.insert(digest_entries).on_conflict_do_nothing(index_elements=["key"]), rows
+    )
+
+
+def _existing(conn: Connection, keys: set[str]) -> set[str]:
+    """Keys already queued or put aside, so their messages are not composed again."""
+    found: set[str] = set()
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        found.update(conn.scalars(select(outbox_table.c.key).where(outbox_table.c.key.in_(chunk))))
+        found.update(
+            conn.scalars(select(digest_entries.c.key).where(digest_entries.c.key.in_(chunk)))
+        )
+    return found
+
+
+def _route(
+    conn: Connection,
+    site: SiteData,
+    subscriber: Subscriber,
+    made: list[messages.Entry],
+    now: dt.datetime,
+    report: NotifyReport,
+) -> None:
+    """Queue each entry at once (immediate channels) or put it aside for the next digest."""
+    if subscriber.channel.cadence == "immediate":
+        for one in made:
+            found = messages.message(site, subscriber, [one], digest=False)
+            report.queued.append(
+                outbox.NewItem(one.key, subscriber.uid, subscriber.kind,
+                               messages.payload(subscriber, found, one.key, site.base_url))
+            )  # fmt: skip
+        return
+    due = channels.next_digest(subscriber, now)
+    rows = [
+        {"key": one.key, "channel": subscriber.uid, "due_at": due, "payload": one.to_json(),
+         "created_at": now}
+        for one in made
+    ]  # fmt: skip
+    for row in rows:
+        row["payload"] = json.dumps(row["payload"], sort_keys=True, ensure_ascii=False)
+    _insert_entries(conn, rows)
+    report.waiting += len(rows)
+
+
+def _digests(
+    conn: Connection, site: SiteData, subscriber: Subscriber, now: dt.datetime, report: NotifyReport
+) -> None:
+    """The channel's digest, when entries put aside for it have come due."""
+    waiting = conn.execute(
+        select(digest_entries)
+        .where(and_(digest_entries.c.channel == subscriber.uid, digest_entries.c.digest.is_(None),
+                    digest_entries.c.due_at <= now))
+        .order_by(digest_entries.c.id)
+    ).all()  # fmt: skip
+    if not waiting:
+        return
+    due = max(row.due_at for row in waiting)
+    key = f"{subscriber.uid}|digest|{due.isoformat()}"
+    entries = [messages.Entry.from_json(json.loads(row.payload)) for row in waiting]
+    day = due.astimezone(LONDON).date()
+    period = f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+    found = messages.message(site, subscriber, entries, digest=True, period=period)
+    report.queued.append(
+        outbox.NewItem(key, subscriber.uid, subscriber.kind,
+                       messages.payload(subscriber, found, key, site.base_url))
+    )  # fmt: skip
+    conn.execute(
+        update(digest_entries)
+        .where(digest_entries.c.id.in_([row.id for row in waiting]))
+        .values(digest=key)
+    )
+
+
+def senders(settings: Settings) -> dict[str, Callable[[], Sender]]:
+    return {
+        "email": lambda: email_sender(settings.smtp_url, settings.maildir, settings.mail_from),
+        "webhook": lambda: WebhookSender(
+            timeout=settings.webhook_timeout, allow_private=settings.allow_private_webhooks
+        ),
+    }
+
+
+def run_pass(
+    plans: Path,
+    settings: Settings,
+    clock: Clock,
+    *,
+    dry_run: bool = False,
+    engine: Engine | None = None,
+    send: dict[str, Callable[[], Sender]] | None = None,
+) -> NotifyReport:
+    """Compare, queue, record and dispatch. With `dry_run`, nothing is recorded or sent:
+    the report says what would be."""
+    now = clock()
+    site, problems = load_site(plans, now.astimezone(LONDON).date(), settings.base_url)
+    subscribers, channel_problems = channels.load_channels(plans)
+    report = NotifyReport(problems=problems + channel_problems, held=list(site.skipped))
+    report.mail = email_sender(settings.smtp_url, settings.maildir, settings.mail_from).describe()
+    engine = engine or connect(settings.database_url)
+    create_or_upgrade(engine)
+    current = {v.uid: v for v in site.opportunities if v.withdrawn is None}
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        stored = snapshot.load_published(conn)
+        report.first_run = not stored
+        present = {c.id for c in site.commissioners}
+        # A plan file left out for errors says nothing about its opportunities: they are
+        # neither announced nor withdrawn until it is fixed.
+        held = {
+            uid: p
+            for uid, p in stored.items()
+            if site.skipped and p.commissioner not in present and p.withdrawn_at is None
+        }
+        if not report.first_run:
+            report.announcements = [
+                a for a in _announcements(site, stored, current) if a.view.uid not in held
+            ]
+        for subscriber in subscribers:
+            candidates: list[tuple[str, Callable[[], messages.Entry]]] = []
+            for a in report.announcements:
+                if channels.wants(subscriber, a.view):
+                    key = f"{subscriber.uid}|{a.view.uid}|{a.event}|{a.version}"
+                    candidates.append((key, _maker(site, a.view, key, a.event, a.lines)))
+            for due in _reminders(site, subscriber, now):
+                candidates.append(
+                    (due.key, _maker(site, due.view, due.key, "reminder", [due.line], due.reminder))
+                )
+            known = _existing(conn, {key for key, _ in candidates})
+            made = [make() for key, make in candidates if key not in known]
+            _route(conn, site, subscriber, made, now, report)
+            if subscriber.channel.cadence != "immediate":
+                _digests(conn, site, subscriber, now, report)
+        outbox.enqueue(conn, report.queued, now)
+        record = {
+            uid: (version(v.item), _content(v.item), v.first_seen) for uid, v in current.items()
+        }
+        record.update({uid: (p.version, p.content, p.first_published) for uid, p in held.items()})
+        snapshot.record(conn, record, now, "working tree")
+        if dry_run:
+            transaction.rollback()
+            return report
+        transaction.commit()
+    report.dispatch = outbox.dispatch(engine, send or senders(settings), clock)
+    return report
+
+
+def _maker(
+    site: SiteData,
+    view: OpportunityView,
+    key: str,
+    event: str,
+    lines: list[str],
+    reminder: dict[str, Any] | None = None,
+) -> Callable[[], messages.Entry]:
+    return lambda: messages.entry(site, view, key, event, lines, reminder)
+
+
+def _content(item: Opportunity) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(canonical(item))
+    return value

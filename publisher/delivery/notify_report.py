@@ -1,0 +1,118 @@
+"""What `publisher notify` and `publisher outbox` print: plain words for people, JSON for
+tools."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from publisher.delivery.notify import NotifyReport
+from publisher.delivery.outbox import OutboxRow
+from publisher.plans.errors import Severity, count
+
+
+def _recipient(item_kind: str, payload: dict[str, object]) -> str:
+    if item_kind == "email":
+        to = payload.get("to")
+        return "email " + ", ".join(str(a) for a in to) if isinstance(to, list) else "email"
+    return f"post to {payload.get('url')}"
+
+
+def _what(item_kind: str, payload: dict[str, object]) -> str:
+    if item_kind == "email":
+        return str(payload.get("subject", ""))
+    body = payload.get("body")
+    if isinstance(body, dict):
+        entries = body.get("entries") or []
+        if body.get("type") == "digest":
+            return f"a digest of {count(len(entries), 'update')}"
+        if entries and isinstance(entries[0], dict):
+            title = entries[0].get("opportunity", {}).get("title", "")
+            return f"{entries[0].get('heading')}: {title}"
+    return ""
+
+
+def text(report: NotifyReport, dry_run: bool = False) -> str:
+    lines = [f"{report.mail}."] if report.mail else []
+    for file in report.held:
+        lines.append(
+            f"Left out {file}: it has errors, so its opportunities are neither announced nor "
+            f"withdrawn until it is fixed. Run 'publisher check {file}'."
+        )
+    for problem in report.problems:
+        if problem.severity is Severity.ERROR and problem.file not in report.held:
+            lines.append(f"{problem.file}:{problem.line}: {problem.message}")
+    if report.first_run:
+        lines.append(
+            "First run: what is in the plans now is recorded as published, without "
+            "announcing it. From now on, changes are announced; reminders start now."
+        )
+    events = Counter(a.event for a in report.announcements)
+    if events:
+        said = ", ".join(f"{n} {event}" for event, n in sorted(events.items()))
+        lines.append(f"Changes that matter: {said}.")
+    elif not report.first_run:
+        lines.append("No changes that matter since the last pass.")
+    verb = "Would send" if dry_run else "Queued"
+    lines.append(f"{verb} {count(len(report.queued), 'message')}.")
+    for item in report.queued:
+        lines.append(
+            f"  {item.channel}: {_recipient(item.kind, item.payload)}: "
+            f"{_what(item.kind, item.payload)}"
+        )
+    if report.waiting:
+        lines.append(f"{count(report.waiting, 'update')} put aside for daily or weekly digests.")
+    if dry_run:
+        lines.append("Dry run: nothing was recorded or sent.")
+    elif report.dispatch is not None:
+        done = report.dispatch
+        lines.append(
+            f"Sent {done.sent}; {done.retried} to try again later; {done.failed} failed "
+            "(see 'publisher outbox')."
+        )
+        for channel, notes in sorted(done.notes.items()):
+            lines += [f"  {channel}: {note}" for note in notes]
+    return "\n".join(lines) + "\n"
+
+
+def outbox_text(rows: list[OutboxRow], backlog: dict[str, int]) -> str:
+    lines = [", ".join(f"{n} {state}" for state, n in backlog.items()) + "."]
+    for row in rows:
+        when = (row.sent_at or row.next_attempt_at).strftime("%Y-%m-%d %H:%M UTC")
+        line = (
+            f"{row.state.value:8} {when}  {row.channel}: {_recipient(row.kind, row.payload)}: "
+            f"{_what(row.kind, row.payload)}"
+        )
+        lines.append(line)
+        if row.last_error:
+            lines.append(f"         after {count(row.attempts, 'try', 'tries')}: {row.last_error}")
+        lines.append(f"         key: {row.key}")
+    return "\n".join(lines) + "\n"
+
+
+def outbox_json(rows: list[OutboxRow], backlog: dict[str, int]) -> str:
+    return (
+        json.dumps(
+            {
+                "backlog": backlog,
+                "items": [
+                    {
+                        "key": r.key,
+                        "channel": r.channel,
+                        "kind": r.kind,
+                        "state": r.state.value,
+                        "attempts": r.attempts,
+                        "next_attempt_at": r.next_attempt_at.isoformat(),
+                        "sent_at": r.sent_at.isoformat() if r.sent_at else None,
+                        "last_error": r.last_error or None,
+                        "to": _recipient(r.kind, r.payload),
+                        "what": _what(r.kind, r.payload),
+                    }
+                    for r in rows
+                ],
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
