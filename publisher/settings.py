@@ -70,6 +70,14 @@ class Settings(BaseSettings):
         validation_alias="PUBLISHER_WEBHOOK_TIMEOUT",
         description="Seconds to wait for a webhook receiver before trying again later.",
     )
+    hook_secret: str | None = Field(
+        None,
+        validation_alias="PUBLISHER_HOOK_SECRET",
+        description="The secret of the plans repository's push webhook (POST /hooks/plans, "
+        "signed like GitHub's X-Hub-Signature-256). Unset, the hook is off and the plans "
+        "are looked at every minute instead.",
+        repr=False,
+    )
     max_attempts: int = Field(
         8,
         ge=1,

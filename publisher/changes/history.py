@@ -15,7 +15,7 @@ import os
 import pickle
 import subprocess
 import zoneinfo
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -71,8 +71,11 @@ class Record:
     events: list[Event] = field(default_factory=list)
     withdrawn: dt.datetime | None = None  # when it was last taken out of the plans
     last: str | None = None  # its last version (canonical JSON), kept once withdrawn
-    # each version that was news (its raw values as JSON), oldest first, for open data
+    # each earlier version that was news (its raw values as JSON) and when it became
+    # news, oldest first, for open data; the latest is the one in the plans now
     versions: list[tuple[dt.datetime, str]] = field(default_factory=list)
+    news: dt.datetime | None = None  # when the version now in the plans became news
+    stash: str | None = None  # the last publishable version, while a broken one is there
     commissioner_name: str = ""
 
 
@@ -98,11 +101,7 @@ class History:
         record = self.records.get(key)
         if record is None:
             return []
-        now = self.current.get(key)
-        versions = record.versions
-        if versions and now is not None and _digest(versions[-1][1]) == now[0]:
-            versions = versions[:-1]
-        return [(when.astimezone(LONDON).date(), raw) for when, raw in versions]
+        return [(when.astimezone(LONDON).date(), raw) for when, raw in record.versions]
 
     def withdrawn(self) -> dict[str, Record]:
         return {k: r for k, r in self.records.items() if r.withdrawn is not None and r.last}
@@ -409,31 +408,38 @@ def _record(
     day = commit.when.astimezone(LONDON).date()
     if old_version is None and boundary:
         return  # there before the shallow history starts: when, we cannot know
-    changes: Iterable[Change]
-    if old_version is None:
+    new = _model(new_version)
+    if new_version is not None and new is None:
+        # A version the build could not publish: nothing was announced. Remember the last
+        # one that could be, to compare the next good version with.
+        if old_version is not None and record.stash is None and _model(old_version):
+            record.stash = old_version
+        return
+    old = _model(old_version)
+    if old_version is not None and old is None and record.stash is not None:
+        old_version, old = record.stash, _model(record.stash)  # the last publishable one
+    record.stash = None
+    changes: list[Change]
+    if new is not None and (old_version is None or (old is None and not record.events)):
         if record.withdrawn is not None:
-            model = _model(new_version)
-            changes = [returned(model)] if model is not None else []
+            changes = [returned(new)]
             record.withdrawn = None
             record.last = None
         else:
-            model = _model(new_version)
-            if model is None:
-                return
-            changes = compare(None, model)
+            changes = compare(None, new)
             record.first_published = day
-    elif new_version is None:
-        model = _model(old_version)
-        changes = compare(model, None) if model is not None else []
+    elif new is None:
+        changes = compare(old, None) if old is not None else []
         record.withdrawn = commit.when
-        record.last = old_version
+        record.last = old_version if old is not None else record.last
+    elif old is None:
+        return  # nothing published to compare with
     else:
-        a, b = _model(old_version), _model(new_version)
-        if a is None or b is None:
-            return  # a version the build could not publish: nothing was announced
-        changes = compare(a, b)
-    changes = list(changes)
+        changes = compare(old, new)
     for number, change in enumerate(changes):
         record.events.append(Event(commit.when, commit.sha, change, number))
-    if new_version is not None and any(change.is_news for change in changes):
-        record.versions.append((commit.when, new_version))
+    if any(change.is_news for change in changes):
+        if record.news is not None and old_version is not None:
+            # the version that was news before, as it stood until this change mattered
+            record.versions.append((record.news, old_version))
+        record.news = commit.when if new is not None else None

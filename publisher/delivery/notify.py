@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -264,6 +265,7 @@ def run_pass(
     dry_run: bool = False,
     engine: Engine | None = None,
     send: dict[str, Callable[[], Sender]] | None = None,
+    stop: threading.Event | None = None,
 ) -> NotifyReport:
     """Compare, queue, record and dispatch. With `dry_run`, nothing is recorded or sent:
     the report says what would be."""
@@ -316,7 +318,9 @@ def run_pass(
             transaction.rollback()
             return report
         transaction.commit()
-    report.dispatch = outbox.dispatch(engine, send or senders(settings), clock)
+    report.dispatch = outbox.dispatch(
+        engine, send or senders(settings), clock, max_attempts=settings.max_attempts, stop=stop
+    )
     return report
 
 

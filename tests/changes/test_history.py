@@ -3,6 +3,7 @@ is found, dated by its commit and worded as a person would want; wording edits a
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import shutil
 import subprocess
@@ -205,3 +206,27 @@ def test_a_plan_file_with_broken_yaml_in_one_commit_announces_nothing(tmp_path: 
     repo.first["status"] = "engagement"
     repo.commit("2026-04-03", "fixed, and a change")
     assert kinds(read_history(repo.plans)) == [("2026-04-01", "new"), ("2026-04-03", "status")]
+
+
+def test_a_broken_version_in_between_loses_no_change(tmp_path: Path) -> None:
+    repo = PlanRepo(tmp_path)
+    repo.commit("2026-04-01")
+    # Added with a typo, fixed the next day: new on the day it could first be published.
+    repo.opportunities.append({**copy.deepcopy(repo.first), "id": "typo", "status": "opne"})
+    repo.commit("2026-04-02")
+    repo.opportunities[1]["status"] = "planning"
+    repo.commit("2026-04-03")
+    # A broken value, fixed in the same commit as a date move: the move is still news.
+    repo.first["value"] = {"per_year": "lots"}
+    repo.commit("2026-04-04")
+    repo.first["value"] = {"per_year": 50000}
+    repo.first["dates"]["tender_opens"] = "2027-05"
+    repo.commit("2026-04-05")
+    history = read_history(repo.plans)
+    assert kinds(history, f"{COMMISSIONER}/typo") == [("2026-04-03", "new")]
+    assert history.first_published(f"{COMMISSIONER}/typo") == dt.date(2026, 4, 3)
+    assert kinds(history) == [
+        ("2026-04-01", "new"),
+        ("2026-04-05", "date-moved"),
+        ("2026-04-05", "value-known"),
+    ]
