@@ -43,7 +43,7 @@ def _build() -> tuple[float, float, str]:
         [sys.executable, "-c", wrapper, *command], capture_output=True, text=True, check=False
     )
     seconds = time.perf_counter() - started
-    if run.returncode not in (0, 1):
+    if run.returncode not in (0, 1) or "Built " not in run.stdout:
         sys.exit(f"publisher build failed:\n{run.stderr}")
     peak = re.search(r"MAXRSS (\d+)", run.stderr)
     return seconds, int(peak.group(1)) / 1024 if peak else float("nan"), run.stdout.strip()

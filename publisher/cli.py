@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -168,6 +169,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     outbox_cmd.add_argument("--format", choices=["text", "json"], default="text")
 
+    run_cmd = commands.add_parser(
+        "run",
+        help="the service: keep the site current, announce changes, serve it",
+        description="Serve the site and keep it current: look at the plans every minute (git "
+        "pull when the plans folder is a clone with a remote; at once on a signed push to "
+        "POST /hooks/plans), rebuild when they changed, run the notify pass every five "
+        "minutes. A second 'publisher run' on the same database serves the web and stands by. "
+        "SIGTERM or Ctrl+C finish the send in progress, then stop.",
+    )
+    run_cmd.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    run_cmd.add_argument("--port", type=int, default=8000, help="default: 8000")
+    run_cmd.add_argument("--plans", type=Path, default=Path("plans"), help="default: plans")
+    run_cmd.add_argument("--site", type=Path, default=Path("feeds"), help="default: feeds")
+
     schema_cmd = commands.add_parser(
         "schema",
         help="write the JSON Schema of the file formats, for editors",
@@ -315,6 +330,31 @@ def run_outbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_service(args: argparse.Namespace) -> int:
+    if not args.plans.is_dir():
+        print(f"publisher run: there is no plans folder at '{args.plans}'.", file=sys.stderr)
+        return EXIT_USAGE
+    settings = _settings("run")
+    if settings is None:
+        return EXIT_USAGE
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    # The web stack is imported only for the service: `publisher check` starts faster.
+    from publisher.service import run as service_run  # noqa: PLC0415
+
+    try:
+        service_run.run(args.plans, args.site, args.host, args.port, settings)
+    except DatabaseError as err:
+        print(f"publisher run: {err}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except OSError as err:
+        print(
+            f"publisher run: cannot listen on {args.host}:{args.port}: {err.strerror or err}",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
 def run_schema(args: argparse.Namespace) -> int:
     try:
         written = write_all(args.out)
@@ -336,6 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "diff": run_diff,
         "notify": run_notify,
         "outbox": run_outbox,
+        "run": run_service,
         "schema": run_schema,
     }
     try:
