@@ -126,9 +126,17 @@ class _Due:
     reminder: dict[str, Any]
 
 
-def _reminders(site: SiteData, subscriber: Subscriber, now: dt.datetime) -> Iterator[_Due]:
+def _reminders(
+    site: SiteData,
+    subscriber: Subscriber,
+    now: dt.datetime,
+    since: dict[str, dt.datetime],
+) -> Iterator[_Due]:
     """Reminders due by `now` whose date has not yet come. Of several due for one date, only
-    the nearest is sent: after downtime a channel hears once, not once per missed reminder."""
+    the nearest is sent: after downtime a channel hears once, not once per missed reminder.
+    A reminder counts only from when the opportunity was last recorded as published
+    (`since`, before this pass): a new opportunity's announcement says more than reminders
+    that fell due before anyone here knew of it, and a first run sends no backlog."""
     channel = subscriber.channel
     for view in site.opportunities:
         if not view.is_current or not channels.wants(subscriber, view):
@@ -151,10 +159,12 @@ def _reminders(site: SiteData, subscriber: Subscriber, now: dt.datetime) -> Iter
             starts = date.start.replace(tzinfo=LONDON).astimezone(dt.UTC)
             if now >= starts:
                 continue
+            known = since.get(view.uid, now)
             due = [
                 text
                 for text in offsets
-                if channels.at_local(date.first_day - channels.offset(text), channel.digest_time)
+                if known
+                <= channels.at_local(date.first_day - channels.offset(text), channel.digest_time)
                 <= now
             ]
             if not due:
@@ -293,13 +303,18 @@ def run_pass(
             report.announcements = [
                 a for a in _announcements(site, stored, current) if a.view.uid not in held
             ]
+        since = {
+            uid: stored[uid].published_at
+            for uid in current
+            if uid in stored and stored[uid].withdrawn_at is None
+        }
         for subscriber in subscribers:
             candidates: list[tuple[str, Callable[[], messages.Entry]]] = []
             for a in report.announcements:
                 if channels.wants(subscriber, a.view):
                     key = f"{subscriber.uid}|{a.view.uid}|{a.event}|{a.version}"
                     candidates.append((key, _maker(site, a.view, key, a.event, a.lines)))
-            for due in _reminders(site, subscriber, now):
+            for due in _reminders(site, subscriber, now, since):
                 candidates.append(
                     (due.key, _maker(site, due.view, due.key, "reminder", [due.line], due.reminder))
                 )

@@ -1,0 +1,88 @@
+"""`publisher run`: the web app and the scheduler in one process, and the plans
+repository's push webhook that makes the scheduler look at the plans at once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import socket
+import threading
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from publisher.delivery.database import connect, create_or_upgrade
+from publisher.service.scheduler import Service
+from publisher.service.web import create_app
+from publisher.settings import Settings
+
+log = logging.getLogger("publisher")
+
+
+def push_hook(service: Service, secret: str | None) -> Route:
+    """POST /hooks/plans: a push to the plans repository; the signature is checked as
+    GitHub signs it (X-Hub-Signature-256: sha256=<HMAC of the body>)."""
+
+    async def hook(request: Request) -> Response:
+        if not secret:
+            return PlainTextResponse(
+                "The push webhook is off: set PUBLISHER_HOOK_SECRET to turn it on.\n", 404
+            )
+        body = await request.body()
+        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        given = request.headers.get("x-hub-signature-256", "")
+        if not hmac.compare_digest(expected, given):
+            return PlainTextResponse("The signature does not match the shared secret.\n", 403)
+        threading.Thread(target=service.sync, name="push-sync", daemon=True).start()
+        return PlainTextResponse("Looking at the plans now.\n", 202)
+
+    return Route("/hooks/plans", hook, methods=["POST"])
+
+
+def application(service: Service, plans: Path, site: Path, settings: Settings) -> Starlette:
+    return create_app(
+        site,
+        plans,
+        settings.base_url,
+        health=service.health,
+        routes=[push_hook(service, settings.hook_secret)],
+    )
+
+
+def run(plans: Path, site: Path, host: str, port: int, settings: Settings) -> None:
+    """Serve and schedule until SIGTERM or Ctrl+C; then finish the send in progress,
+    record it, and stop. Raises OSError when the address cannot be used, DatabaseError
+    when the database cannot be opened."""
+    engine = connect(settings.database_url)
+    create_or_upgrade(engine)
+    service = Service(plans, site, settings, engine)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    shown = f"[{host}]" if ":" in host else host
+    log.info(
+        "Serving %s/ at http://%s:%d/ and keeping it current from %s/ (Ctrl+C to stop).",
+        site, shown, sock.getsockname()[1], plans,
+    )  # fmt: skip
+    service.start()
+    try:
+        config = uvicorn.Config(
+            application(service, plans, site, settings),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        log.info("Stopping: finishing the send in progress.")
+        service.stop()
+        log.info("Stopped.")
