@@ -183,6 +183,26 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--plans", type=Path, default=Path("plans"), help="default: plans")
     run_cmd.add_argument("--site", type=Path, default=Path("feeds"), help="default: feeds")
 
+    serve_cmd = commands.add_parser(
+        "serve",
+        help="serve the built site, with filtered feeds and the subscribe page",
+        description="Serve the site built in --site, with ETags and 304s, compression and "
+        "CORS for feeds; feeds for any mix of places, themes and funding (/feeds?place=leeds"
+        "&theme=mental-health&format=ics), the subscribe page (/subscribe), an embeddable "
+        "list (/embed) and /healthz. Web only: 'publisher run' also keeps the site current. "
+        "SIGTERM or Ctrl+C stop it gracefully.",
+    )
+    serve_cmd.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8000, help="default: 8000")
+    serve_cmd.add_argument("--site", type=Path, default=Path("feeds"), help="default: feeds")
+    serve_cmd.add_argument("--plans", type=Path, default=Path("plans"), help="default: plans")
+    serve_cmd.add_argument(
+        "--base-url",
+        default=os.environ.get("PUBLISHER_BASE_URL"),
+        help="the site's public address, for links in filtered feeds and the subscribe page "
+        "(default: $PUBLISHER_BASE_URL, else the address it listens on)",
+    )
+
     schema_cmd = commands.add_parser(
         "schema",
         help="write the JSON Schema of the file formats, for editors",
@@ -355,6 +375,35 @@ def run_service(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_serve(args: argparse.Namespace) -> int:
+    if not (args.site / "index.html").is_file():
+        print(
+            f"publisher serve: there is no built site at '{args.site}'; "
+            f"run 'publisher build --out {args.site}' first.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    plans = args.plans if args.plans.is_dir() else None
+    if plans is None:
+        print(
+            f"publisher serve: there is no plans folder at '{args.plans}', so only the built "
+            "site is served: no filtered feeds, subscribe page or embed.",
+            file=sys.stderr,
+        )
+    # The web stack is imported only for the service: `publisher check` starts faster.
+    from publisher.service import web  # noqa: PLC0415
+
+    try:
+        web.serve(args.site, plans, args.host, args.port, args.base_url)
+    except OSError as err:
+        print(
+            f"publisher serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
 def run_schema(args: argparse.Namespace) -> int:
     try:
         written = write_all(args.out)
@@ -377,6 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "notify": run_notify,
         "outbox": run_outbox,
         "run": run_service,
+        "serve": run_serve,
         "schema": run_schema,
     }
     try:

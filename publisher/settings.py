@@ -1,9 +1,13 @@
-"""Every setting the publisher reads from its environment, checked and documented in one place."""
+"""Every setting the publisher reads, from its environment or an optional publisher.toml,
+checked and documented in one place."""
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import sys
+import tomllib
 from collections.abc import Mapping
 from email.utils import parseaddr
 from pathlib import Path
@@ -16,13 +20,18 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 
+CONFIG_VARIABLE = "PUBLISHER_CONFIG"  # where the settings file is
+DEFAULT_CONFIG = Path("publisher.toml")  # read when it exists and PUBLISHER_CONFIG is unset
+
 
 class SettingsError(Exception):
     """A setting is wrong; the message names the variable and says what would be right."""
 
 
 class Settings(BaseSettings):
-    """The publisher's settings. Build them with `load_settings`, which reads the environment."""
+    """The publisher's settings. Build them with `load_settings`, which reads the environment
+    and the settings file. docs/configuration.md is written from these fields
+    (`markdown_table`): a new setting is documented by its description here."""
 
     model_config = SettingsConfigDict(frozen=True, extra="forbid", validate_by_name=True)
 
@@ -95,8 +104,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # load_settings reads the environment itself so that callers (tests, the CLI) can
-        # hand it a mapping; a settings file (publisher.toml) would be added here, after it.
+        # load_settings reads the environment and the settings file itself, so that callers
+        # (tests, the CLI) can hand it a mapping and every message can say where a value
+        # came from.
         return (init_settings,)
 
     @field_validator("database_url")
@@ -159,28 +169,102 @@ _EXPECTED = {
 }
 
 
+def variables() -> dict[str, str]:
+    """Each setting's field name (its key in publisher.toml) -> its environment variable."""
+    return {name: str(field.validation_alias) for name, field in Settings.model_fields.items()}
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """The settings from `environ` (the process environment when None). An empty variable
-    counts as unset. Raises SettingsError naming every variable that is wrong."""
+    """The settings from `environ` (the process environment when None) and the settings file:
+    $PUBLISHER_CONFIG, else ./publisher.toml when there is one. A variable set in the
+    environment wins over the file; an empty value counts as unset. Raises SettingsError
+    naming every setting that is wrong (for one from the file: its key and the file)."""
     source = os.environ if environ is None else environ
-    names = {field.validation_alias for field in Settings.model_fields.values()}
-    given: dict[str, Any] = {
-        name: source[name] for name in sorted(map(str, names)) if source.get(name)
-    }
+    names = variables()
+    given: dict[str, Any] = {}
+    origin: dict[str, str] = {}  # variable -> how a message names where the value came from
+    problems: list[str] = []
+    path, named = _config_path(source)
+    if path is not None:
+        values, problems = _read_config(path, named, names)
+        for key, value in values.items():
+            given[names[key]] = value
+            origin[names[key]] = f"{key} in {path}"
+    for variable in sorted(names.values()):
+        if source.get(variable):
+            given[variable] = source[variable]
+            origin[variable] = variable
     try:
-        return Settings(**given)
+        settings = Settings(**given)
     except ValidationError as error:
-        raise SettingsError(
-            "\n".join(_plain(problem, given) for problem in error.errors())
-        ) from None
+        problems += [_plain(problem, given, origin) for problem in error.errors()]
+    if problems:
+        raise SettingsError("\n".join(problems))
+    return settings
 
 
-def _plain(problem: Any, given: Mapping[str, str]) -> str:
+def _config_path(source: Mapping[str, str]) -> tuple[Path | None, bool]:
+    """The settings file to read, and whether PUBLISHER_CONFIG named it."""
+    if source.get(CONFIG_VARIABLE):
+        return Path(source[CONFIG_VARIABLE]), True
+    return (DEFAULT_CONFIG, False) if DEFAULT_CONFIG.is_file() else (None, False)
+
+
+def _read_config(
+    path: Path, named: bool, names: Mapping[str, str]
+) -> tuple[dict[str, Any], list[str]]:
+    """The settings in a publisher.toml, by field name, and what is wrong with the file."""
+    try:
+        with path.open("rb") as file:
+            data = tomllib.load(file)
+    except FileNotFoundError:
+        return {}, [f"{CONFIG_VARIABLE}: there is no settings file at '{path}'"]
+    except OSError as error:
+        who = f"{CONFIG_VARIABLE}: " if named else ""
+        return {}, [f"{who}cannot read the settings file '{path}': {error.strerror or error}"]
+    except UnicodeDecodeError:
+        return {}, [f"{path}: the settings file is not UTF-8 text; save it as UTF-8"]
+    except tomllib.TOMLDecodeError as error:
+        return {}, [f"{path}: the settings file is not TOML we can read: {error}"]
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    by_variable = {variable: key for key, variable in names.items()}
+    for key, value in data.items():
+        if key in names:
+            if value != "":
+                values[key] = value
+            continue
+        # DATABASE_URL or Database_Url for database_url; else the nearest spelling.
+        right = key.lower() if key.lower() in names else by_variable.get(key)
+        if right is None:
+            close = difflib.get_close_matches(key.lower(), list(names), n=1)
+            right = close[0] if close else None
+        hint = (
+            f"did you mean {right}?"
+            if right
+            else "the settings are listed in docs/configuration.md"
+        )
+        problems.append(f"{key} in {path}: this is not a setting we know; {hint}")
+    return values, problems
+
+
+def _plain(problem: Any, given: Mapping[str, Any], origin: Mapping[str, str]) -> str:
     name = str(problem["loc"][0]) if problem["loc"] else "settings"
+    where = origin.get(name, name)
     if problem["type"] == "value_error":
-        return f"{name}: {problem['ctx']['error']}"
-    value = mask_password(given.get(name, ""))
-    return f"{name}: {value!r} is not {_EXPECTED.get(name, 'a value we understand')}"
+        return f"{where}: {problem['ctx']['error']}"
+    value = _show(given.get(name, ""))
+    if problem["type"] == "string_type":
+        return f"{where}: {value} is not text; put it in quotes"
+    return f"{where}: {value} is not {_EXPECTED.get(name, 'a value we understand')}"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(mask_password(value))
+    if isinstance(value, bool):  # as TOML writes it
+        return str(value).lower()
+    return repr(value)
 
 
 _PASSWORD = re.compile(r"(?P<head>://[^/@:]*:)[^/]*(?P<tail>@)")
@@ -189,3 +273,50 @@ _PASSWORD = re.compile(r"(?P<head>://[^/@:]*:)[^/]*(?P<tail>@)")
 def mask_password(url: str) -> str:
     """The URL with any password in it replaced by ***, for messages and logs."""
     return _PASSWORD.sub(r"\g<head>***\g<tail>", url)
+
+
+# --- docs/configuration.md ---------------------------------------------------------------
+
+TABLE_START = "<!-- settings table: written by `make docs` from publisher/settings.py -->"
+TABLE_END = "<!-- end of settings table -->"
+
+
+def markdown_table() -> str:
+    """Every setting as a Markdown table: variable, publisher.toml key, default, description."""
+    rows = [
+        "| environment variable | `publisher.toml` key | default | what it does |",
+        "|---|---|---|---|",
+    ]
+    for key, field in Settings.model_fields.items():
+        description = (field.description or "").replace("|", "\\|")
+        rows.append(
+            f"| `{field.validation_alias}` | `{key}` | {_default(field.default)} | {description} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _default(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, float) and value.is_integer():
+        return f"`{int(value)}`"
+    return f"`{value}`"
+
+
+def with_table(document: str) -> str:
+    """`document` with the text between the table's markers replaced by `markdown_table()`."""
+    head, start, rest = document.partition(TABLE_START)
+    _, end, tail = rest.partition(TABLE_END)
+    if not start or not end:
+        raise ValueError(f"the document has no {TABLE_START} ... {TABLE_END} markers")
+    return f"{head}{TABLE_START}\n\n{markdown_table()}\n{TABLE_END}{tail}"
+
+
+if __name__ == "__main__":
+    # python -m publisher.settings docs/configuration.md: rewrite the table in place.
+    for name in sys.argv[1:]:
+        target = Path(name)
+        target.write_text(with_table(target.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"wrote the settings table in {target}")

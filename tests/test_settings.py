@@ -1,4 +1,5 @@
-"""Settings from the environment: defaults, every variable, and plain messages for bad values."""
+"""Settings from the environment and publisher.toml: defaults, every variable, plain messages
+for bad values, and docs/configuration.md kept true."""
 
 from __future__ import annotations
 
@@ -6,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from publisher.settings import Settings, SettingsError, load_settings, mask_password
+from publisher.settings import (
+    Settings,
+    SettingsError,
+    load_settings,
+    markdown_table,
+    mask_password,
+    variables,
+    with_table,
+)
+
+CONFIGURATION = Path(__file__).parents[1] / "docs" / "configuration.md"
 
 
 def test_defaults_when_nothing_is_set() -> None:
@@ -143,3 +154,167 @@ def test_mask_password_leaves_addresses_without_one_alone() -> None:
     assert mask_password("smtp://mail.example.org:25") == "smtp://mail.example.org:25"
     assert mask_password("sqlite:///state/publisher.db") == "sqlite:///state/publisher.db"
     assert mask_password("postgres://me:pw@db/x") == "postgres://me:***@db/x"
+
+
+# --- publisher.toml -------------------------------------------------------------------------
+
+
+def _config(tmp_path: Path, text: str, name: str = "publisher.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_settings_come_from_the_file_that_publisher_config_names(tmp_path: Path) -> None:
+    path = _config(
+        tmp_path,
+        'database_url = "postgresql://publisher@db/publisher"\n'
+        'smtp_url = "smtp://mailpit:1025"\n'
+        "allow_private_webhooks = true\n"
+        "webhook_timeout = 2.5\n"
+        "max_attempts = 3\n"
+        'maildir = "/var/mail/publisher"\n'
+        'mail_from = "Plans <plans@example.org>"\n'
+        'base_url = "https://plans.example.org"\n'
+        'hook_secret = "push-secret"\n',
+        "settings.toml",
+    )
+    settings = load_settings({"PUBLISHER_CONFIG": str(path)})
+    assert settings.database_url == "postgresql://publisher@db/publisher"
+    assert settings.smtp_url == "smtp://mailpit:1025"
+    assert settings.allow_private_webhooks is True
+    assert settings.webhook_timeout == 2.5
+    assert settings.max_attempts == 3
+    assert settings.maildir == Path("/var/mail/publisher")
+    assert settings.mail_from == "Plans <plans@example.org>"
+    assert settings.base_url == "https://plans.example.org/"
+    assert settings.hook_secret == "push-secret"
+
+
+def test_publisher_toml_in_the_current_folder_is_read_when_it_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_settings({}).max_attempts == 8  # no file: the defaults
+    _config(tmp_path, "max_attempts = 4\n")
+    assert load_settings({}).max_attempts == 4
+
+
+def test_the_environment_wins_over_the_file(tmp_path: Path) -> None:
+    path = _config(tmp_path, "max_attempts = 4\nwebhook_timeout = 3\n")
+    settings = load_settings(
+        {
+            "PUBLISHER_CONFIG": str(path),
+            "PUBLISHER_MAX_ATTEMPTS": "6",
+            "PUBLISHER_WEBHOOK_TIMEOUT": "",
+        }
+    )
+    assert settings.max_attempts == 6
+    assert settings.webhook_timeout == 3  # an empty variable is unset: the file's value stands
+
+
+def test_an_empty_value_in_the_file_counts_as_unset(tmp_path: Path) -> None:
+    path = _config(tmp_path, 'smtp_url = ""\n')
+    assert load_settings({"PUBLISHER_CONFIG": str(path)}).smtp_url is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'database_url = "mysql://localhost/x"\n',
+            "database_url in {file}: 'mysql://localhost/x' is not a database we can use",
+        ),
+        ("max_attempts = 0\n", "max_attempts in {file}: 0 is not a whole number of tries"),
+        (
+            'allow_private_webhooks = "perhaps"\n',
+            "allow_private_webhooks in {file}: 'perhaps' is not yes or no",
+        ),
+        ("smtp_url = 25\n", "smtp_url in {file}: 25 is not text; put it in quotes"),
+        (
+            'databse_url = "sqlite:///x.db"\n',
+            "databse_url in {file}: this is not a setting we know; did you mean database_url?",
+        ),
+        (
+            'DATABASE_URL = "sqlite:///x.db"\n',
+            "DATABASE_URL in {file}: this is not a setting we know; did you mean database_url?",
+        ),
+        (
+            "colour = 1\n",
+            "colour in {file}: this is not a setting we know; the settings are listed in "
+            "docs/configuration.md",
+        ),
+        (
+            "max_attempts 3\n",
+            "{file}: the settings file is not TOML we can read: Expected '=' after a key "
+            "in a key/value pair (at line 1, column 14)",
+        ),
+    ],
+)
+def test_a_bad_setting_in_the_file_names_the_key_and_the_file(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = _config(tmp_path, text)
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"PUBLISHER_CONFIG": str(path)})
+    assert str(raised.value).startswith(message.format(file=path))
+
+
+def test_a_settings_file_that_is_not_there_is_named(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"PUBLISHER_CONFIG": str(tmp_path / "nowhere.toml")})
+    assert str(raised.value) == (
+        f"PUBLISHER_CONFIG: there is no settings file at '{tmp_path / 'nowhere.toml'}'"
+    )
+
+
+def test_a_settings_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "publisher.toml"
+    path.write_bytes('mail_from = "Caf\xe9 <a@example.org>"\n'.encode("latin-1"))
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"PUBLISHER_CONFIG": str(path)})
+    assert str(raised.value) == f"{path}: the settings file is not UTF-8 text; save it as UTF-8"
+
+
+def test_problems_in_the_file_and_the_environment_are_named_together(tmp_path: Path) -> None:
+    path = _config(tmp_path, 'colour = 1\nbase_url = "nowhere"\n')
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"PUBLISHER_CONFIG": str(path), "PUBLISHER_MAX_ATTEMPTS": "many"})
+    lines = str(raised.value).splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        f"colour in {path}",
+        f"base_url in {path}",
+        "PUBLISHER_MAX_ATTEMPTS",
+    ]
+
+
+def test_a_password_in_the_file_is_never_shown(tmp_path: Path) -> None:
+    path = _config(tmp_path, 'smtp_url = "smtpx://publisher:hunter2@mail.example.org:587"\n')
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"PUBLISHER_CONFIG": str(path)})
+    assert "hunter2" not in str(raised.value) and "publisher:***@" in str(raised.value)
+
+
+# --- docs/configuration.md ----------------------------------------------------------------
+
+
+def test_docs_configuration_lists_every_setting_as_the_model_says() -> None:
+    document = CONFIGURATION.read_text(encoding="utf-8")
+    assert with_table(document) == document, (
+        "docs/configuration.md is stale: run 'make docs' after changing publisher/settings.py"
+    )
+    for key, variable in variables().items():
+        assert f"| `{variable}` | `{key}` |" in document
+
+
+def test_the_table_shows_defaults_plainly() -> None:
+    table = markdown_table()
+    assert "| `PUBLISHER_MAX_ATTEMPTS` | `max_attempts` | `8` |" in table
+    assert "| `PUBLISHER_WEBHOOK_TIMEOUT` | `webhook_timeout` | `10` |" in table
+    assert "| `SMTP_URL` | `smtp_url` | unset |" in table
+    assert "| `PUBLISHER_ALLOW_PRIVATE_WEBHOOKS` | `allow_private_webhooks` | `false` |" in table
+
+
+def test_with_table_needs_the_markers() -> None:
+    with pytest.raises(ValueError, match="markers"):
+        with_table("# Configuration\n")

@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import subprocess
+import threading
 import zoneinfo
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -236,7 +237,9 @@ def _parse_blob(raw: bytes) -> _Parsed | None:
 
 
 def _parse_all(contents: list[bytes]) -> list[_Parsed | None]:
-    if len(contents) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+    # Forking a process that runs threads (the web app, the scheduler) can deadlock a
+    # child on a lock another thread held: there, read in this process.
+    if len(contents) < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or threading.active_count() > 1:
         with paused_gc():
             return [_parse_blob(raw) for raw in contents]
     with ProcessPoolExecutor(os.cpu_count(), mp_context=get_context("fork")) as pool:

@@ -17,7 +17,7 @@ from publisher.plans.model import Funding, Route, Status
 from publisher.plans.reference import Glossary
 from publisher.render import words
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 DATE_WORDS = {
     # (contract, grant): run on inside a sentence, so lower case

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
+import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -332,7 +333,13 @@ def check(
 
 def _run_all(tasks: list[_Task], context: _Context, workers: int | None) -> list[FileResult]:
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    if workers <= 1 or len(tasks) < PARALLEL_FROM or os.name != "posix":
+    # Never fork a process that runs threads (a child could inherit a lock held mid-way).
+    if (
+        workers <= 1
+        or len(tasks) < PARALLEL_FROM
+        or os.name != "posix"
+        or threading.active_count() > 1
+    ):
         _set_context(context)
         with paused_gc():
             return [_run(task) for task in tasks]

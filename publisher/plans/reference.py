@@ -14,7 +14,7 @@ from publisher.plans import model
 from publisher.plans.load import Document, load
 from publisher.plans.model import Funding, Place, Route, Slug, Strict, Theme
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 GLOSSARY_FILE = TEMPLATES / "glossary.yaml"
 PLACES_FILE = "places.yaml"
 THEMES_FILE = "themes.yaml"

@@ -39,7 +39,7 @@ from publisher.render.views import (
 )
 from publisher.render.words import FIRST_WORD, lower_first
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 STATIC_DIR = TEMPLATES / "static"
 STATIC: dict[str, bytes] = {
     path.name: path.read_bytes() for path in sorted(STATIC_DIR.iterdir()) if path.is_file()

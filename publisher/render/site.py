@@ -9,6 +9,7 @@ import ctypes.util
 import datetime as dt
 import os
 import shutil
+import threading
 import zoneinfo
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -340,7 +341,13 @@ def render_into(
     """Write every file of the site under `folder`; return how many."""
     workers = workers if workers is not None else (os.cpu_count() or 1)
     outputs = list(_outputs(site))
-    parallel = workers > 1 and len(site.opportunities) >= PARALLEL_FROM and os.name == "posix"
+    # Never fork a process that runs threads (a child could inherit a lock held mid-way).
+    parallel = (
+        workers > 1
+        and len(site.opportunities) >= PARALLEL_FROM
+        and os.name == "posix"
+        and threading.active_count() == 1
+    )
     if not parallel:
         for done, (path, make) in enumerate(outputs, start=1):
             _write(folder, path, make())

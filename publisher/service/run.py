@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from publisher.delivery.database import connect, create_or_upgrade
 from publisher.service.scheduler import Service
-from publisher.service.web import create_app
+from publisher.service.web import create_app, stop_on_sigterm
 from publisher.settings import Settings
 
 log = logging.getLogger("publisher")
@@ -79,9 +79,10 @@ def run(plans: Path, site: Path, host: str, port: int, settings: Settings) -> No
             application(service, plans, site, settings),
             log_level="warning",
             access_log=False,
-            lifespan="off",
+            lifespan="on",  # the app loads the plans for filtered feeds at start
         )
-        uvicorn.Server(config).run(sockets=[sock])
+        with stop_on_sigterm():
+            uvicorn.Server(config).run(sockets=[sock])
     finally:
         log.info("Stopping: finishing the send in progress.")
         service.stop()

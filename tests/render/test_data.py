@@ -14,7 +14,7 @@ from publisher.render import data
 from publisher.render.views import Collection, Listing, SiteData
 from tests.render.examples import ROOT, load
 
-SCHEMA = ROOT / "templates" / "static" / "opportunities-v1.schema.json"
+SCHEMA = ROOT / "publisher" / "templates" / "static" / "opportunities-v1.schema.json"
 DOCS = ROOT / "docs" / "json.md"
 
 

@@ -30,7 +30,7 @@ from tests.render.examples import ROOT, TODAY, load
 
 # The official schemas, kept beside the repository because OCDS tools would download them.
 SHARED = ROOT.parent / "shared" / "ocds"
-EXTENSION = ROOT / "templates" / "static" / "ocds-extension"
+EXTENSION = ROOT / "publisher" / "templates" / "static" / "ocds-extension"
 pytestmark = pytest.mark.skipif(
     not (SHARED / "validate.py").is_file(), reason=f"the OCDS schemas are not at {SHARED}"
 )

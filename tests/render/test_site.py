@@ -6,6 +6,7 @@ import datetime as dt
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,8 @@ def test_the_same_plans_give_byte_identical_output(built: Path, tmp_path: Path) 
 
 def test_a_parallel_build_gives_the_same_site(built: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(site, "PARALLEL_FROM", 1)
+    # The build forks only a process without other threads; this test must fork.
+    assert threading.active_count() == 1, [t.name for t in threading.enumerate()]
     parallel = tmp_path / "feeds"
     build(PLANS, parallel, today=TODAY, workers=2)
     assert _tree(parallel) == _tree(built)

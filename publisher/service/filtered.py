@@ -1,0 +1,209 @@
+"""Feeds for any combination of places, themes, commissioners and funding types:
+`/feeds?place=leeds&place=harehills&theme=mental-health&format=ics`.
+
+The same rules as the site's own lists: an opportunity is in a place's feed when that place
+is in its reach; several values of one filter mean any of them, different filters must all
+match. They are rendered by the same code as the static feeds, over the matching
+opportunities, and only the feed's own addresses are changed to the filtered ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+from xml.sax.saxutils import escape
+
+from publisher.plans.model import Funding
+from publisher.render import calendar, data, feeds
+from publisher.render.views import FUNDING_WORDS, Collection, Listing, OpportunityView, SiteData
+
+KINDS = ("place", "theme", "commissioner", "funding")  # also the order of the title's parts
+FORMATS = ("rss", "atom", "ics", "json")
+# What the feed renderers are told the collection's path is; every address built from it
+# is then replaced by the filtered feed's own. Nothing else in a feed contains it.
+MARK = "feeds/filtered-feed-address"
+FUNDING_SLUGS = tuple(f.value for f in Funding)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What an organisation wants to hear about: slugs by kind, sorted, no repeats."""
+
+    place: tuple[str, ...] = ()
+    theme: tuple[str, ...] = ()
+    commissioner: tuple[str, ...] = ()
+    funding: tuple[str, ...] = ()
+
+    def values(self, kind: str) -> tuple[str, ...]:
+        value: tuple[str, ...] = getattr(self, kind)
+        return value
+
+    @property
+    def empty(self) -> bool:
+        return not any(self.values(kind) for kind in KINDS)
+
+    def query(self) -> str:
+        """The canonical query string: the same choice always gives the same address."""
+        return urlencode([(kind, value) for kind in KINDS for value in self.values(kind)])
+
+    def single(self) -> str | None:
+        """The path of the site's own list when the choice is exactly one of them: its
+        files are the same feeds, at a permanent address ('place/leeds')."""
+        named = [f"{kind}/{value}" for kind in KINDS for value in self.values(kind)]
+        return named[0] if len(named) == 1 else None
+
+    def matches(self, view: OpportunityView) -> bool:
+        if self.place and view.reach.isdisjoint(self.place):
+            return False
+        if self.theme and not any(theme.slug in self.theme for theme in view.themes):
+            return False
+        if self.commissioner and view.commissioner.id not in self.commissioner:
+            return False
+        funding = view.item.funding
+        return not self.funding or (funding is not None and funding.value in self.funding)
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value in the address that names nothing: which, and where to find good ones."""
+
+    kind: str  # place | theme | commissioner | funding | format
+    value: str
+    known: tuple[str, ...]
+
+
+def known_values(site: SiteData, kind: str) -> tuple[str, ...]:
+    if kind == "place":
+        return tuple(sorted(site.places.by_slug))
+    if kind == "theme":
+        return tuple(sorted(site.themes))
+    if kind == "commissioner":
+        return tuple(c.id for c in site.commissioners)
+    if kind == "funding":
+        return FUNDING_SLUGS
+    return FORMATS
+
+
+def choose(site: SiteData, params: Iterable[tuple[str, str]]) -> Choice | Unknown:
+    """The choice an address's query string makes; other parameters are ignored."""
+    chosen: dict[str, set[str]] = {kind: set() for kind in KINDS}
+    for key, value in params:
+        if key not in chosen or not value:
+            continue
+        known = known_values(site, key)
+        if value not in known:
+            return Unknown(key, value, known)
+        chosen[key].add(value)
+    return Choice(**{kind: tuple(sorted(values)) for kind, values in chosen.items()})
+
+
+def members(site: SiteData, choice: Choice) -> list[OpportunityView]:
+    """The matching opportunities, in the site's list order (as the static feeds have them)."""
+    return [view for view in site.opportunities if choice.matches(view)]
+
+
+def listing(site: SiteData, choice: Choice) -> Listing:
+    """A list for the feed renderers to title: led by the first kind chosen, named so that
+    the feed title reads 'Opportunities in Leeds about mental health'."""
+    lead = next(kind for kind in KINDS if choice.values(kind))
+    names = {c.id: c.name for c in site.commissioners}
+    name = feeds.macro(
+        "filtered.txt",
+        "name",
+        lead,
+        [site.places.name(slug) for slug in choice.place],
+        [site.themes[slug].name for slug in choice.theme],
+        [names[slug] for slug in choice.commissioner],
+        list(choice.funding),
+    )
+    if lead == "funding" and len(choice.funding) == 1:
+        name = FUNDING_WORDS[Funding(choice.funding[0])]
+    return Listing(lead, "+".join(choice.values(lead)), name)
+
+
+@dataclass(frozen=True)
+class Filtered(Collection):
+    """A collection the renderers give a placeholder address; see MARK."""
+
+    @property
+    def path(self) -> str:
+        return MARK
+
+
+def collection(site: SiteData, choice: Choice) -> Filtered:
+    return Filtered(listing(site, choice), members(site, choice))
+
+
+def title(site: SiteData, choice: Choice) -> str:
+    """The feed's title: 'Opportunities in Leeds or Harehills about mental health'."""
+    if choice.empty:
+        return feeds.title(site.everything)
+    return feeds.title(collection(site, choice))
+
+
+def links(site: SiteData, choice: Choice) -> dict[str, str]:
+    """The full addresses of the choice's feeds ('rss', 'atom', 'ics', 'json'), its list
+    ('html', the embeddable list) and its page on this site ('subscribe')."""
+    query = choice.query()
+    out = {fmt: site.link(f"feeds?{query}&format={fmt}") for fmt in FORMATS}
+    out["html"] = site.link(f"embed?{query}")
+    out["subscribe"] = site.link(f"subscribe?{query}")
+    return out
+
+
+def render(site: SiteData, choice: Choice, fmt: str) -> bytes:
+    """The filtered feed in one of FORMATS."""
+    chosen = collection(site, choice)
+    own = links(site, choice)
+    swaps = [
+        (site.link(f"{MARK}.{kind}"), own[kind]) for kind in (*FORMATS, "html") if kind != "json"
+    ]
+    swaps.append((feeds.tag(site, f"feeds/{MARK}"), feeds.tag(site, f"feeds?{choice.query()}")))
+    if fmt in ("rss", "atom"):
+        body = feeds.rss(site, chosen) if fmt == "rss" else feeds.atom(site, chosen)
+        return _swap(body, [(escape(old), escape(new)) for old, new in swaps])
+    if fmt == "ics":
+        return _swap_calendar(calendar.ics(site, chosen), swaps)
+    return _json(site, chosen, choice, own)
+
+
+def _swap(body: bytes, swaps: list[tuple[str, str]]) -> bytes:
+    for old, new in swaps:
+        body = body.replace(old.encode("utf-8"), new.encode("utf-8"))
+    return body
+
+
+def _swap_calendar(body: bytes, swaps: list[tuple[str, str]]) -> bytes:
+    """The calendar's own properties come before its time zone; they are unfolded, changed
+    and folded again, as icalendar folds them."""
+    at = body.index(b"BEGIN:VTIMEZONE")
+    head = body[:at].decode("utf-8").replace("\r\n ", "")
+    for old, new in swaps:
+        head = head.replace(old, new)
+    lines = head.split("\r\n")[:-1]
+    return "".join(calendar.fold(line) + "\r\n" for line in lines).encode("utf-8") + body[at:]
+
+
+def _json(site: SiteData, chosen: Filtered, choice: Choice, own: dict[str, str]) -> bytes:
+    """data.as_json's document with the filtered feed's own `collection`. The list of
+    opportunities is kept as rendered; only the head before it is made again."""
+    whole = data.as_json(site, chosen)
+    document: dict[str, Any] = data.document(site, chosen, with_opportunities=False)
+    head = data.dumps(document)[: -len(data.EMPTY_TAIL)]
+    if not whole.startswith(head):
+        raise AssertionError("data.as_json no longer starts with data.document's head")
+    assert chosen.listing is not None
+    feed_title = feeds.title(chosen)
+    document["collection"] = {
+        "kind": chosen.listing.kind,
+        "slug": None,
+        "title": feed_title,
+        "feed_title": feed_title,
+        "path": f"feeds?{choice.query()}",
+        "links": {kind: own[kind] for kind in data.FORMATS},
+        "filters": {kind: list(choice.values(kind)) for kind in KINDS},
+    }
+    new_head = data.dumps(document)[: -len(data.EMPTY_TAIL)]
+    return new_head + whole[len(head) :]

@@ -1,0 +1,159 @@
+"""The plans as the served site shows them, for filtered feeds and the subscribe page:
+loaded again when a new build lands in the site folder, with what is rendered from them
+kept until then.
+
+A build replaces all.json along with every other file, so its inode, size and mtime tell
+when to load again. Loading and rendering run in a worker thread, one at a time, so the
+event loop keeps serving files meanwhile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+import anyio
+import anyio.to_thread
+
+from publisher.render import calendar
+from publisher.render.site import BuildError, load_site
+from publisher.render.views import SiteData
+from publisher.service.conditional import Representation
+
+LONDON = ZoneInfo("Europe/London")
+Clock = Callable[[], dt.datetime]
+Stamp = tuple[int, int, int]
+MB = 1024 * 1024
+T = TypeVar("T")
+# all.json names the day the site was built for near its top; filtered feeds use the same
+# day, so that they say what the site's own feeds say.
+_BUILT_FOR = re.compile(rb'"generated_for":\s*"(\d{4}-\d{2}-\d{2})"')
+
+
+class PlansError(Exception):
+    """The plans could not be read; the message says why, plainly."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    site: SiteData
+    stamp: Stamp | None  # all.json's when loaded; None when there was no built site
+    built: float | None  # when the served site was built (all.json's mtime)
+
+
+@dataclass(frozen=True)
+class Built:
+    """What the site folder says about the last build."""
+
+    when: dt.datetime | None  # None: there is no built site
+    today: dt.date | None  # the day it was built for
+
+
+def last_build(site_dir: Path) -> Built:
+    path = site_dir / "all.json"
+    try:
+        with path.open("rb") as file:
+            head = file.read(4096)
+            when = dt.datetime.fromtimestamp(os.fstat(file.fileno()).st_mtime, dt.UTC)
+    except OSError:
+        return Built(None, None)
+    found = _BUILT_FOR.search(head)
+    return Built(when, dt.date.fromisoformat(found.group(1).decode()) if found else None)
+
+
+class Live:
+    """The loaded plans and what has been rendered from them."""
+
+    def __init__(
+        self, site_dir: Path, plans: Path, base_url: str, clock: Clock, budget: int = 128 * MB
+    ) -> None:
+        self.site_dir = site_dir
+        self.plans = plans
+        self.base_url = base_url
+        self.clock = clock
+        self.budget = budget
+        self.loaded: Loaded | None = None
+        self.failed: tuple[Stamp | None, str] | None = None
+        self._lock: anyio.Lock | None = None
+        self._limiter: anyio.CapacityLimiter | None = None
+        self._rendered: OrderedDict[Hashable, Representation] = OrderedDict()
+        self._held = 0
+
+    def stamp(self) -> Stamp | None:
+        try:
+            info = os.stat(self.site_dir / "all.json")
+        except OSError:
+            return None
+        return (info.st_ino, info.st_size, info.st_mtime_ns)
+
+    async def site(self) -> Loaded:
+        """The plans as of the served build; loaded again if a new build has landed."""
+        stamp = self.stamp()
+        if self.loaded is not None and self.loaded.stamp == stamp:
+            return self.loaded
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:
+            stamp = self.stamp()
+            if self.loaded is not None and self.loaded.stamp == stamp:
+                return self.loaded
+            if self.failed is not None and self.failed[0] == stamp:
+                raise PlansError(self.failed[1])
+            try:
+                loaded = await self._in_thread(self._load, stamp)
+            except BuildError as error:
+                self.failed = (stamp, str(error))
+                raise PlansError(str(error)) from None
+            self.loaded, self.failed = loaded, None
+            self._rendered.clear()
+            self._held = 0
+            return loaded
+
+    async def warm(self) -> None:
+        """Load the plans ahead of the first request that needs them (at start-up)."""
+        try:
+            await self.site()
+        except PlansError:
+            return  # said by the pages that need the plans, and by /healthz
+
+    def _load(self, stamp: Stamp | None) -> Loaded:
+        built = last_build(self.site_dir)
+        today = built.today or self.clock().astimezone(LONDON).date()
+        site, _ = load_site(self.plans, today, self.base_url)
+        # The served calendars' SEQUENCE numbers, so filtered calendars give the same ones.
+        site.sequences = calendar.read_sequences(self.site_dir / "all.ics")
+        return Loaded(site, stamp, built.when.timestamp() if built.when else None)
+
+    async def _in_thread(self, work: Callable[..., T], *args: object) -> T:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(1)
+        return await anyio.to_thread.run_sync(work, *args, limiter=self._limiter)
+
+    async def rendered(
+        self,
+        key: Hashable,
+        make: Callable[[SiteData], bytes],
+        content_type: str,
+    ) -> tuple[Loaded, Representation]:
+        """`make(site)` as a representation, made once per build and key."""
+        loaded = await self.site()
+        kept = self._rendered.get(key)
+        if kept is not None:
+            self._rendered.move_to_end(key)
+            return loaded, kept
+        body = await self._in_thread(make, loaded.site)
+        rep = Representation.of(body, content_type, loaded.built)
+        if self.loaded is loaded and rep.size <= self.budget // 4:
+            self._rendered[key] = rep
+            self._held += rep.size
+            while self._held > self.budget and self._rendered:
+                _, old = self._rendered.popitem(last=False)
+                self._held -= old.size
+        return loaded, rep

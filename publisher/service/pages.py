@@ -1,0 +1,152 @@
+"""The pages only the running service has: the subscribe page, the embeddable list and
+the page for an address that names nothing. Their words are in templates/, like the site's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from publisher.plans.model import Funding
+from publisher.render import pages as site_pages
+from publisher.render.views import FUNDING_WORDS, KeyDate, OpportunityView, SiteData
+from publisher.service import filtered
+from publisher.service.filtered import Choice, Unknown
+
+EMBED_DEFAULT = 20  # opportunities an embedded list shows unless told otherwise
+EMBED_MOST = 100
+
+
+@dataclass(frozen=True)
+class Address:
+    """Enough of a site for the page layout when the plans are not loaded: its links."""
+
+    base_url: str
+
+    def link(self, path: str) -> str:
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def render(name: str, site: SiteData | Address, page: str, today: dt.date, **context: Any) -> bytes:
+    """A template with what the site's layout needs. Links start at the site's root
+    ('/static/site.css'), so the same page works at any depth, as a 404 page must."""
+    root = urlsplit(site.base_url).path.rstrip("/") + "/"
+    return (
+        site_pages.ENV.get_template(name)
+        .render(site=site, page=page, href=lambda path: root + path, today=today, **context)
+        .encode("utf-8")
+    )
+
+
+def not_found(
+    site: SiteData | Address, today: dt.date, page: str, unknown: Unknown | None = None
+) -> bytes:
+    """The 404 page for the site path `page` ('place/nowhere.html')."""
+    return render("not_found.html", site, page, today, unknown=unknown, problem=None)
+
+
+def unavailable(site: SiteData | Address, today: dt.date, problem: str) -> bytes:
+    """The page when the plans behind filtered feeds cannot be read, saying why."""
+    return render("not_found.html", site, "unavailable", today, unknown=None, problem=problem)
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A place to tick, with the places inside it."""
+
+    slug: str
+    name: str
+    within: list[Branch] = field(default_factory=list)
+
+
+def place_tree(site: SiteData) -> list[Branch]:
+    """Places as they nest (system, places, neighbourhoods), each level by name."""
+    by_slug = site.places.by_slug
+
+    def under(parent: str | None) -> list[Branch]:
+        here = [
+            p for p in by_slug.values() if (p.within if p.within in by_slug else None) == parent
+        ]
+        return [Branch(p.slug, p.name, under(p.slug)) for p in sorted(here, key=lambda p: p.name)]
+
+    return under(None)
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where an organisation's choice can be followed."""
+
+    title: str
+    rss: str
+    atom: str
+    json: str
+    ics: str
+    webcal: str
+    embed: str
+    count: int  # opportunities open or coming now
+
+
+def links(site: SiteData, choice: Choice) -> Links:
+    """The site's own files for everything or one list; filtered feeds otherwise."""
+    stem = "all" if choice.empty else choice.single()
+    if stem is not None:
+        own = {fmt: site.link(f"{stem}.{fmt}") for fmt in filtered.FORMATS}
+    else:
+        own = filtered.links(site, choice)
+    ics = own["ics"]
+    query = choice.query()
+    return Links(
+        title=filtered.title(site, choice),
+        rss=own["rss"],
+        atom=own["atom"],
+        json=own["json"],
+        ics=ics,
+        webcal="webcal://" + ics.split("://", 1)[1],
+        embed=site.link("embed" + (f"?{query}" if query else "")),
+        count=sum(1 for view in filtered.members(site, choice) if view.is_current),
+    )
+
+
+def subscribe(site: SiteData, choice: Choice, show: bool) -> bytes:
+    """The subscribe page; with the links for the choice when the form was sent."""
+    return render(
+        "subscribe.html",
+        site,
+        "subscribe",
+        site.today,
+        chosen=choice,
+        places=place_tree(site),
+        themes=sorted(site.themes.values(), key=lambda t: t.name.lower()),
+        funding=[(f.value, FUNDING_WORDS[f]) for f in Funding],
+        result=links(site, choice) if show else None,
+    )
+
+
+def closing(view: OpportunityView) -> KeyDate | None:
+    return next((key for key in view.key_dates if key.field == "tender_closes"), None)
+
+
+def embed(site: SiteData, choice: Choice, limit: int) -> bytes:
+    """A short list to show inside another website: titles linked to notices, closing dates."""
+    current = [view for view in filtered.members(site, choice) if view.is_current]
+    shown = current[:limit]
+    query = choice.query()
+    return render(
+        "embed.html",
+        site,
+        "embed",
+        site.today,
+        title=filtered.title(site, choice),
+        rows=[(view, closing(view)) for view in shown],
+        total=len(current),
+        subscribe="subscribe" + (f"?{query}&show=links#your-links" if query else ""),
+    )
+
+
+def embed_limit(text: str | None) -> int:
+    try:
+        return max(1, min(int(text or EMBED_DEFAULT), EMBED_MOST))
+    except ValueError:
+        return EMBED_DEFAULT

@@ -1,0 +1,366 @@
+"""The web app: the built site with proper HTTP caching, filtered feeds, the subscribe page,
+the embeddable list and /healthz. `serve` runs it under uvicorn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import signal
+import socket
+import threading
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import anyio
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from publisher.render.views import SiteData
+from publisher.service import filtered
+from publisher.service import pages as service_pages
+from publisher.service.conditional import Asked, Headers, Reply, answer, gzipped, reply
+from publisher.service.files import (
+    CONTENT_TYPES,
+    CORS,
+    PAGE_MAX_AGE,
+    SHARED,
+    Files,
+    Found,
+    Locator,
+    Slash,
+    cache_headers,
+)
+from publisher.service.filtered import Choice, Unknown
+from publisher.service.live import LONDON, Clock, Live, PlansError, last_build
+
+Health = Callable[[], dict[str, Any]]
+
+# Pages need no scripts, frames or fonts: only our stylesheet and our own images.
+CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'"
+HEADERS = [
+    (b"content-security-policy", f"{CSP}; frame-ancestors 'none'".encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+]
+# The embeddable list is for other websites' frames.
+EMBED_HEADERS = [
+    (b"content-security-policy", f"{CSP}; frame-ancestors *".encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+]
+HTML = "text/html; charset=utf-8"
+PAGE_CACHE = {"cache-control": f"public, max-age={PAGE_MAX_AGE}"}
+PREFLIGHT = {
+    "access-control-allow-methods": "GET, HEAD, OPTIONS",
+    "access-control-allow-headers": "If-None-Match, If-Modified-Since",
+    "access-control-max-age": "86400",
+}
+OWN_PATHS = frozenset({"/healthz", "/feeds", "/subscribe", "/embed"})
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class SecurityHeaders:
+    """Adds the security headers to every reply, errors included; not to 304s, which
+    leave the client's stored headers as they are (and are most replies, so kept short)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = EMBED_HEADERS if scope["path"] == "/embed" else HEADERS
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] != 304:
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class FastFiles:
+    """Serves the site's files straight from ASGI, before routing: feed readers polling
+    all.rss are most of the traffic. Anything else (folders, missing files, other methods,
+    the app's own pages) goes on to the routes."""
+
+    def __init__(self, app: ASGIApp, web: Web) -> None:
+        self.app = app
+        self.web = web
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            path = scope["path"]
+            found = None if path in OWN_PATHS else self.web.locator.find(path)
+            if isinstance(found, Found):
+                try:
+                    status, headers, body = await self.web.file(scope, found)
+                except FileNotFoundError:
+                    pass  # gone since it was found: the routes say so
+                else:
+                    await send(
+                        {"type": "http.response.start", "status": status, "headers": headers}
+                    )
+                    await send({"type": "http.response.body", "body": body})
+                    return
+        await self.app(scope, receive, send)
+
+
+class Web:
+    """The request handlers, over one site folder and its plans."""
+
+    def __init__(
+        self, site_dir: Path, plans: Path | None, base_url: str, clock: Clock, health: Health | None
+    ) -> None:
+        self.site_dir = site_dir
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.clock = clock
+        self.health = health
+        self.files = Files()
+        self.locator = Locator(site_dir)
+        self.live = Live(site_dir, plans, self.base_url, clock) if plans is not None else None
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _today(self) -> dt.date:
+        loaded = self.live.loaded if self.live is not None else None
+        if loaded is not None:
+            return loaded.site.today
+        return last_build(self.site_dir).today or self.clock().astimezone(LONDON).date()
+
+    def _page(self, request: Request, body: bytes, status: int) -> Response:
+        headers = {"cache-control": "no-store", "content-type": HTML}
+        if request.method == "HEAD":
+            headers["content-length"] = str(len(body))
+            body = b""
+        return Response(body, status_code=status, headers=headers)
+
+    def _not_found(self, request: Request, unknown: Unknown | None = None) -> Response:
+        loaded = self.live.loaded if self.live is not None else None
+        site = loaded.site if loaded is not None else service_pages.Address(self.base_url)
+        page = request.url.path.lstrip("/")
+        return self._page(request, service_pages.not_found(site, self._today(), page, unknown), 404)
+
+    def _unavailable(self, request: Request, problem: str) -> Response:
+        address = service_pages.Address(self.base_url)
+        body = service_pages.unavailable(address, self._today(), problem)
+        return self._page(request, body, 503)
+
+    async def _choice(self, request: Request) -> Choice | Response:
+        """The request's choice of places, themes..., or the reply saying what is wrong."""
+        if self.live is None:
+            return self._unavailable(request, "this server was started without the plans.")
+        try:
+            loaded = await self.live.site()
+        except PlansError as error:
+            return self._unavailable(request, str(error))
+        choice = filtered.choose(loaded.site, request.query_params.multi_items())
+        return self._not_found(request, choice) if isinstance(choice, Unknown) else choice
+
+    async def _rendered(
+        self,
+        request: Request,
+        key: Hashable,
+        make: Callable[[SiteData], bytes],
+        content_type: str,
+        headers: dict[str, str],
+    ) -> Response:
+        assert self.live is not None
+        _, rep = await self.live.rendered(key, make, content_type)
+        return await reply(request.scope, rep, headers)
+
+    async def file(self, scope: Scope, found: Found) -> tuple[int, Headers, bytes]:
+        """The reply for a file of the site: status, headers and body."""
+        rep = await self.files.get(found)
+        asked = Asked.of(scope)
+        if asked.wants_gzip(rep):
+            await gzipped(rep)
+        return answer(asked, rep, cache_headers(scope["path"], found.suffix))
+
+    # --- routes ----------------------------------------------------------------------
+
+    async def static(self, request: Request) -> Response:
+        """What FastFiles leaves: folders, missing files, OPTIONS."""
+        found = self.locator.find(request.scope["path"])
+        if isinstance(found, Slash):
+            return RedirectResponse(found.location, status_code=301)
+        if found is None:
+            return self._not_found(request)
+        if request.method == "OPTIONS":
+            allowed = {**CORS, **PREFLIGHT} if found.suffix in SHARED else {}
+            return Response(status_code=204, headers={"allow": "GET, HEAD, OPTIONS", **allowed})
+        try:
+            return Reply(*await self.file(request.scope, found))
+        except FileNotFoundError:  # swapped away between looking and opening
+            return self._not_found(request)
+
+    async def feeds(self, request: Request) -> Response:
+        fmt = request.query_params.get("format") or "rss"
+        if fmt not in filtered.FORMATS:
+            return self._not_found(request, Unknown("format", fmt, filtered.FORMATS))
+        choice = await self._choice(request)
+        if isinstance(choice, Response):
+            return choice
+        if choice.empty:
+            return RedirectResponse(f"all.{fmt}", status_code=301)
+        make = partial(filtered.render, choice=choice, fmt=fmt)
+        key = ("feed", choice.query(), fmt)
+        return await self._rendered(
+            request, key, make, CONTENT_TYPES["." + fmt], {**PAGE_CACHE, **CORS}
+        )
+
+    async def subscribe(self, request: Request) -> Response:
+        choice = await self._choice(request)
+        if isinstance(choice, Response):
+            return choice
+        show = request.query_params.get("show") == "links" or not choice.empty
+        make = partial(service_pages.subscribe, choice=choice, show=show)
+        key = ("subscribe", choice.query(), show)
+        return await self._rendered(request, key, make, HTML, PAGE_CACHE)
+
+    async def embed(self, request: Request) -> Response:
+        choice = await self._choice(request)
+        if isinstance(choice, Response):
+            return choice
+        limit = service_pages.embed_limit(request.query_params.get("limit"))
+        make = partial(service_pages.embed, choice=choice, limit=limit)
+        key = ("embed", choice.query(), limit)
+        return await self._rendered(request, key, make, HTML, PAGE_CACHE)
+
+    async def healthz(self, request: Request) -> Response:
+        built = last_build(self.site_dir)
+        loaded = self.live.loaded if self.live is not None else None
+        failed = self.live.failed if self.live is not None else None
+        age = (self.clock() - built.when).total_seconds() if built.when else None
+        body: dict[str, Any] = {
+            "status": "ok" if built.when is not None and failed is None else "degraded",
+            "site": {
+                "folder": str(self.site_dir),
+                "built": built.when is not None,
+                "last_build": built.when.isoformat() if built.when else None,
+                "age_seconds": round(age) if age is not None else None,
+                "built_for": built.today.isoformat() if built.today else None,
+            },
+            "opportunities": len(loaded.site.opportunities) if loaded is not None else None,
+        }
+        if failed is not None:
+            body["plans_problem"] = failed[1]
+        if self.health is not None:
+            try:
+                extra = dict(self.health())
+            except Exception as error:  # health must answer whatever broke
+                extra = {"status": "degraded", "health_error": f"{type(error).__name__}: {error}"}
+            if extra.pop("status", "ok") != "ok":
+                body["status"] = "degraded"
+            body.update(extra)
+        status = 200 if body["status"] == "ok" else 503
+        return JSONResponse(body, status_code=status, headers={"cache-control": "no-store"})
+
+
+def create_app(
+    site_dir: Path,
+    plans: Path | None,
+    base_url: str,
+    clock: Clock = utc_now,
+    health: Health | None = None,
+    routes: Sequence[BaseRoute] = (),
+) -> Starlette:
+    """The web app over the built site in `site_dir`. With `plans`, also filtered feeds,
+    the subscribe page and the embeddable list (the plans are loaded at start-up when the
+    server runs the app's lifespan, else on first use); `health` adds to /healthz (its "status",
+    when not "ok", makes the whole status "degraded"); `routes` come before the site's
+    (a GET route there is only reached when no file of the site has its path)."""
+    web = Web(site_dir, plans, base_url, clock, health)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as group:
+            if web.live is not None:
+                group.start_soon(web.live.warm)
+            yield
+            group.cancel_scope.cancel()
+
+    methods = ["GET", "HEAD"]
+    app = Starlette(
+        lifespan=lifespan,
+        routes=[
+            *routes,
+            Route("/healthz", web.healthz, methods=methods),
+            Route("/feeds", web.feeds, methods=methods),
+            Route("/subscribe", web.subscribe, methods=methods),
+            Route("/embed", web.embed, methods=methods),
+            Route("/{path:path}", web.static, methods=[*methods, "OPTIONS"]),
+        ],
+    )
+    app.add_middleware(FastFiles, web=web)
+    app.add_middleware(SecurityHeaders)  # added last, so outermost
+    app.state.web = web
+    return app
+
+
+def serve(
+    site_dir: Path,
+    plans: Path | None,
+    host: str,
+    port: int,
+    base_url: str | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the site until stopped (SIGTERM or Ctrl+C end it gracefully). Raises OSError
+    when the address cannot be used."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    address = f"http://{shown}:{port}/"
+    app = create_app(site_dir, plans, base_url or address)
+    message = f"Serving the site in {site_dir}/ at {address} (Ctrl+C to stop)"
+    if announce is None:
+        print(message, flush=True)
+    else:
+        announce(message)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False)
+    with stop_on_sigterm():
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+class _TerminatedError(Exception):
+    """SIGTERM, after uvicorn's graceful shutdown."""
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise _TerminatedError
+
+
+@contextlib.contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """A clean stop on SIGTERM. uvicorn shuts down gracefully on it, then sends the signal
+    to itself again, which would end the process there (exit status -15): this handler
+    turns that into an ordinary return."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_stopped)
+    try:
+        yield
+    except _TerminatedError:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
