@@ -90,6 +90,8 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),
     Index("outbox_due", "state", "next_attempt_at"),
+    # each channel's dispatcher claims its own due items (schema version 2)
+    Index("outbox_channel_due", "channel", "state", "next_attempt_at"),
 )
 
 published = Table(
@@ -130,11 +132,18 @@ snapshot_log = Table(
     Column("changes", Integer, nullable=False),
 )
 
+
 # Upgrades of an existing database, oldest first: _UPGRADES[0] takes version 1 to 2, and so
 # on. A change to a table above goes there too, as a step that alters old databases without
 # losing their rows (add a column with a default, copy data, never drop what holds data).
 # A new database is created at the newest version at once, from the tables above.
-_UPGRADES: list[Callable[[Connection], None]] = []
+def _channel_index(conn: Connection) -> None:
+    """Version 2: claiming a channel's due items no longer scans every due item."""
+    index = next(i for i in outbox.indexes if i.name == "outbox_channel_due")
+    index.create(conn, checkfirst=True)
+
+
+_UPGRADES: list[Callable[[Connection], None]] = [_channel_index]
 SCHEMA_VERSION = 1 + len(_UPGRADES)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Engine,
     Insert,
     and_,
+    bindparam,
     func,
     or_,
     select,
@@ -114,10 +115,16 @@ def dispatch(
     random: Random | None = None,
     stop: Event | None = None,
     channels_at_once: int = 4,
+    batch: int = 50,
 ) -> DispatchReport:
     """Send every item that is due, each channel in its own thread, and record what
-    happened. `senders` makes a Sender for each kind of item ("email", "webhook")."""
-    policy = _Policy(max_attempts, base_delay, max_delay, lease, random or Random())
+    happened. `senders` makes a Sender for each kind of item ("email", "webhook").
+
+    A channel's items are claimed `batch` at a time, each committed as `sending` with its
+    own lease before any is sent, then sent and recorded one by one: a crash resends at
+    most the item in progress, and leaves the rest of its batch for a pass after the lease.
+    """
+    policy = _Policy(max_attempts, base_delay, max_delay, lease, random or Random(), max(1, batch))
     with engine.connect() as conn:
         channels = conn.scalars(
             select(outbox.c.channel).where(_due(now())).distinct().order_by(outbox.c.channel)
@@ -197,6 +204,7 @@ class _Policy:
     max_delay: timedelta
     lease: timedelta
     random: Random
+    batch: int
 
 
 @dataclass(frozen=True)
@@ -206,6 +214,7 @@ class _Claimed:
     kind: str
     payload: dict[str, Any]
     attempts: int  # including this one; it also fences the claim (see _record)
+    claimed_until: datetime
 
 
 @dataclass
@@ -215,6 +224,23 @@ class _Tally:
     retried: int = 0
     failed: int = 0
     notes: list[str] = field(default_factory=list)
+
+
+# An item we claimed that nobody has taken over since: had our lease run out and another
+# dispatcher claimed it, that claim counted another attempt. Built once (the hot path);
+# without .values(), the columns to set are the parameters given with it.
+_STILL_OURS = update(outbox).where(
+    outbox.c.id == bindparam("claimed_id"),
+    outbox.c.state == State.SENDING.value,
+    outbox.c.attempts == bindparam("claimed_attempts"),
+)
+_RELEASE = _STILL_OURS.values(
+    state=State.QUEUED.value, attempts=outbox.c.attempts - 1, claimed_until=None
+)
+
+
+def _ours(item: _Claimed) -> dict[str, Any]:
+    return {"claimed_id": item.id, "claimed_attempts": item.attempts}
 
 
 def _insert_new(conn: Connection) -> Insert:
@@ -244,18 +270,32 @@ def _dispatch_channel(
 ) -> _Tally:
     tally = _Tally(channel)
     opened: dict[str, Sender] = {}
-    try:
-        while stop is None or not stop.is_set():
-            item = _claim_next(engine, channel, now(), policy.lease)
-            if item is None:
-                break
+
+    def work_through(conn: Connection, claimed: list[_Claimed]) -> bool:
+        """Send and record the claimed items in order; returns whether the channel goes on.
+        Items not reached (on `stop`, after a RETRY, or once their lease has run out and
+        another pass may take them over) are released uncounted."""
+        for done, item in enumerate(claimed):
+            if _stopped(stop) or (done and now() >= item.claimed_until):
+                _release(conn, claimed[done:])
+                return not _stopped(stop)
             outcome = _send(item, senders, opened)
-            _record(engine, item, outcome, now(), policy, tally)
+            _record(conn, item, outcome, now(), policy, tally)
             if outcome.result is Result.RETRY:
                 # The receiver is in trouble: the channel's other items wait for the next
                 # pass rather than hammer it.
                 tally.notes.append("the rest of this channel waits for the next pass")
-                break
+                _release(conn, claimed[done + 1 :])
+                return False
+        return True
+
+    try:
+        # One connection for the channel's pass; each claim and record commits on it.
+        with engine.connect() as conn:
+            while not _stopped(stop):
+                claimed = _claim(conn, channel, now(), policy)
+                if not claimed or not work_through(conn, claimed):
+                    break
     finally:
         for kind, sender in opened.items():
             try:
@@ -265,39 +305,51 @@ def _dispatch_channel(
     return tally
 
 
-def _claim_next(
-    engine: Engine, channel: str, moment: datetime, lease: timedelta
-) -> _Claimed | None:
-    """The channel's oldest due item, marked `sending` and committed before it is sent."""
-    with engine.begin() as conn:
-        while True:
-            row = conn.execute(
-                select(outbox)
-                .where(outbox.c.channel == channel, _due(moment))
-                .order_by(outbox.c.id)
-                .limit(1)
-            ).first()
-            if row is None:
-                return None
-            # Guarded by the state we saw: if another dispatcher claimed the item first,
-            # nothing is updated and we look for the next one.
-            claimed = conn.execute(
-                update(outbox)
-                .where(
-                    outbox.c.id == row.id,
-                    outbox.c.state == row.state,
-                    outbox.c.attempts == row.attempts,
-                    _due(moment),
-                )
-                .values(
-                    state=State.SENDING.value,
-                    attempts=row.attempts + 1,
-                    claimed_until=moment + lease,
-                )
+def _stopped(stop: Event | None) -> bool:
+    return stop is not None and stop.is_set()
+
+
+def _claim(conn: Connection, channel: str, moment: datetime, policy: _Policy) -> list[_Claimed]:
+    """The channel's oldest due items, a small batch, marked `sending` and committed before
+    any is sent. Each counts an attempt and carries its own lease."""
+    while True:
+        # SKIP LOCKED: a second dispatcher on PostgreSQL takes the next items rather than
+        # wait for ours (SQLite has one writer at a time and ignores it).
+        oldest = conn.scalars(
+            select(outbox.c.id)
+            .where(outbox.c.channel == channel, _due(moment))
+            .order_by(outbox.c.id)
+            .limit(policy.batch)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not oldest:
+            conn.commit()
+            return []
+        # Guarded by _due again: an item another dispatcher claimed since is left out.
+        until = moment + policy.lease
+        rows = conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(oldest), _due(moment))
+            .values(state=State.SENDING.value, attempts=outbox.c.attempts + 1, claimed_until=until)
+            .returning(
+                outbox.c.id, outbox.c.key, outbox.c.kind, outbox.c.payload, outbox.c.attempts
             )
-            if claimed.rowcount == 1:
-                payload = json.loads(row.payload)
-                return _Claimed(row.id, row.key, row.kind, payload, row.attempts + 1)
+        ).all()
+        conn.commit()
+        if rows:
+            claimed = [
+                _Claimed(row.id, row.key, row.kind, json.loads(row.payload), row.attempts, until)
+                for row in rows
+            ]
+            return sorted(claimed, key=lambda item: item.id)  # RETURNING promises no order
+
+
+def _release(conn: Connection, items: list[_Claimed]) -> None:
+    """Claimed items never sent go back to the queue, their attempt not counted. Fenced
+    like _record: an item another dispatcher has taken over is left alone."""
+    if items:
+        conn.execute(_RELEASE, [_ours(item) for item in items])
+        conn.commit()
 
 
 def _send(
@@ -317,7 +369,7 @@ def _send(
 
 
 def _record(
-    engine: Engine,
+    conn: Connection,
     item: _Claimed,
     outcome: Outcome,
     moment: datetime,
@@ -339,18 +391,8 @@ def _record(
         retry_at = moment + _backoff(item.attempts, outcome.retry_after, policy)
         values.update(state=State.QUEUED.value, next_attempt_at=retry_at, last_error=reason)
         note = f"{item.key} will be tried again after {retry_at:%Y-%m-%d %H:%M:%S} UTC: {reason}"
-    with engine.begin() as conn:
-        # `attempts` fences the claim: had our lease run out and another dispatcher taken the
-        # item over, its claim counts another attempt and ours must not overwrite it.
-        recorded = conn.execute(
-            update(outbox)
-            .where(
-                outbox.c.id == item.id,
-                outbox.c.state == State.SENDING.value,
-                outbox.c.attempts == item.attempts,
-            )
-            .values(**values)
-        )
+    recorded = conn.execute(_STILL_OURS, {**values, **_ours(item)})
+    conn.commit()
     if recorded.rowcount != 1:
         tally.notes.append(f"{item.key}: sending outlasted the lease; another pass took it over")
         return

@@ -372,7 +372,8 @@ def test_a_dispatcher_killed_while_sending_leaves_the_item_to_be_sent_again(
     assert receiver.keys == ["a"]  # the same key: the receiver can tell it is a repeat
 
 
-def test_two_dispatchers_at_once_never_send_an_item_twice(database: Engine) -> None:
+@pytest.mark.parametrize("batch", [1, 5, 20])
+def test_two_dispatchers_at_once_never_send_an_item_twice(database: Engine, batch: int) -> None:
     keys = [f"{channel}-{n}" for channel in ("a", "b", "c") for n in range(12)]
     queue(database, *(item(key, channel=key[0]) for key in keys))
     receiver, clock = Receiver(), Clock()
@@ -381,7 +382,7 @@ def test_two_dispatchers_at_once_never_send_an_item_twice(database: Engine) -> N
 
     def dispatcher() -> None:
         start.wait(10)
-        reports.append(run(database, receiver, clock))
+        reports.append(run(database, receiver, clock, batch=batch))
 
     threads = [threading.Thread(target=dispatcher) for _ in range(2)]
     for thread in threads:
@@ -401,8 +402,148 @@ def test_stop_lets_the_send_in_progress_finish_and_starts_no_more(database: Engi
     report = run(database, receiver, Clock(), stop=stop)
     assert report.sent == 1
     assert receiver.keys == ["a"]
-    assert [row.state for row in rows(database).values()] == ["sent", "queued", "queued"]
+    found = rows(database).values()
+    assert [(row.state, row.attempts) for row in found] == [
+        ("sent", 1),
+        ("queued", 0),
+        ("queued", 0),
+    ]
     assert run(database, receiver, Clock(), stop=stop).sent == 0
+
+
+# Claiming in batches
+
+
+def states(engine: Engine) -> dict[str, tuple[str, int]]:
+    return {key: (row.state, row.attempts) for key, row in rows(engine).items()}
+
+
+def test_a_channel_claims_a_small_batch_each_with_a_lease_before_sending(
+    database: Engine,
+) -> None:
+    queue(database, *(item(key) for key in "abcde"))
+    receiver, seen = Receiver(), dict[str, dict[str, tuple[str, int]]]()
+
+    def look(key: str) -> None:
+        seen[key] = states(database)
+
+    receiver.on_send = look
+    report = run(database, receiver, Clock(), batch=2)
+    assert report.sent == 5
+    assert receiver.keys == list("abcde")
+    # While a is sent, a and b are claimed and committed; c waits for the next batch.
+    assert seen["a"] == {
+        "a": ("sending", 1), "b": ("sending", 1), "c": ("queued", 0), "d": ("queued", 0),
+        "e": ("queued", 0),
+    }  # fmt: skip
+    # Each is recorded as it is sent, before the next is.
+    assert seen["b"]["a"] == ("sent", 1)
+    assert seen["c"] == {
+        "a": ("sent", 1), "b": ("sent", 1), "c": ("sending", 1), "d": ("sending", 1),
+        "e": ("queued", 0),
+    }  # fmt: skip
+    for row in rows(database).values():
+        assert (row.state, row.attempts, row.claimed_until) == ("sent", 1, None)
+
+
+class KillingAt:
+    """A receiver that takes every item until `key`, when the process dies mid-send."""
+
+    def __init__(self, receiver: Receiver, key: str) -> None:
+        self.receiver = receiver
+        self.key = key
+
+    def send(self, key: str, payload: dict[str, Any]) -> Outcome:
+        if key == self.key:
+            raise Killed
+        return ScriptedSender(self.receiver).send(key, payload)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_crash_mid_batch_resends_only_the_items_not_recorded_after_the_lease(
+    database: Engine,
+) -> None:
+    queue(database, *(item(key) for key in "abcd"))
+    first = Receiver()
+    with pytest.raises(Killed):
+        dispatch(database, {"email": lambda: KillingAt(first, "b")}, Clock(), batch=3)
+    assert first.keys == ["a"]
+    lease_end = T0 + timedelta(minutes=10)
+    assert states(database) == {
+        "a": ("sent", 1), "b": ("sending", 1), "c": ("sending", 1), "d": ("queued", 0),
+    }  # fmt: skip
+    assert rows(database)["c"].claimed_until == lease_end
+    # Before the lease runs out only d, never claimed, goes; after it, b (perhaps already
+    # received: same key, same Message-ID) and c (never sent).
+    second = Receiver()
+    assert run(database, second, Clock(lease_end - timedelta(seconds=1))).sent == 1
+    assert run(database, second, Clock(lease_end)).sent == 2
+    assert second.keys == ["d", "b", "c"]
+    assert states(database) == {
+        "a": ("sent", 1), "b": ("sent", 2), "c": ("sent", 2), "d": ("sent", 1),
+    }  # fmt: skip
+
+
+def test_items_claimed_but_not_reached_after_a_retry_go_back_uncounted(
+    database: Engine,
+) -> None:
+    queue(database, *(item(key) for key in "abcd"))
+    receiver = Receiver({"b": [Outcome.retry("421 try again later")]})
+    report = run(database, receiver, Clock(), batch=3, random=Random(1))
+    assert (report.sent, report.retried) == (1, 1)
+    assert receiver.keys == ["a", "b"]
+    assert states(database) == {
+        "a": ("sent", 1), "b": ("queued", 1), "c": ("queued", 0), "d": ("queued", 0),
+    }  # fmt: skip
+    found = rows(database)
+    assert found["c"].claimed_until is None
+    assert found["c"].next_attempt_at == T0  # due at once on the next pass
+    assert run(database, receiver, Clock(T0 + timedelta(hours=1)), batch=3).sent == 3
+    assert receiver.keys == ["a", "b", "b", "c", "d"]
+    assert states(database)["c"] == ("sent", 1)
+
+
+def test_a_batch_that_outlasts_its_lease_releases_the_rest_and_claims_afresh(
+    database: Engine,
+) -> None:
+    queue(database, *(item(key) for key in "abc"))
+    receiver, clock = Receiver(), Clock()
+    leases: dict[str, datetime | None] = {}
+
+    def slow(key: str) -> None:
+        leases[key] = rows(database)[key].claimed_until
+        clock.now += timedelta(minutes=6)  # two sends outlast a ten-minute lease
+
+    receiver.on_send = slow
+    report = run(database, receiver, clock, batch=3)
+    assert report.sent == 3
+    assert receiver.keys == ["a", "b", "c"]
+    # c's first claim ran out while b was sent: c was released, not sent late, and was
+    # claimed again with a fresh lease, its first attempt counted once.
+    assert leases["c"] == T0 + timedelta(minutes=12 + 10)
+    assert states(database) == {"a": ("sent", 1), "b": ("sent", 1), "c": ("sent", 1)}
+
+
+def test_an_item_another_dispatcher_took_over_is_not_released(database: Engine) -> None:
+    queue(database, item("a"), item("b"))
+    slow, other, clock = Receiver(), Receiver(), Clock()
+
+    def take_over(key: str) -> None:
+        if key == "a":  # the first dispatcher stalls past the lease; a second one runs
+            clock.now += timedelta(minutes=11)
+            assert run(database, other, clock).sent == 2
+
+    slow.on_send = take_over
+    report = run(database, slow, clock, batch=2)
+    assert other.keys == ["a", "b"]
+    assert slow.keys == ["a"]  # b's claim had run out: the first dispatcher left it
+    assert report.sent == 0
+    assert report.notes == {
+        "val/bulletin": ["a: sending outlasted the lease; another pass took it over"]
+    }
+    assert states(database) == {"a": ("sent", 2), "b": ("sent", 2)}
 
 
 # Looking after the outbox
@@ -462,7 +603,7 @@ def test_a_sqlite_database_in_a_folder_that_does_not_exist_is_created(tmp_path: 
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.scalars(select(schema_version.c.version)).all() == [1]
+        assert conn.scalars(select(schema_version.c.version)).all() == [SCHEMA_VERSION]
     engine.dispose()
     assert path.is_file()
 
