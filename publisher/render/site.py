@@ -265,6 +265,7 @@ FRAGMENTS: dict[str, Callable[[SiteData, OpportunityView], object]] = {
     "ics": calendar.fragment,
     "json": data.fragment,
     "card": pages.card,
+    "ocds": ocds.fragment,
 }
 
 
