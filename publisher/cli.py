@@ -270,6 +270,13 @@ def run_build(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_PROBLEMS
+    if built.history_note:
+        print(
+            f"Note: {built.history_note}. Notices show no first publication dates or changes "
+            "from git (a plan's own first_published still counts)."
+            if "no history" in built.history_note
+            else f"Note: {built.history_note}."
+        )
     for skipped in built.skipped:
         errors = sum(
             1 for p in built.problems if p.file == skipped and p.severity is report.Severity.ERROR

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -154,3 +155,14 @@ def test_the_json_schema_accepts_every_example_file() -> None:
         document, problems = parse(path.read_text(), path.name)
         assert document is not None, problems
         jsonschema.validate(document.data, schemas[schema])
+
+
+def test_build_says_once_when_the_plans_have_no_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(Path(__file__).parents[1] / "plans", tmp_path / "plans")
+    code = main(["build", "--plans", str(tmp_path / "plans"), "--out", str(tmp_path / "feeds"),
+                 "--today", "2026-11-23"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count("is not in a git repository, so there is no history") == 1

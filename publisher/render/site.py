@@ -59,6 +59,7 @@ class BuildReport:
     opportunities: int = 0
     problems: list[Problem] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    history_note: str | None = None  # why there is no history from git, or only some
 
     @property
     def errors(self) -> int:
@@ -452,7 +453,11 @@ def build(
         raise BuildError(f"{wrong}.")
     site.sequences = calendar.read_sequences(out / "all.ics")
     report = BuildReport(
-        out, problems=problems, skipped=site.skipped, opportunities=len(site.opportunities)
+        out,
+        problems=problems,
+        skipped=site.skipped,
+        opportunities=len(site.opportunities),
+        history_note=site.history_note,
     )
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -322,3 +322,22 @@ def test_killed_between_sending_and_recording_resends_with_the_same_key(world: W
     assert len(keys) == 2 and keys[0] == keys[1]
     world.run("2026-06-02T11:30")
     assert len(world.hook.requests) == 2
+
+
+def test_a_weekly_digest_goes_on_its_day_at_its_time(world: World) -> None:
+    channels = world.plans / "channels" / "leeds-cvs.yaml"
+    data = yaml.safe_load(channels.read_text())
+    data["channels"][2].update(
+        {"cadence": "weekly", "digest_day": "tuesday", "digest_time": "09:30"}
+    )
+    channels.write_text(yaml.safe_dump(data))
+    world.run("2026-06-01T10:00")  # a Monday
+    world.first["value"] = {"total": 90000}
+    world.run("2026-06-01T11:00")
+    world.run("2026-06-02T09:29")
+    assert world.mail_to("weekly@leeds-cvs.org.uk") == []
+    world.run("2026-06-02T09:30")  # Tuesday, 09:30 London (08:30 UTC in summer)
+    [digest] = world.mail_to("weekly@leeds-cvs.org.uk")
+    assert digest["Subject"] == "1 update on NHS and council funding plans (2 June 2026)"
+    world.run("2026-06-09T09:30")  # nothing new: no empty digest the next week
+    assert len(world.mail_to("weekly@leeds-cvs.org.uk")) == 1
