@@ -365,6 +365,7 @@ def run_service(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_USAGE
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every job run
     # The web stack is imported only for the service: `publisher check` starts faster.
     from publisher.service import run as service_run  # noqa: PLC0415
 
