@@ -19,6 +19,7 @@ from pathlib import Path
 from publisher.changes.diff import Change, Weight, compare_all
 from publisher.changes.history import _git
 from publisher.changes.wording import Names, sentence, text_environment
+from publisher.plans import report
 from publisher.plans.check import UsageError, check, load_reference, read_plan
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.model import Funding, Opportunity
@@ -231,8 +232,8 @@ def as_json(result: Preview) -> str:
                     }
                     for item in result.items
                 ],
-                "new_warnings": [_problem_json(p) for p in result.new_warnings],
-                "errors": [_problem_json(p) for p in result.errors],
+                "new_warnings": [report.as_dict(p) for p in result.new_warnings],
+                "errors": [report.as_dict(p) for p in result.errors],
                 "left_out": result.left_out,
             },
             indent=2,
@@ -240,18 +241,6 @@ def as_json(result: Preview) -> str:
         )
         + "\n"
     )
-
-
-def _problem_json(problem: Problem) -> dict[str, object]:
-    return {
-        "file": problem.file,
-        "line": problem.line,
-        "column": problem.column,
-        "field": problem.dotted_path,
-        "code": problem.code,
-        "message": problem.message,
-        "hint": problem.hint,
-    }
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")

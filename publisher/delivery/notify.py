@@ -35,7 +35,7 @@ from publisher.render.views import (
     CommissionerView,
     OpportunityView,
     SiteData,
-    opportunity_view,
+    view_in,
 )
 from publisher.settings import Settings
 
@@ -109,11 +109,7 @@ def _view(site: SiteData, uid: str, item: Opportunity) -> OpportunityView:
     """A view of an opportunity no longer in the plans, to announce its withdrawal."""
     commissioner_id = uid.split("/", 1)[0]
     commissioner = next((c for c in site.commissioners if c.id == commissioner_id), None)
-    if commissioner is None:
-        commissioner = CommissionerView(commissioner_id, commissioner_id, "other", None, None,
-                                        12, False, "")  # fmt: skip
-    return opportunity_view(commissioner, item, site.places, site.themes, site.glossary,
-                            site.organisations, site.today)  # fmt: skip
+    return view_in(site, commissioner or CommissionerView.gone(commissioner_id), item)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from publisher.render import calendar as ics
 from publisher.render.data import Json, dumps, number
 from publisher.render.feeds import LONDON, per_view
 from publisher.render.pages import TEMPLATES
-from publisher.render.views import CommissionerView, OpportunityView, SiteData, opportunity_view
+from publisher.render.views import CommissionerView, OpportunityView, SiteData, view_in
 
 OCDS_VERSION = "1.1"
 PREFIX_ENV = "PUBLISHER_OCID_PREFIX"
@@ -357,15 +357,7 @@ def history(site: SiteData, view: OpportunityView) -> History:
     out: History = [
         (
             day,
-            opportunity_view(
-                view.commissioner,
-                item,
-                site.places,
-                site.themes,
-                site.glossary,
-                site.organisations,
-                site.today,
-            ),
+            view_in(site, view.commissioner, item),
         )
         for day, item in view.earlier
     ]

@@ -42,6 +42,7 @@ from publisher.render.views import (
     SiteData,
     commissioner_view,
     opportunity_view,
+    view_in,
 )
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
@@ -204,27 +205,11 @@ def _withdrawn(site: SiteData, history: History, names: Names) -> list[Opportuni
         except ValueError:
             continue  # a version that could not be published then either
         commissioner_id = key.split("/", 1)[0]
-        commissioner = bodies.get(commissioner_id) or CommissionerView(
-            commissioner_id,
-            record.commissioner_name or commissioner_id,
-            "other",
-            None,
-            None,
-            12,
-            False,
-            "",
+        commissioner = bodies.get(commissioner_id) or CommissionerView.gone(
+            commissioner_id, record.commissioner_name
         )
         out.append(
-            opportunity_view(
-                commissioner,
-                item,
-                site.places,
-                site.themes,
-                site.glossary,
-                site.organisations,
-                site.today,
-                _history_of(history, key, item, names, record),
-            )
+            view_in(site, commissioner, item, _history_of(history, key, item, names, record))
         )
     return out
 

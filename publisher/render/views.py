@@ -90,6 +90,11 @@ class CommissionerView:
     example: bool
     source: str  # the plan file, as given to the build
 
+    @classmethod
+    def gone(cls, id: str, name: str = "") -> CommissionerView:
+        """A body whose plan file is no longer there: known only by its id (and name)."""
+        return cls(id, name or id, "other", None, None, 12, False, "")
+
     @property
     def kind_words(self) -> str:
         return KIND_WORDS[self.kind]
@@ -346,6 +351,19 @@ class OpportunityHistory:
     changes: tuple[ChangeLine, ...] = ()
     withdrawn: dt.date | None = None
     earlier: tuple[tuple[dt.date, Opportunity], ...] = ()
+
+
+def view_in(
+    site: SiteData,
+    commissioner: CommissionerView,
+    item: Opportunity,
+    history: OpportunityHistory | None = None,
+) -> OpportunityView:
+    """`opportunity_view` with the site's places, themes, glossary, bodies and day."""
+    return opportunity_view(
+        commissioner, item, site.places, site.themes, site.glossary, site.organisations,
+        site.today, history,
+    )  # fmt: skip
 
 
 def commissioner_view(header: PlanHeader, source: str) -> CommissionerView:

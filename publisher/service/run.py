@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import socket
 import threading
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from starlette.routing import Route
 
 from publisher.delivery.database import connect, create_or_upgrade
 from publisher.service.scheduler import Service
-from publisher.service.web import create_app, stop_on_sigterm
+from publisher.service.web import create_app, listen, stop_on_sigterm
 from publisher.settings import Settings
 
 log = logging.getLogger("publisher")
@@ -61,18 +60,10 @@ def run(plans: Path, site: Path, host: str, port: int, settings: Settings) -> No
     engine = connect(settings.database_url)
     create_or_upgrade(engine)
     service = Service(plans, site, settings, engine)
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    shown = f"[{host}]" if ":" in host else host
+    sock, address = listen(host, port)
     log.info(
-        "Serving %s/ at http://%s:%d/ and keeping it current from %s/ (Ctrl+C to stop).",
-        site, shown, sock.getsockname()[1], plans,
-    )  # fmt: skip
+        "Serving %s/ at %s and keeping it current from %s/ (Ctrl+C to stop).", site, address, plans
+    )
     service.start()
     try:
         config = uvicorn.Config(

@@ -310,6 +310,20 @@ def create_app(
     return app
 
 
+def listen(host: str, port: int) -> tuple[socket.socket, str]:
+    """A socket bound to host and port (0: any free port), and its address as a URL.
+    Raises OSError when the address cannot be used."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    shown = f"[{host}]" if ":" in host else host
+    return sock, f"http://{shown}:{sock.getsockname()[1]}/"
+
+
 def serve(
     site_dir: Path,
     plans: Path | None,
@@ -320,16 +334,7 @@ def serve(
 ) -> None:
     """Serve the site until stopped (SIGTERM or Ctrl+C end it gracefully). Raises OSError
     when the address cannot be used."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    port = sock.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
-    address = f"http://{shown}:{port}/"
+    sock, address = listen(host, port)
     app = create_app(site_dir, plans, base_url or address)
     message = f"Serving the site in {site_dir}/ at {address} (Ctrl+C to stop)"
     if announce is None:

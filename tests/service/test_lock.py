@@ -8,14 +8,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from publisher.service.lock import AdvisoryLock, FileLock, lock_for
-from tests.delivery.conftest import (  # noqa: F401 (fixtures: both databases)
-    database,
-    postgresql_engine,
-    postgresql_url,
-)
 
 
-def test_one_holder_at_a_time(database: Engine) -> None:  # noqa: F811
+def test_one_holder_at_a_time(database: Engine) -> None:
     first, second = lock_for(database), lock_for(database)
     expected = AdvisoryLock if database.dialect.name == "postgresql" else FileLock
     assert isinstance(first, expected)

@@ -1,4 +1,5 @@
-"""Fixtures for the delivery tests: the state database, on SQLite and on real PostgreSQL."""
+"""Fixtures shared by every test folder: the state database, on SQLite and on real PostgreSQL
+(delivery, snapshot, scheduler and lock tests run on both)."""
 
 from __future__ import annotations
 
