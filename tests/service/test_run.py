@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import hmac
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +25,7 @@ from publisher.delivery.database import connect, create_or_upgrade
 from publisher.service.run import application
 from publisher.service.scheduler import Service
 from publisher.settings import Settings
-from tests.changes.gitplans import BASE_OPPORTUNITY, EXAMPLES
+from tests.changes.gitplans import BASE_OPPORTUNITY, EXAMPLES, PlanRepo
 from tests.delivery.receivers import (  # noqa: F401 (fixtures, found by pytest by name)
     SmtpServer,
     smtp_server_fixture,
@@ -185,3 +186,24 @@ def test_a_reminder_missed_while_down_is_sent_once_when_back(
     assert [str(m["Subject"]) for m in smtp_server.messages] == [
         "Reminder: Tender opens on 15 March 2027: Social prescribing link workers in Leeds"
     ]
+
+
+def test_a_clone_with_a_remote_is_pulled(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """The plans repository is pushed to; the service's clone pulls and rebuilds."""
+    origin = PlanRepo(tmp_path / "origin")
+    origin.commit("2026-05-01", "first plan")
+    clone = tmp_path / "service"
+    subprocess.run(["git", "clone", "-q", str(origin.root), str(clone)], check=True)
+    plans = Plans(tmp_path / "state", smtp_server)
+    service = Service(clone / "plans", tmp_path / "feeds", plans.settings, plans.engine,
+                      every=dt.timedelta(hours=1), sync_every=dt.timedelta(hours=1))  # fmt: skip
+    assert service.sync() is True
+    assert "Lunch clubs" not in (tmp_path / "feeds" / "all.rss").read_text()
+    assert service.sync() is False  # nothing new upstream: nothing rebuilt
+    origin.opportunities.append(
+        {**BASE_OPPORTUNITY, "id": "lunch-clubs", "title": "Lunch clubs for older people"}
+    )
+    origin.commit("2026-05-02", "a new opportunity")
+    assert service.sync() is True
+    assert "Lunch clubs" in (tmp_path / "feeds" / "all.rss").read_text()
+    service.lock.release()
