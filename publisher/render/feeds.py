@@ -236,7 +236,7 @@ def change_items(site: SiteData, view: OpportunityView) -> list[Item]:
     link = site.link(view.url) + "#last-changed"
     out = []
     for commit, lines in list(commits.items())[:CHANGES_IN_FEEDS]:
-        texts = [c.text for c in reversed(lines)]  # in the order the commit made them
+        texts = [c.text for c in lines]  # in the order the changes were found
         kinds = {c.kind for c in lines}
         state = "withdrawn" if "withdrawn" in kinds else "cancelled" if "cancelled" in kinds else ""
         html = (

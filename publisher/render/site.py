@@ -174,7 +174,8 @@ def _history_of(
             event.change.weight is Weight.NEWS,
             event.change.kind.value,
         )
-        for event in reversed(record.events)
+        # newest commit first; within a commit, in the order the changes were found
+        for event in sorted(record.events, key=lambda e: (-e.when.timestamp(), e.number))
     )
     earlier = []
     for day, raw in history.earlier_versions(key):
