@@ -16,32 +16,35 @@ import pickle
 import subprocess
 import threading
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from pydantic import ValidationError
 
+from publisher.changes import git
 from publisher.changes.diff import Change, compare, returned
 from publisher.plans.load import parse, paused_gc
 from publisher.plans.model import Opportunity
-from publisher.plans.reference import PLACES_FILE, THEMES_FILE
 
-GIT_TIMEOUT = 300
 # The cache holds pickled objects of these modules' classes: any change to them makes a
 # new cache, so an upgrade never reads objects of an older shape.
 CACHE_VERSION = hashlib.sha256(
     b"".join(
         (Path(__file__).parent.parent / name).read_bytes()
-        for name in ("changes/history.py", "changes/diff.py", "plans/model.py", "plans/dates.py")
+        for name in (
+            "changes/history.py",
+            "changes/git.py",
+            "changes/diff.py",
+            "plans/model.py",
+            "plans/dates.py",
+        )
     )
 ).hexdigest()[:16]
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 PARALLEL_FROM = 32  # blobs; below this, starting workers costs more than it saves
-ZERO = "0" * 40
-
 Progress = Callable[[int, int, str], None]
 
 
@@ -117,104 +120,6 @@ class _Parsed:
     versions: dict[str, str]  # opportunity id -> the raw YAML values as key-sorted JSON
 
 
-def _git(top: str | Path, *args: str, stdin: bytes | None = None) -> bytes:
-    return subprocess.run(
-        ["git", "-C", str(top), "-c", "core.quotePath=false", *args],
-        input=stdin,
-        capture_output=True,
-        check=True,
-        timeout=GIT_TIMEOUT,
-    ).stdout
-
-
-def _where(plans: Path) -> tuple[Path, str, Path, bool] | str:
-    """The repository's top, the plans folder within it, the git folder and whether the
-    clone is shallow; or why there is no history."""
-    try:
-        out = _git(
-            plans,
-            "rev-parse",
-            "--show-toplevel",
-            "--absolute-git-dir",
-            "--is-shallow-repository",
-        )
-    except FileNotFoundError:
-        return "git is not installed, so there is no history"
-    except (OSError, subprocess.SubprocessError):
-        return f"{plans} is not in a git repository, so there is no history"
-    top, git_dir, shallow = out.decode().splitlines()[:3]
-    rel = plans.resolve().relative_to(Path(top).resolve()).as_posix()
-    return Path(top), "" if rel == "." else rel, Path(git_dir), shallow == "true"
-
-
-def _is_plan(path: str, rel: str) -> bool:
-    pure = PurePosixPath(path)
-    return (
-        str(pure.parent) == (rel or ".")
-        and pure.suffix in (".yaml", ".yml")
-        and pure.name not in (PLACES_FILE, THEMES_FILE)
-        and not pure.name.startswith(".")
-    )
-
-
-@dataclass(frozen=True)
-class _Commit:
-    sha: str
-    when: dt.datetime
-    files: list[tuple[str, str, str]]  # path, blob before, blob after (ZERO: none)
-
-
-def _commits(top: Path, rel: str, since: str | None) -> list[_Commit]:
-    """The main line's commits that touched plan files, oldest first."""
-    span = [f"{since}..HEAD"] if since else ["HEAD"]
-    out = _git(
-        top,
-        "log",
-        "--first-parent",
-        "--reverse",
-        "--no-renames",
-        "--raw",
-        "--no-abbrev",
-        "--format=%x01%H %ct",
-        *span,
-        "--",
-        rel or ".",
-    ).decode("utf-8", "replace")
-    commits: list[_Commit] = []
-    for chunk in out.split("\x01")[1:]:
-        lines = chunk.splitlines()
-        sha, stamp = lines[0].split()
-        files = []
-        for line in lines[1:]:
-            if not line.startswith(":"):
-                continue
-            meta, _, path = line.partition("\t")
-            parts = meta.split()
-            if _is_plan(path, rel):
-                files.append((path, parts[2], parts[3]))
-        if files:
-            when = dt.datetime.fromtimestamp(int(stamp), dt.UTC)
-            commits.append(_Commit(sha, when, files))
-    return commits
-
-
-def _read_blobs(top: Path, shas: list[str]) -> Iterator[tuple[str, bytes]]:
-    """Blobs' contents from one `git cat-file --batch`."""
-    if not shas:
-        return
-    out = _git(top, "cat-file", "--batch", stdin="\n".join(shas).encode() + b"\n")
-    at = 0
-    for sha in shas:
-        end = out.index(b"\n", at)
-        header = out[at:end].split()
-        if len(header) < 3 or header[1] == b"missing":
-            at = end + 1
-            continue
-        size = int(header[2])
-        yield sha, out[end + 1 : end + 1 + size]
-        at = end + 1 + size + 1
-
-
 def _parse_blob(raw: bytes) -> _Parsed | None:
     """A plan file's opportunities as raw values: cheap enough for every file in every
     commit. Only versions that differ are read into the plan model later."""
@@ -283,12 +188,12 @@ def _save_cache(path: Path, history: History) -> None:
 
 def read_history(plans: Path, progress: Progress | None = None) -> History:
     """The history of every opportunity in the plans folder, from git, using the cache."""
-    where = _where(plans)
+    where = git.where(plans)
     if isinstance(where, str):
         return History(note=where)
     top, rel, git_dir, shallow = where
     try:
-        head = _git(top, "rev-parse", "--verify", "--quiet", "HEAD").decode().strip()
+        head = git.run(top, "rev-parse", "--verify", "--quiet", "HEAD").decode().strip()
     except (OSError, subprocess.SubprocessError):
         return History(note=f"the git repository at {top} has no commits yet, so no history")
     cache = _cache_path(git_dir, rel)
@@ -298,14 +203,14 @@ def read_history(plans: Path, progress: Progress | None = None) -> History:
     since = None
     if history is not None and history.head is not None:
         try:
-            _git(top, "merge-base", "--is-ancestor", history.head, head)
+            git.run(top, "merge-base", "--is-ancestor", history.head, head)
             since = history.head
         except (OSError, subprocess.SubprocessError):
             history = None  # history was rewritten: read it all again
     if history is None or since is None:
         history = History()
     try:
-        commits = _commits(top, rel, since)
+        commits = git.commits(top, rel, since)
     except (OSError, subprocess.SubprocessError) as err:
         return History(note=f"git could not read the history of {plans}: {err}")
     _walk(top, history, commits, fresh=since is None, shallow=shallow, progress=progress)
@@ -323,7 +228,7 @@ def read_history(plans: Path, progress: Progress | None = None) -> History:
 def _walk(
     top: Path,
     history: History,
-    commits: list[_Commit],
+    commits: list[git.Commit],
     fresh: bool,
     shallow: bool,
     progress: Progress | None,
@@ -337,11 +242,11 @@ def _walk(
             history.blobs[p] for c in commits for p, _, _ in c.files if p in history.blobs
         )
     )
-    needed.pop(ZERO, None)
+    needed.pop(git.ZERO, None)
     shas = list(needed)
     if progress is not None and shas:
         progress(0, len(shas), "Reading plan history from git")
-    contents = dict(_read_blobs(top, shas))
+    contents = dict(git.read_blobs(top, shas))
     parsed_list = _parse_all([contents.get(sha, b"") for sha in shas])
     parsed = dict(zip(shas, parsed_list, strict=True))
     del contents
@@ -357,17 +262,17 @@ def _digest(version: str) -> bytes:
 
 
 def _step(
-    history: History, commit: _Commit, parsed: dict[str, _Parsed | None], boundary: bool
+    history: History, commit: git.Commit, parsed: dict[str, _Parsed | None], boundary: bool
 ) -> None:
     current = history.current
     before: dict[str, str] = {}
     after: dict[str, tuple[str, str]] = {}
     names: dict[str, str] = {}
     for path, old, new in commit.files:
-        new_state = parsed.get(new) if new != ZERO else None
-        if new != ZERO and new_state is None:
+        new_state = parsed.get(new) if new != git.ZERO else None
+        if new != git.ZERO and new_state is None:
             continue  # a file git has but we cannot read: it was not published then either
-        old_state = parsed.get(old) if old != ZERO else None
+        old_state = parsed.get(old) if old != git.ZERO else None
         if old_state is None and path in history.blobs:
             # the last version of this file that could be read (the one in between was not)
             old_state = parsed.get(history.blobs[path])
@@ -377,7 +282,7 @@ def _step(
                 if key in current and current[key][1] == path:
                     del current[key]
                     before[key] = version
-        if new == ZERO:
+        if new == git.ZERO:
             history.blobs.pop(path, None)
             continue
         assert new_state is not None
@@ -405,7 +310,7 @@ def _record(
     record: Record,
     old_version: str | None,
     new_version: str | None,
-    commit: _Commit,
+    commit: git.Commit,
     boundary: bool,
 ) -> None:
     day = commit.when.astimezone(LONDON).date()

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from publisher.changes import git
 from publisher.changes.diff import Change, Weight, compare_all
-from publisher.changes.history import _git
 from publisher.changes.wording import Names, sentence, text_environment
 from publisher.plans import report
 from publisher.plans.check import UsageError, check, load_reference, read_plan
@@ -117,14 +117,14 @@ def checked_out(plans: Path, revision: str) -> Iterator[tuple[Path, Path]]:
     """The plans folder as it was at `revision`, in a temporary folder; and where the
     folder sits in the repository, for messages."""
     try:
-        top = Path(_git(plans, "rev-parse", "--show-toplevel").decode().strip())
+        top = Path(git.run(plans, "rev-parse", "--show-toplevel").decode().strip())
     except FileNotFoundError:
         raise UsageError("git is not installed; 'publisher diff' needs it.") from None
     except subprocess.SubprocessError:
         raise UsageError(f"{plans} is not in a git repository.") from None
     rel = plans.resolve().relative_to(top.resolve())
     try:
-        _git(top, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+        git.run(top, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
     except subprocess.SubprocessError:
         raise UsageError(
             f"There is no revision called '{revision}' in this repository. "
@@ -132,7 +132,7 @@ def checked_out(plans: Path, revision: str) -> Iterator[tuple[Path, Path]]:
         ) from None
     with tempfile.TemporaryDirectory(prefix="publisher-diff-") as temp:
         try:
-            tar = _git(top, "archive", "--format=tar", revision, "--", rel.as_posix() or ".")
+            tar = git.run(top, "archive", "--format=tar", revision, "--", rel.as_posix() or ".")
         except subprocess.SubprocessError:
             tar = b""  # the plans folder did not exist at that revision
         if tar:
