@@ -29,7 +29,8 @@ from publisher.delivery.webhook import WebhookSender
 from publisher.plans.dates import MONTHS, PlanDate, Precision
 from publisher.plans.errors import Problem
 from publisher.plans.model import GRANT_FUNDING, Opportunity
-from publisher.render.site import load_site, site_names
+from publisher.render.changelog import site_names
+from publisher.render.site import load_site
 from publisher.render.views import (
     DATE_LABELS,
     CommissionerView,

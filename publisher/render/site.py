@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from publisher.changes.diff import Weight
-from publisher.changes.history import History, Record, read_history
-from publisher.changes.wording import Names, sentence
+from publisher.changes.history import read_history
 from publisher.plans.check import display_path, load_reference, read_plan
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.load import load, paused_gc
-from publisher.plans.model import GRANT_FUNDING, ChannelFile, Opportunity, Organisation
+from publisher.plans.model import ChannelFile, Organisation
 from publisher.plans.reference import (
     PLACES_FILE,
     THEMES_FILE,
@@ -32,17 +30,14 @@ from publisher.plans.reference import (
     load_glossary,
 )
 from publisher.plans.validate import validate
-from publisher.render import calendar, data, feeds, ocds, pages
+from publisher.render import calendar, changelog, data, feeds, ocds, pages
 from publisher.render.views import (
-    ChangeLine,
     Collection,
     CommissionerView,
-    OpportunityHistory,
     OpportunityView,
     SiteData,
     commissioner_view,
     opportunity_view,
-    view_in,
 )
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
@@ -108,14 +103,14 @@ def load_site(
             "missing or has errors; run 'publisher check' to see what is wrong."
         )
     organisations = _organisations(plans)
-    history = read_history(plans, progress)
+    record_history = read_history(plans, progress)
     problems: list[Problem] = []
     site = SiteData(
         [], [], reference.places, reference.themes, glossary, organisations, today, base_url
     )
     places, themes = reference.places, reference.themes
-    names = site_names(site)
-    site.history_note = history.note
+    names = changelog.site_names(site)
+    site.history_note = record_history.note
     files = plan_files(plans)
     with paused_gc():
         for done, path in enumerate(files, start=1):
@@ -139,80 +134,13 @@ def load_site(
                         glossary,
                         organisations,
                         today,
-                        _history_of(history, key, item, names),
+                        changelog.history_of(record_history, key, item, names),
                     )
                 )
-        site.opportunities += _withdrawn(site, history, names)
+        site.opportunities += changelog.withdrawn_views(site, record_history, names)
     site.opportunities.sort(key=lambda view: view.sort_key())
     site.commissioners.sort(key=lambda c: c.id)
     return site, problems
-
-
-def site_names(site: SiteData) -> Names:
-    """How change sentences name this site's places, themes, bodies and routes."""
-    themes = site.themes
-    return Names(
-        places=site.places.name,
-        themes=lambda slug: themes[slug].name if slug in themes else slug,
-        organisations={k: v.name for k, v in site.organisations.items()},
-        glossary=site.glossary,
-    )
-
-
-def _history_of(
-    history: History, key: str, item: Opportunity, names: Names, record: Record | None = None
-) -> OpportunityHistory | None:
-    record = record or history.records.get(key)
-    if record is None:
-        return None
-    grant = item.funding in GRANT_FUNDING
-    lines = tuple(
-        ChangeLine(
-            event.day,
-            event.id,
-            sentence(event.change, grant, names),
-            event.change.weight is Weight.NEWS,
-            event.change.kind.value,
-        )
-        # newest commit first; within a commit, in the order the changes were found
-        for event in sorted(record.events, key=lambda e: (-e.when.timestamp(), e.number))
-    )
-    earlier = []
-    for day, raw in history.earlier_versions(key):
-        try:
-            earlier.append((day, Opportunity.model_validate_json(raw)))
-        except ValueError:
-            continue  # a version the build could not have published
-    return OpportunityHistory(
-        published=record.first_published,
-        last_changed=lines[0].day if lines else None,
-        changes=lines,
-        withdrawn=record.withdrawn.astimezone(LONDON).date() if record.withdrawn else None,
-        earlier=tuple(earlier),
-    )
-
-
-def _withdrawn(site: SiteData, history: History, names: Names) -> list[OpportunityView]:
-    """Opportunities taken out of the plans: their notices stay, saying so, their feed items
-    say so, and calendars mark their dates cancelled. They are on no list."""
-    here = {view.uid for view in site.opportunities}
-    bodies = {c.id: c for c in site.commissioners}
-    out = []
-    for key, record in history.withdrawn().items():
-        if key in here or record.last is None:
-            continue
-        try:
-            item = Opportunity.model_validate_json(record.last)
-        except ValueError:
-            continue  # a version that could not be published then either
-        commissioner_id = key.split("/", 1)[0]
-        commissioner = bodies.get(commissioner_id) or CommissionerView.gone(
-            commissioner_id, record.commissioner_name
-        )
-        out.append(
-            view_in(site, commissioner, item, _history_of(history, key, item, names, record))
-        )
-    return out
 
 
 def _outputs(site: SiteData) -> Iterator[tuple[str, Callable[[], bytes | str]]]:
