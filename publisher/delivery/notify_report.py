@@ -78,7 +78,12 @@ def text(report: NotifyReport, dry_run: bool = False) -> str:
 def outbox_text(rows: list[OutboxRow], backlog: dict[str, int]) -> str:
     lines = [", ".join(f"{n} {state}" for state, n in backlog.items()) + "."]
     for row in rows:
-        when = (row.sent_at or row.next_attempt_at).strftime("%Y-%m-%d %H:%M UTC")
+        if row.sent_at is not None:
+            when = f"sent {row.sent_at:%Y-%m-%d %H:%M} UTC"
+        elif row.state.value in ("queued", "sending"):
+            when = f"next try {row.next_attempt_at:%Y-%m-%d %H:%M} UTC"
+        else:
+            when = f"queued {row.created_at:%Y-%m-%d %H:%M} UTC"
         line = (
             f"{row.state.value:8} {when}  {row.channel}: {_recipient(row.kind, row.payload)}: "
             f"{_what(row.kind, row.payload)}"
