@@ -26,8 +26,10 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
 
 from publisher.settings import mask_password
@@ -175,6 +177,19 @@ def connect(url: str) -> Engine:
         engine.dispose()
         raise DatabaseError(f"cannot open the database {shown}: {_reason(error)}") from None
     return engine
+
+
+def insert_new(conn: Connection, table: Table) -> Insert:
+    """An INSERT that skips rows whose key is already there (the outbox and digest entries
+    are keyed so that a restart never queues anything twice). `connect` opens only SQLite
+    and PostgreSQL, the two engines this is written for."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"])
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
+    raise DatabaseError(
+        f"the publisher keeps its state in SQLite or PostgreSQL, not {conn.dialect.name}"
+    )
 
 
 def create_or_upgrade(engine: Engine, now: datetime | None = None) -> int:

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from publisher.changes import snapshot
 from publisher.changes.diff import Kind, canonical, compare, version
 from publisher.changes.wording import sentence
 from publisher.delivery import channels, messages, outbox
 from publisher.delivery.channels import LONDON, Subscriber
-from publisher.delivery.database import connect, create_or_upgrade, digest_entries
+from publisher.delivery.database import connect, create_or_upgrade, digest_entries, insert_new
 from publisher.delivery.database import outbox as outbox_table
 from publisher.delivery.email import email_sender
 from publisher.delivery.outcome import Sender
@@ -175,15 +174,6 @@ def _reminders(
             )
 
 
-def _insert_entries(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(
-        dialect.insert(digest_entries).on_conflict_do_nothing(index_elements=["key"]), rows
-    )
-
-
 def _existing(conn: Connection, keys: set[str]) -> set[str]:
     """Keys already queued or put aside, so their messages are not composed again."""
     found: set[str] = set()
@@ -215,14 +205,14 @@ def _route(
             )  # fmt: skip
         return
     due = channels.next_digest(subscriber, now)
+    if not made:
+        return
     rows = [
-        {"key": one.key, "channel": subscriber.uid, "due_at": due, "payload": one.to_json(),
-         "created_at": now}
+        {"key": one.key, "channel": subscriber.uid, "due_at": due, "created_at": now,
+         "payload": json.dumps(one.to_json(), sort_keys=True, ensure_ascii=False)}
         for one in made
     ]  # fmt: skip
-    for row in rows:
-        row["payload"] = json.dumps(row["payload"], sort_keys=True, ensure_ascii=False)
-    _insert_entries(conn, rows)
+    conn.execute(insert_new(conn, digest_entries), rows)
     report.waiting += len(rows)
 
 

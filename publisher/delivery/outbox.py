@@ -17,7 +17,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    Insert,
     and_,
     bindparam,
     func,
@@ -25,9 +24,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
-from publisher.delivery.database import outbox
+from publisher.delivery.database import insert_new, outbox
 from publisher.delivery.outcome import Outcome, Result, Sender
 
 MAX_DOUBLINGS = 30  # beyond this the delay is far past any max_delay; avoids huge numbers
@@ -99,7 +97,7 @@ def enqueue(conn: Connection, items: Iterable[NewItem], now: datetime) -> int:
         )
     if not rows:
         return 0
-    inserted = conn.execute(_insert_new(conn).returning(outbox.c.id), list(rows.values()))
+    inserted = conn.execute(insert_new(conn, outbox).returning(outbox.c.id), list(rows.values()))
     return len(inserted.all())
 
 
@@ -241,14 +239,6 @@ _RELEASE = _STILL_OURS.values(
 
 def _ours(item: _Claimed) -> dict[str, Any]:
     return {"claimed_id": item.id, "claimed_attempts": item.attempts}
-
-
-def _insert_new(conn: Connection) -> Insert:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(outbox).on_conflict_do_nothing(index_elements=["key"])
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(outbox).on_conflict_do_nothing(index_elements=["key"])
-    raise NotImplementedError(f"the outbox does not support {conn.dialect.name}")
 
 
 def _due(moment: datetime) -> ColumnElement[bool]:
