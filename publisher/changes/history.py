@@ -14,7 +14,6 @@ import json
 import os
 import pickle
 import subprocess
-import threading
 import zoneinfo
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -28,6 +27,7 @@ from publisher.changes import git
 from publisher.changes.diff import Change, compare, returned
 from publisher.plans.load import parse, paused_gc
 from publisher.plans.model import Opportunity
+from publisher.workers import may_fork
 
 # The cache holds pickled objects of these modules' classes: any change to them makes a
 # new cache, so an upgrade never reads objects of an older shape.
@@ -142,9 +142,7 @@ def _parse_blob(raw: bytes) -> _Parsed | None:
 
 
 def _parse_all(contents: list[bytes]) -> list[_Parsed | None]:
-    # Forking a process that runs threads (the web app, the scheduler) can deadlock a
-    # child on a lock another thread held: there, read in this process.
-    if len(contents) < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or threading.active_count() > 1:
+    if not may_fork(os.cpu_count() or 1, len(contents), PARALLEL_FROM):
         with paused_gc():
             return [_parse_blob(raw) for raw in contents]
     with ProcessPoolExecutor(os.cpu_count(), mp_context=get_context("fork")) as pool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import os
-import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from publisher.plans.reference import (
     plans_root,
 )
 from publisher.plans.validate import Finding, check_schema_version, error, to_problems, validate
+from publisher.workers import may_fork
 
 PARALLEL_FROM = 16  # files; below this, starting worker processes costs more than it saves
 
@@ -333,13 +333,7 @@ def check(
 
 def _run_all(tasks: list[_Task], context: _Context, workers: int | None) -> list[FileResult]:
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    # Never fork a process that runs threads (a child could inherit a lock held mid-way).
-    if (
-        workers <= 1
-        or len(tasks) < PARALLEL_FROM
-        or os.name != "posix"
-        or threading.active_count() > 1
-    ):
+    if not may_fork(workers, len(tasks), PARALLEL_FROM):
         _set_context(context)
         with paused_gc():
             return [_run(task) for task in tasks]

@@ -9,7 +9,6 @@ import ctypes.util
 import datetime as dt
 import os
 import shutil
-import threading
 import zoneinfo
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -39,6 +38,7 @@ from publisher.render.views import (
     commissioner_view,
     opportunity_view,
 )
+from publisher.workers import may_fork
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 Progress = Callable[[int, int, str], None]  # done, total, what is being done (plain words)
@@ -257,13 +257,7 @@ def render_into(
     """Write every file of the site under `folder`; return how many."""
     workers = workers if workers is not None else (os.cpu_count() or 1)
     outputs = list(_outputs(site))
-    # Never fork a process that runs threads (a child could inherit a lock held mid-way).
-    parallel = (
-        workers > 1
-        and len(site.opportunities) >= PARALLEL_FROM
-        and os.name == "posix"
-        and threading.active_count() == 1
-    )
+    parallel = may_fork(workers, len(site.opportunities), PARALLEL_FROM)
     if not parallel:
         for done, (path, make) in enumerate(outputs, start=1):
             _write(folder, path, make())
