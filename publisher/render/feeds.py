@@ -222,16 +222,16 @@ def item(site: SiteData, view: OpportunityView) -> Item:
     )
 
 
-def change_items(site: SiteData, view: OpportunityView) -> list[Item]:
+def change_items(site: SiteData, view: OpportunityView, base: Item) -> list[Item]:
     """One item per commit that announced news about the opportunity (its arrival is the
-    opportunity's own item), newest first; the id names the commit, so it never changes."""
+    opportunity's own item, `base`), newest first; the id names the commit, so it never
+    changes."""
     commits: dict[str, list[ChangeLine]] = {}
     for change in view.changes:
         if change.news and change.kind != "new":
             commits.setdefault(change.id.split("-")[0], []).append(change)
     if not commits:
         return []
-    base = item(site, view)
     said = facts(view)
     link = site.link(view.url) + "#last-changed"
     out = []
@@ -291,9 +291,10 @@ class Made:
 
 def made(site: SiteData, view: OpportunityView) -> tuple[Made, ...]:
     """The opportunity's items: its own, then one per announced change."""
+    own = item(site, view)
     return tuple(
         Made(about.id, about.updated, _entry_xml(about, atom=False), _entry_xml(about, atom=True))
-        for about in (item(site, view), *change_items(site, view))
+        for about in (own, *change_items(site, view, own))
     )
 
 
