@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -295,15 +295,19 @@ def run_pass(
             for uid in current
             if uid in stored and stored[uid].withdrawn_at is None
         }
+        entries = _Entries(site)
         for subscriber in subscribers:
             candidates: list[tuple[str, Callable[[], messages.Entry]]] = []
             for a in report.announcements:
                 if channels.wants(subscriber, a.view):
                     key = f"{subscriber.uid}|{a.view.uid}|{a.event}|{a.version}"
-                    candidates.append((key, _maker(site, a.view, key, a.event, a.lines)))
+                    candidates.append((key, entries.maker(a.view, key, a.event, a.lines)))
             for due in _reminders(site, subscriber, now, since):
                 candidates.append(
-                    (due.key, _maker(site, due.view, due.key, "reminder", [due.line], due.reminder))
+                    (
+                        due.key,
+                        entries.maker(due.view, due.key, "reminder", [due.line], due.reminder),
+                    )
                 )
             known = _existing(conn, {key for key, _ in candidates})
             made = [make() for key, make in candidates if key not in known]
@@ -326,15 +330,29 @@ def run_pass(
     return report
 
 
-def _maker(
-    site: SiteData,
-    view: OpportunityView,
-    key: str,
-    event: str,
-    lines: list[str],
-    reminder: dict[str, Any] | None = None,
-) -> Callable[[], messages.Entry]:
-    return lambda: messages.entry(site, view, key, event, lines, reminder)
+class _Entries:
+    """Entries for this pass. What an entry says (its calendar, record, headline) is the
+    same for every channel that is told, so it is made once and only the key differs."""
+
+    def __init__(self, site: SiteData) -> None:
+        self.site = site
+        self.made: dict[tuple[str, str, tuple[str, ...], str], messages.Entry] = {}
+
+    def maker(
+        self,
+        view: OpportunityView,
+        key: str,
+        event: str,
+        lines: list[str],
+        reminder: dict[str, Any] | None = None,
+    ) -> Callable[[], messages.Entry]:
+        def make() -> messages.Entry:
+            said = (view.uid, event, tuple(lines), json.dumps(reminder, sort_keys=True))
+            if said not in self.made:
+                self.made[said] = messages.entry(self.site, view, "", event, lines, reminder)
+            return replace(self.made[said], key=key)
+
+        return make
 
 
 def _content(item: Opportunity) -> dict[str, Any]:
