@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -81,19 +82,28 @@ def sink(port: int, control: Connection) -> None:
     control.send((counter.messages, len(counter.peers)))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--messages", type=int, default=10_000, help="how many to send")
-    arguments = parser.parse_args()
-
+def start_sink(
+    target: Callable[[int, Connection], None],
+) -> tuple[multiprocessing.process.BaseProcess, Connection, int]:
+    """The SMTP sink `target` in a process of its own on a free loopback port, ready: the
+    process, the pipe to talk to it, and its port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     context = multiprocessing.get_context("spawn")
     control, remote = context.Pipe()
-    process = context.Process(target=sink, args=(port, remote))
+    process = context.Process(target=target, args=(port, remote))
     process.start()
     control.recv()
+    return process, control, port
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=10_000, help="how many to send")
+    arguments = parser.parse_args()
+
+    process, control, port = start_sink(sink)
     sender = SmtpSender(f"smtp://127.0.0.1:{port}", "Forward plan publisher <p@example.org>")
     payloads = [payload(n) for n in range(arguments.messages)]
     try:

@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
-import multiprocessing
 import os
 import pstats
 import re
-import socket
 import sys
 import tempfile
 import time
@@ -36,7 +34,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from psycopg import sql
 from sqlalchemy import Engine
 
-from bench.deliver_email import CountingSink
+from bench.deliver_email import CountingSink, start_sink
 from publisher.delivery import channels, messages, outbox
 from publisher.delivery.database import connect, create_or_upgrade
 from publisher.delivery.email import SmtpSender
@@ -191,14 +189,7 @@ def main() -> None:
         sys.exit(f"--messages must be from 1 to {MAX_MESSAGES:,}")
 
     queued = items(arguments.messages, arguments.channels)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    context = multiprocessing.get_context("spawn")
-    control, remote = context.Pipe()
-    process = context.Process(target=sink, args=(port, remote))
-    process.start()
-    control.recv()
+    process, control, port = start_sink(sink)
     url = f"smtp://127.0.0.1:{port}"
     if arguments.sender_only:
         try:
