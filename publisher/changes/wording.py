@@ -10,7 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from publisher.changes.diff import KEY_DATES, Change
+from publisher.changes.diff import Change
 from publisher.plans import rules
 from publisher.plans.dates import PlanDate, Precision
 from publisher.plans.model import Funding, Route, Status
@@ -173,8 +173,6 @@ def _macro() -> Any:
 def label(change: Change, grant: bool) -> str:
     """The words for the field a change is about, as they run on inside a sentence."""
     name = change.field
-    if name in KEY_DATES:
-        return DATE_WORDS[name][1 if grant else 0]
     if name in DATE_WORDS:
         return DATE_WORDS[name][1 if grant else 0]
     if name in rules.EXPECTED:
