@@ -58,7 +58,8 @@ def main() -> None:
     print(f"full build over the last site: {again:.1f} s, peak memory {memory:.0f} MB")
     plan = PLANS / "bench-commissioner-0007.yaml"
     text = plan.read_text()
-    plan.write_text(text.replace("title: ", "title: Changed: ", 1))
+    # A plain YAML scalar cannot hold ': ', so the new words must not add one.
+    plan.write_text(text.replace("title: ", "title: Revised ", 1))
     changed, memory, _ = _build()
     print(f"rebuild after changing one opportunity: {changed:.1f} s, peak memory {memory:.0f} MB")
 

@@ -9,17 +9,20 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from publisher.changes import preview
-from publisher.delivery import notify, notify_report, outbox
-from publisher.delivery.database import DatabaseError, connect, create_or_upgrade
 from publisher.plans import report
 from publisher.plans.check import UsageError, check
 from publisher.plans.errors import count
 from publisher.plans.schema import write_all
 from publisher.render.site import BuildError, build
-from publisher.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from publisher.settings import Settings
+
+# Each command imports what only it needs (git previews, the database, the web stack) when
+# it runs, so `publisher check` and `publisher build` start fast.
 
 LONDON = ZoneInfo("Europe/London")
 DEFAULT_BASE_URL = "http://localhost:8000/"
@@ -296,6 +299,8 @@ def run_diff(args: argparse.Namespace) -> int:
     if not args.plans.is_dir():
         print(f"publisher diff: there is no plans folder at '{args.plans}'.", file=sys.stderr)
         return EXIT_USAGE
+    from publisher.changes import preview  # noqa: PLC0415
+
     base_url = args.base_url if args.base_url.endswith("/") else args.base_url + "/"
     try:
         result = preview.preview(
@@ -309,6 +314,8 @@ def run_diff(args: argparse.Namespace) -> int:
 
 
 def _settings(command: str) -> Settings | None:
+    from publisher.settings import SettingsError, load_settings  # noqa: PLC0415
+
     try:
         return load_settings()
     except SettingsError as err:
@@ -323,6 +330,9 @@ def run_notify(args: argparse.Namespace) -> int:
     settings = _settings("notify")
     if settings is None:
         return EXIT_USAGE
+    from publisher.delivery import notify, notify_report  # noqa: PLC0415
+    from publisher.delivery.database import DatabaseError  # noqa: PLC0415
+
     fixed = args.now.astimezone(dt.UTC) if args.now else None
     clock = (lambda: fixed) if fixed else (lambda: dt.datetime.now(dt.UTC))
     try:
@@ -338,6 +348,9 @@ def run_outbox(args: argparse.Namespace) -> int:
     settings = _settings("outbox")
     if settings is None:
         return EXIT_USAGE
+    from publisher.delivery import notify_report, outbox  # noqa: PLC0415
+    from publisher.delivery.database import DatabaseError, connect, create_or_upgrade  # noqa: PLC0415
+
     try:
         engine = connect(settings.database_url)
         create_or_upgrade(engine)
@@ -366,7 +379,7 @@ def run_service(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every job run
-    # The web stack is imported only for the service: `publisher check` starts faster.
+    from publisher.delivery.database import DatabaseError  # noqa: PLC0415
     from publisher.service import run as service_run  # noqa: PLC0415
 
     try:
@@ -398,7 +411,6 @@ def run_serve(args: argparse.Namespace) -> int:
             "site is served: no filtered feeds, subscribe page or embed.",
             file=sys.stderr,
         )
-    # The web stack is imported only for the service: `publisher check` starts faster.
     from publisher.service import web  # noqa: PLC0415
 
     try:

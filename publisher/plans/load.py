@@ -222,3 +222,44 @@ def load(path: Path, display: str) -> tuple[Document | None, list[Problem]]:
     if text is None:
         return None, problems
     return parse(text, display)
+
+
+def commissioner_of(raw: bytes) -> tuple[str, str] | None:
+    """A plan's commissioner id and name, read from the start of the file without building
+    the rest (the header comes before the opportunities in a plan); None when the file
+    does not say them plainly. For what a build needs to know of every plan up front."""
+    found: dict[str, str] = {}
+    # each open mapping or sequence: [is a mapping, its key awaiting a value, its own key]
+    stack: list[list[Any]] = []
+    try:
+        for event in yaml.parse(raw, Loader=yaml.CSafeLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                own = _take_key(stack)
+                stack.append([isinstance(event, yaml.MappingStartEvent), None, own])
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                closed = stack.pop()
+                if len(stack) == 1 and closed[2] == "commissioner":
+                    break
+            elif isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+                top = stack[-1] if stack else None
+                if top is not None and top[0] and top[1] is None:
+                    top[1] = event.value if isinstance(event, yaml.ScalarEvent) else ""
+                    continue
+                key = _take_key(stack)
+                here = len(stack) == 2 and stack[1][2] == "commissioner"
+                if here and key in ("id", "name") and isinstance(event, yaml.ScalarEvent):
+                    found[key] = event.value
+    except (yaml.YAMLError, ValueError, TypeError):
+        return None
+    if "id" in found and "name" in found:
+        return found["id"], found["name"]
+    return None
+
+
+def _take_key(stack: list[list[Any]]) -> str | None:
+    """The key a value now read belongs to (None in a sequence or at the top)."""
+    if not stack or not stack[-1][0]:
+        return None
+    key: str | None = stack[-1][1]
+    stack[-1][1] = None
+    return key

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import NamedTuple
 
 from icalendar import Calendar, Timezone, vDuration, vText
 from icalendar.parser import Contentline
@@ -20,7 +21,7 @@ from icalendar.parser import Contentline
 from publisher.plans.dates import MONTHS, PlanDate, Precision
 from publisher.plans.model import EngagementEvent
 from publisher.render import feeds, words
-from publisher.render.views import Collection, OpportunityView, SiteData
+from publisher.render.views import Collection, OpportunityView, Scope, SiteData
 
 TZID = "Europe/London"
 PRODID = "-//Forward plan publisher//Opportunity calendars//EN"
@@ -152,6 +153,15 @@ def sequence(site: SiteData, uid: str, print_: str) -> int:
     return before[1] if before[0] == print_ else before[1] + 1
 
 
+class Event(NamedTuple):
+    """One VEVENT as text, and what the next build needs to keep its SEQUENCE right."""
+
+    text: str
+    uid: str
+    print: str  # its fingerprint
+    sequence: int
+
+
 def _text(value: str) -> str:
     """A TEXT value escaped as RFC 5545 says, by icalendar."""
     escaped: bytes = vText(value).to_ical()
@@ -168,7 +178,7 @@ def _event(
     url: str,
     location: str | None = None,
     busy: bool = False,
-) -> str:
+) -> Event:
     """One VEVENT, folded, in the order icalendar writes its properties.
 
     The lines are put together here rather than through icalendar's Event, which cost
@@ -187,7 +197,8 @@ def _event(
         status = "STATUS:TENTATIVE" if when.period else "STATUS:CONFIRMED"
     place = f"LOCATION:{_text(location)}" if location else None
     watched = {"DTSTART": start, "DTEND": end, "STATUS": status, "LOCATION": place}
-    number = sequence(site, uid, fingerprint({k: v for k, v in watched.items() if v}))
+    print_ = fingerprint({k: v for k, v in watched.items() if v})
+    number = sequence(site, uid, print_)
     stamp = feeds.midnight(feeds.changed(site, view)).astimezone(dt.UTC)
     # Milestones and month-long spans should not show anyone as busy.
     transp = "OPAQUE" if busy and not when.period else "TRANSPARENT"
@@ -205,7 +216,7 @@ def _event(
         f"URL;VALUE=URI:{url}",
     )
     body = "".join(fold(line) + "\r\n" for line in lines if line)
-    return f"BEGIN:VEVENT\r\n{body}END:VEVENT\r\n"
+    return Event(f"BEGIN:VEVENT\r\n{body}END:VEVENT\r\n", uid, print_, number)
 
 
 def _lines(text: object) -> str:
@@ -213,7 +224,7 @@ def _lines(text: object) -> str:
     return "\n".join(feeds.line(part) for part in str(text).splitlines() if part.strip())
 
 
-def events(site: SiteData, view: OpportunityView) -> Iterator[tuple[Span, str]]:
+def events(site: SiteData, view: OpportunityView) -> Iterator[tuple[Span, Event]]:
     """The opportunity's events: its key dates in order, then its engagement events."""
     notice = site.link(view.url)
     title = feeds.line(view.item.title)
@@ -296,6 +307,8 @@ class Serialised:
 
     ical: bytes
     years: tuple[int, ...]  # of its times of day, which need the VTIMEZONE
+    # each event's UID -> (fingerprint, SEQUENCE), for the next build to compare with
+    sequences: tuple[tuple[str, tuple[str, int]], ...] = ()
 
 
 def fragment(site: SiteData, view: OpportunityView) -> Serialised:
@@ -307,7 +320,11 @@ def fragment(site: SiteData, view: OpportunityView) -> Serialised:
         for moment in (when.start, when.end)
         if isinstance(moment, dt.datetime)
     }
-    return Serialised("".join(text for _, text in made).encode("utf-8"), tuple(sorted(years)))
+    return Serialised(
+        "".join(event.text for _, event in made).encode("utf-8"),
+        tuple(sorted(years)),
+        tuple((event.uid, (event.print, event.sequence)) for _, event in made),
+    )
 
 
 FOLD_AT = 74  # octets per folded piece, as icalendar folds
@@ -350,6 +367,18 @@ def timezone(first_year: int, last_year: int) -> bytes:
 
 def ics(site: SiteData, collection: Collection) -> bytes:
     """The collection as an iCalendar file: '<path>.ics'."""
+    return calendar_of(
+        site,
+        collection,
+        [
+            feeds.per_view(site, view, "ics", partial(fragment, site, view))
+            for view in collection.members
+        ],
+    )
+
+
+def calendar_of(site: SiteData, collection: Scope, parts: Sequence[Serialised]) -> bytes:
+    """A calendar of the events made for its opportunities (each made once per build)."""
     feed_title = feeds.title(collection)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -367,13 +396,10 @@ def ics(site: SiteData, collection: Collection) -> bytes:
     calendar.add("source", site.link(f"{collection.path}.ics"), parameters={"VALUE": "URI"})
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(REFRESH))
-    parts = [
-        feeds.per_view(site, view, "ics", partial(fragment, site, view))
-        for view in collection.members
-    ]
-    years = [year for part in parts for year in part.years] or [site.today.year]
+    first = min((part.years[0] for part in parts if part.years), default=site.today.year)
+    last = max((part.years[-1] for part in parts if part.years), default=site.today.year)
     head = bytes(calendar.to_ical())
     assert head.endswith(END)
     # icalendar writes each part; the events, made once per build, follow the time zone.
-    zone = timezone(min(years), max(years))
+    zone = timezone(first, last)
     return b"".join([head[: -len(END)], zone, *(part.ical for part in parts), END])

@@ -66,13 +66,16 @@ def history_of(
     )
 
 
-def withdrawn_views(site: SiteData, history: History, names: Names) -> list[OpportunityView]:
-    """Opportunities taken out of the plans: their notices stay, saying so, their feed items
-    say so, and calendars mark their dates cancelled. They are on no list."""
+def withdrawn_views(
+    site: SiteData, history: History, names: Names, records: dict[str, Record] | None = None
+) -> list[OpportunityView]:
+    """Opportunities taken out of the plans (of `records`, else of all the history): their
+    notices stay, saying so, their feed items say so, and calendars mark their dates
+    cancelled. They are on no list."""
     here = {view.uid for view in site.opportunities}
     bodies = {c.id: c for c in site.commissioners}
     out = []
-    for key, record in history.withdrawn().items():
+    for key, record in (history.withdrawn() if records is None else records).items():
         if key in here or record.last is None:
             continue
         try:

@@ -8,13 +8,14 @@ give byte-identical files.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
 from publisher.plans.dates import PlanDate, Precision
 from publisher.plans.model import Amount, Contact, Duration, Money, Range
 from publisher.render import feeds, words
-from publisher.render.views import FUNDING_WORDS, Collection, OpportunityView, SiteData
+from publisher.render.views import FUNDING_WORDS, Collection, OpportunityView, Scope, SiteData
 
 SCHEMA_VERSION = 1  # additive changes keep it; breaking ones raise it (docs/json.md)
 SCHEMA_FILE = f"static/opportunities-v{SCHEMA_VERSION}.schema.json"
@@ -24,15 +25,23 @@ Json = dict[str, Any]
 
 
 def as_json(site: SiteData, collection: Collection) -> bytes:
-    """The collection as JSON: '<path>.json'. The same text as json.dumps(document(...),
-    ensure_ascii=False, indent=2) plus a newline; each opportunity's part is made once per
-    build and reused by every collection that carries it."""
+    """The collection as JSON: '<path>.json'."""
+    return json_of(
+        site,
+        collection,
+        [
+            feeds.per_view(site, view, "json", partial(fragment, site, view))
+            for view in collection.members
+        ],
+    )
+
+
+def json_of(site: SiteData, collection: Scope, parts: Sequence[bytes]) -> bytes:
+    """The collection's document, indented, with each opportunity on one line of compact
+    JSON (made once per build and reused by every collection that carries it): readable,
+    a line per opportunity for diffs and grep, and written by json's C encoder."""
     head = dumps(document(site, collection, with_opportunities=False))
     assert head.endswith(EMPTY_TAIL)
-    parts = [
-        feeds.per_view(site, view, "json", partial(fragment, site, view))
-        for view in collection.members
-    ]
     if not parts:
         return head
     # One join, one copy: all.json can be large.
@@ -51,13 +60,12 @@ def dumps(value: Json) -> bytes:
 
 
 def fragment(site: SiteData, view: OpportunityView) -> bytes:
-    """One opportunity as it sits in the list, two levels in. A raw line break can only be
-    between JSON tokens (json.dumps escapes those in strings), so indenting is safe."""
-    text = json.dumps(opportunity(site, view), ensure_ascii=False, indent=2)
-    return ("    " + text.replace("\n", "\n    ")).encode("utf-8")
+    """One opportunity as it sits in the list: one line of compact JSON, two levels in."""
+    text = json.dumps(opportunity(site, view), ensure_ascii=False, separators=(",", ":"))
+    return ("    " + text).encode("utf-8")
 
 
-def document(site: SiteData, collection: Collection, with_opportunities: bool = True) -> Json:
+def document(site: SiteData, collection: Scope, with_opportunities: bool = True) -> Json:
     """The whole document as Python values; opportunities come last."""
     listing = collection.listing
     links = {
@@ -78,10 +86,16 @@ def document(site: SiteData, collection: Collection, with_opportunities: bool = 
             "path": collection.path,
             "links": links,
         },
-        "opportunities": [opportunity(site, view) for view in collection.members]
+        "opportunities": [opportunity(site, view) for view in _members(collection)]
         if with_opportunities
         else [],
     }
+
+
+def _members(collection: Scope) -> list[OpportunityView]:
+    if not isinstance(collection, Collection):
+        raise TypeError("only a collection of views has its opportunities as values")
+    return collection.members
 
 
 def number(value: float) -> int | float:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, partial
 from typing import Any, TypeVar
@@ -27,7 +27,14 @@ from lxml import etree
 
 from publisher.plans.reference import TEMPLATES
 from publisher.render import words
-from publisher.render.views import ChangeLine, Collection, KeyDate, OpportunityView, SiteData
+from publisher.render.views import (
+    ChangeLine,
+    Collection,
+    KeyDate,
+    OpportunityView,
+    Scope,
+    SiteData,
+)
 
 LONDON = ZoneInfo("Europe/London")
 # Part of every tag: id (RFC 4151), with the site's host name. Ids must never change, so
@@ -38,6 +45,10 @@ GENERATOR = "Forward plan publisher"
 HEADLINE_DATES = ("tender_opens", "tender_closes")
 # The newest announced changes each opportunity keeps in feeds; older ones stay on its notice.
 CHANGES_IN_FEEDS = 10
+# The newest items a feed carries. A feed is news: readers keep what they have fetched, and
+# every current opportunity is on the list page the feed links to. Without a cap a feed of a
+# large plan grows past what feed readers accept (tens of megabytes).
+FEED_ITEMS = 200
 
 T = TypeVar("T")
 
@@ -113,24 +124,24 @@ def tag(site: SiteData, path: str) -> str:
     return f"tag:{host(site)},{TAG_YEAR}:{path}"
 
 
-def html_page(collection: Collection) -> str:
+def html_page(collection: Scope) -> str:
     """The list page a collection's feeds belong to ('all' is the home page)."""
     return "index.html" if collection.listing is None else f"{collection.path}.html"
 
 
-def _scope(collection: Collection) -> tuple[str, str, str]:
+def _scope(collection: Scope) -> tuple[str, str, str]:
     listing = collection.listing
     if listing is None:
         return ("all", collection.title, "all")
     return (listing.kind, listing.name, listing.slug)
 
 
-def title(collection: Collection) -> str:
+def title(collection: Scope) -> str:
     """'Opportunities in Leeds'."""
     return macro("feed.txt", "title", *_scope(collection))
 
 
-def description(collection: Collection) -> str:
+def description(collection: Scope) -> str:
     return macro("feed.txt", "description", *_scope(collection))
 
 
@@ -298,19 +309,23 @@ def made(site: SiteData, view: OpportunityView) -> tuple[Made, ...]:
     )
 
 
-def ordered(site: SiteData, collection: Collection) -> list[Made]:
-    """The collection's items, most recently changed first, then by id: a fixed order."""
-    out = [
+def items_of(site: SiteData, collection: Collection) -> list[Made]:
+    """Every item of the collection's opportunities, each made once per build."""
+    return [
         one
         for view in collection.members
         for one in per_view(site, view, "feed", partial(made, site, view))
     ]
-    out.sort(key=lambda one: one.id)
+
+
+def newest(items: Sequence[Made], limit: int = FEED_ITEMS) -> list[Made]:
+    """The `limit` most recently changed items, newest first, then by id: a fixed order."""
+    out = sorted(items, key=lambda one: one.id)
     out.sort(key=lambda one: one.updated, reverse=True)
-    return out
+    return out[:limit]
 
 
-def header(site: SiteData, collection: Collection, own: str, newest: dt.datetime) -> FeedGenerator:
+def header(site: SiteData, collection: Scope, own: str, newest: dt.datetime) -> FeedGenerator:
     """The feed without its items; `own` is its own file ('place/leeds.rss')."""
     fg = FeedGenerator()
     fg.id(tag(site, f"feeds/{collection.path}"))
@@ -336,13 +351,14 @@ def _entry_xml(about: Item, atom: bool) -> bytes:
     return b"  " * level + xml + b"\n"
 
 
-def _feed(site: SiteData, collection: Collection, atom: bool) -> bytes:
-    """feedgen's feed with its items. The items' XML is made once per build and put where
-    feedgen puts items, at the end of the channel or feed, indented the same way."""
+def feed(site: SiteData, collection: Scope, items: Sequence[Made], atom: bool) -> bytes:
+    """feedgen's feed with the newest of `items` (FEED_ITEMS of them). The items' XML is
+    made once per build and put where feedgen puts items, at the end of the channel or feed,
+    indented the same way."""
     own = f"{collection.path}.{'atom' if atom else 'rss'}"
-    items = ordered(site, collection)
-    newest = max((one.updated for one in items), default=midnight(site.today))
-    fg = header(site, collection, own, newest)
+    items = newest(items)
+    latest = items[0].updated if items else midnight(site.today)
+    fg = header(site, collection, own, latest)
     empty = bytes(fg.atom_str(pretty=True) if atom else fg.rss_str(pretty=True))
     at = empty.rindex(b"</feed>" if atom else b"  </channel>")
     parts = [one.atom if atom else one.rss for one in items]
@@ -351,9 +367,9 @@ def _feed(site: SiteData, collection: Collection, atom: bool) -> bytes:
 
 def rss(site: SiteData, collection: Collection) -> bytes:
     """The collection as RSS 2.0: '<path>.rss'."""
-    return _feed(site, collection, atom=False)
+    return feed(site, collection, items_of(site, collection), atom=False)
 
 
 def atom(site: SiteData, collection: Collection) -> bytes:
     """The collection as Atom: '<path>.atom'."""
-    return _feed(site, collection, atom=True)
+    return feed(site, collection, items_of(site, collection), atom=True)

@@ -359,8 +359,9 @@ def record_package(site: SiteData, made: list[Made]) -> Json:
     }
 
 
-def record_package_text(site: SiteData) -> bytes:
-    made = made_for(site, site.opportunities)
+def record_package_text(site: SiteData, made: list[Made] | None = None) -> bytes:
+    """The record package of `made` (in package order), else of every opportunity."""
+    made = made_for(site, site.opportunities) if made is None else made
     return (compact(record_package(site, made)) + "\n").encode()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
@@ -35,7 +35,9 @@ from publisher.render.views import (
     KeyDate,
     Listing,
     OpportunityView,
+    Scope,
     SiteData,
+    listed_on,
 )
 from publisher.render.words import FIRST_WORD, lower_first
 
@@ -228,7 +230,10 @@ def proper_words(site: SiteData) -> frozenset[str]:
     """Words that keep their capital letter inside a sentence: the first words of the
     names of places, commissioners, themes' proper names and organisations."""
     names = [site.places.name(slug) for slug in site.places]
-    names += [c.name for c in site.commissioners]
+    if site.commissioner_names is not None:
+        names += site.commissioner_names
+    else:
+        names += [c.name for c in site.commissioners]
     names += [o.name for o in site.organisations.values()]
     found = (FIRST_WORD.match(name) for name in names)
     return frozenset(m.group(0) for m in found if m is not None)
@@ -265,10 +270,31 @@ def _environment() -> Environment:
 ENV = _environment()
 
 
+@dataclass(frozen=True)
+class Card:
+    """An opportunity as the lists show it: its card, rendered once from the top folder,
+    and for the list of settled ones its link, title and status."""
+
+    url: str
+    title: str
+    status_words: str
+    html: str
+
+
+def counts_of(members: Iterable[tuple[bool, Sequence[str]]]) -> Counter[str]:
+    """How many current opportunities each list page has, by its path, from each
+    opportunity's (is current, the list pages it is on)."""
+    counts: Counter[str] = Counter()
+    for current, paths in members:
+        if current:
+            counts.update(paths)
+    return counts
+
+
 class _Memo:
     """What every page of one site shares, worked out once per site: the words that keep
-    their capitals, each commissioner's opportunities, list sizes, and each opportunity's
-    card and headline (rendered once, then reused by every page that shows them)."""
+    their capitals, each commissioner's opportunities, and each opportunity's card and
+    headline (rendered once, then reused by every page that shows them)."""
 
     def __init__(self, site: SiteData) -> None:
         self.site = site
@@ -276,40 +302,17 @@ class _Memo:
         self.by_commissioner: dict[str, list[OpportunityView]] = {}
         for view in site.opportunities:
             self.by_commissioner.setdefault(view.commissioner.id, []).append(view)
-        self.cards: dict[int, tuple[OpportunityView, Markup]] = {}
+        self.cards: dict[int, tuple[OpportunityView, Card]] = {}
         self.headlines: dict[int, tuple[OpportunityView, Markup]] = {}
-        self._counts: Counter[str] | None = None
 
-    @property
-    def counts(self) -> Counter[str]:
-        """How many current opportunities each list page has, by its path."""
-        if self._counts is None:
-            counts: Counter[str] = Counter()
-            for view in self.site.opportunities:
-                if not view.is_current:
-                    continue
-                counts.update(f"place/{slug}" for slug in view.reach)
-                counts.update({t.path for t in view.themes})
-                counts[view.commissioner.listing.path] += 1
-                if view.funding is not None:
-                    counts[view.funding.path] += 1
-            self._counts = counts
-        return self._counts
-
-    def card(self, view: OpportunityView, page: str) -> Markup:
-        """The card as seen from `page`. Rendered once, from the top folder: a card's only
-        links are to pages of this site, so from a folder below, each gains a '../'."""
+    def card(self, view: OpportunityView) -> Card:
         known = self.cards.get(id(view))
         if known is None or known[0] is not view:
-            known = (view, Markup(_render("card.html", self.site, "index.html", view=view)))
+            html = _render("card.html", self.site, "index.html", view=view)
+            made = Card(view.url, view.item.title, view.status_words, html)
+            known = (view, made)
             self.cards[id(view)] = known
-        depth = page.count("/")
-        if not depth:
-            return known[1]
-        return Markup(str.replace(known[1], 'href="', 'href="' + "../" * depth))
-
-    def cards_for(self, views: list[OpportunityView], page: str) -> Markup:
-        return Markup("".join(self.card(view, page) for view in views))
+        return known[1]
 
     def headline(self, view: OpportunityView) -> Markup:
         """The one-sentence headline: the same on its notice, in every list and feed."""
@@ -319,6 +322,16 @@ class _Memo:
             known = (view, Markup(html))
             self.headlines[id(view)] = known
         return known[1]
+
+
+def cards_for(cards: Sequence[Card], page: str) -> Markup:
+    """The cards as seen from `page`. Rendered from the top folder: a card's only links
+    are to pages of this site, so from a folder below, each gains a '../'."""
+    depth = page.count("/")
+    html = "".join(card.html for card in cards)
+    if depth:
+        html = html.replace('href="', 'href="' + "../" * depth)
+    return Markup(html)
 
 
 _MEMO: list[_Memo] = []
@@ -341,20 +354,15 @@ def _render(name: str, site: SiteData, page: str, **context: Any) -> str:
         terms=Terms(site.glossary, jargon_index(site.glossary), href),
         today=site.today,
         proper=memo.proper,
-        cards=partial(memo.cards_for, page=page),
+        cards=partial(cards_for, page=page),
         headline=memo.headline,
         **context,
     )
 
 
-def card(site: SiteData, view: OpportunityView) -> str:
+def card(site: SiteData, view: OpportunityView) -> Card:
     """An opportunity's card as the home page shows it (list pages adjust its links)."""
-    return str(_memo(site).card(view, "index.html"))
-
-
-def remember_card(site: SiteData, view: OpportunityView, html: object) -> None:
-    """Keep a card made in another process, so `card` need not make it again."""
-    _memo(site).cards[id(view)] = (view, Markup(str(html)))
+    return _memo(site).card(view)
 
 
 def headline(site: SiteData, view: OpportunityView) -> str:
@@ -364,12 +372,27 @@ def headline(site: SiteData, view: OpportunityView) -> str:
 
 
 def index(site: SiteData) -> str:
+    current = [v for v in site.opportunities if v.is_current]
+    return index_page(
+        site,
+        [card(site, v) for v in current],
+        counts_of((v.is_current, listed_on(v)) for v in site.opportunities),
+        packaged=bool(site.opportunities),
+    )
+
+
+def index_page(
+    site: SiteData, current: Sequence[Card], counts: Counter[str], packaged: bool
+) -> str:
+    """The home page: every current opportunity's card, and every list with its count;
+    `packaged` says whether the site has OCDS packages (it has any opportunity)."""
     return _render(
         "index.html",
         site,
         "index.html",
-        current=[v for v in site.opportunities if v.is_current],
-        groups=_listing_groups(site),
+        current=current,
+        groups=_listing_groups(site, counts),
+        packaged=packaged,
     )
 
 
@@ -383,10 +406,9 @@ class Branch:
     within: list[Branch] = field(default_factory=list)
 
 
-def _listing_groups(site: SiteData) -> list[tuple[str, list[Branch]]]:
+def _listing_groups(site: SiteData, counts: Counter[str]) -> list[tuple[str, list[Branch]]]:
     """Every list page by kind: places as a tree (system, places, neighbourhoods), the
     others by name, funding types in their own order."""
-    counts = _memo(site).counts
     kinds: dict[str, list[Listing]] = {}
     for shown in site.listings:
         kinds.setdefault(shown.kind, []).append(shown)
@@ -419,6 +441,27 @@ def _place_tree(site: SiteData, places: list[Listing], counts: Counter[str]) -> 
 
 
 def listing(site: SiteData, collection: Collection) -> str:
+    members = collection.members
+    listing = collection.listing
+    packaged = bool(members) if listing is not None and listing.kind == "commissioner" else None
+    return listing_page(
+        site,
+        collection,
+        [card(site, v) for v in members if v.is_current],
+        [card(site, v) for v in members if not v.is_current],
+        packaged=bool(site.opportunities) if packaged is None else packaged,
+    )
+
+
+def listing_page(
+    site: SiteData,
+    collection: Scope,
+    current: Sequence[Card],
+    settled: Sequence[Card],
+    packaged: bool,
+) -> str:
+    """A list page; `packaged` says whether the OCDS package it links exists (a
+    commissioner's own, else the site's)."""
     assert collection.listing is not None, "'all' is the index page"
     commissioner = next((c for c in site.commissioners if c.listing == collection.listing), None)
     return _render(
@@ -427,9 +470,10 @@ def listing(site: SiteData, collection: Collection) -> str:
         f"{collection.path}.html",
         collection=collection,
         shown=collection.listing,
-        current=[v for v in collection.members if v.is_current],
-        settled=[v for v in collection.members if not v.is_current],
+        current=current,
+        settled=settled,
         commissioner=commissioner,
+        packaged=packaged,
     )
 
 

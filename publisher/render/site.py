@@ -1,5 +1,13 @@
-"""Build the static site from the plans: read, work out the views, render, and swap the new
-site in whole, so readers never see half a site and a failed build leaves the last good one.
+"""Build the static site from the plans, and swap the new site in whole, so readers never
+see half a site and a failed build leaves the last good one.
+
+A build goes a plan file at a time (in worker processes for a large site): it writes the
+file's notices, its commissioner's transparency page and OCDS package, and keeps each
+opportunity's parts (parts.py). The files made from many opportunities (lists, feeds,
+calendars, data files, the site-wide packages) are then put together from the parts
+(assemble.py). Parts are kept beside the site (cache.py), so the next build reads and
+renders only the plan files that changed, links every file whose inputs did not change from
+the site it replaces, and makes again only the collections whose members changed.
 """
 
 from __future__ import annotations
@@ -10,33 +18,37 @@ import datetime as dt
 import os
 import shutil
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
-from publisher.changes.history import read_history
-from publisher.plans.check import display_path, load_reference, read_plan
+from publisher.changes.history import History, Record, read_history
+from publisher.changes.wording import Names
+from publisher.plans.check import PlanRead, display_path, load_reference, read_plan
 from publisher.plans.errors import Problem, Severity
-from publisher.plans.load import load, paused_gc
+from publisher.plans.load import commissioner_of, load, paused_gc
 from publisher.plans.model import ChannelFile, Organisation
 from publisher.plans.reference import (
     PLACES_FILE,
     THEMES_FILE,
     Places,
+    Reference,
     channel_files,
     load_glossary,
 )
 from publisher.plans.validate import validate
-from publisher.render import calendar, changelog, data, feeds, ocds, pages
+from publisher.render import assemble, cache, calendar, changelog, ocds, pages, parts
+from publisher.render.assemble import Output
+from publisher.render.cache import Entry, Manifest
+from publisher.render.parts import Parts
 from publisher.render.views import (
-    Collection,
     CommissionerView,
     OpportunityView,
     SiteData,
     commissioner_view,
-    opportunity_view,
+    view_in,
 )
 from publisher.workers import may_fork
 
@@ -91,10 +103,44 @@ def load_site(
     base_url: str = "http://localhost:8000/",
     progress: Progress | None = None,
 ) -> tuple[SiteData, list[Problem]]:
-    """Read every plan under `plans` into the views the site is rendered from.
+    """Read every plan under `plans` into the views the site is rendered from (for the
+    service's own pages and the notify pass; `build` goes a plan file at a time).
 
     A plan file with errors is reported and left out; the others are still published.
     """
+    start = _start(plans, today, base_url, progress)
+    site, history = start.site, start.history
+    problems: list[Problem] = []
+    with paused_gc():
+        for done, path in enumerate(start.files, start=1):
+            if progress is not None and (done % 20 == 0 or done == len(start.files)):
+                progress(done, len(start.files), "Reading plans")
+            read = read_plan(path, display_path(path), start.reference, None, today)
+            problems += read.problems
+            if read.has_errors or read.header is None:
+                site.skipped.append(read.file)
+                continue
+            commissioner = commissioner_view(read.header, read.file)
+            site.commissioners.append(commissioner)
+            site.opportunities += file_views(site, commissioner, read, history, start.names)
+        site.opportunities += changelog.withdrawn_views(site, history, start.names)
+    site.opportunities.sort(key=lambda view: view.sort_key())
+    site.commissioners.sort(key=lambda c: c.id)
+    return site, problems
+
+
+@dataclass
+class _Start:
+    """What a build or a read knows before any plan file is read."""
+
+    site: SiteData  # no opportunities or commissioners yet
+    reference: Reference
+    history: History
+    names: Names
+    files: list[Path]
+
+
+def _start(plans: Path, today: dt.date, base_url: str, progress: Progress | None) -> _Start:
     glossary = load_glossary()
     reference = load_reference(plans, glossary)
     if reference.places is None or reference.themes is None:
@@ -102,99 +148,26 @@ def load_site(
             f"{display_path(plans / PLACES_FILE)} or {display_path(plans / THEMES_FILE)} is "
             "missing or has errors; run 'publisher check' to see what is wrong."
         )
-    organisations = _organisations(plans)
-    record_history = read_history(plans, progress)
-    problems: list[Problem] = []
+    history = read_history(plans, progress)
     site = SiteData(
-        [], [], reference.places, reference.themes, glossary, organisations, today, base_url
-    )
-    places, themes = reference.places, reference.themes
-    names = changelog.site_names(site)
-    site.history_note = record_history.note
-    files = plan_files(plans)
-    with paused_gc():
-        for done, path in enumerate(files, start=1):
-            if progress is not None and (done % 20 == 0 or done == len(files)):
-                progress(done, len(files), "Reading plans")
-            read = read_plan(path, display_path(path), reference, None, today)
-            problems += read.problems
-            if read.has_errors or read.header is None:
-                site.skipped.append(read.file)
-                continue
-            commissioner = commissioner_view(read.header, read.file)
-            site.commissioners.append(commissioner)
-            for _, item in read.opportunities:
-                key = f"{commissioner.id}/{item.id}"
-                site.opportunities.append(
-                    opportunity_view(
-                        commissioner,
-                        item,
-                        places,
-                        themes,
-                        glossary,
-                        organisations,
-                        today,
-                        changelog.history_of(record_history, key, item, names),
-                    )
-                )
-        site.opportunities += changelog.withdrawn_views(site, record_history, names)
-    site.opportunities.sort(key=lambda view: view.sort_key())
-    site.commissioners.sort(key=lambda c: c.id)
-    return site, problems
+        [], [], reference.places, reference.themes, glossary, _organisations(plans), today,
+        base_url,
+    )  # fmt: skip
+    site.history_note = history.note
+    return _Start(site, reference, history, changelog.site_names(site), plan_files(plans))
 
 
-def _outputs(site: SiteData) -> Iterator[tuple[str, Callable[[], bytes | str]]]:
-    """Every file of the site: its path and how to make it. The URLs are a public contract."""
-    yield "index.html", lambda: pages.index(site)
-    yield "glossary.html", lambda: pages.glossary(site)
-    for name, content in pages.STATIC.items():
-        yield f"static/{name}", lambda content=content: content  # type: ignore[misc]
-    for view in site.opportunities:
-        yield view.url, lambda view=view: pages.notice(site, view)  # type: ignore[misc]
-    for commissioner in site.commissioners:
-        yield (
-            f"transparency/{commissioner.id}.html",
-            lambda c=commissioner: pages.transparency(site, c),  # type: ignore[misc]
+def file_views(
+    site: SiteData, commissioner: CommissionerView, read: PlanRead, history: History, names: Names
+) -> list[OpportunityView]:
+    """The views of a plan file's opportunities, with what git tells of each."""
+    out = []
+    for _, item in read.opportunities:
+        key = f"{commissioner.id}/{item.id}"
+        out.append(
+            view_in(site, commissioner, item, changelog.history_of(history, key, item, names))
         )
-    for collection in site.collections():
-        yield from _collection_outputs(site, collection)
-    yield from ocds.outputs(site)  # ocds/: Open Contracting Data Standard packages
-
-
-def _collection_outputs(
-    site: SiteData, collection: Collection
-) -> Iterator[tuple[str, Callable[[], bytes | str]]]:
-    stem = collection.path
-    if collection.listing is not None:
-        yield f"{stem}.html", lambda: pages.listing(site, collection)
-    yield f"{stem}.rss", lambda: feeds.rss(site, collection)
-    yield f"{stem}.atom", lambda: feeds.atom(site, collection)
-    yield f"{stem}.ics", lambda: calendar.ics(site, collection)
-    yield f"{stem}.json", lambda: data.as_json(site, collection)
-
-
-# The parts of each opportunity that every page or file carrying it shares. Made once per
-# build, in parallel for large sites, then kept where each module looks for them.
-FRAGMENTS: dict[str, Callable[[SiteData, OpportunityView], object]] = {
-    "feed": feeds.made,
-    "ics": calendar.fragment,
-    "json": data.fragment,
-    "card": pages.card,
-    "ocds": ocds.fragment,
-}
-
-
-def remember(site: SiteData, view: OpportunityView, kind: str, value: object) -> None:
-    if kind == "card":
-        pages.remember_card(site, view, value)
-    else:
-        feeds.remember(site, view, kind, value)
-
-
-PARALLEL_FROM = 500  # opportunities; below this, starting processes costs more than it saves
-
-# What forked workers render: the site, the folder, and the outputs still to write.
-_shared: tuple[SiteData, Path, list[tuple[str, Callable[[], bytes | str]]]] | None = None
+    return out
 
 
 def _write(folder: Path, path: str, content: bytes | str) -> None:
@@ -203,99 +176,351 @@ def _write(folder: Path, path: str, content: bytes | str) -> None:
     target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
 
 
-def _notices_and_fragments(start: int, stop: int) -> list[tuple[int, dict[str, object]]]:
-    """In a worker: write the notices of opportunities[start:stop] and return their shared
-    parts for the main process to assemble the collections from."""
-    assert _shared is not None
-    site, folder, _ = _shared
-    out = []
+def _link(old: Path, new: Path, path: str) -> bool:
+    """Give the new site last build's file at `path`; False when it is not there. (Plain
+    strings and folders made only when missing: a build links some 20,000 files.)"""
+    source, target = f"{old}/{path}", f"{new}/{path}"
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        return True
+    except FileNotFoundError:
+        if not os.path.exists(source):
+            return False
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.link(source, target)
+    return True
+
+
+def _link_all(old: Path, new: Path, paths: list[str]) -> bool:
+    """Link every one of `paths`, or none: a file missing from the old site means its plan
+    file is rendered again, and a link left behind would be written through."""
+    linked: list[str] = []
+    for path in paths:
+        if not _link(old, new, path):
+            for done in linked:
+                (new / done).unlink(missing_ok=True)
+            return False
+        linked.append(path)
+    return True
+
+
+# --- a plan file at a time -----------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    """What rendering any plan file needs; forked workers share it."""
+
+    site: SiteData  # the site-wide inputs: no opportunities or commissioners
+    prefix: str  # the OCDS ocid prefix
+    reference: Reference
+    history: History
+    names: Names
+    withdrawn: dict[str, dict[str, Record]]  # by commissioner id
+    staging: Path
+    cache: Path
+    tasks: list[tuple[Path, str, str]] = field(default_factory=list)  # path, shown, entry
+
+
+_context: _Context | None = None  # handed to forked workers
+
+
+def _derive(ctx: _Context, **changes: object) -> SiteData:
+    """A site like the context's, with `changes`, publishing under the same ocid prefix."""
+    site = replace(ctx.site, **changes)  # type: ignore[arg-type]
+    ocds.use_prefix(site, ctx.prefix)
+    return site
+
+
+def render_file(ctx: _Context, path: Path, shown: str) -> Entry:
+    """Write a plan file's notices, transparency page and OCDS package into the staging
+    site, and return its parts. A file with errors is reported and left out."""
+    read = read_plan(path, shown, ctx.reference, None, ctx.site.today)
+    if read.has_errors or read.header is None:
+        return Entry(shown, read.problems, None)
+    commissioner = commissioner_view(read.header, read.file)
+    site = _derive(ctx, opportunities=[], commissioners=[commissioner])
+    views = file_views(site, commissioner, read, ctx.history, ctx.names)
+    site.opportunities = views
+    gone = ctx.withdrawn.get(commissioner.id)
+    if gone:
+        views += changelog.withdrawn_views(site, ctx.history, ctx.names, gone)
+    views.sort(key=lambda view: view.sort_key())
+    site.opportunities = views
+    files = [view.url for view in views]
+    for view in views:
+        _write(ctx.staging, view.url, pages.notice(site, view))
+    own = f"transparency/{commissioner.id}.html"
+    _write(ctx.staging, own, pages.transparency(site, commissioner))
+    files.append(own)
+    if views:
+        package = f"ocds/{commissioner.id}.json"
+        made = ocds.made_for(site, views)
+        _write(ctx.staging, package, ocds.package_text(site, made, package, commissioner))
+        files.append(package)
+    return Entry(shown, read.problems, commissioner, [parts.of(site, v) for v in views], files)
+
+
+def _orphans(ctx: _Context, bodies: set[str]) -> tuple[list[Parts], int]:
+    """Opportunities taken out of plans whose commissioner has no plan file published any
+    more: their notices stay, saying so. Returns their parts and how many files."""
+    records = {
+        key: record
+        for body, found in ctx.withdrawn.items()
+        if body not in bodies
+        for key, record in found.items()
+    }
+    if not records:
+        return [], 0
+    site = _derive(ctx, opportunities=[], commissioners=[])
+    views = changelog.withdrawn_views(site, ctx.history, ctx.names, records)
+    site.opportunities = views
+    for view in views:
+        _write(ctx.staging, view.url, pages.notice(site, view))
+    return [parts.of(site, view) for view in views], len(views)
+
+
+def _render_task(index: int) -> bytes:
+    """In a worker, or here: render one plan file, keep its entry, and return it packed."""
+    assert _context is not None
+    path, shown, name = _context.tasks[index]
     with paused_gc():
-        for index in range(start, stop):
-            view = site.opportunities[index]
-            _write(folder, view.url, pages.notice(site, view))
-            out.append((index, {kind: make(site, view) for kind, make in FRAGMENTS.items()}))
-    return out
+        blob = cache.pack(render_file(_context, path, shown))
+    cache.save_entry(_context.cache, name, blob)
+    return blob
 
 
-def _outputs_at(indices: list[int]) -> int:
-    """In a worker: write the outputs at these positions of the shared list."""
-    assert _shared is not None
-    _, folder, outputs = _shared
+def _render_files(ctx: _Context, workers: int, progress: Progress | None) -> list[Entry]:
+    """Render every task's plan file, in forked workers when there are enough."""
+    global _context  # noqa: PLW0603 - handed to the forked workers
+    _context = ctx
+    total = len(ctx.tasks)
+    entries: list[Entry] = []
+    try:
+        if may_fork(workers, total, PARALLEL_FILES):
+            with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+                for blob in pool.map(_render_task, range(total)):
+                    entries.append(cache.unpack(blob))
+                    _tell(progress, len(entries), total, "Reading plans and writing notices")
+        else:
+            for index in range(total):
+                entries.append(cache.unpack(_render_task(index)))
+                _tell(progress, len(entries), total, "Reading plans and writing notices")
+    finally:
+        _context = None
+    return entries
+
+
+def _tell(progress: Progress | None, done: int, total: int, what: str) -> None:
+    if progress is not None and (done % 20 == 0 or done == total):
+        progress(done, total, what)
+
+
+# --- the files made from many opportunities ------------------------------------------------
+
+_outputs: list[Output] = []  # handed to forked workers: what is still to be made
+_folder: Path | None = None
+
+
+def _make_at(indices: list[int]) -> int:
+    assert _folder is not None
     with paused_gc():
         for index in indices:
-            path, make = outputs[index]
-            _write(folder, path, make())
+            output = _outputs[index]
+            _write(_folder, output.path, output.make())
     return len(indices)
 
 
-def _in_parallel(site: SiteData, folder: Path, workers: int, progress: Progress | None) -> None:
-    """Write every notice and make every shared part in worker processes (forked, so they
-    share the site without copying it), then keep the parts here."""
-    global _shared  # noqa: PLW0603 - handed to the forked workers
-    _shared = (site, folder, [])
-    total = len(site.opportunities)
-    size = max(50, total // (workers * 8))
-    chunks = [(start, min(start + size, total)) for start in range(0, total, size)]
+def _make_all(outputs: list[Output], folder: Path, workers: int, progress: Progress | None) -> None:
+    """Make `outputs` in `folder`, the largest first in forked workers when there are
+    enough, so the workers finish together."""
+    global _outputs, _folder
+    order = sorted(range(len(outputs)), key=lambda i: (-outputs[i].size, outputs[i].path))
+    _outputs, _folder = outputs, folder
     done = 0
     try:
-        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-            for results in pool.map(_notices_and_fragments, *zip(*chunks, strict=True)):
-                for index, parts in results:
-                    view = site.opportunities[index]
-                    for kind, value in parts.items():
-                        remember(site, view, kind, value)
-                done += len(results)
-                if progress is not None:
-                    progress(done, total, "Writing notices")
+        work = sum(output.size for output in outputs)
+        if may_fork(workers, work, PARALLEL_FROM) and len(outputs) > 1:
+            with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+                for made in pool.map(_make_at, [[i] for i in order], chunksize=4):
+                    done += made
+                    _tell(progress, done, len(outputs), "Writing lists, feeds and calendars")
+        else:
+            for index in order:
+                done += _make_at([index])
+                _tell(progress, done, len(outputs), "Writing lists, feeds and calendars")
     finally:
-        _shared = None
+        _outputs, _folder = [], None
 
 
-def render_into(
-    site: SiteData, folder: Path, progress: Progress | None = None, workers: int | None = None
-) -> int:
-    """Write every file of the site under `folder`; return how many."""
+# --- the build -----------------------------------------------------------------------------
+
+PARALLEL_FROM = 500  # opportunities; below this, starting processes costs more than it saves
+PARALLEL_FILES = 16  # plan files to read and render
+
+
+def _history_digests(history: History) -> dict[str, bytes]:
+    """For each commissioner, a digest of what git tells of its opportunities: when it
+    changes, its plan file's notices and parts are made again."""
+    lines: dict[str, list[str]] = {}
+    for key, record in history.records.items():
+        last = record.events[-1].id if record.events else None
+        stamp = (record.first_published, len(record.events), last, record.withdrawn)
+        kept = cache.digest(record.last).hex() if record.last and record.withdrawn else None
+        lines.setdefault(key.split("/", 1)[0], []).append(
+            f"{key} {stamp} {len(record.versions)} {kept}"
+        )
+    return {body: cache.digest(*sorted(found)) for body, found in lines.items()}
+
+
+def _reference_bytes(plans: Path) -> bytes:
+    """The files every page may draw on: places, themes and channels."""
+    found = [plans / PLACES_FILE, plans / THEMES_FILE, *channel_files(plans)]
+    return cache.digest(*(f"{p.name}\0".encode() + _read_or_empty(p) for p in found))
+
+
+def _read_or_empty(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""  # the read that matters reports it
+
+
+def build(
+    plans: Path,
+    out: Path,
+    *,
+    today: dt.date,
+    base_url: str = "http://localhost:8000/",
+    progress: Progress | None = None,
+    workers: int | None = None,
+    ocid_prefix: str | None = None,  # None: $PUBLISHER_OCID_PREFIX, else a placeholder
+) -> BuildReport:
+    """Build the site from `plans` into `out`, atomically, reusing what the last build made
+    where nothing it was made from has changed."""
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    outputs = list(_outputs(site))
-    parallel = may_fork(workers, len(site.opportunities), PARALLEL_FROM)
-    if not parallel:
-        for done, (path, make) in enumerate(outputs, start=1):
-            _write(folder, path, make())
-            if progress is not None and (done % 200 == 0 or done == len(outputs)):
-                progress(done, len(outputs), "Writing the site")
-        return len(outputs)
-    _in_parallel(site, folder, workers, progress)
-    notices = {view.url for view in site.opportunities}
-    rest = [(path, make) for path, make in outputs if path not in notices]
-    _rest_in_parallel(site, folder, rest, workers, progress)
-    return len(rest) + len(notices)
+    start = _start(plans, today, base_url, progress)
+    site = start.site
+    if (wrong := ocds.use_prefix(site, ocid_prefix)) is not None:
+        raise BuildError(f"{wrong}.")
+    raw = {path: _read_or_empty(path) for path in start.files}
+    heads = {path: commissioner_of(text) for path, text in raw.items()}
+    site.commissioner_names = tuple(sorted({head[1] for head in heads.values() if head}))
+    prefix = ocds.site_prefix(site)
+    base = cache.digest(
+        cache.code_digest(), _reference_bytes(plans), today.isoformat(), base_url, prefix,
+        repr(site.commissioner_names),
+    )  # fmt: skip
+    stories = _history_digests(start.history)
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(out)
+    folder = cache.folder_for(out)
+    manifest = cache.load_manifest(folder, out)
+    staging = out.with_name(f".{out.name}.building-{os.getpid()}")
+    staging.mkdir()
+    try:
+        with paused_gc():
+            report, made = _build_into(
+                start, base, raw, heads, stories, manifest, out, staging, folder, workers,
+                progress, prefix,
+            )  # fmt: skip
+        readme = out / "README.md"
+        if readme.is_file():
+            shutil.copy2(readme, staging / "README.md")
+        swap_in(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    site_id = cache.identity(out)
+    if site_id is not None:
+        cache.save_manifest(folder, Manifest(site_id, made.entries, made.outputs))
+        cache.prune(folder, made.entries.values())
+    return report
 
 
-def _rest_in_parallel(
-    site: SiteData,
+def _build_into(
+    start: _Start,
+    base: bytes,
+    raw: dict[Path, bytes],
+    heads: dict[Path, tuple[str, str] | None],
+    stories: dict[str, bytes],
+    manifest: Manifest | None,
+    out: Path,
+    staging: Path,
     folder: Path,
-    outputs: list[tuple[str, Callable[[], bytes | str]]],
     workers: int,
     progress: Progress | None,
-) -> None:
-    """Write the lists, feeds, calendars and JSON in forked workers, which share the parts
-    made before the fork; the largest first, so the workers finish together."""
-    global _shared  # noqa: PLW0603 - handed to the forked workers
-    sizes = {c.path: len(c.members) for c in site.collections()}
-    order = sorted(
-        range(len(outputs)),
-        key=lambda i: (-sizes.get(outputs[i][0].rsplit(".", 1)[0], 0), outputs[i][0]),
+    prefix: str,
+) -> tuple[BuildReport, Manifest]:
+    site = start.site
+    names: dict[Path, tuple[str, str]] = {}  # plan file -> (as shown, entry name)
+    for path in start.files:
+        shown = display_path(path)
+        head = heads[path]
+        story = stories.get(head[0], b"") if head is not None else b""
+        names[path] = (shown, cache.digest(base, shown, raw[path], story).hex())
+    # Last build's entries: their parts where nothing changed, and every event's SEQUENCE.
+    entries: dict[Path, Entry] = {}
+    sequences: dict[str, tuple[str, int]] = {}
+    if manifest is not None:
+        wanted = {name: path for path, (shown, name) in names.items()}
+        for name in manifest.entries.values():
+            entry = cache.load_entry(folder, name)
+            if entry is None:
+                continue
+            for one in entry.parts:
+                sequences.update(one.ics.sequences)
+            hit = wanted.get(name)
+            if hit is not None and _link_all(out, staging, entry.files):
+                entries[hit] = entry
+    elif (out / "all.ics").is_file():
+        sequences = calendar.read_sequences(out / "all.ics")
+    site.sequences = sequences
+    withdrawn: dict[str, dict[str, Record]] = {}
+    for uid, record in start.history.withdrawn().items():
+        withdrawn.setdefault(uid.split("/", 1)[0], {})[uid] = record
+    ctx = _Context(
+        site, prefix, start.reference, start.history, start.names, withdrawn, staging, folder
     )
-    _shared = (site, folder, outputs)
-    done = 0
-    try:
-        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-            for written in pool.map(_outputs_at, [[i] for i in order], chunksize=4):
-                done += written
-                if progress is not None and (done % 200 == 0 or done == len(outputs)):
-                    progress(done, len(outputs), "Writing lists, feeds and calendars")
-    finally:
-        _shared = None
+    ctx.tasks = [(path, *names[path]) for path in start.files if path not in entries]
+    for path, entry in zip(
+        [task[0] for task in ctx.tasks], _render_files(ctx, workers, progress), strict=True
+    ):
+        entries[path] = entry
+    ordered = [entries[path] for path in start.files]
+    report = BuildReport(out, history_note=start.history.note)
+    commissioners = []
+    everything: list[Parts] = []
+    for entry in ordered:
+        report.problems += entry.problems
+        if entry.commissioner is None:
+            report.skipped.append(entry.source)
+            continue
+        commissioners.append(entry.commissioner)
+        everything += entry.parts
+    gone, written = _orphans(ctx, {c.id for c in commissioners})
+    everything += gone
+    everything.sort(key=lambda one: one.sort_key)
+    commissioners.sort(key=lambda c: c.id)
+    whole = _derive(ctx, opportunities=[], commissioners=commissioners)
+    keys: dict[str, bytes] = {}
+    to_make: list[Output] = []
+    for output in assemble.outputs(whole, everything):
+        key = cache.digest(base, output.key)
+        keys[output.path] = key
+        if (
+            manifest is None
+            or manifest.outputs.get(output.path) != key
+            or not _link(out, staging, output.path)
+        ):
+            to_make.append(output)
+    _make_all(to_make, staging, workers, progress)
+    report.opportunities = len(everything)
+    report.files = len(keys) + sum(len(entry.files) for entry in ordered) + written
+    made = Manifest((0, 0), {shown: name for shown, name in names.values()}, keys)
+    return report, made
 
 
 _RENAME_EXCHANGE = 2
@@ -343,46 +568,6 @@ def _remove_abandoned(out: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
         except PermissionError:
             continue  # another user's running process
-
-
-def build(
-    plans: Path,
-    out: Path,
-    *,
-    today: dt.date,
-    base_url: str = "http://localhost:8000/",
-    progress: Progress | None = None,
-    workers: int | None = None,
-    ocid_prefix: str | None = None,  # None: $PUBLISHER_OCID_PREFIX, else a placeholder
-) -> BuildReport:
-    """Build the site from `plans` into `out`, atomically."""
-    site, problems = load_site(plans, today, base_url, progress)
-    if (wrong := ocds.use_prefix(site, ocid_prefix)) is not None:
-        raise BuildError(f"{wrong}.")
-    site.sequences = calendar.read_sequences(out / "all.ics")
-    report = BuildReport(
-        out,
-        problems=problems,
-        skipped=site.skipped,
-        opportunities=len(site.opportunities),
-        history_note=site.history_note,
-    )
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned(out)
-    staging = out.with_name(f".{out.name}.building-{os.getpid()}")
-    staging.mkdir()
-    try:
-        with paused_gc():
-            report.files = render_into(site, staging, progress, workers)
-        readme = out / "README.md"
-        if readme.is_file():
-            shutil.copy2(readme, staging / "README.md")
-        swap_in(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return report
 
 
 def sizes(folder: Path) -> dict[str, int]:

@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Protocol
 
 from publisher.plans import rules
 from publisher.plans.dates import PlanDate
@@ -252,6 +253,20 @@ class OpportunityView:
         )
 
 
+class Scope(Protocol):
+    """What a collection's files say about the collection itself, whatever its members are
+    held as (views while reading, rendered parts while assembling)."""
+
+    @property
+    def listing(self) -> Listing | None: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class Collection:
     """A set of opportunities published together: everything, or one list page's."""
@@ -286,6 +301,9 @@ class SiteData:
     # so SEQUENCE rises when a date moves and stays put when nothing changed
     sequences: dict[str, tuple[str, int]] = field(default_factory=dict)
     history_note: str | None = None  # why there is no history from git, or only some
+    # every commissioner's name, when the site is rendered a plan file at a time and
+    # `commissioners` holds only that file's (the first words of names keep their capitals)
+    commissioner_names: tuple[str, ...] | None = None
 
     def link(self, path: str) -> str:
         """The absolute URL of a site path: 'place/leeds.rss' -> 'https://.../place/leeds.rss'."""
@@ -311,21 +329,27 @@ class SiteData:
         return out
 
     @cached_property
-    def _by_listing(self) -> dict[tuple[str, str], list[OpportunityView]]:
-        index: dict[tuple[str, str], list[OpportunityView]] = {}
+    def _by_listing(self) -> dict[str, list[OpportunityView]]:
+        index: dict[str, list[OpportunityView]] = {}
         for view in self.opportunities:  # already in list order, so each list is too
-            keys = [("place", slug) for slug in sorted(view.reach)]
-            keys += [("theme", theme.slug) for theme in view.themes]
-            keys.append(("commissioner", view.commissioner.id))
-            if view.item.funding is not None:
-                keys.append(("funding", view.item.funding.value))
-            for key in dict.fromkeys(keys):
-                index.setdefault(key, []).append(view)
+            for path in listed_on(view):
+                index.setdefault(path, []).append(view)
         return index
 
     def members(self, listing: Listing) -> list[OpportunityView]:
         """The opportunities a list page (and its feeds) carries, in list order."""
-        return self._by_listing.get((listing.kind, listing.slug), [])
+        return self._by_listing.get(listing.path, [])
+
+
+def listed_on(view: OpportunityView) -> tuple[str, ...]:
+    """The list pages (by path: 'place/leeds') whose lists and feeds carry an opportunity:
+    each place it reaches, each theme, its commissioner and its type of funding."""
+    paths = [f"place/{slug}" for slug in sorted(view.reach)]
+    paths += [theme.path for theme in view.themes]
+    paths.append(view.commissioner.listing.path)
+    if view.item.funding is not None:
+        paths.append(f"funding/{view.item.funding.value}")
+    return tuple(dict.fromkeys(paths))
 
 
 def reach(places: Places, slugs: Iterable[str]) -> frozenset[str]:

@@ -89,8 +89,14 @@ def test_same_plans_same_bytes(site: SiteData) -> None:
     assert first.endswith(b"}\n") and not first.endswith(b"\n\n")
     assert "£1.5 million".encode() in first  # UTF-8, not \u00a3 escapes
     for collection in [*site.collections(), Collection(None, [])]:
-        whole = json.dumps(data.document(site, collection), ensure_ascii=False, indent=2)
-        assert data.as_json(site, collection) == (whole + "\n").encode("utf-8")
+        text = data.as_json(site, collection).decode("utf-8")
+        assert json.loads(text) == data.document(site, collection)
+        # The head is indented; each opportunity is one line of compact JSON.
+        lines = text.splitlines()
+        records = [line for line in lines if line.startswith('    {"')]
+        assert len(records) == len(collection.members)
+        for line, view in zip(records, collection.members, strict=True):
+            assert json.loads(line.rstrip(",")) == data.opportunity(site, view)
 
 
 def test_approximate_dates_keep_their_precision(site: SiteData) -> None:

@@ -21,7 +21,7 @@ import textstat  # type: ignore[import-untyped]
 from publisher.plans.dates import MONTHS, PlanDate, Precision
 from publisher.plans.language import JargonIndex, _explained
 from publisher.render import pages, transparency, words
-from publisher.render.site import _outputs, load_site
+from publisher.render.site import build, load_site, sizes
 from publisher.render.views import Gap, OpportunityView, SiteData
 
 ROOT = Path(__file__).parents[2]
@@ -415,8 +415,17 @@ def _site_pages(site: SiteData) -> Iterator[tuple[str, str]]:
     yield from pages.pages(site)
 
 
-def test_every_link_is_relative_and_leads_to_a_file_the_build_writes(site: SiteData) -> None:
-    written = {name for name, _ in _outputs(site)}
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """Every file a build of the example plans writes, by site path."""
+    out = tmp_path_factory.mktemp("built") / "site"
+    build(ROOT / "plans", out, today=TODAY)
+    return set(sizes(out))
+
+
+def test_every_link_is_relative_and_leads_to_a_file_the_build_writes(
+    site: SiteData, written: set[str]
+) -> None:
     rendered = dict(_site_pages(site))
     assert set(rendered) <= written
     ids = {path: Page(html).ids for path, html in rendered.items()}
@@ -541,7 +550,7 @@ def test_the_same_site_gives_the_same_bytes(site: SiteData) -> None:
     assert dict(_site_pages(again)) == first
 
 
-def test_the_stylesheet_ships(site: SiteData) -> None:
+def test_the_stylesheet_ships(written: set[str]) -> None:
     css = pages.STATIC["site.css"].decode()
     assert "@media print" in css and ":focus-visible" in css
-    assert "static/site.css" in {name for name, _ in _outputs(site)}
+    assert "static/site.css" in written

@@ -67,6 +67,7 @@ import datetime as dt, json, sys
 from pathlib import Path
 from publisher.render import site
 site.PARALLEL_FROM = 1
+site.PARALLEL_FILES = 1
 seen = []
 site.build(Path(sys.argv[1]), Path(sys.argv[2]), today=dt.date.fromisoformat(sys.argv[3]),
            workers=2, progress=lambda *a: seen.append(a))
@@ -106,10 +107,16 @@ def test_a_crash_mid_build_leaves_the_last_good_site(tmp_path: Path, monkeypatch
         return real(*args, **kwargs)
 
     monkeypatch.setattr(pages, "notice", failing)
-    with pytest.raises(OSError):
-        build(PLANS, out, today=TODAY)
+    with pytest.raises(OSError):  # a new day: every notice is written again
+        build(PLANS, out, today=TODAY + dt.timedelta(days=1))
     assert _tree(out) == before
-    assert [p.name for p in tmp_path.iterdir()] == ["feeds"]  # no half-built leftovers
+    # no half-built leftovers; the cache the next build reuses is beside the site
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".feeds.cache", "feeds"]
+    monkeypatch.setattr(pages, "notice", real)
+    build(PLANS, out, today=TODAY + dt.timedelta(days=1))
+    fresh = tmp_path / "fresh"
+    build(PLANS, fresh, today=TODAY + dt.timedelta(days=1))
+    assert _tree(out) == _tree(fresh)
 
 
 def test_without_an_atomic_exchange_the_swap_still_works(tmp_path: Path, monkeypatch) -> None:
@@ -118,7 +125,7 @@ def test_without_an_atomic_exchange_the_swap_still_works(tmp_path: Path, monkeyp
     monkeypatch.setattr(site, "_exchange", lambda a, b: False)
     build(PLANS, out, today=TODAY)
     assert (out / "index.html").is_file()
-    assert [p.name for p in tmp_path.iterdir()] == ["feeds"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".feeds.cache", "feeds"]
 
 
 def test_a_plan_with_errors_is_left_out_and_the_rest_publish(tmp_path: Path) -> None:
@@ -174,10 +181,10 @@ def test_progress_is_reported_for_each_stage(tmp_path: Path, monkeypatch) -> Non
     seen: list[tuple[int, int, str]] = []
     build(PLANS, tmp_path / "serial", today=TODAY, progress=lambda *a: seen.append(a))
     stages = {what for _, _, what in seen}
-    assert stages == {"Reading plans", "Writing the site"}
+    expected = {"Reading plans and writing notices", "Writing lists, feeds and calendars"}
+    assert stages == expected
     assert seen[-1][0] == seen[-1][1]  # it ends at the total
-    stages = set(parallel_build(tmp_path / "parallel"))
-    assert stages == {"Reading plans", "Writing notices", "Writing lists, feeds and calendars"}
+    assert set(parallel_build(tmp_path / "parallel")) == expected
 
 
 def test_a_killed_builds_leftovers_are_removed(tmp_path: Path) -> None:
@@ -192,7 +199,7 @@ def test_a_killed_builds_leftovers_are_removed(tmp_path: Path) -> None:
     (leftover / "opportunities").mkdir(parents=True)
     build(PLANS, out, today=TODAY)
     assert not leftover.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["feeds"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".feeds.cache", "feeds"]
 
 
 def test_lists_show_closing_soon_first_then_the_newest() -> None:

@@ -1,0 +1,140 @@
+"""The files made from many opportunities at once, put together from their parts: the home
+page, each list page with its RSS, Atom, iCalendar and JSON, the feeds of everything and the
+site-wide OCDS packages. The URLs are a public contract.
+
+Each file comes with a key: a digest of everything it is made from (its members' digests in
+order, and what it says of itself). A build whose key for a file is the same as last time
+links last time's file instead of making it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from publisher.render import calendar, data, feeds, ocds, pages
+from publisher.render.cache import digest
+from publisher.render.parts import Parts
+from publisher.render.views import Listing, SiteData
+
+Make = Callable[[], bytes | str]
+
+
+@dataclass(frozen=True)
+class Output:
+    path: str
+    key: bytes
+    make: Make
+    size: int  # how many opportunities it carries: the largest are made first
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A collection as parts: everything, or one list page's."""
+
+    listing: Listing | None
+    members: list[Parts]
+
+    @property
+    def path(self) -> str:
+        return self.listing.path if self.listing is not None else "all"
+
+    @property
+    def title(self) -> str:
+        return self.listing.name if self.listing is not None else "All opportunities"
+
+
+def bundles(site: SiteData, parts: list[Parts]) -> list[Bundle]:
+    """'all' and one per list page, each with its members in list order."""
+    by_path: dict[str, list[Parts]] = {}
+    for one in parts:
+        for path in one.listed_on:
+            by_path.setdefault(path, []).append(one)
+    return [Bundle(None, parts)] + [Bundle(x, by_path.get(x.path, [])) for x in site.listings]
+
+
+def outputs(site: SiteData, parts: list[Parts]) -> Iterator[Output]:
+    """Every file made from many opportunities, with its key. `site` holds every
+    commissioner and no views; `parts` are every opportunity's, in list order."""
+    every = b"".join(one.digest for one in parts)
+    shown = repr([(c.id, c.name) for c in site.commissioners]) + repr(site.listings)
+    counts = pages.counts_of((one.current, one.listed_on) for one in parts)
+
+    def index() -> str:
+        current = [one.card for one in parts if one.current]
+        return pages.index_page(site, current, counts, packaged=bool(parts))
+
+    yield Output("index.html", digest("index.html", shown, every), index, len(parts))
+    yield Output("glossary.html", digest("glossary.html"), lambda: pages.glossary(site), 0)
+    for name, content in pages.STATIC.items():
+        yield Output(f"static/{name}", digest(name), lambda content=content: content, 0)  # type: ignore[misc]
+    for bundle in bundles(site, parts):
+        yield from _collection(site, bundle, packaged=bool(parts))
+    yield from _packages(site, parts, every)
+
+
+def _collection(site: SiteData, bundle: Bundle, packaged: bool) -> Iterator[Output]:
+    members = bundle.members
+    stem = bundle.path
+    own = ""
+    listing = bundle.listing
+    if listing is not None and listing.kind == "commissioner":
+        packaged = bool(members)  # its own package, which it has when it has opportunities
+        own = repr(next((c for c in site.commissioners if c.id == listing.slug), None))
+    key = digest(stem, repr(listing), own, repr(packaged), b"".join(m.digest for m in members))
+    size = len(members)
+
+    def items() -> list[feeds.Made]:
+        return [one for member in members for one in member.feed]
+
+    if listing is not None:
+        yield Output(
+            f"{stem}.html",
+            key,
+            lambda: pages.listing_page(
+                site,
+                bundle,
+                [m.card for m in members if m.current],
+                [m.card for m in members if not m.current],
+                packaged,
+            ),
+            size,
+        )
+    yield Output(f"{stem}.rss", key, lambda: feeds.feed(site, bundle, items(), atom=False), size)
+    yield Output(f"{stem}.atom", key, lambda: feeds.feed(site, bundle, items(), atom=True), size)
+    yield Output(
+        f"{stem}.ics",
+        key,
+        lambda: calendar.calendar_of(site, bundle, [m.ics for m in members]),
+        size,
+    )
+    yield Output(
+        f"{stem}.json", key, lambda: data.json_of(site, bundle, [m.json for m in members]), size
+    )
+
+
+def releases(parts: Sequence[Parts]) -> list[ocds.Made]:
+    """Every release of `parts`, in package order."""
+    made = [one for member in parts for one in member.ocds]
+    made.sort(key=lambda one: one.order)
+    return made
+
+
+def _packages(site: SiteData, parts: list[Parts], every: bytes) -> Iterator[Output]:
+    """The OCDS extension, and the packages of everything (a package must have at least one
+    release: with no opportunities there are none). Each commissioner's own package is
+    written with its plan file's other files."""
+    for name in ocds.EXTENSION_FILES:
+        path = f"{ocds.EXTENSION}/{name}"
+        yield Output(path, digest(path), lambda name=name: ocds.extension_file(site, name), 0)  # type: ignore[misc]
+    if not parts:
+        return
+    key = digest("ocds", every)
+    size = len(parts)
+    yield Output(
+        ocds.RELEASES,
+        key,
+        lambda: ocds.package_text(site, releases(parts), ocds.RELEASES),
+        size,
+    )
+    yield Output(ocds.RECORDS, key, lambda: ocds.record_package_text(site, releases(parts)), size)
