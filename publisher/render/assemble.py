@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from publisher.render import calendar, data, feeds, ocds, pages
 from publisher.render.cache import digest
 from publisher.render.parts import Parts
+from publisher.render.splice import Layout
 from publisher.render.views import Listing, SiteData
 
-Make = Callable[[], bytes | str]
+# How to make a file: its bytes, or for the big ones a layout the next build can splice.
+Make = Callable[[], bytes | str | Layout]
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,10 @@ def outputs(site: SiteData, parts: list[Parts]) -> Iterator[Output]:
     shown = repr([(c.id, c.name) for c in site.commissioners]) + repr(site.listings)
     counts = pages.counts_of((one.current, one.listed_on) for one in parts)
 
-    def index() -> str:
-        current = [one.card for one in parts if one.current]
-        return pages.index_page(site, current, counts, packaged=bool(parts))
+    def index() -> Layout:
+        shown = [one for one in parts if one.current]
+        html = pages.index_page(site, [one.card for one in shown], counts, bool(parts), True)
+        return _cards(html, shown, "index.html")
 
     yield Output("index.html", digest("index.html", shown, every), index, len(parts))
     yield Output("glossary.html", digest("glossary.html"), lambda: pages.glossary(site), 0)
@@ -87,30 +90,36 @@ def _collection(site: SiteData, bundle: Bundle, packaged: bool) -> Iterator[Outp
     def items() -> list[feeds.Made]:
         return [one for member in members for one in member.feed]
 
-    if listing is not None:
-        yield Output(
-            f"{stem}.html",
-            key,
-            lambda: pages.listing_page(
-                site,
-                bundle,
-                [m.card for m in members if m.current],
-                [m.card for m in members if not m.current],
-                packaged,
-            ),
-            size,
+    def page() -> Layout:
+        shown = [m for m in members if m.current]
+        settled = [m.card for m in members if not m.current]
+        html = pages.listing_page(
+            site, bundle, [m.card for m in shown], settled, packaged, framed=True
         )
+        return _cards(html, shown, f"{stem}.html")
+
+    def ics() -> Layout:
+        head, tail = calendar.frame(site, bundle, [m.ics for m in members])
+        return Layout(head, [(m.digest, m.ics.ical) for m in members], b"", tail)
+
+    def json() -> Layout:
+        head, sep, tail = data.frame(site, bundle, bool(members))
+        return Layout(head, [(m.digest, m.json) for m in members], sep, tail)
+
+    if listing is not None:
+        yield Output(f"{stem}.html", key, page, size)
     yield Output(f"{stem}.rss", key, lambda: feeds.feed(site, bundle, items(), atom=False), size)
     yield Output(f"{stem}.atom", key, lambda: feeds.feed(site, bundle, items(), atom=True), size)
-    yield Output(
-        f"{stem}.ics",
-        key,
-        lambda: calendar.calendar_of(site, bundle, [m.ics for m in members]),
-        size,
-    )
-    yield Output(
-        f"{stem}.json", key, lambda: data.json_of(site, bundle, [m.json for m in members]), size
-    )
+    yield Output(f"{stem}.ics", key, ics, size)
+    yield Output(f"{stem}.json", key, json, size)
+
+
+def _cards(html: str, shown: list[Parts], page: str) -> Layout:
+    """A list page as a layout: the cards of `shown` between what the template wrote
+    before and after them."""
+    head, tail = pages.frame(html)
+    cards = [(m.digest, pages.card_at(m.card, page).encode("utf-8")) for m in shown]
+    return Layout(head, cards, b"", tail)
 
 
 def releases(parts: Sequence[Parts]) -> list[ocds.Made]:
@@ -118,6 +127,20 @@ def releases(parts: Sequence[Parts]) -> list[ocds.Made]:
     made = [one for member in parts for one in member.ocds]
     made.sort(key=lambda one: one.order)
     return made
+
+
+def release_package(site: SiteData, parts: Sequence[Parts]) -> Layout:
+    """The package of every release: each opportunity's releases together (its ocid comes
+    first in package order), so the next build can splice it."""
+    head, sep, tail = ocds.package_frame(site, ocds.RELEASES)
+    blocks = [(sorted(m.ocds, key=lambda one: one.order), m.digest) for m in parts if m.ocds]
+    blocks.sort(key=lambda block: block[0][0].order)
+    return Layout(
+        head,
+        [(found, sep.join(one.text.encode() for one in made)) for made, found in blocks],
+        sep,
+        tail,
+    )
 
 
 def _packages(site: SiteData, parts: list[Parts], every: bytes) -> Iterator[Output]:
@@ -134,7 +157,7 @@ def _packages(site: SiteData, parts: list[Parts], every: bytes) -> Iterator[Outp
     yield Output(
         ocds.RELEASES,
         key,
-        lambda: ocds.package_text(site, releases(parts), ocds.RELEASES),
+        lambda: release_package(site, parts),
         size,
     )
     yield Output(ocds.RECORDS, key, lambda: ocds.record_package_text(site, releases(parts)), size)

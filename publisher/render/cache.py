@@ -23,10 +23,11 @@ from pathlib import Path
 
 from publisher.plans.errors import Problem
 from publisher.render.parts import Parts
+from publisher.render.splice import Spans
 from publisher.render.views import CommissionerView
 
 # Raised when what is pickled here changes shape: a new version never reads an old cache.
-FORMAT = 1
+FORMAT = 2
 MANIFEST = "manifest.pickle"
 CODE = Path(__file__).resolve().parents[1]  # the publisher package: code and templates
 
@@ -49,6 +50,7 @@ class Manifest:
     site: tuple[int, int]  # the site folder's (device, inode), to know it is that site
     entries: dict[str, str]  # plan file path -> entry name
     outputs: dict[str, bytes]  # site path -> key of what it was made from
+    spans: dict[str, Spans] = field(default_factory=dict)  # where the members of big files are
 
 
 def digest(*parts: bytes | str) -> bytes:

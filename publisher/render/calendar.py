@@ -379,6 +379,12 @@ def ics(site: SiteData, collection: Collection) -> bytes:
 
 def calendar_of(site: SiteData, collection: Scope, parts: Sequence[Serialised]) -> bytes:
     """A calendar of the events made for its opportunities (each made once per build)."""
+    head, tail = frame(site, collection, parts)
+    return b"".join([head, *(part.ical for part in parts), tail])
+
+
+def frame(site: SiteData, collection: Scope, parts: Sequence[Serialised]) -> tuple[bytes, bytes]:
+    """The calendar around its events: its own properties and time zone, and its end."""
     feed_title = feeds.title(collection)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -401,5 +407,4 @@ def calendar_of(site: SiteData, collection: Scope, parts: Sequence[Serialised]) 
     head = bytes(calendar.to_ical())
     assert head.endswith(END)
     # icalendar writes each part; the events, made once per build, follow the time zone.
-    zone = timezone(first, last)
-    return b"".join([head[: -len(END)], zone, *(part.ical for part in parts), END])
+    return head[: -len(END)] + timezone(first, last), END

@@ -40,16 +40,18 @@ def json_of(site: SiteData, collection: Scope, parts: Sequence[bytes]) -> bytes:
     """The collection's document, indented, with each opportunity on one line of compact
     JSON (made once per build and reused by every collection that carries it): readable,
     a line per opportunity for diffs and grep, and written by json's C encoder."""
+    head, sep, tail = frame(site, collection, bool(parts))
+    return head + sep.join(parts) + tail
+
+
+def frame(site: SiteData, collection: Scope, with_members: bool) -> tuple[bytes, bytes, bytes]:
+    """The document around its opportunities: what comes before them, between two, and
+    after them."""
     head = dumps(document(site, collection, with_opportunities=False))
     assert head.endswith(EMPTY_TAIL)
-    if not parts:
-        return head
-    # One join, one copy: all.json can be large.
-    pieces = [head[: -len(EMPTY_TAIL)], b"[\n"]
-    for part in parts:
-        pieces += [part, b",\n"]
-    pieces[-1] = b"\n  ]\n}\n"
-    return b"".join(pieces)
+    if not with_members:
+        return head, b",\n", b""
+    return head[: -len(EMPTY_TAIL)] + b"[\n", b",\n", b"\n  ]\n}\n"
 
 
 EMPTY_TAIL = b"[]\n}\n"  # how the document ends with no opportunities

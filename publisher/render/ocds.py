@@ -324,9 +324,17 @@ def package_text(
 ) -> bytes:
     """A release package of `made` (in package order), to be published at `path`: the
     releases' text is spliced in as made, not encoded again."""
+    head, sep, tail = package_frame(site, path, publisher)
+    return head + sep.join(one.text.encode() for one in made) + tail
+
+
+def package_frame(
+    site: SiteData, path: str, publisher: CommissionerView | None = None
+) -> tuple[bytes, bytes, bytes]:
+    """A release package around its releases: before them, between two, after them."""
     head = compact({**_head(site, path, publisher), "releases": []})
     assert head.endswith("[]}")
-    return (head[:-2] + ",".join(one.text for one in made) + "]}\n").encode()
+    return head[:-2].encode(), b",", b"]}\n"
 
 
 def package(

@@ -325,13 +325,25 @@ class _Memo:
 
 
 def cards_for(cards: Sequence[Card], page: str) -> Markup:
-    """The cards as seen from `page`. Rendered from the top folder: a card's only links
-    are to pages of this site, so from a folder below, each gains a '../'."""
+    """The cards as seen from `page`."""
+    return Markup("".join(card_at(card, page) for card in cards))
+
+
+def card_at(card: Card, page: str) -> str:
+    """A card as seen from `page`. Rendered from the top folder: a card's only links are
+    to pages of this site, so from a folder below, each gains a '../'."""
     depth = page.count("/")
-    html = "".join(card.html for card in cards)
-    if depth:
-        html = html.replace('href="', 'href="' + "../" * depth)
-    return Markup(html)
+    return card.html.replace('href="', 'href="' + "../" * depth) if depth else card.html
+
+
+# Where the cards go in a list page rendered as a frame (see `frame`): never in real text.
+CARDS_HERE = "\x00cards\x00"
+
+
+def frame(html: str) -> tuple[bytes, bytes]:
+    """A page rendered with CARDS_HERE for its cards, as what comes before and after them."""
+    head, found, tail = html.partition(CARDS_HERE)
+    return (head.encode("utf-8"), tail.encode("utf-8")) if found else (html.encode("utf-8"), b"")
 
 
 _MEMO: list[_Memo] = []
@@ -344,9 +356,11 @@ def _memo(site: SiteData) -> _Memo:
     return _MEMO[0]
 
 
-def _render(name: str, site: SiteData, page: str, **context: Any) -> str:
+def _render(name: str, site: SiteData, page: str, *, framed: bool = False, **context: Any) -> str:
+    """A template as the page at `page`; `framed` leaves CARDS_HERE where the cards go."""
     href = partial(relative, page)
     memo = _memo(site)
+    cards = (lambda _: Markup(CARDS_HERE)) if framed else partial(cards_for, page=page)
     return ENV.get_template(name).render(
         site=site,
         page=page,
@@ -354,7 +368,7 @@ def _render(name: str, site: SiteData, page: str, **context: Any) -> str:
         terms=Terms(site.glossary, jargon_index(site.glossary), href),
         today=site.today,
         proper=memo.proper,
-        cards=partial(cards_for, page=page),
+        cards=cards,
         headline=memo.headline,
         **context,
     )
@@ -382,7 +396,11 @@ def index(site: SiteData) -> str:
 
 
 def index_page(
-    site: SiteData, current: Sequence[Card], counts: Counter[str], packaged: bool
+    site: SiteData,
+    current: Sequence[Card],
+    counts: Counter[str],
+    packaged: bool,
+    framed: bool = False,
 ) -> str:
     """The home page: every current opportunity's card, and every list with its count;
     `packaged` says whether the site has OCDS packages (it has any opportunity)."""
@@ -390,6 +408,7 @@ def index_page(
         "index.html",
         site,
         "index.html",
+        framed=framed,
         current=current,
         groups=_listing_groups(site, counts),
         packaged=packaged,
@@ -459,6 +478,7 @@ def listing_page(
     current: Sequence[Card],
     settled: Sequence[Card],
     packaged: bool,
+    framed: bool = False,
 ) -> str:
     """A list page; `packaged` says whether the OCDS package it links exists (a
     commissioner's own, else the site's)."""
@@ -468,6 +488,7 @@ def listing_page(
         "list.html",
         site,
         f"{collection.path}.html",
+        framed=framed,
         collection=collection,
         shown=collection.listing,
         current=current,

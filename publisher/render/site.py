@@ -39,10 +39,11 @@ from publisher.plans.reference import (
     load_glossary,
 )
 from publisher.plans.validate import validate
-from publisher.render import assemble, cache, calendar, changelog, ocds, pages, parts
+from publisher.render import assemble, cache, calendar, changelog, ocds, pages, parts, splice
 from publisher.render.assemble import Output
 from publisher.render.cache import Entry, Manifest
 from publisher.render.parts import Parts
+from publisher.render.splice import Layout, Spans
 from publisher.render.views import (
     CommissionerView,
     OpportunityView,
@@ -321,37 +322,66 @@ def _tell(progress: Progress | None, done: int, total: int, what: str) -> None:
 
 _outputs: list[Output] = []  # handed to forked workers: what is still to be made
 _folder: Path | None = None
+_last: tuple[Path, dict[str, Spans]] | None = None  # the site replaced, and its spans
 
 
-def _make_at(indices: list[int]) -> int:
+def _make_at(indices: list[int]) -> list[tuple[int, Spans | None]]:
+    """Make the outputs at `indices`; a big one's members are copied from the last site
+    where they are unchanged. Returns where the members of each big one are."""
     assert _folder is not None
+    out: list[tuple[int, Spans | None]] = []
     with paused_gc():
         for index in indices:
             output = _outputs[index]
-            _write(_folder, output.path, output.make())
-    return len(indices)
+            made = output.make()
+            if not isinstance(made, Layout):
+                _write(_folder, output.path, made)
+                out.append((index, None))
+                continue
+            target = _folder / output.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            old, spans = None, None
+            if _last is not None and output.path in _last[1]:
+                old, spans = str(_last[0] / output.path), _last[1][output.path]
+            out.append((index, splice.write(str(target), made, old, spans)))
+    return out
 
 
-def _make_all(outputs: list[Output], folder: Path, workers: int, progress: Progress | None) -> None:
+def _make_all(
+    outputs: list[Output],
+    folder: Path,
+    last: tuple[Path, dict[str, Spans]] | None,
+    workers: int,
+    progress: Progress | None,
+) -> dict[str, Spans]:
     """Make `outputs` in `folder`, the largest first in forked workers when there are
-    enough, so the workers finish together."""
-    global _outputs, _folder
+    enough, so the workers finish together; `last` is the site being replaced and where
+    its big files' members are. Returns where the new big files' members are."""
+    global _outputs, _folder, _last
     order = sorted(range(len(outputs)), key=lambda i: (-outputs[i].size, outputs[i].path))
-    _outputs, _folder = outputs, folder
-    done = 0
+    _outputs, _folder, _last = outputs, folder, last
+    spans: dict[str, Spans | None] = {}
     try:
         work = sum(output.size for output in outputs)
         if may_fork(workers, work, PARALLEL_FROM) and len(outputs) > 1:
             with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
                 for made in pool.map(_make_at, [[i] for i in order], chunksize=4):
-                    done += made
-                    _tell(progress, done, len(outputs), "Writing lists, feeds and calendars")
+                    _keep(spans, outputs, made)
+                    _tell(progress, len(spans), len(outputs), "Writing lists, feeds and calendars")
         else:
             for index in order:
-                done += _make_at([index])
-                _tell(progress, done, len(outputs), "Writing lists, feeds and calendars")
+                _keep(spans, outputs, _make_at([index]))
+                _tell(progress, len(spans), len(outputs), "Writing lists, feeds and calendars")
     finally:
-        _outputs, _folder = [], None
+        _outputs, _folder, _last = [], None, None
+    return {path: found for path, found in spans.items() if found is not None}
+
+
+def _keep(
+    spans: dict[str, Spans | None], outputs: list[Output], made: list[tuple[int, Spans | None]]
+) -> None:
+    for index, found in made:
+        spans[outputs[index].path] = found
 
 
 # --- the build -----------------------------------------------------------------------------
@@ -435,7 +465,7 @@ def build(
         raise
     site_id = cache.identity(out)
     if site_id is not None:
-        cache.save_manifest(folder, Manifest(site_id, made.entries, made.outputs))
+        cache.save_manifest(folder, replace(made, site=site_id))
         cache.prune(folder, made.entries.values())
     return report
 
@@ -507,6 +537,7 @@ def _build_into(
     whole = _derive(ctx, opportunities=[], commissioners=commissioners)
     keys: dict[str, bytes] = {}
     to_make: list[Output] = []
+    kept: dict[str, Spans] = {}
     for output in assemble.outputs(whole, everything):
         key = cache.digest(base, output.key)
         keys[output.path] = key
@@ -516,10 +547,13 @@ def _build_into(
             or not _link(out, staging, output.path)
         ):
             to_make.append(output)
-    _make_all(to_make, staging, workers, progress)
+        elif output.path in manifest.spans:
+            kept[output.path] = manifest.spans[output.path]
+    last = (out, manifest.spans) if manifest is not None else None
+    kept.update(_make_all(to_make, staging, last, workers, progress))
     report.opportunities = len(everything)
     report.files = len(keys) + sum(len(entry.files) for entry in ordered) + written
-    made = Manifest((0, 0), {shown: name for shown, name in names.values()}, keys)
+    made = Manifest((0, 0), {shown: name for shown, name in names.values()}, keys, kept)
     return report, made
 
 

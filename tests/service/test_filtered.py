@@ -75,7 +75,7 @@ def picked(data: SiteData, query: str) -> list[OpportunityView]:
 
 def feed_ids(data: SiteData, views: list[OpportunityView]) -> set[str]:
     """The ids of the items feeds carry for these opportunities (one each, one per change)."""
-    return {one.id for one in feeds.ordered(data, Collection(None, views))}
+    return {one.id for one in feeds.items_of(data, Collection(None, views))}
 
 
 def event_uids(body: bytes) -> set[str]:
