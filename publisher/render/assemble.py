@@ -84,11 +84,16 @@ def _collection(site: SiteData, bundle: Bundle, packaged: bool) -> Iterator[Outp
     if listing is not None and listing.kind == "commissioner":
         packaged = bool(members)  # its own package, which it has when it has opportunities
         own = repr(next((c for c in site.commissioners if c.id == listing.slug), None))
-    key = digest(stem, repr(listing), own, repr(packaged), b"".join(m.digest for m in members))
+    digests = b"".join(m.digest for m in members)
+    key = digest(stem, repr(listing), own, repr(packaged), digests)
     size = len(members)
 
-    def items() -> list[feeds.Made]:
-        return [one for member in members for one in member.feed]
+    every: list[feeds.Made] = []
+
+    def items() -> list[feeds.Made]:  # made once, for RSS and Atom
+        if not every:
+            every.extend(one for member in members for one in member.feed)
+        return every
 
     def page() -> Layout:
         shown = [m for m in members if m.current]
@@ -100,11 +105,11 @@ def _collection(site: SiteData, bundle: Bundle, packaged: bool) -> Iterator[Outp
 
     def ics() -> Layout:
         head, tail = calendar.frame(site, bundle, [m.ics for m in members])
-        return Layout(head, [(m.digest, m.ics.ical) for m in members], b"", tail)
+        return Layout(head, digests, [m.ics.ical for m in members], b"", tail)
 
     def json() -> Layout:
         head, sep, tail = data.frame(site, bundle, bool(members))
-        return Layout(head, [(m.digest, m.json) for m in members], sep, tail)
+        return Layout(head, digests, [m.json for m in members], sep, tail)
 
     if listing is not None:
         yield Output(f"{stem}.html", key, page, size)
@@ -118,8 +123,11 @@ def _cards(html: str, shown: list[Parts], page: str) -> Layout:
     """A list page as a layout: the cards of `shown` between what the template wrote
     before and after them."""
     head, tail = pages.frame(html)
-    cards = [(m.digest, pages.card_at(m.card, page).encode("utf-8")) for m in shown]
-    return Layout(head, cards, b"", tail)
+    depth = page.count("/")
+    cards = [
+        m.cards[depth] if depth < 2 else pages.card_at(m.card, page).encode("utf-8") for m in shown
+    ]
+    return Layout(head, b"".join(m.digest for m in shown), cards, b"", tail)
 
 
 def releases(parts: Sequence[Parts]) -> list[ocds.Made]:
@@ -137,7 +145,8 @@ def release_package(site: SiteData, parts: Sequence[Parts]) -> Layout:
     blocks.sort(key=lambda block: block[0][0].order)
     return Layout(
         head,
-        [(found, sep.join(one.text.encode() for one in made)) for made, found in blocks],
+        b"".join(found for _, found in blocks),
+        [sep.join(one.text.encode() for one in made) for made, _ in blocks],
         sep,
         tail,
     )

@@ -21,7 +21,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jinja2 import FileSystemBytecodeCache
+
 from publisher.plans.errors import Problem
+from publisher.render import feeds, pages
 from publisher.render.parts import Parts
 from publisher.render.splice import Spans
 from publisher.render.views import CommissionerView
@@ -154,3 +157,15 @@ def prune(folder: Path, keep: Iterable[str]) -> None:
     for path in found:
         if path.name not in wanted:
             path.unlink(missing_ok=True)
+
+
+def keep_templates(folder: Path) -> None:
+    """Keep compiled templates in `folder`: compiling them is most of what a build that
+    renders one plan file spends on templates."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    kept = FileSystemBytecodeCache(str(folder))
+    pages.ENV.bytecode_cache = kept
+    feeds.wording().bytecode_cache = kept

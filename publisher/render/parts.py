@@ -9,6 +9,7 @@ of reading the plan again, and puts the site's collections together from them.
 from __future__ import annotations
 
 import hashlib
+import json as json_module
 from dataclasses import dataclass
 
 from publisher.render import calendar, data, feeds, ocds, pages
@@ -25,11 +26,18 @@ class Parts:
     current: bool  # shown on the lists (not awarded, cancelled or withdrawn)
     listed_on: tuple[str, ...]  # the list pages that carry it: 'place/leeds', ...
     card: pages.Card
+    cards: tuple[bytes, bytes]  # the card's HTML as seen from the top folder and one down
     feed: tuple[feeds.Made, ...]  # its own item, then one per announced change
-    ics: calendar.Serialised
+    ics: calendar.Serialised  # without its SEQUENCE numbers: those are in `sequences`
     json: bytes
     ocds: tuple[ocds.Made, ...]
     digest: bytes  # of everything above: when it changes, so do the files carrying it
+    # its events' UID, fingerprint and SEQUENCE, as JSON: one string, read only by a build
+    # that renders a plan file again, to know when a date moved
+    sequences: str = "[]"
+
+    def sequence_map(self) -> dict[str, tuple[str, int]]:
+        return {uid: (print_, number) for uid, print_, number in json_module.loads(self.sequences)}
 
 
 def of(site: SiteData, view: OpportunityView) -> Parts:
@@ -67,9 +75,14 @@ def of(site: SiteData, view: OpportunityView) -> Parts:
         current=view.is_current,
         listed_on=lists,
         card=card,
+        cards=(
+            pages.card_at(card, "index.html").encode("utf-8"),
+            pages.card_at(card, "place/x.html").encode("utf-8"),
+        ),
         feed=feed,
-        ics=ics,
+        ics=calendar.Serialised(ics.ical, ics.years),
         json=json,
         ocds=releases,
         digest=digest.digest(),
+        sequences=json_module.dumps([[uid, p, n] for uid, (p, n) in ics.sequences]),
     )

@@ -17,6 +17,7 @@ import ctypes.util
 import datetime as dt
 import os
 import shutil
+import subprocess
 import zoneinfo
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -447,6 +448,7 @@ def build(
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned(out)
     folder = cache.folder_for(out)
+    cache.keep_templates(folder / "templates")
     manifest = cache.load_manifest(folder, out)
     staging = out.with_name(f".{out.name}.building-{os.getpid()}")
     staging.mkdir()
@@ -459,7 +461,7 @@ def build(
         readme = out / "README.md"
         if readme.is_file():
             shutil.copy2(readme, staging / "README.md")
-        swap_in(staging, out)
+        swap_in(staging, out, report.files)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -493,21 +495,25 @@ def _build_into(
         names[path] = (shown, cache.digest(base, shown, raw[path], story).hex())
     # Last build's entries: their parts where nothing changed, and every event's SEQUENCE.
     entries: dict[Path, Entry] = {}
-    sequences: dict[str, tuple[str, int]] = {}
+    earlier: list[Entry] = []  # last build's, for their SEQUENCE numbers
     if manifest is not None:
         wanted = {name: path for path, (shown, name) in names.items()}
         for name in manifest.entries.values():
             entry = cache.load_entry(folder, name)
             if entry is None:
                 continue
-            for one in entry.parts:
-                sequences.update(one.ics.sequences)
+            earlier.append(entry)
             hit = wanted.get(name)
             if hit is not None and _link_all(out, staging, entry.files):
                 entries[hit] = entry
-    elif (out / "all.ics").is_file():
-        sequences = calendar.read_sequences(out / "all.ics")
-    site.sequences = sequences
+    if len(entries) < len(start.files):  # some plan files are rendered: SEQUENCE numbers
+        if manifest is not None:
+            for entry in earlier:
+                for one in entry.parts:
+                    site.sequences.update(one.sequence_map())
+        elif (out / "all.ics").is_file():
+            site.sequences = calendar.read_sequences(out / "all.ics")
+    del earlier
     withdrawn: dict[str, dict[str, Record]] = {}
     for uid, record in start.history.withdrawn().items():
         withdrawn.setdefault(uid.split("/", 1)[0], {})[uid] = record
@@ -574,25 +580,55 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(result == 0)
 
 
-def swap_in(staging: Path, out: Path) -> None:
-    """Make `staging` the site at `out` in one step; the old site is removed afterwards."""
+def swap_in(staging: Path, out: Path, files: int = 0) -> None:
+    """Make `staging` (of `files` files) the site at `out` in one step; the old site is
+    removed afterwards."""
     if not out.exists():
         staging.rename(out)
         return
     if _exchange(staging, out):
-        shutil.rmtree(staging)
+        _remove(staging, files)
         return
     # Two renames: a reader may, for a moment, find no site, but never half of one.
     old = out.with_name(f".{out.name}.old-{os.getpid()}")
     out.rename(old)
     staging.rename(out)
-    shutil.rmtree(old)
+    _remove(old, files)
+
+
+BACKGROUND_FROM = 5_000  # files: a replaced site this big is removed in the background
+
+
+def _remove(folder: Path, files: int) -> None:
+    """Remove a replaced site. A big one (20,000 files take a third of a second) is left to
+    a process of its own, so the build ends once the new site is in place; if that process
+    is stopped, the next build removes what is left."""
+    if files >= BACKGROUND_FROM and os.name == "posix":
+        try:
+            # sh puts rm in the background and ends at once: nothing is left to wait for.
+            subprocess.run(
+                ["sh", "-c", 'rm -rf -- "$1" &', "sh", str(folder)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                check=True,
+                timeout=30,
+            )
+            return
+        except (OSError, subprocess.SubprocessError):
+            pass
+    shutil.rmtree(folder)
 
 
 def _remove_abandoned(out: Path) -> None:
     """Remove half-built sites left beside `out` by builds that were killed (their process
     is gone); a build still running keeps its own."""
-    for folder in out.parent.glob(f".{out.name}.building-*"):
+    leftovers = [
+        *out.parent.glob(f".{out.name}.building-*"),
+        *out.parent.glob(f".{out.name}.old-*"),
+    ]
+    for folder in leftovers:
         pid = folder.name.rsplit("-", 1)[-1]
         if not pid.isdigit():
             continue

@@ -23,12 +23,13 @@ class Layout:
     and a tail."""
 
     head: bytes
-    members: Sequence[tuple[bytes, bytes]]  # (digest, fragment), in file order
+    digests: bytes  # each member's, DIGEST bytes each, in file order
+    members: Sequence[bytes]  # their fragments
     sep: bytes
     tail: bytes
 
     def whole(self) -> bytes:
-        return b"".join([self.head, self.sep.join(f for _, f in self.members), self.tail])
+        return b"".join([self.head, self.sep.join(self.members), self.tail])
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,8 @@ class Spans:
 def write(target: str, layout: Layout, old: str | None = None, spans: Spans | None = None) -> Spans:
     """Write `layout` to the new file `target`. When `old` is the file `spans` describes,
     the unchanged members at the start and at the end are copied from it."""
-    members = layout.members
-    digests = b"".join(d for d, _ in members)
+    members, digests = layout.members, layout.digests
+    assert len(digests) == DIGEST * len(members)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         writer = _Writer(fd)
@@ -68,7 +69,7 @@ def write(target: str, layout: Layout, old: str | None = None, spans: Spans | No
                 ends.extend(end + shift for end in old_ends[:same_start])
                 position = ends[-1]
             for index in range(same_start, len(members) - same_end):
-                item = [layout.sep, members[index][1]] if index else [members[index][1]]
+                item = [layout.sep, members[index]] if index else [members[index]]
                 writer.add(*item)
                 position += sum(len(part) for part in item)
                 ends.append(position)
@@ -116,23 +117,29 @@ def _source(digests: bytes, old: str | None, spans: Spans | None) -> tuple[int, 
 
 
 def _shared(digests: bytes, spans: Spans | None) -> tuple[int, int]:
-    """How many members at the start, and then at the end, are the same as last time."""
+    """How many members at the start, and then at the end, are the same as last time.
+    (Found by halving: comparing long runs of digests at once is fast.)"""
     if spans is None:
         return 0, 0
     old = spans.digests
     new_count, old_count = len(digests) // DIGEST, len(old) // DIGEST
     most = min(new_count, old_count)
-    start = 0
-    while start < most and _at(digests, start) == _at(old, start):
-        start += 1
-    end = 0
-    while end < most - start and _at(digests, new_count - 1 - end) == _at(old, old_count - 1 - end):
-        end += 1
-    return start, end
-
-
-def _at(digests: bytes, index: int) -> bytes:
-    return digests[index * DIGEST : (index + 1) * DIGEST]
+    low, high = 0, most  # the first `low` members are the same; more than `high` are not
+    while low < high:
+        middle = (low + high + 1) // 2
+        if digests[: middle * DIGEST] == old[: middle * DIGEST]:
+            low = middle
+        else:
+            high = middle - 1
+    start = low
+    low, high = 0, most - start
+    while low < high:
+        middle = (low + high + 1) // 2
+        if digests[len(digests) - middle * DIGEST :] == old[len(old) - middle * DIGEST :]:
+            low = middle
+        else:
+            high = middle - 1
+    return start, low
 
 
 class _Writer:

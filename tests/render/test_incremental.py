@@ -104,8 +104,9 @@ def test_a_site_changed_by_hand_or_a_broken_cache_is_made_again(tmp_path: Path) 
     build(plans, out, today=TODAY)
     assert _tree(out) == expected
     folder = cache.folder_for(out)
-    for entry in folder.iterdir():
-        entry.write_bytes(b"not a pickle")
+    for kept in folder.rglob("*"):
+        if kept.is_file():
+            kept.write_bytes(b"not a pickle")
     build(plans, out, today=TODAY)
     assert _tree(out) == expected
     shutil.rmtree(out)  # the cache describes a site that is gone

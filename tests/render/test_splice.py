@@ -14,12 +14,8 @@ from publisher.render.splice import Layout
 
 
 def _layout(members: list[bytes], head: bytes = b"HEAD[", sep: bytes = b",\n") -> Layout:
-    return Layout(
-        head,
-        [(hashlib.blake2b(m, digest_size=16).digest(), m) for m in members],
-        sep,
-        b"]TAIL\n",
-    )
+    digests = b"".join(hashlib.blake2b(m, digest_size=16).digest() for m in members)
+    return Layout(head, digests, members, sep, b"]TAIL\n")
 
 
 def _write_twice(tmp: Path, before: Layout, after: Layout) -> tuple[bytes, splice.Spans]:
