@@ -9,12 +9,13 @@ links last time's file instead of making it again.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from publisher.render import calendar, data, feeds, ocds, pages
 from publisher.render.cache import digest
-from publisher.render.parts import Parts
+from publisher.render.parts import CARD_TOP, FEED, ICS, JSON, OCDS, Kept, fragment
 from publisher.render.splice import Layout
 from publisher.render.views import Listing, SiteData
 
@@ -35,7 +36,7 @@ class Bundle:
     """A collection as parts: everything, or one list page's."""
 
     listing: Listing | None
-    members: list[Parts]
+    members: list[Kept]
 
     @property
     def path(self) -> str:
@@ -46,16 +47,16 @@ class Bundle:
         return self.listing.name if self.listing is not None else "All opportunities"
 
 
-def bundles(site: SiteData, parts: list[Parts]) -> list[Bundle]:
+def bundles(site: SiteData, parts: list[Kept]) -> list[Bundle]:
     """'all' and one per list page, each with its members in list order."""
-    by_path: dict[str, list[Parts]] = {}
+    by_path: dict[str, list[Kept]] = {}
     for one in parts:
         for path in one.listed_on:
             by_path.setdefault(path, []).append(one)
     return [Bundle(None, parts)] + [Bundle(x, by_path.get(x.path, [])) for x in site.listings]
 
 
-def outputs(site: SiteData, parts: list[Parts]) -> Iterator[Output]:
+def outputs(site: SiteData, parts: list[Kept]) -> Iterator[Output]:
     """Every file made from many opportunities, with its key. `site` holds every
     commissioner and no views; `parts` are every opportunity's, in list order."""
     every = b"".join(one.digest for one in parts)
@@ -88,12 +89,14 @@ def _collection(site: SiteData, bundle: Bundle, packaged: bool) -> Iterator[Outp
     key = digest(stem, repr(listing), own, repr(packaged), digests)
     size = len(members)
 
-    every: list[feeds.Made] = []
-
-    def items() -> list[feeds.Made]:  # made once, for RSS and Atom
-        if not every:
-            every.extend(one for member in members for one in member.feed)
-        return every
+    def items() -> list[feeds.Made]:
+        """The newest items of its members, with their XML from the stores."""
+        every = [(one, m, n) for m in members for n, one in enumerate(m.feed)]
+        chosen = heapq.nsmallest(feeds.FEED_ITEMS, every, key=lambda found: found[0].rank)
+        return [
+            replace(one, rss=fragment(m, FEED, n), atom=fragment(m, FEED + 1, n))
+            for one, m, n in chosen
+        ]
 
     def page() -> Layout:
         shown = [m for m in members if m.current]
@@ -104,12 +107,12 @@ def _collection(site: SiteData, bundle: Bundle, packaged: bool) -> Iterator[Outp
         return _cards(html, shown, f"{stem}.html")
 
     def ics() -> Layout:
-        head, tail = calendar.frame(site, bundle, [m.ics for m in members])
-        return Layout(head, digests, [m.ics.ical for m in members], b"", tail)
+        head, tail = calendar.frame(site, bundle, [m.years for m in members])
+        return Layout(head, digests, [fragment(m, ICS) for m in members], b"", tail)
 
     def json() -> Layout:
         head, sep, tail = data.frame(site, bundle, bool(members))
-        return Layout(head, digests, [m.json for m in members], sep, tail)
+        return Layout(head, digests, [fragment(m, JSON) for m in members], sep, tail)
 
     if listing is not None:
         yield Output(f"{stem}.html", key, page, size)
@@ -119,40 +122,34 @@ def _collection(site: SiteData, bundle: Bundle, packaged: bool) -> Iterator[Outp
     yield Output(f"{stem}.json", key, json, size)
 
 
-def _cards(html: str, shown: list[Parts], page: str) -> Layout:
+def _cards(html: str, shown: list[Kept], page: str) -> Layout:
     """A list page as a layout: the cards of `shown` between what the template wrote
     before and after them."""
     head, tail = pages.frame(html)
     depth = page.count("/")
-    cards = [
-        m.cards[depth] if depth < 2 else pages.card_at(m.card, page).encode("utf-8") for m in shown
-    ]
+    assert depth < 2, "cards are kept as seen from the top folder and one folder down"
+    cards = [fragment(m, CARD_TOP + depth) for m in shown]
     return Layout(head, b"".join(m.digest for m in shown), cards, b"", tail)
 
 
-def releases(parts: Sequence[Parts]) -> list[ocds.Made]:
+def releases(parts: Sequence[Kept]) -> list[ocds.Made]:
     """Every release of `parts`, in package order."""
     made = [one for member in parts for one in member.ocds]
     made.sort(key=lambda one: one.order)
     return made
 
 
-def release_package(site: SiteData, parts: Sequence[Parts]) -> Layout:
+def release_package(site: SiteData, parts: Sequence[Kept]) -> Layout:
     """The package of every release: each opportunity's releases together (its ocid comes
     first in package order), so the next build can splice it."""
     head, sep, tail = ocds.package_frame(site, ocds.RELEASES)
-    blocks = [(sorted(m.ocds, key=lambda one: one.order), m.digest) for m in parts if m.ocds]
-    blocks.sort(key=lambda block: block[0][0].order)
+    kept = sorted((m for m in parts if m.ocds), key=lambda m: m.ocds[0].order)
     return Layout(
-        head,
-        b"".join(found for _, found in blocks),
-        [sep.join(one.text.encode() for one in made) for made, _ in blocks],
-        sep,
-        tail,
+        head, b"".join(m.digest for m in kept), [fragment(m, OCDS) for m in kept], sep, tail
     )
 
 
-def _packages(site: SiteData, parts: list[Parts], every: bytes) -> Iterator[Output]:
+def _packages(site: SiteData, parts: list[Kept], every: bytes) -> Iterator[Output]:
     """The OCDS extension, and the packages of everything (a package must have at least one
     release: with no opportunities there are none). Each commissioner's own package is
     written with its plan file's other files."""

@@ -25,12 +25,12 @@ from jinja2 import FileSystemBytecodeCache
 
 from publisher.plans.errors import Problem
 from publisher.render import feeds, pages
-from publisher.render.parts import Parts
+from publisher.render.parts import Kept
 from publisher.render.splice import Spans
 from publisher.render.views import CommissionerView
 
 # Raised when what is pickled here changes shape: a new version never reads an old cache.
-FORMAT = 2
+FORMAT = 3
 MANIFEST = "manifest.pickle"
 CODE = Path(__file__).resolve().parents[1]  # the publisher package: code and templates
 
@@ -42,8 +42,9 @@ class Entry:
     source: str  # the plan file, as shown to the person building
     problems: list[Problem]
     commissioner: CommissionerView | None  # None: the file has errors and is left out
-    parts: list[Parts] = field(default_factory=list)
+    parts: list[Kept] = field(default_factory=list)  # fragments in its store: <name>.data
     files: list[str] = field(default_factory=list)  # site paths it wrote: notices...
+    bounds: bytes = b"\0" * 8  # of the fragments in its store (array('Q'))
 
 
 @dataclass
@@ -135,9 +136,14 @@ def unpack(blob: bytes) -> Entry:
     return entry
 
 
-def save_entry(folder: Path, name: str, blob: bytes) -> None:
-    """Keep a packed entry; a cache we cannot write is only a slower next build."""
-    path = folder / f"{name}.entry"
+def store_path(folder: Path, name: str) -> Path:
+    return folder / f"{name}.data"
+
+
+def save_entry(folder: Path, name: str, blob: bytes, suffix: str = "entry") -> None:
+    """Keep a packed entry (or with suffix 'data', its store); a cache we cannot write is
+    only a slower next build."""
+    path = folder / f"{name}.{suffix}"
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -147,11 +153,24 @@ def save_entry(folder: Path, name: str, blob: bytes) -> None:
         partial.unlink(missing_ok=True)
 
 
+def save_store(folder: Path, name: str, blob: bytes) -> None:
+    """Keep a plan file's fragments. Unlike the rest of the cache, the build reads them
+    back, so a store that cannot be written (a full disk) fails the build."""
+    path = store_path(folder, name)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        partial.write_bytes(blob)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def prune(folder: Path, keep: Iterable[str]) -> None:
     """Remove entries no manifest names any more."""
-    wanted = {f"{name}.entry" for name in keep}
+    wanted = {f"{name}.{suffix}" for name in keep for suffix in ("entry", "data")}
     try:
-        found = list(folder.glob("*.entry"))
+        found = [*folder.glob("*.entry"), *folder.glob("*.data")]
     except OSError:
         return
     for path in found:

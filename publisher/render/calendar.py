@@ -379,11 +379,13 @@ def ics(site: SiteData, collection: Collection) -> bytes:
 
 def calendar_of(site: SiteData, collection: Scope, parts: Sequence[Serialised]) -> bytes:
     """A calendar of the events made for its opportunities (each made once per build)."""
-    head, tail = frame(site, collection, parts)
+    head, tail = frame(site, collection, [part.years for part in parts])
     return b"".join([head, *(part.ical for part in parts), tail])
 
 
-def frame(site: SiteData, collection: Scope, parts: Sequence[Serialised]) -> tuple[bytes, bytes]:
+def frame(
+    site: SiteData, collection: Scope, years: Sequence[tuple[int, ...]]
+) -> tuple[bytes, bytes]:
     """The calendar around its events: its own properties and time zone, and its end."""
     feed_title = feeds.title(collection)
     calendar = Calendar()
@@ -402,8 +404,8 @@ def frame(site: SiteData, collection: Scope, parts: Sequence[Serialised]) -> tup
     calendar.add("source", site.link(f"{collection.path}.ics"), parameters={"VALUE": "URI"})
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(REFRESH))
-    first = min((part.years[0] for part in parts if part.years), default=site.today.year)
-    last = max((part.years[-1] for part in parts if part.years), default=site.today.year)
+    first = min((found[0] for found in years if found), default=site.today.year)
+    last = max((found[-1] for found in years if found), default=site.today.year)
     head = bytes(calendar.to_ical())
     assert head.endswith(END)
     # icalendar writes each part; the events, made once per build, follow the time zone.

@@ -298,8 +298,8 @@ class Made:
 
     id: str
     updated: dt.datetime
-    rss: bytes
-    atom: bytes
+    rss: bytes | memoryview  # a view of a build's kept fragments, when put together later
+    atom: bytes | memoryview
     rank: tuple[int, str] = (0, "")  # feed order: the most recently changed first, then id
 
     def __post_init__(self) -> None:

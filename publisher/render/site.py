@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import zoneinfo
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
@@ -43,7 +43,7 @@ from publisher.plans.validate import validate
 from publisher.render import assemble, cache, calendar, changelog, ocds, pages, parts, splice
 from publisher.render.assemble import Output
 from publisher.render.cache import Entry, Manifest
-from publisher.render.parts import Parts
+from publisher.render.parts import Kept
 from publisher.render.splice import Layout, Spans
 from publisher.render.views import (
     CommissionerView,
@@ -173,9 +173,22 @@ def file_views(
 
 
 def _write(folder: Path, path: str, content: bytes | str) -> None:
-    target = folder / path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    """Write a new file of the site (its folder made only when missing: a build writes
+    some 20,000 files)."""
+    target = f"{folder}/{path}"
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    try:
+        file = open(target, "xb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        file = open(target, "xb")  # noqa: SIM115
+    except FileExistsError:
+        # Written already (two plans share an id), or linked from the last site: replace
+        # it, never write through a link into the site being served.
+        os.unlink(target)
+        file = open(target, "xb")  # noqa: SIM115
+    with file:
+        file.write(data)
 
 
 def _link(old: Path, new: Path, path: str) -> bool:
@@ -192,6 +205,11 @@ def _link(old: Path, new: Path, path: str) -> bool:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         os.link(source, target)
     return True
+
+
+def _open(folder: Path, name: str, entry: Entry) -> bool:
+    """Make an entry's fragments readable; False when its store is missing or damaged."""
+    return not entry.parts or parts.open_store(name, cache.store_path(folder, name), entry.bounds)
 
 
 def _link_all(old: Path, new: Path, paths: list[str]) -> bool:
@@ -235,9 +253,10 @@ def _derive(ctx: _Context, **changes: object) -> SiteData:
     return site
 
 
-def render_file(ctx: _Context, path: Path, shown: str) -> Entry:
+def render_file(ctx: _Context, path: Path, shown: str, name: str) -> Entry:
     """Write a plan file's notices, transparency page and OCDS package into the staging
-    site, and return its parts. A file with errors is reported and left out."""
+    site, and its parts' fragments into the store `name`; return the rest of its parts.
+    A file with errors is reported and left out."""
     read = read_plan(path, shown, ctx.reference, None, ctx.site.today)
     if read.has_errors or read.header is None:
         return Entry(shown, read.problems, None)
@@ -261,10 +280,12 @@ def render_file(ctx: _Context, path: Path, shown: str) -> Entry:
         made = ocds.made_for(site, views)
         _write(ctx.staging, package, ocds.package_text(site, made, package, commissioner))
         files.append(package)
-    return Entry(shown, read.problems, commissioner, [parts.of(site, v) for v in views], files)
+    kept, blob, bounds = parts.keep([parts.of(site, v) for v in views], name)
+    cache.save_store(ctx.cache, name, blob)
+    return Entry(shown, read.problems, commissioner, kept, files, bounds)
 
 
-def _orphans(ctx: _Context, bodies: set[str]) -> tuple[list[Parts], int]:
+def _orphans(ctx: _Context, bodies: set[str]) -> tuple[list[Kept], int]:
     """Opportunities taken out of plans whose commissioner has no plan file published any
     more: their notices stay, saying so. Returns their parts and how many files."""
     records = {
@@ -280,7 +301,9 @@ def _orphans(ctx: _Context, bodies: set[str]) -> tuple[list[Parts], int]:
     site.opportunities = views
     for view in views:
         _write(ctx.staging, view.url, pages.notice(site, view))
-    return [parts.of(site, view) for view in views], len(views)
+    kept, blob, bounds = parts.keep([parts.of(site, view) for view in views], "orphans")
+    parts.register("orphans", blob, bounds)  # in memory: they are made every build
+    return kept, len(views)
 
 
 def _render_task(index: int) -> bytes:
@@ -288,7 +311,7 @@ def _render_task(index: int) -> bytes:
     assert _context is not None
     path, shown, name = _context.tasks[index]
     with paused_gc():
-        blob = cache.pack(render_file(_context, path, shown))
+        blob = cache.pack(render_file(_context, path, shown, name))
     cache.save_entry(_context.cache, name, blob)
     return blob
 
@@ -364,7 +387,14 @@ def _make_all(
     spans: dict[str, Spans | None] = {}
     try:
         work = sum(output.size for output in outputs)
-        if may_fork(workers, work, PARALLEL_FROM) and len(outputs) > 1:
+        if last is not None and workers > 1 and len(outputs) > 1:
+            # Over a last site most big files are copied from it, in the kernel: threads
+            # overlap that with making the next file, without forking the parts.
+            with ThreadPoolExecutor(workers) as threads:
+                for made in threads.map(_make_at, [[i] for i in order]):
+                    _keep(spans, outputs, made)
+                    _tell(progress, len(spans), len(outputs), "Writing lists, feeds and calendars")
+        elif may_fork(workers, work, PARALLEL_FROM) and len(outputs) > 1:
             with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
                 for made in pool.map(_make_at, [[i] for i in order], chunksize=4):
                     _keep(spans, outputs, made)
@@ -504,7 +534,11 @@ def _build_into(
                 continue
             earlier.append(entry)
             hit = wanted.get(name)
-            if hit is not None and _link_all(out, staging, entry.files):
+            if (
+                hit is not None
+                and _open(folder, name, entry)
+                and _link_all(out, staging, entry.files)
+            ):
                 entries[hit] = entry
     if len(entries) < len(start.files):  # some plan files are rendered: SEQUENCE numbers
         if manifest is not None:
@@ -521,14 +555,16 @@ def _build_into(
         site, prefix, start.reference, start.history, start.names, withdrawn, staging, folder
     )
     ctx.tasks = [(path, *names[path]) for path in start.files if path not in entries]
-    for path, entry in zip(
-        [task[0] for task in ctx.tasks], _render_files(ctx, workers, progress), strict=True
+    for (path, _, name), entry in zip(
+        ctx.tasks, _render_files(ctx, workers, progress), strict=True
     ):
+        if not _open(folder, name, entry):
+            raise BuildError(f"could not read back what was just written to {folder}")
         entries[path] = entry
     ordered = [entries[path] for path in start.files]
     report = BuildReport(out, history_note=start.history.note)
     commissioners = []
-    everything: list[Parts] = []
+    everything: list[Kept] = []
     for entry in ordered:
         report.problems += entry.problems
         if entry.commissioner is None:

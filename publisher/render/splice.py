@@ -24,7 +24,7 @@ class Layout:
 
     head: bytes
     digests: bytes  # each member's, DIGEST bytes each, in file order
-    members: Sequence[bytes]  # their fragments
+    members: Sequence[bytes | memoryview]  # their fragments
     sep: bytes
     tail: bytes
 
@@ -147,9 +147,9 @@ class _Writer:
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
-        self.pending: list[bytes] = []
+        self.pending: list[bytes | memoryview] = []
 
-    def add(self, *pieces: bytes) -> None:
+    def add(self, *pieces: bytes | memoryview) -> None:
         self.pending.extend(piece for piece in pieces if piece)
         if len(self.pending) >= IOV_MAX:
             self.flush()
