@@ -12,6 +12,9 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from itertools import chain
+from operator import attrgetter
+from typing import overload
 
 from publisher.render import calendar, data, feeds, ocds, pages
 from publisher.render.cache import digest
@@ -56,28 +59,84 @@ def bundles(site: SiteData, parts: list[Kept]) -> list[Bundle]:
     return [Bundle(None, parts)] + [Bundle(x, by_path.get(x.path, [])) for x in site.listings]
 
 
+_digest_of = attrgetter("digest")
+
+
+class Fragments(Sequence[memoryview]):
+    """The fragments of `members` of one kind, read from the stores only when asked for:
+    a file spliced from the last one asks only for its changed members'."""
+
+    def __init__(self, members: Sequence[Kept], which: int) -> None:
+        self.members, self.which = members, which
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    @overload
+    def __getitem__(self, index: int) -> memoryview: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[memoryview]: ...
+    def __getitem__(self, index: int | slice) -> memoryview | Sequence[memoryview]:
+        if isinstance(index, slice):
+            return Fragments(self.members[index], self.which)
+        return fragment(self.members[index], self.which)
+
+
+class FeedOrder:
+    """Every feed item of the site in feed order, worked out once (per process) when a
+    feed is made: a feed's newest items are then its members' smallest positions."""
+
+    def __init__(self, parts: list[Kept]) -> None:
+        self.parts = parts
+        self.found: list[tuple[Kept, int]] = []  # by position: the member and its item
+        self.positions: dict[int, list[int]] = {}  # by id(member)
+
+    def newest(self, members: Sequence[Kept]) -> list[feeds.Made]:
+        if not self.found:
+            ranked = sorted(
+                (one.rank, index, n)
+                for index, member in enumerate(self.parts)
+                for n, one in enumerate(member.feed)
+            )
+            for position, (_, index, n) in enumerate(ranked):
+                member = self.parts[index]
+                self.found.append((member, n))
+                self.positions.setdefault(id(member), []).append(position)
+        chosen = heapq.nsmallest(
+            feeds.FEED_ITEMS,
+            chain.from_iterable(self.positions.get(id(m), ()) for m in members),
+        )
+        return [
+            replace(m.feed[n], rss=fragment(m, FEED, n), atom=fragment(m, FEED + 1, n))
+            for m, n in (self.found[position] for position in chosen)
+        ]
+
+
 def outputs(site: SiteData, parts: list[Kept]) -> Iterator[Output]:
     """Every file made from many opportunities, with its key. `site` holds every
     commissioner and no views; `parts` are every opportunity's, in list order."""
-    every = b"".join(one.digest for one in parts)
-    shown = repr([(c.id, c.name) for c in site.commissioners]) + repr(site.listings)
+    every = b"".join(map(_digest_of, parts))
+    said = repr([(c.id, c.name) for c in site.commissioners]) + repr(site.listings)
     counts = pages.counts_of((one.current, one.listed_on) for one in parts)
+    order = FeedOrder(parts)
 
     def index() -> Layout:
         shown = [one for one in parts if one.current]
         html = pages.index_page(site, [one.card for one in shown], counts, bool(parts), True)
         return _cards(html, shown, "index.html")
 
-    yield Output("index.html", digest("index.html", shown, every), index, len(parts))
+    yield Output("index.html", digest("index.html", said, every), index, len(parts))
     yield Output("glossary.html", digest("glossary.html"), lambda: pages.glossary(site), 0)
     for name, content in pages.STATIC.items():
         yield Output(f"static/{name}", digest(name), lambda content=content: content, 0)  # type: ignore[misc]
     for bundle in bundles(site, parts):
-        yield from _collection(site, bundle, packaged=bool(parts))
+        yield from _collection(site, bundle, bool(parts), order)
     yield from _packages(site, parts, every)
 
 
-def _collection(site: SiteData, bundle: Bundle, packaged: bool) -> Iterator[Output]:
+def _collection(
+    site: SiteData, bundle: Bundle, packaged: bool, order: FeedOrder
+) -> Iterator[Output]:
     members = bundle.members
     stem = bundle.path
     own = ""
@@ -85,18 +144,12 @@ def _collection(site: SiteData, bundle: Bundle, packaged: bool) -> Iterator[Outp
     if listing is not None and listing.kind == "commissioner":
         packaged = bool(members)  # its own package, which it has when it has opportunities
         own = repr(next((c for c in site.commissioners if c.id == listing.slug), None))
-    digests = b"".join(m.digest for m in members)
+    digests = b"".join(map(_digest_of, members))
     key = digest(stem, repr(listing), own, repr(packaged), digests)
     size = len(members)
 
     def items() -> list[feeds.Made]:
-        """The newest items of its members, with their XML from the stores."""
-        every = [(one, m, n) for m in members for n, one in enumerate(m.feed)]
-        chosen = heapq.nsmallest(feeds.FEED_ITEMS, every, key=lambda found: found[0].rank)
-        return [
-            replace(one, rss=fragment(m, FEED, n), atom=fragment(m, FEED + 1, n))
-            for one, m, n in chosen
-        ]
+        return order.newest(members)
 
     def page() -> Layout:
         shown = [m for m in members if m.current]
@@ -108,11 +161,11 @@ def _collection(site: SiteData, bundle: Bundle, packaged: bool) -> Iterator[Outp
 
     def ics() -> Layout:
         head, tail = calendar.frame(site, bundle, [m.years for m in members])
-        return Layout(head, digests, [fragment(m, ICS) for m in members], b"", tail)
+        return Layout(head, digests, Fragments(members, ICS), b"", tail)
 
     def json() -> Layout:
         head, sep, tail = data.frame(site, bundle, bool(members))
-        return Layout(head, digests, [fragment(m, JSON) for m in members], sep, tail)
+        return Layout(head, digests, Fragments(members, JSON), sep, tail)
 
     if listing is not None:
         yield Output(f"{stem}.html", key, page, size)
@@ -128,8 +181,9 @@ def _cards(html: str, shown: list[Kept], page: str) -> Layout:
     head, tail = pages.frame(html)
     depth = page.count("/")
     assert depth < 2, "cards are kept as seen from the top folder and one folder down"
-    cards = [fragment(m, CARD_TOP + depth) for m in shown]
-    return Layout(head, b"".join(m.digest for m in shown), cards, b"", tail)
+    return Layout(
+        head, b"".join(map(_digest_of, shown)), Fragments(shown, CARD_TOP + depth), b"", tail
+    )
 
 
 def releases(parts: Sequence[Kept]) -> list[ocds.Made]:
@@ -144,9 +198,7 @@ def release_package(site: SiteData, parts: Sequence[Kept]) -> Layout:
     first in package order), so the next build can splice it."""
     head, sep, tail = ocds.package_frame(site, ocds.RELEASES)
     kept = sorted((m for m in parts if m.ocds), key=lambda m: m.ocds[0].order)
-    return Layout(
-        head, b"".join(m.digest for m in kept), [fragment(m, OCDS) for m in kept], sep, tail
-    )
+    return Layout(head, b"".join(map(_digest_of, kept)), Fragments(kept, OCDS), sep, tail)
 
 
 def _packages(site: SiteData, parts: list[Kept], every: bytes) -> Iterator[Output]:

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import zoneinfo
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
@@ -387,14 +387,7 @@ def _make_all(
     spans: dict[str, Spans | None] = {}
     try:
         work = sum(output.size for output in outputs)
-        if last is not None and workers > 1 and len(outputs) > 1:
-            # Over a last site most big files are copied from it, in the kernel: threads
-            # overlap that with making the next file, without forking the parts.
-            with ThreadPoolExecutor(workers) as threads:
-                for made in threads.map(_make_at, [[i] for i in order]):
-                    _keep(spans, outputs, made)
-                    _tell(progress, len(spans), len(outputs), "Writing lists, feeds and calendars")
-        elif may_fork(workers, work, PARALLEL_FROM) and len(outputs) > 1:
+        if may_fork(workers, work, PARALLEL_FROM) and len(outputs) > 1:
             with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
                 for made in pool.map(_make_at, [[i] for i in order], chunksize=4):
                     _keep(spans, outputs, made)
