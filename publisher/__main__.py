@@ -1,5 +1,3 @@
-import sys
+from publisher.cli import entry
 
-from publisher.cli import main
-
-sys.exit(main())
+entry()

@@ -458,5 +458,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+# Commands that are done when they return, with nothing left to shut down: the process
+# ends at once instead of freeing what it read one object at a time (a third of a second
+# after building 20,000 opportunities).
+DONE_AT_RETURN = frozenset({"check", "build", "diff", "schema"})
+
+
+def entry() -> None:
+    """The `publisher` command."""
+    code = main()
+    if len(sys.argv) > 1 and sys.argv[1] in DONE_AT_RETURN:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -14,6 +14,7 @@ import hashlib
 import json as json_module
 import mmap
 from array import array
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -196,3 +197,32 @@ def fragment(kept: Kept, which: int, item: int = 0) -> memoryview:
     blob, bounds = _STORES[kept.store]
     at = kept.first + which + 2 * item
     return blob[bounds[at] : bounds[at + 1]]
+
+
+class Sequences(Mapping[str, tuple[str, int]]):
+    """Each calendar event's fingerprint and SEQUENCE in the last site, by event UID, read
+    from the kept parts of its opportunity only when asked for: a build that renders one
+    plan file again asks for that file's events alone."""
+
+    def __init__(self, kept: Iterable[Kept]) -> None:
+        self.kept = {one.uid: one for one in kept}
+        self.read: dict[str, dict[str, tuple[str, int]]] = {}
+
+    def _of(self, uid: str) -> dict[str, tuple[str, int]]:
+        # An event's UID starts with its opportunity's: 'commissioner/id/field@host'.
+        owner = "/".join(uid.split("/", 2)[:2])
+        found = self.read.get(owner)
+        if found is None:
+            one = self.kept.get(owner)
+            found = self.read[owner] = one.sequence_map() if one is not None else {}
+        return found
+
+    def __getitem__(self, uid: str) -> tuple[str, int]:
+        return self._of(uid)[uid]
+
+    def __iter__(self) -> Iterator[str]:
+        for owner in self.kept:
+            yield from self._of(owner + "/")
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

@@ -535,9 +535,7 @@ def _build_into(
                 entries[hit] = entry
     if len(entries) < len(start.files):  # some plan files are rendered: SEQUENCE numbers
         if manifest is not None:
-            for entry in earlier:
-                for one in entry.parts:
-                    site.sequences.update(one.sequence_map())
+            site.sequences = parts.Sequences(one for entry in earlier for one in entry.parts)
         elif (out / "all.ics").is_file():
             site.sequences = calendar.read_sequences(out / "all.ics")
     del earlier

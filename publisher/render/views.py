@@ -6,7 +6,7 @@ templates/.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol
@@ -299,7 +299,7 @@ class SiteData:
     skipped: list[str] = field(default_factory=list)  # plan files not published (errors)
     # calendar event UID -> (what its dates were, SEQUENCE) in the site this build replaces,
     # so SEQUENCE rises when a date moves and stays put when nothing changed
-    sequences: dict[str, tuple[str, int]] = field(default_factory=dict)
+    sequences: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     history_note: str | None = None  # why there is no history from git, or only some
     # every commissioner's name, when the site is rendered a plan file at a time and
     # `commissioners` holds only that file's (the first words of names keep their capitals)
