@@ -267,8 +267,9 @@ def run_build(args: argparse.Namespace) -> int:
         print(f"publisher build: {err}", file=sys.stderr)
         return EXIT_PROBLEMS
     except OSError as err:
+        where = f" (at {err.filename})" if err.filename else ""
         print(
-            f"publisher build: could not write the site to '{args.out}': "
+            f"publisher build: could not write the site to '{args.out}'{where}: "
             f"{err.strerror or err}. The site that was there is unchanged.",
             file=sys.stderr,
         )

@@ -8,6 +8,8 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import pytest
+
 from publisher.render import cache
 from publisher.render.site import build
 from tests.changes.gitplans import PlanRepo
@@ -151,3 +153,25 @@ def test_a_new_commit_remakes_the_commissioner_it_touched(tmp_path: Path) -> Non
     assert set(built) == set(scratch)
     # Only the calendars differ: the moved event's SEQUENCE rose over the last site.
     assert [p for p in built if built[p] != scratch[p] and not p.endswith(".ics")] == []
+
+
+def test_a_full_disk_while_keeping_parts_leaves_the_last_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plans = _copy(tmp_path)
+    out = tmp_path / "feeds"
+    build(plans, out, today=TODAY)
+    before = _tree(out)
+
+    def full(folder: Path, name: str, blob: bytes) -> None:
+        raise OSError(28, "No space left on device", str(folder / f"{name}.data"))
+
+    monkeypatch.setattr(cache, "save_store", full)
+    with pytest.raises(OSError, match="No space left"):
+        build(plans, out, today=TODAY + dt.timedelta(days=1))
+    assert _tree(out) == before
+    monkeypatch.undo()
+    build(plans, out, today=TODAY + dt.timedelta(days=1))
+    fresh = tmp_path / "fresh"
+    build(plans, fresh, today=TODAY + dt.timedelta(days=1))
+    assert _tree(out) == _tree(fresh)
