@@ -178,6 +178,7 @@ def _event(
     url: str,
     location: str | None = None,
     busy: bool = False,
+    stamp: str | None = None,
 ) -> Event:
     """One VEVENT, folded, in the order icalendar writes its properties.
 
@@ -199,14 +200,14 @@ def _event(
     watched = {"DTSTART": start, "DTEND": end, "STATUS": status, "LOCATION": place}
     print_ = fingerprint({k: v for k, v in watched.items() if v})
     number = sequence(site, uid, print_)
-    stamp = feeds.midnight(feeds.changed(site, view)).astimezone(dt.UTC)
+    stamp = stamp or _stamp(site, view)
     # Milestones and month-long spans should not show anyone as busy.
     transp = "OPAQUE" if busy and not when.period else "TRANSPARENT"
     lines = (
         f"SUMMARY:{_text(summary)}",
         start,
         end,
-        f"DTSTAMP:{stamp:%Y%m%dT%H%M%SZ}",
+        f"DTSTAMP:{stamp}",
         f"UID:{_text(uid)}",
         f"SEQUENCE:{number}",
         f"DESCRIPTION:{_text(description)}",
@@ -217,6 +218,11 @@ def _event(
     )
     body = "".join(fold(line) + "\r\n" for line in lines if line)
     return Event(f"BEGIN:VEVENT\r\n{body}END:VEVENT\r\n", uid, print_, number)
+
+
+def _stamp(site: SiteData, view: OpportunityView) -> str:
+    """DTSTAMP: when the opportunity last changed (never the clock), in UTC."""
+    return f"{feeds.midnight(feeds.changed(site, view)).astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
 
 
 def _lines(text: object) -> str:
@@ -231,6 +237,7 @@ def events(site: SiteData, view: OpportunityView) -> Iterator[tuple[Span, Event]
     who = view.commissioner.name
     cancelled = view.is_cancelled
     domain = feeds.host(site)
+    stamp = _stamp(site, view)
     for key in view.key_dates:
         when = span(key.date)
         yield (
@@ -257,6 +264,7 @@ def events(site: SiteData, view: OpportunityView) -> Iterator[tuple[Span, Event]
                     )
                 ),
                 notice,
+                stamp=stamp,
             ),
         )
     happenings = view.item.dates.engagement
@@ -297,6 +305,7 @@ def events(site: SiteData, view: OpportunityView) -> Iterator[tuple[Span, Event]
                 happening.link or notice,
                 location=where,
                 busy=True,
+                stamp=stamp,
             ),
         )
 

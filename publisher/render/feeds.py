@@ -91,6 +91,7 @@ def wording() -> jinja2.Environment:
     """The templates in templates/feeds/: the words of feeds and calendars."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES / "feeds"),
+        auto_reload=False,  # templates ship with the code: no stat of each file per use
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -108,7 +109,13 @@ def line(text: object) -> str:
 
 def call(template: str, name: str, *args: Any, **kwargs: Any) -> str:
     """The text a macro in templates/feeds/ gives."""
-    return str(getattr(wording().get_template(template).module, name)(*args, **kwargs))
+    return str(getattr(_module(template), name)(*args, **kwargs))
+
+
+@cache
+def _module(template: str) -> Any:
+    """A template of templates/feeds/ as a module of macros, made once."""
+    return wording().get_template(template).module
 
 
 def macro(template: str, name: str, *args: Any, **kwargs: Any) -> str:

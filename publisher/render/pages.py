@@ -70,20 +70,26 @@ ROUTE_GROUPS: dict[str, frozenset[Route]] = {
 }
 
 
-@lru_cache(maxsize=8192)
 def relative(from_page: str, to_path: str) -> str:
     """The link from one site page to another site path, relative so the site can live
     under any sub-path: ('opportunities/x/y.html', 'glossary.html#lot') ->
     '../../glossary.html#lot'."""
     path, hash_, fragment = to_path.partition("#")
-    here = from_page.split("/")[:-1]
     if not path:
         return from_page.rsplit("/", 1)[-1] + hash_ + fragment
+    return _from_folder(from_page.rpartition("/")[0], path) + hash_ + fragment
+
+
+@lru_cache(maxsize=16384)
+def _from_folder(folder: str, path: str) -> str:
+    """The link from a page in `folder` ('' at the top) to a site path: pages of one folder
+    share every link, so this is worked out once per folder, not once per page."""
+    here = folder.split("/") if folder else []
     there = path.split("/")
     common = 0
     while common < min(len(here), len(there) - 1) and here[common] == there[common]:
         common += 1
-    return "/".join([".."] * (len(here) - common) + there[common:]) + hash_ + fragment
+    return "/".join([".."] * (len(here) - common) + there[common:])
 
 
 def as_day(value: dt.date) -> str:
@@ -245,6 +251,7 @@ def proper_words(site: SiteData) -> frozenset[str]:
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
+        auto_reload=False,  # templates ship with the code: no stat of each file per render
         autoescape=True,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
