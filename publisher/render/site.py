@@ -633,8 +633,9 @@ def _remove(folder: Path, files: int) -> None:
     if files >= BACKGROUND_FROM and os.name == "posix":
         try:
             # sh puts rm in the background and ends at once: nothing is left to wait for.
+            # At the lowest priority, it does not slow a build that follows at once.
             subprocess.run(
-                ["sh", "-c", 'rm -rf -- "$1" &', "sh", str(folder)],
+                ["sh", "-c", 'nice -n 19 rm -rf -- "$1" &', "sh", str(folder)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
