@@ -331,10 +331,10 @@ def items_of(site: SiteData, collection: Collection) -> list[Made]:
     ]
 
 
-def newest(items: Sequence[Made], limit: int = FEED_ITEMS) -> list[Made]:
-    """The `limit` most recently changed items, newest first, then by id: a fixed order.
-    (Items are dated by the day, at midnight in London.)"""
-    return heapq.nsmallest(limit, items, key=attrgetter("rank"))
+def newest(items: Sequence[Made], limit: int | None = None) -> list[Made]:
+    """The `limit` (FEED_ITEMS) most recently changed items, newest first, then by id: a
+    fixed order. (Items are dated by the day, at midnight in London.)"""
+    return heapq.nsmallest(FEED_ITEMS if limit is None else limit, items, key=attrgetter("rank"))
 
 
 def header(site: SiteData, collection: Scope, own: str, newest: dt.datetime) -> FeedGenerator:

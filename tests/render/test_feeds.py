@@ -160,3 +160,12 @@ def test_items_made_once_give_feedgens_own_output(site: SiteData) -> None:
                 whole.add_entry(feeds.entry(about, atom), order="append")
             expected = whole.atom_str(pretty=True) if atom else whole.rss_str(pretty=True)
             assert (feeds.atom if atom else feeds.rss)(site, collection) == expected
+
+
+def test_a_feed_carries_only_its_newest_items(site: SiteData, monkeypatch) -> None:
+    every = feeds.items_of(site, site.everything)
+    expected = sorted(every, key=lambda one: (-one.updated.timestamp(), one.id))[:5]
+    monkeypatch.setattr(feeds, "FEED_ITEMS", 5)
+    for make in (feeds.rss, feeds.atom):
+        assert ids(make(site, site.everything)) == [one.id for one in expected]
+    assert len(every) > 5

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from publisher.render import cache
-from publisher.render.site import build
+from publisher.render import cache, calendar, data, feeds, ocds, pages
+from publisher.render.site import build, load_site
 from tests.changes.gitplans import PlanRepo
 
 ROOT = Path(__file__).parents[2]
@@ -175,3 +175,27 @@ def test_a_full_disk_while_keeping_parts_leaves_the_last_site(
     fresh = tmp_path / "fresh"
     build(plans, fresh, today=TODAY + dt.timedelta(days=1))
     assert _tree(out) == _tree(fresh)
+
+
+def test_the_build_assembles_what_each_renderer_makes_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build puts files together from kept parts; the same files made from the views
+    (as the service makes filtered feeds) are byte for byte the same, capped feeds too."""
+    monkeypatch.setattr(feeds, "FEED_ITEMS", 5)
+    out = tmp_path / "feeds"
+    build(PLANS, out, today=TODAY)
+    site, _ = load_site(PLANS, TODAY)
+    ocds.use_prefix(site, None)
+    by_path = {c.path: c for c in site.collections()}
+    for path in ("all", "place/leeds", "theme/mental-health", "funding/grant"):
+        collection = by_path[path]
+        assert (out / f"{path}.rss").read_bytes() == feeds.rss(site, collection)
+        assert (out / f"{path}.atom").read_bytes() == feeds.atom(site, collection)
+        assert (out / f"{path}.ics").read_bytes() == calendar.ics(site, collection)
+        assert (out / f"{path}.json").read_bytes() == data.as_json(site, collection)
+        if path != "all":
+            assert (out / f"{path}.html").read_text() == pages.listing(site, collection)
+    assert (out / "index.html").read_text() == pages.index(site)
+    releases = ocds.made_for(site, site.opportunities)
+    assert (out / ocds.RELEASES).read_bytes() == ocds.package_text(site, releases, ocds.RELEASES)
