@@ -466,7 +466,7 @@ def build(
         cache.code_digest(), _reference_bytes(plans), today.isoformat(), base_url, prefix,
         repr(site.commissioner_names),
     )  # fmt: skip
-    stories = _history_digests(start.history)
+    names = _entry_names(start, base, raw, heads)
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned(out)
@@ -478,9 +478,8 @@ def build(
     try:
         with paused_gc():
             report, made = _build_into(
-                start, base, raw, heads, stories, manifest, out, staging, folder, workers,
-                progress, prefix,
-            )  # fmt: skip
+                start, base, names, manifest, out, staging, folder, workers, progress, prefix
+            )
         readme = out / "README.md"
         if readme.is_file():
             shutil.copy2(readme, staging / "README.md")
@@ -495,12 +494,27 @@ def build(
     return report
 
 
+def _entry_names(
+    start: _Start, base: bytes, raw: dict[Path, bytes], heads: dict[Path, tuple[str, str] | None]
+) -> dict[Path, tuple[str, str]]:
+    """Each plan file as shown, and the name of its entry: a digest of everything its
+    notices and parts are made from (the site-wide inputs in `base`, its bytes, and its
+    commissioner's history; all the history when the file does not plainly name one)."""
+    stories = _history_digests(start.history)
+    everything = cache.digest(*(stories[body] for body in sorted(stories)))
+    names = {}
+    for path in start.files:
+        shown = display_path(path)
+        head = heads[path]
+        story = stories.get(head[0], b"") if head is not None else everything
+        names[path] = (shown, cache.digest(base, shown, raw[path], story).hex())
+    return names
+
+
 def _build_into(
     start: _Start,
     base: bytes,
-    raw: dict[Path, bytes],
-    heads: dict[Path, tuple[str, str] | None],
-    stories: dict[str, bytes],
+    names: dict[Path, tuple[str, str]],  # plan file -> (as shown, entry name)
     manifest: Manifest | None,
     out: Path,
     staging: Path,
@@ -509,13 +523,10 @@ def _build_into(
     progress: Progress | None,
     prefix: str,
 ) -> tuple[BuildReport, Manifest]:
+    """Build into `staging`: link what the last build made and is unchanged, render the
+    plan files whose entries are missing, then make the collections whose members changed.
+    Returns the report and the manifest of the new site."""
     site = start.site
-    names: dict[Path, tuple[str, str]] = {}  # plan file -> (as shown, entry name)
-    for path in start.files:
-        shown = display_path(path)
-        head = heads[path]
-        story = stories.get(head[0], b"") if head is not None else b""
-        names[path] = (shown, cache.digest(base, shown, raw[path], story).hex())
     # Last build's entries: their parts where nothing changed, and every event's SEQUENCE.
     entries: dict[Path, Entry] = {}
     earlier: list[Entry] = []  # last build's, for their SEQUENCE numbers
