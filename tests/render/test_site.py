@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.render import pages, site
+from publisher.render import pages, site, swap
 from publisher.render.site import build, sizes
 
 ROOT = Path(__file__).parents[2]
@@ -65,9 +65,9 @@ def test_the_same_plans_give_byte_identical_output(built: Path, tmp_path: Path) 
 PARALLEL_BUILD = """
 import datetime as dt, json, sys
 from pathlib import Path
-from publisher.render import site
-site.PARALLEL_FROM = 1
-site.PARALLEL_FILES = 1
+from publisher.render import site, tasks
+tasks.PARALLEL_FROM = 1
+tasks.PARALLEL_FILES = 1
 seen = []
 site.build(Path(sys.argv[1]), Path(sys.argv[2]), today=dt.date.fromisoformat(sys.argv[3]),
            workers=2, progress=lambda *a: seen.append(a))
@@ -122,7 +122,7 @@ def test_a_crash_mid_build_leaves_the_last_good_site(tmp_path: Path, monkeypatch
 def test_without_an_atomic_exchange_the_swap_still_works(tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "feeds"
     build(PLANS, out, today=TODAY)
-    monkeypatch.setattr(site, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(swap, "_exchange", lambda a, b: False)
     build(PLANS, out, today=TODAY)
     assert (out / "index.html").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".feeds.cache", "feeds"]
