@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -197,8 +198,10 @@ def test_a_killed_builds_leftovers_are_removed(tmp_path: Path) -> None:
     ).stdout.strip()
     leftover = tmp_path / f".feeds.building-{dead}"
     (leftover / "opportunities").mkdir(parents=True)
+    replaced = tmp_path / f".feeds.old-{dead}"  # a removal that was stopped
+    (replaced / "place").mkdir(parents=True)
     build(PLANS, out, today=TODAY)
-    assert not leftover.exists()
+    assert not leftover.exists() and not replaced.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".feeds.cache", "feeds"]
 
 
@@ -211,3 +214,19 @@ def test_lists_show_closing_soon_first_then_the_newest() -> None:
     rest = views[len(open_now) :]
     seen = [v.first_seen or dt.date.min for v in rest]
     assert seen == sorted(seen, reverse=True)
+
+
+def test_a_big_replaced_site_is_removed_in_the_background(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(swap, "BACKGROUND_FROM", 1)  # the example site counts as big
+    out = tmp_path / "feeds"
+    build(PLANS, out, today=TODAY)
+    build(PLANS, out, today=TODAY + dt.timedelta(days=1))
+    assert (out / "index.html").is_file()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        left = sorted(p.name for p in tmp_path.iterdir())
+        if left == [".feeds.cache", "feeds"]:
+            break
+        time.sleep(0.05)
+    assert left == [".feeds.cache", "feeds"]  # the old site is gone, the new one in place
+    assert "2026-11-24" in (out / "all.json").read_text()
