@@ -174,9 +174,10 @@ class _Writer:
     def copy(self, source: int, offset: int, count: int) -> None:
         """Copy `count` bytes at `offset` of `source` to the end written so far."""
         self.flush()
+        kernel_copy = getattr(os, "copy_file_range", None)  # Linux only
         while count > 0:
             try:
-                done = os.copy_file_range(source, self.fd, count, offset)
+                done = kernel_copy(source, self.fd, count, offset) if kernel_copy else 0
             except OSError:
                 done = 0
             if done <= 0:  # not supported here (another file system): read and write

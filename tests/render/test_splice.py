@@ -68,3 +68,11 @@ def test_an_old_file_edited_since_is_not_copied_from(tmp_path: Path) -> None:
     missing = tmp_path / "newer"
     splice.write(str(missing), after, str(tmp_path / "gone"), spans)
     assert missing.read_bytes() == after.whole()
+
+
+def test_without_kernel_copies_the_old_file_is_read_instead(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delattr("os.copy_file_range")  # as on macOS
+    before = [f"member {n}".encode() for n in range(100)]
+    after = [*before[:50], b"changed", *before[51:]]
+    written, _ = _write_twice(tmp_path, _layout(before), _layout(after))
+    assert written == _layout(after).whole()
