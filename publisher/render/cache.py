@@ -19,6 +19,7 @@ import os
 import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from jinja2 import FileSystemBytecodeCache
@@ -29,7 +30,8 @@ from publisher.render.parts import Kept
 from publisher.render.splice import Spans
 from publisher.render.views import CommissionerView
 
-# Raised when what is pickled here changes shape: a new version never reads an old cache.
+# Raised when what is kept changes shape. What is pickled is also tagged with the code's
+# digest (`version`), so another version of the publisher never reads this one's cache.
 FORMAT = 3
 MANIFEST = "manifest.pickle"
 CODE = Path(__file__).resolve().parents[1]  # the publisher package: code and templates
@@ -65,6 +67,11 @@ def digest(*parts: bytes | str) -> bytes:
     return made.digest()
 
 
+@cache
+def version() -> bytes:
+    return code_digest()
+
+
 def code_digest() -> bytes:
     """The publisher's own code and templates: a new version makes everything again."""
     files = sorted(p for p in CODE.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
@@ -88,12 +95,12 @@ def identity(folder: Path) -> tuple[int, int] | None:
 def _read(path: Path) -> object:
     try:
         with path.open("rb") as file:
-            version, value = pickle.load(file)
+            kept_by, value = pickle.load(file)
     except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
         return None
     except (ImportError, IndexError, KeyError):
         return None  # pickled by a different version of the code
-    return value if version == FORMAT else None
+    return value if kept_by == version() else None
 
 
 def _write(path: Path, value: object) -> None:
@@ -102,7 +109,7 @@ def _write(path: Path, value: object) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with partial.open("wb") as file:
-            pickle.dump((FORMAT, value), file, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((version(), value), file, protocol=pickle.HIGHEST_PROTOCOL)
         partial.replace(path)
     except OSError:
         partial.unlink(missing_ok=True)
@@ -127,12 +134,12 @@ def load_entry(folder: Path, name: str) -> Entry | None:
 
 def pack(entry: Entry) -> bytes:
     """The entry as it is kept, and sent from a worker process."""
-    return pickle.dumps((FORMAT, entry), protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps((version(), entry), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def unpack(blob: bytes) -> Entry:
-    version, entry = pickle.loads(blob)
-    assert version == FORMAT and isinstance(entry, Entry)
+    kept_by, entry = pickle.loads(blob)
+    assert kept_by == version() and isinstance(entry, Entry)
     return entry
 
 

@@ -42,9 +42,6 @@ class Parts:
     # that renders a plan file again, to know when a date moved
     sequences: str = "[]"
 
-    def sequence_map(self) -> dict[str, tuple[str, int]]:
-        return {uid: (print_, number) for uid, print_, number in json_module.loads(self.sequences)}
-
 
 def of(site: SiteData, view: OpportunityView) -> Parts:
     """The opportunity's parts, each made once per site and view (see feeds.per_view)."""

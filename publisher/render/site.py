@@ -199,7 +199,7 @@ def build(
     site.commissioner_names = tuple(sorted({head[1] for head in heads.values() if head}))
     prefix = ocds.site_prefix(site)
     base = cache.digest(
-        cache.code_digest(), _reference_bytes(plans), today.isoformat(), base_url, prefix,
+        cache.version(), _reference_bytes(plans), today.isoformat(), base_url, prefix,
         repr(site.commissioner_names),
     )  # fmt: skip
     names = _entry_names(start, base, raw, heads)
