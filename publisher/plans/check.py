@@ -120,13 +120,14 @@ def read_plan(
     reference: Reference,
     jargon: JargonIndex | None,
     today: dt.date,
+    content: bytes | None = None,  # the file's bytes, read already
 ) -> PlanRead:
     """Read a plan file and apply every rule (the plain-English ones only given `jargon`:
     the build leaves those warnings to the check); the valid opportunities come back even when
     others in the file have errors, so the caller decides what to do with a partial plan."""
     read = PlanRead(display)
     with paused_gc():
-        document, problems = load(path, display)
+        document, problems = load(path, display, content)
         if document is None:
             read.problems = problems
             return read

@@ -101,15 +101,7 @@ def read_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            found.add(
-                0,
-                0,
-                "file-too-large",
-                f"This file is {size / 1024 / 1024:.1f} MB; plan files can be at most "
-                f"{MAX_BYTES // 1024 // 1024} MB.",
-                "Split the plan into smaller files, or check that this is the right file.",
-            )
-            return None, found.problems
+            return None, _too_large(size, found)
         raw = path.read_bytes()
     except IsADirectoryError:
         found.add(0, 0, "unreadable", "This is a folder, not a file.")
@@ -118,6 +110,18 @@ def read_text(path: Path, display: str) -> tuple[str | None, list[Problem]]:
         found.add(0, 0, "unreadable", f"This file could not be read: {err.strerror or err}.")
         return None, found.problems
     return decode(raw, found)
+
+
+def _too_large(size: int, found: Collector) -> list[Problem]:
+    found.add(
+        0,
+        0,
+        "file-too-large",
+        f"This file is {size / 1024 / 1024:.1f} MB; plan files can be at most "
+        f"{MAX_BYTES // 1024 // 1024} MB.",
+        "Split the plan into smaller files, or check that this is the right file.",
+    )
+    return found.problems
 
 
 def decode(raw: bytes, found: Collector) -> tuple[str | None, list[Problem]]:
@@ -216,9 +220,17 @@ def parse(text: str, file: str) -> tuple[Document | None, list[Problem]]:
     return Document(file, text, builder.root, builder.positions), []
 
 
-def load(path: Path, display: str) -> tuple[Document | None, list[Problem]]:
-    """Read and parse one file; any problem comes back as a Problem, never an exception."""
-    text, problems = read_text(path, display)
+def load(
+    path: Path, display: str, raw: bytes | None = None
+) -> tuple[Document | None, list[Problem]]:
+    """Read and parse one file (or `raw`, its bytes read already, so that what is parsed is
+    what the caller looked at); any problem comes back as a Problem, never an exception."""
+    if raw is None:
+        text, problems = read_text(path, display)
+    elif len(raw) > MAX_BYTES:
+        text, problems = None, _too_large(len(raw), Collector(display))
+    else:
+        text, problems = decode(raw, Collector(display))
     if text is None:
         return None, problems
     return parse(text, display)

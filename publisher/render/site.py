@@ -167,14 +167,14 @@ def _history_digests(history: History) -> dict[str, bytes]:
 def _reference_bytes(plans: Path) -> bytes:
     """The files every page may draw on: places, themes and channels."""
     found = [plans / PLACES_FILE, plans / THEMES_FILE, *channel_files(plans)]
-    return cache.digest(*(f"{p.name}\0".encode() + _read_or_empty(p) for p in found))
+    return cache.digest(*(f"{p.name}\0".encode() + (_read_or_none(p) or b"") for p in found))
 
 
-def _read_or_empty(path: Path) -> bytes:
+def _read_or_none(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
     except OSError:
-        return b""  # the read that matters reports it
+        return None  # the plan's own read says why, in plain words
 
 
 def build(
@@ -194,8 +194,8 @@ def build(
     site = start.site
     if (wrong := ocds.use_prefix(site, ocid_prefix)) is not None:
         raise BuildError(f"{wrong}.")
-    raw = {path: _read_or_empty(path) for path in start.files}
-    heads = {path: commissioner_of(text) for path, text in raw.items()}
+    raw = {path: _read_or_none(path) for path in start.files}
+    heads = {path: commissioner_of(text) if text else None for path, text in raw.items()}
     site.commissioner_names = tuple(sorted({head[1] for head in heads.values() if head}))
     prefix = ocds.site_prefix(site)
     base = cache.digest(
@@ -214,7 +214,7 @@ def build(
     try:
         with paused_gc():
             report, made = _build_into(
-                start, base, names, manifest, out, staging, folder, workers, progress, prefix
+                start, base, names, raw, manifest, out, staging, folder, workers, progress, prefix
             )
         readme = out / "README.md"
         if readme.is_file():
@@ -231,7 +231,10 @@ def build(
 
 
 def _entry_names(
-    start: _Start, base: bytes, raw: dict[Path, bytes], heads: dict[Path, tuple[str, str] | None]
+    start: _Start,
+    base: bytes,
+    raw: dict[Path, bytes | None],
+    heads: dict[Path, tuple[str, str] | None],
 ) -> dict[Path, tuple[str, str]]:
     """Each plan file as shown, and the name of its entry: a digest of everything its
     notices and parts are made from (the site-wide inputs in `base`, its bytes, and its
@@ -243,7 +246,7 @@ def _entry_names(
         shown = display_path(path)
         head = heads[path]
         story = stories.get(head[0], b"") if head is not None else everything
-        names[path] = (shown, cache.digest(base, shown, raw[path], story).hex())
+        names[path] = (shown, cache.digest(base, shown, raw[path] or b"\0", story).hex())
     return names
 
 
@@ -251,6 +254,7 @@ def _build_into(
     start: _Start,
     base: bytes,
     names: dict[Path, tuple[str, str]],  # plan file -> (as shown, entry name)
+    raw: dict[Path, bytes | None],  # plan file -> its bytes, as named
     manifest: Manifest | None,
     out: Path,
     staging: Path,
@@ -293,6 +297,7 @@ def _build_into(
         site, prefix, start.reference, start.history, start.names, withdrawn, staging, folder
     )
     ctx.tasks = [(path, *names[path]) for path in start.files if path not in entries]
+    ctx.raw = {path: text for path, text in raw.items() if text is not None}
     for (path, _, name), entry in zip(
         ctx.tasks, tasks.render_files(ctx, workers, progress), strict=True
     ):

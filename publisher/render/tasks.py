@@ -116,6 +116,9 @@ class Context:
     staging: Path
     cache: Path
     tasks: list[tuple[Path, str, str]] = field(default_factory=list)  # path, shown, entry
+    # each plan file's bytes as read when its entry was named: what is rendered is what
+    # was named, even if the file changes during the build
+    raw: dict[Path, bytes] = field(default_factory=dict)
 
 
 _context: Context | None = None  # handed to forked workers
@@ -132,7 +135,7 @@ def render_file(ctx: Context, path: Path, shown: str, name: str) -> Entry:
     """Write a plan file's notices, transparency page and OCDS package into the staging
     site, and its parts' fragments into the store `name`; return the rest of its parts.
     A file with errors is reported and left out."""
-    read = read_plan(path, shown, ctx.reference, None, ctx.site.today)
+    read = read_plan(path, shown, ctx.reference, None, ctx.site.today, ctx.raw.get(path))
     if read.has_errors or read.header is None:
         return Entry(shown, read.problems, None)
     commissioner = commissioner_view(read.header, read.file)

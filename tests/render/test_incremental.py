@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.render import cache, calendar, data, feeds, ocds, pages
+from publisher.render import cache, calendar, data, feeds, ocds, pages, tasks
 from publisher.render.site import build, load_site
 from tests.changes.gitplans import PlanRepo
 
@@ -199,3 +199,27 @@ def test_the_build_assembles_what_each_renderer_makes_alone(
     assert (out / "index.html").read_text() == pages.index(site)
     releases = ocds.made_for(site, site.opportunities)
     assert (out / ocds.RELEASES).read_bytes() == ocds.package_text(site, releases, ocds.RELEASES)
+
+
+def test_a_plan_edited_during_a_build_is_published_as_it_was_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a build renders is the bytes it named its cache entry by: an edit landing in
+    the middle of a build (a pull) is published by the next build, never filed under the
+    old bytes' name."""
+    plans = _copy(tmp_path)
+    plan = plans / "leeds-city-council.yaml"
+    out = tmp_path / "feeds"
+    real = tasks.render_file
+
+    def edited_meanwhile(*args: object, **kwargs: object) -> cache.Entry:
+        plan.write_text(plan.read_text().replace(TITLE, "Refuges and outreach in Leeds"))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tasks, "render_file", edited_meanwhile)
+    build(plans, out, today=TODAY)
+    notice = out / "opportunities" / "leeds-city-council" / "leeds-domestic-abuse-refuges.html"
+    assert TITLE in notice.read_text()
+    monkeypatch.undo()
+    build(plans, out, today=TODAY)
+    assert "Refuges and outreach in Leeds" in notice.read_text()
