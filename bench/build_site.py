@@ -22,8 +22,22 @@ OPPORTUNITIES = 20_000  # 400 files of 50: every build must publish them all
 SITE = Path("bench/out/feeds")
 
 
+def _settle() -> None:
+    """Let the last build finish its own work before the next is timed: its replaced site
+    removed in the background, and its written data flushed to disk (the kernel writes
+    gigabytes back for a while after a full build, which slows whatever runs then)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and [
+        *SITE.parent.glob(f".{SITE.name}.building-*"),
+        *SITE.parent.glob(f".{SITE.name}.old-*"),
+    ]:
+        time.sleep(0.1)
+    os.sync()
+
+
 def _build() -> tuple[float, float, str]:
     """Wall seconds, peak resident memory of the command in MB, and its output."""
+    _settle()
     command = [
         sys.executable,
         "-m",
