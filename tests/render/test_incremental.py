@@ -223,3 +223,40 @@ def test_a_plan_edited_during_a_build_is_published_as_it_was_named(
     monkeypatch.undo()
     build(plans, out, today=TODAY)
     assert "Refuges and outreach in Leeds" in notice.read_text()
+
+
+def _same_but_calendars(built: Path, scratch: Path) -> None:
+    """The same files, byte for byte, but calendars: over a last site, SEQUENCE rises for
+    the events that moved, where a build from scratch starts at 0."""
+    one, other = _tree(built), _tree(scratch)
+    assert set(one) == set(other)
+    assert [p for p in one if one[p] != other[p] and not p.endswith(".ics")] == []
+
+
+def test_withdrawn_opportunities_and_a_removed_plan_build_as_from_scratch(
+    tmp_path: Path,
+) -> None:
+    repo = PlanRepo(tmp_path / "repo")
+    repo.opportunities.append({**repo.first, "id": "carers-grants", "title": "Carers' grants"})
+    shutil.copy(PLANS / "kirklees-council.yaml", repo.plans / "kirklees-council.yaml")
+    repo.commit("2026-09-01", "first plans")
+    out = tmp_path / "feeds"
+    build(repo.plans, out, today=TODAY)
+    repo.opportunities.pop(1)  # withdrawn: its notice stays, saying so
+    repo.commit("2026-10-01", "carers' grants withdrawn")
+    build(repo.plans, out, today=TODAY)
+    notice = out / "opportunities" / "leeds-city-council" / "carers-grants.html"
+    assert "withdrawn" in notice.read_text().lower()
+    _same_but_calendars(out, _scratch(repo.plans, tmp_path / "one"))
+    (repo.plans / "kirklees-council.yaml").unlink()  # a whole plan taken away
+    repo.commit("2026-10-15", "Kirklees plan removed")
+    build(repo.plans, out, today=TODAY)
+    gone = sorted((out / "opportunities" / "kirklees-council").iterdir())
+    assert gone and all("withdrawn" in p.read_text().lower() for p in gone)
+    _same_but_calendars(out, _scratch(repo.plans, tmp_path / "two"))
+
+
+def _scratch(plans: Path, where: Path) -> Path:
+    out = where / "feeds"
+    build(plans, out, today=TODAY)
+    return out
