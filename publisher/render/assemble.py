@@ -20,7 +20,7 @@ from publisher.render import calendar, data, feeds, ocds, pages
 from publisher.render.cache import digest
 from publisher.render.parts import CARD_TOP, FEED, ICS, JSON, OCDS, Kept, fragment
 from publisher.render.splice import Layout
-from publisher.render.views import Listing, SiteData
+from publisher.render.views import Listing, Scope, SiteData
 
 # How to make a file: its bytes, or for the big ones a layout the next build can splice.
 Make = Callable[[], bytes | str | Layout]
@@ -35,19 +35,11 @@ class Output:
 
 
 @dataclass(frozen=True)
-class Bundle:
-    """A collection as parts: everything, or one list page's."""
+class Bundle(Scope):
+    """A collection as kept parts: everything, or one list page's."""
 
     listing: Listing | None
     members: list[Kept]
-
-    @property
-    def path(self) -> str:
-        return self.listing.path if self.listing is not None else "all"
-
-    @property
-    def title(self) -> str:
-        return self.listing.name if self.listing is not None else "All opportunities"
 
 
 def bundles(site: SiteData, parts: list[Kept]) -> list[Bundle]:

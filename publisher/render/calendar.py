@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -376,14 +376,7 @@ def timezone(first_year: int, last_year: int) -> bytes:
 
 def ics(site: SiteData, collection: Collection) -> bytes:
     """The collection as an iCalendar file: '<path>.ics'."""
-    return calendar_of(
-        site,
-        collection,
-        [
-            feeds.per_view(site, view, "ics", partial(fragment, site, view))
-            for view in collection.members
-        ],
-    )
+    return calendar_of(site, collection, feeds.each(site, collection, "ics", fragment))
 
 
 def calendar_of(site: SiteData, collection: Scope, parts: Sequence[Serialised]) -> bytes:

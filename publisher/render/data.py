@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from functools import partial
 from typing import Any
 
 from publisher.plans.dates import PlanDate, Precision
@@ -26,14 +25,7 @@ Json = dict[str, Any]
 
 def as_json(site: SiteData, collection: Collection) -> bytes:
     """The collection as JSON: '<path>.json'."""
-    return json_of(
-        site,
-        collection,
-        [
-            feeds.per_view(site, view, "json", partial(fragment, site, view))
-            for view in collection.members
-        ],
-    )
+    return json_of(site, collection, feeds.each(site, collection, "json", fragment))
 
 
 def json_of(site: SiteData, collection: Scope, parts: Sequence[bytes]) -> bytes:

@@ -322,13 +322,20 @@ def made(site: SiteData, view: OpportunityView) -> tuple[Made, ...]:
     )
 
 
+def each(
+    site: SiteData,
+    collection: Collection,
+    kind: str,
+    make: Callable[[SiteData, OpportunityView], T],
+) -> list[T]:
+    """What `make` gives for each of the collection's opportunities, made once per build
+    for every collection that carries it."""
+    return [per_view(site, view, kind, partial(make, site, view)) for view in collection.members]
+
+
 def items_of(site: SiteData, collection: Collection) -> list[Made]:
     """Every item of the collection's opportunities, each made once per build."""
-    return [
-        one
-        for view in collection.members
-        for one in per_view(site, view, "feed", partial(made, site, view))
-    ]
+    return [one for items in each(site, collection, "feed", made) for one in items]
 
 
 def newest(items: Sequence[Made], limit: int | None = None) -> list[Made]:

@@ -9,7 +9,6 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Protocol
 
 from publisher.plans import rules
 from publisher.plans.dates import PlanDate
@@ -253,26 +252,12 @@ class OpportunityView:
         )
 
 
-class Scope(Protocol):
+class Scope:
     """What a collection's files say about the collection itself, whatever its members are
-    held as (views while reading, rendered parts while assembling)."""
+    held as (views while reading, kept parts while assembling): the stem of its URLs and
+    its title, from its list page (None: everything)."""
 
-    @property
-    def listing(self) -> Listing | None: ...
-
-    @property
-    def path(self) -> str: ...
-
-    @property
-    def title(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class Collection:
-    """A set of opportunities published together: everything, or one list page's."""
-
-    listing: Listing | None  # None for everything
-    members: list[OpportunityView]
+    listing: Listing | None
 
     @property
     def path(self) -> str:
@@ -282,6 +267,14 @@ class Collection:
     @property
     def title(self) -> str:
         return self.listing.name if self.listing is not None else "All opportunities"
+
+
+@dataclass(frozen=True)
+class Collection(Scope):
+    """A set of opportunities published together: everything, or one list page's."""
+
+    listing: Listing | None  # None for everything
+    members: list[OpportunityView]
 
 
 @dataclass
