@@ -103,16 +103,23 @@ def _read(path: Path) -> object:
     return value if kept_by == version() else None
 
 
-def _write(path: Path, value: object) -> None:
-    """Write atomically; a cache we cannot write is only a slower next build."""
+def _put(path: Path, blob: bytes) -> None:
+    """Write `blob` to `path` in one step (through a file beside it), or raise."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with partial.open("wb") as file:
-            pickle.dump((version(), value), file, protocol=pickle.HIGHEST_PROTOCOL)
+        partial.write_bytes(blob)
         partial.replace(path)
-    except OSError:
+    finally:
         partial.unlink(missing_ok=True)
+
+
+def _keep(path: Path, blob: bytes) -> None:
+    """`_put`, where a cache we cannot write is only a slower next build."""
+    try:
+        _put(path, blob)
+    except OSError:
+        return
 
 
 def load_manifest(folder: Path, site: Path) -> Manifest | None:
@@ -124,7 +131,7 @@ def load_manifest(folder: Path, site: Path) -> Manifest | None:
 
 
 def save_manifest(folder: Path, manifest: Manifest) -> None:
-    _write(folder / MANIFEST, manifest)
+    _keep(folder / MANIFEST, pickle.dumps((version(), manifest), pickle.HIGHEST_PROTOCOL))
 
 
 def load_entry(folder: Path, name: str) -> Entry | None:
@@ -147,30 +154,15 @@ def store_path(folder: Path, name: str) -> Path:
     return folder / f"{name}.data"
 
 
-def save_entry(folder: Path, name: str, blob: bytes, suffix: str = "entry") -> None:
-    """Keep a packed entry (or with suffix 'data', its store); a cache we cannot write is
-    only a slower next build."""
-    path = folder / f"{name}.{suffix}"
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        partial.write_bytes(blob)
-        partial.replace(path)
-    except OSError:
-        partial.unlink(missing_ok=True)
+def save_entry(folder: Path, name: str, blob: bytes) -> None:
+    """Keep a packed entry; a cache we cannot write is only a slower next build."""
+    _keep(folder / f"{name}.entry", blob)
 
 
 def save_store(folder: Path, name: str, blob: bytes) -> None:
     """Keep a plan file's fragments. Unlike the rest of the cache, the build reads them
     back, so a store that cannot be written (a full disk) fails the build."""
-    path = store_path(folder, name)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        partial.write_bytes(blob)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
+    _put(store_path(folder, name), blob)
 
 
 def prune(folder: Path, keep: Iterable[str]) -> None:
