@@ -382,7 +382,11 @@ class MaildirSender:
         # Maildir files end lines with LF, as mail programs that read them expect.
         data = message.as_bytes(policy=_POLICY.clone(linesep="\n"))
         try:
-            mailbox.Maildir(self.folder, create=True).add(data)
+            # The folders are made here, not by mailbox (which would race the other
+            # channels' threads making them at the same moment and fail).
+            for part in ("tmp", "new", "cur"):
+                (self.folder / part).mkdir(mode=0o700, parents=True, exist_ok=True)
+            mailbox.Maildir(self.folder, create=False).add(data)
         except OSError as error:
             if error.errno in (errno.ENOSPC, errno.EDQUOT):
                 return Outcome.retry(f"the disk holding the folder {self.folder}/ is full")

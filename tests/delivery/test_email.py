@@ -5,7 +5,9 @@ from __future__ import annotations
 import errno
 import mailbox
 import socket
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -351,6 +353,24 @@ def test_an_unusable_smtp_url_is_reported_at_start(tmp_path: Path, url: str) -> 
 def test_an_unusable_sender_address_is_reported_at_start(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="MAIL_FROM"):
         email_sender(None, tmp_path, "publisher@example.org\r\nBcc: x@example.org")
+
+
+def test_channels_writing_a_new_maildir_at_once_all_deliver(tmp_path: Path) -> None:
+    """Each channel sends in its own thread: the first messages of a pass reach a Maildir
+    that does not exist yet at the same moment, and none of them may be turned back."""
+    for attempt in range(20):
+        folder = tmp_path / f"mail-{attempt}"
+        start = threading.Barrier(8)
+
+        def send(number: int, folder: Path = folder, start: threading.Barrier = start) -> Result:
+            sender = MaildirSender(folder, FROM)
+            start.wait()
+            return sender.send(f"key-{number}", payload()).result
+
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(send, range(8)))
+        assert results == [Result.SENT] * 8
+        assert len(mailbox.Maildir(folder, create=False)) == 8
 
 
 def test_a_folder_that_cannot_be_written_means_retry(tmp_path: Path) -> None:
