@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import os
 import sys
@@ -25,8 +26,16 @@ if TYPE_CHECKING:
 # it runs, so `publisher check` and `publisher build` start fast.
 
 LONDON = ZoneInfo("Europe/London")
-DEFAULT_BASE_URL = "http://localhost:8000/"
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("forward-plan-publisher")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
 
 
 def today_in_london() -> dt.date:
@@ -53,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="publisher",
         description="Publish forward procurement plans as plain-English notices and feeds.",
     )
+    parser.add_argument("--version", action="version", version=f"publisher {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check_cmd = commands.add_parser(
@@ -99,9 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--out", type=Path, default=Path("feeds"), help="default: feeds")
     build_cmd.add_argument(
         "--base-url",
-        default=os.environ.get("PUBLISHER_BASE_URL", DEFAULT_BASE_URL),
+        default=None,
         help="the site's public address, for links in feeds and calendars "
-        f"(default: $PUBLISHER_BASE_URL or {DEFAULT_BASE_URL})",
+        "(default: the base_url setting, PUBLISHER_BASE_URL)",
     )
     build_cmd.add_argument(
         "--today", type=_date, default=None, metavar="YYYY-MM-DD", help="build as if on this day"
@@ -126,8 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     diff_cmd.add_argument("--format", choices=["markdown", "text", "json"], default="markdown")
     diff_cmd.add_argument(
         "--base-url",
-        default=os.environ.get("PUBLISHER_BASE_URL", DEFAULT_BASE_URL),
-        help="the site's public address, for links to notices",
+        default=None,
+        help="the site's public address, for links to notices "
+        "(default: the base_url setting, PUBLISHER_BASE_URL)",
     )
     diff_cmd.add_argument(
         "--today", type=_date, default=None, metavar="YYYY-MM-DD", help="check as if on this day"
@@ -201,10 +212,19 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--plans", type=Path, default=Path("plans"), help="default: plans")
     serve_cmd.add_argument(
         "--base-url",
-        default=os.environ.get("PUBLISHER_BASE_URL"),
+        default=None,
         help="the site's public address, for links in filtered feeds and the subscribe page "
-        "(default: $PUBLISHER_BASE_URL, else the address it listens on)",
+        "(default: the base_url setting when it is set, else the address it listens on)",
     )
+
+    settings_cmd = commands.add_parser(
+        "settings",
+        help="show each setting's value and where it came from",
+        description="Show every setting in effect (from the environment, then publisher.toml "
+        "or the file PUBLISHER_CONFIG names, then the defaults) and where each came from. "
+        "Passwords and secrets are never shown. Exit 2 when a setting is wrong.",
+    )
+    settings_cmd.add_argument("--format", choices=["text", "json"], default="text")
 
     schema_cmd = commands.add_parser(
         "schema",
@@ -254,14 +274,18 @@ def run_build(args: argparse.Namespace) -> int:
     if not args.plans.is_dir():
         print(f"publisher build: there is no plans folder at '{args.plans}'.", file=sys.stderr)
         return EXIT_USAGE
+    settings = _settings("build")
+    if settings is None:
+        return EXIT_USAGE
     progress = _progress if sys.stderr.isatty() else None
     try:
         built = build(
             args.plans,
             args.out,
             today=args.today or today_in_london(),
-            base_url=args.base_url,
+            base_url=_base_url(args.base_url or settings.base_url),
             progress=progress,
+            ocid_prefix=settings.ocid_prefix,
         )
     except BuildError as err:
         print(f"publisher build: {err}", file=sys.stderr)
@@ -300,9 +324,12 @@ def run_diff(args: argparse.Namespace) -> int:
     if not args.plans.is_dir():
         print(f"publisher diff: there is no plans folder at '{args.plans}'.", file=sys.stderr)
         return EXIT_USAGE
+    settings = _settings("diff")
+    if settings is None:
+        return EXIT_USAGE
     from publisher.changes import preview  # noqa: PLC0415
 
-    base_url = args.base_url if args.base_url.endswith("/") else args.base_url + "/"
+    base_url = _base_url(args.base_url or settings.base_url)
     try:
         result = preview.preview(
             args.plans, args.base, args.head, args.today or today_in_london(), base_url
@@ -314,14 +341,48 @@ def run_diff(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if result.errors else EXIT_OK
 
 
+def _base_url(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
 def _settings(command: str) -> Settings | None:
-    from publisher.settings import SettingsError, load_settings  # noqa: PLC0415
+    found = _settings_and_origins(command)
+    return found[0] if found else None
+
+
+def _settings_and_origins(command: str) -> tuple[Settings, dict[str, str]] | None:
+    """Every command's settings come from here (publisher/settings.py): the environment, then
+    the settings file, then the defaults. None, with the problems printed, when one is wrong."""
+    from publisher.settings import SettingsError, load_settings_and_origins  # noqa: PLC0415
 
     try:
-        return load_settings()
+        return load_settings_and_origins()
     except SettingsError as err:
         print(f"publisher {command}: {err}", file=sys.stderr)
         return None
+
+
+def run_settings(args: argparse.Namespace) -> int:
+    found = _settings_and_origins("settings")
+    if found is None:
+        return EXIT_USAGE
+    from publisher.settings import describe  # noqa: PLC0415
+
+    rows = describe(*found)
+    if args.format == "json":
+        sys.stdout.write(
+            json.dumps(
+                [{"variable": v, "value": shown, "from": origin} for v, shown, origin in rows],
+                indent=2,
+            )
+            + "\n"
+        )
+        return EXIT_OK
+    width = max(len(variable) for variable, _, _ in rows)
+    for variable, shown, origin in rows:
+        where = "the default" if origin == "default" else f"from {origin}"
+        print(f"{variable:<{width}}  {shown}  ({where})")
+    return EXIT_OK
 
 
 def run_notify(args: argparse.Namespace) -> int:
@@ -405,6 +466,11 @@ def run_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    found = _settings_and_origins("serve")
+    if found is None:
+        return EXIT_USAGE
+    settings, origins = found
+    base_url = args.base_url or (settings.base_url if origins["base_url"] != "default" else None)
     plans = args.plans if args.plans.is_dir() else None
     if plans is None:
         print(
@@ -415,7 +481,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from publisher.service import web  # noqa: PLC0415
 
     try:
-        web.serve(args.site, plans, args.host, args.port, args.base_url)
+        web.serve(args.site, plans, args.host, args.port, base_url)
     except OSError as err:
         print(
             f"publisher serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}",
@@ -449,6 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": run_service,
         "serve": run_serve,
         "schema": run_schema,
+        "settings": run_settings,
     }
     try:
         return commands[args.command](args)
@@ -462,7 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 # Commands that are done when they return, with nothing left to shut down: the process
 # ends at once instead of freeing what it read one object at a time (a third of a second
 # after building 20,000 opportunities).
-DONE_AT_RETURN = frozenset({"check", "build", "diff", "schema"})
+DONE_AT_RETURN = frozenset({"check", "build", "diff", "schema", "settings"})
 
 
 def entry() -> None:

@@ -18,6 +18,11 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
+# An OCDS ocid prefix as the OCDS helpdesk issues them; the default is shaped like one but is
+# not registered (docs/ocds.md).
+OCID_PREFIX_PATTERN = re.compile(r"ocds-[a-z0-9]{6}")
+DEFAULT_OCID_PREFIX = "ocds-fpp000"
+SECRETS = frozenset({"hook_secret"})  # never shown, not even in part
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 
 CONFIG_VARIABLE = "PUBLISHER_CONFIG"  # where the settings file is
@@ -95,6 +100,14 @@ class Settings(BaseSettings):
         "failed and shown by `publisher outbox`.",
     )
 
+    ocid_prefix: str = Field(
+        DEFAULT_OCID_PREFIX,
+        validation_alias="PUBLISHER_OCID_PREFIX",
+        description="The prefix of every OCDS ocid the site publishes: 'ocds-' and six "
+        "lower-case letters or digits, registered with the OCDS helpdesk. The default is a "
+        "placeholder, not a registered prefix (docs/ocds.md).",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -134,6 +147,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{mask_password(value)!r} is not a mail server address; write it like "
                 "smtp+starttls://user:password@mail.example.org:587"
+            )
+        return value
+
+    @field_validator("ocid_prefix")
+    @classmethod
+    def _ocid_prefix(cls, value: str) -> str:
+        if not OCID_PREFIX_PATTERN.fullmatch(value):
+            raise ValueError(
+                f"the OCDS ocid prefix {value!r} should be 'ocds-' and six lower-case letters "
+                "or digits, as the OCDS helpdesk issues them; write it like ocds-a1b2c3"
             )
         return value
 
@@ -179,6 +202,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     $PUBLISHER_CONFIG, else ./publisher.toml when there is one. A variable set in the
     environment wins over the file; an empty value counts as unset. Raises SettingsError
     naming every setting that is wrong (for one from the file: its key and the file)."""
+    return load_settings_and_origins(environ)[0]
+
+
+def load_settings_and_origins(
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Settings, dict[str, str]]:
+    """`load_settings`, and where each setting's value came from, by field name: "the
+    environment", "<key> in <settings file>", or "default"."""
     source = os.environ if environ is None else environ
     names = variables()
     given: dict[str, Any] = {}
@@ -200,7 +231,31 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         problems += [_plain(problem, given, origin) for problem in error.errors()]
     if problems:
         raise SettingsError("\n".join(problems))
-    return settings
+    by_variable = {variable: key for key, variable in names.items()}
+    origins = {key: "default" for key in names}
+    for variable, where in origin.items():
+        origins[by_variable[variable]] = "the environment" if where == variable else where
+    return settings, origins
+
+
+def describe(settings: Settings, origins: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """Each setting as (environment variable, value as it may be shown, where it came from),
+    for `publisher settings`. Passwords in addresses are masked; secrets are not shown."""
+    rows = []
+    for key, variable in variables().items():
+        value = getattr(settings, key)
+        if value is None:
+            shown = "unset"
+        elif key in SECRETS:
+            shown = "set (hidden)"
+        elif isinstance(value, bool):
+            shown = str(value).lower()
+        elif isinstance(value, str):
+            shown = mask_password(value)
+        else:
+            shown = str(value)
+        rows.append((variable, shown, origins.get(key, "default")))
+    return rows
 
 
 def _config_path(source: Mapping[str, str]) -> tuple[Path | None, bool]:
@@ -267,12 +322,16 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-_PASSWORD = re.compile(r"(?P<head>://[^/@:]*:)[^/]*(?P<tail>@)")
-
-
 def mask_password(url: str) -> str:
-    """The URL with any password in it replaced by ***, for messages and logs."""
-    return _PASSWORD.sub(r"\g<head>***\g<tail>", url)
+    """The URL with any password in it replaced by ***, for messages and logs. A password
+    may hold any character, '/' and '@' too: everything between the user's name and the last
+    '@' is hidden (which may hide more than the password, never less)."""
+    scheme, separator, rest = url.partition("://")
+    at = rest.rfind("@")
+    if not separator or at < 0 or ":" not in rest[:at]:
+        return url
+    user = rest[:at].partition(":")[0]
+    return f"{scheme}://{user}:***{rest[at:]}"
 
 
 # --- docs/configuration.md ---------------------------------------------------------------

@@ -166,3 +166,50 @@ def test_build_says_once_when_the_plans_have_no_history(
     out = capsys.readouterr().out
     assert code == 0
     assert out.count("is not in a git repository, so there is no history") == 1
+
+
+def test_settings_in_publisher_toml_reach_build_and_diff(tmp_path: Path) -> None:
+    """base_url and ocid_prefix from publisher.toml, with no environment variable: every link
+    in the feeds, the calendar, the notices and `publisher diff` starts with that address."""
+    from tests.changes.gitplans import PlanRepo  # noqa: PLC0415
+
+    repo = PlanRepo(tmp_path / "repo")
+    base = repo.commit("2026-11-01")
+    repo.opportunities.append({**repo.first, "id": "befriending", "title": "Befriending"})
+    repo.write()
+    (repo.root / "publisher.toml").write_text(
+        'base_url = "https://plans.example.net/"\nocid_prefix = "ocds-a1b2c3"\n',
+        encoding="utf-8",
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
+    built = subprocess.run(
+        [sys.executable, "-m", "publisher", "build", "--today", TODAY],
+        cwd=repo.root, env=clean, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout + built.stderr
+    feeds = repo.root / "feeds"
+    rss = (feeds / "all.rss").read_text(encoding="utf-8")
+    ics = (feeds / "all.ics").read_text(encoding="utf-8")
+    notice = (feeds / "opportunities" / "leeds-city-council" / "befriending.html").read_text()
+    releases = (feeds / "ocds" / "release-package.json").read_text(encoding="utf-8")
+    for text in (rss, ics, notice):
+        assert "https://plans.example.net/" in text
+        assert "localhost:8000" not in text
+    assert "https://plans.example.net/opportunities/leeds-city-council/befriending.html" in rss
+    assert '"ocid":"ocds-a1b2c3-leeds-city-council-befriending"' in releases
+    diff = subprocess.run(
+        [sys.executable, "-m", "publisher", "diff", base, "--today", TODAY],
+        cwd=repo.root, env=clean, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert diff.returncode == 0, diff.stderr
+    assert "https://plans.example.net/opportunities/leeds-city-council/befriending.html" in (
+        diff.stdout
+    )
+    assert "localhost:8000" not in diff.stdout
+    # The command line still wins over the file.
+    again = subprocess.run(
+        [sys.executable, "-m", "publisher", "diff", base, "--today", TODAY,
+         "--base-url", "https://other.example.org"],
+        cwd=repo.root, env=clean, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert "https://other.example.org/opportunities/" in again.stdout

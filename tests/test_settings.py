@@ -3,6 +3,12 @@ for bad values, and docs/configuration.md kept true."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -18,6 +24,7 @@ from publisher.settings import (
 )
 
 CONFIGURATION = Path(__file__).parents[1] / "docs" / "configuration.md"
+PUBLISHER = Path(sys.executable).parent / "publisher"
 
 
 def test_defaults_when_nothing_is_set() -> None:
@@ -31,6 +38,7 @@ def test_defaults_when_nothing_is_set() -> None:
         maildir=Path("mail"),
         webhook_timeout=10,
         max_attempts=8,
+        ocid_prefix="ocds-fpp000",
     )
 
 
@@ -45,6 +53,7 @@ def test_every_variable_is_read() -> None:
             "PUBLISHER_MAILDIR": "/var/mail/publisher",
             "PUBLISHER_WEBHOOK_TIMEOUT": "2.5",
             "PUBLISHER_MAX_ATTEMPTS": "3",
+            "PUBLISHER_OCID_PREFIX": "ocds-a1b2c3",
             "UNRELATED": "ignored",
         }
     )
@@ -56,6 +65,7 @@ def test_every_variable_is_read() -> None:
     assert settings.maildir == Path("/var/mail/publisher")
     assert settings.webhook_timeout == 2.5
     assert settings.max_attempts == 3
+    assert settings.ocid_prefix == "ocds-a1b2c3"
 
 
 @pytest.mark.parametrize(
@@ -154,6 +164,78 @@ def test_mask_password_leaves_addresses_without_one_alone() -> None:
     assert mask_password("smtp://mail.example.org:25") == "smtp://mail.example.org:25"
     assert mask_password("sqlite:///state/publisher.db") == "sqlite:///state/publisher.db"
     assert mask_password("postgres://me:pw@db/x") == "postgres://me:***@db/x"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://publisher:hunter2@db:5432/publisher",
+        "postgresql://publisher:hun/ter2@db/publisher",  # '/' in the password
+        "smtps://publisher:hun@ter2@mail.example.org:465",  # '@' in the password
+        "smtp+starttls://publisher:hun:ter2@mail.example.org:587",  # ':' in the password
+    ],
+)
+def test_publisher_settings_never_prints_a_password_or_secret(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "DATABASE_URL" if url.startswith("postgresql") else "SMTP_URL"
+    monkeypatch.chdir(tmp_path)
+    for shown in ("text", "json"):
+        done = subprocess.run(
+            [str(PUBLISHER), "settings", "--format", shown],
+            env={"PATH": os.environ["PATH"], name: url, "PUBLISHER_HOOK_SECRET": "s3cret-hook"},
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "ter2" not in done.stdout and "hunter" not in done.stdout
+        assert "s3cret" not in done.stdout
+        assert "publisher:***@" in done.stdout
+
+
+def test_publisher_settings_says_where_each_value_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "publisher.toml").write_text(
+        'base_url = "https://plans.example.net/"\nmaildir = "from-file"\n', encoding="utf-8"
+    )
+    done = subprocess.run(
+        [str(PUBLISHER), "settings", "--format", "json"],
+        env={"PATH": os.environ["PATH"], "PUBLISHER_MAILDIR": "from-environment"},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    rows = {row["variable"]: row for row in json.loads(done.stdout)}
+    assert set(rows) == set(variables().values())
+    assert rows["PUBLISHER_BASE_URL"] == {
+        "variable": "PUBLISHER_BASE_URL",
+        "value": "https://plans.example.net/",
+        "from": "base_url in publisher.toml",
+    }
+    assert rows["PUBLISHER_MAILDIR"]["value"] == "from-environment"
+    assert rows["PUBLISHER_MAILDIR"]["from"] == "the environment"
+    assert rows["DATABASE_URL"]["from"] == "default"
+    text = subprocess.run(
+        [str(PUBLISHER), "settings"], env={"PATH": os.environ["PATH"]},
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert re.search(r"^PUBLISHER_BASE_URL +https://plans\.example\.net/ +\(from base_url in "
+                     r"publisher\.toml\)$", text, re.M)  # fmt: skip
+    assert re.search(r"^DATABASE_URL +sqlite:///publisher\.db +\(the default\)$", text, re.M)
+
+
+def test_a_wrong_setting_stops_publisher_settings_with_exit_2(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(PUBLISHER), "settings"],
+        env={"PATH": os.environ["PATH"], "PUBLISHER_OCID_PREFIX": "OCDS-1"},
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "PUBLISHER_OCID_PREFIX" in done.stderr and "ocds-a1b2c3" in done.stderr
+
+
+def test_publisher_version() -> None:
+    done = subprocess.run([str(PUBLISHER), "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == f"publisher {version('forward-plan-publisher')}"
 
 
 # --- publisher.toml -------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from publisher.plans.errors import FieldPath, Problem
-from publisher.plans.values import Collector, Span, StopReadingError, ValueBuilder
+from publisher.plans.values import MAX_DEPTH, Collector, Span, StopReadingError, ValueBuilder
 from publisher.plans.yaml_errors import plain_yaml_error
 
 MAX_BYTES = 4 * 1024 * 1024
@@ -186,6 +186,84 @@ def _tab_problems(text: str, found: Collector) -> None:
             )
 
 
+# A flow collection at the start of a value in block context: after the indentation, any
+# "- " or "? ", an optional key and colon, and any anchor or tag.
+_FLOW_START = re.compile(
+    r"[ ]*(?:[-?][ ]+)*"
+    r"""(?:(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"\[\]{},&!*|>%@`-][^#\n]*?)[ ]*:[ ]+)?"""
+    r"(?:[&!][^\s\[\]{},]*[ ]+)*"
+    r"[\[{]"
+)
+_BLOCK_SCALAR = re.compile(r"[^#\n]*(?:^|[ ])[|>][-+0-9]*[ ]*(?:#.*)?$")
+
+
+def flow_depth_problem(text: str, found: Collector) -> bool:
+    """Refuse lists and mappings in brackets nested more than MAX_DEPTH deep, ourselves and
+    before libyaml reads them: in brackets it reads far ahead, and fails at a depth of its
+    own (which differs between releases) with a message of its own. True when refused."""
+    if "[" not in text and "{" not in text:
+        return False
+    lines = text.split("\n")
+    number = 0
+    block_indent: int | None = None  # inside a block scalar (| or >) of a value at this indent
+    while number < len(lines):
+        line = lines[number]
+        indent = len(line) - len(line.lstrip(" "))
+        if block_indent is not None:
+            if not line.strip() or indent > block_indent:
+                number += 1
+                continue
+            block_indent = None
+        start = _FLOW_START.match(line)
+        if start is None:
+            if _BLOCK_SCALAR.match(line):
+                block_indent = indent
+            number += 1
+            continue
+        where = _scan_flow(lines, number, start.end() - 1)
+        if isinstance(where, tuple):
+            found.add(
+                where[0] + 1,
+                where[1] + 1,
+                "too-deep",
+                f"Values are nested more than {MAX_DEPTH} levels deep here.",
+            )
+            return True
+        number = where + 1
+    return False
+
+
+def _scan_flow(lines: list[str], number: int, column: int) -> int | tuple[int, int]:
+    """Read a flow collection opening at (number, column): the line it ends on, or where it
+    goes deeper than MAX_DEPTH."""
+    depth = 0
+    quote = ""
+    while number < len(lines):
+        line = lines[number]
+        while column < len(line):
+            char = line[column]
+            if quote:
+                if char == "\\" and quote == '"':
+                    column += 1
+                elif char == quote:
+                    quote = ""
+            elif char in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return number, column
+            elif char in "]}":
+                depth -= 1
+                if depth == 0:
+                    return number
+            elif char in "\"'":
+                quote = char
+            elif char == "#" and (column == 0 or line[column - 1] in " \t"):
+                break
+            column += 1
+        number, column = number + 1, 0
+    return number
+
+
 def parse(text: str, file: str) -> tuple[Document | None, list[Problem]]:
     """Build plain values from YAML text, or report why they cannot be built."""
     found = Collector(file)
@@ -202,6 +280,8 @@ def parse(text: str, file: str) -> tuple[Document | None, list[Problem]]:
             "This file is empty.",
             "A plan file starts with 'schema: 1'; see plans/ for examples.",
         )
+        return None, found.problems
+    if flow_depth_problem(text, found):
         return None, found.problems
     builder = ValueBuilder(found)
     try:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import re
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,12 +18,12 @@ from publisher.render.feeds import per_view
 from publisher.render.ocds_values import contract_period, moment, period, timestamp, values
 from publisher.render.pages import TEMPLATES
 from publisher.render.views import CommissionerView, OpportunityView, SiteData, view_in
+from publisher.settings import DEFAULT_OCID_PREFIX, OCID_PREFIX_PATTERN
 
 OCDS_VERSION = "1.1"
-PREFIX_ENV = "PUBLISHER_OCID_PREFIX"
-# Shaped like a registered prefix, but not one: a publisher registers its own (docs/ocds.md).
-DEFAULT_PREFIX = "ocds-fpp000"
-PREFIX_PATTERN = re.compile(r"ocds-[a-z0-9]{6}")
+# Shaped like a registered prefix, but not one: a publisher registers its own (docs/ocds.md),
+# and sets it as PUBLISHER_OCID_PREFIX (publisher/settings.py).
+DEFAULT_PREFIX = DEFAULT_OCID_PREFIX
 PUBLISHER = "Forward plan publisher"
 NO_REASON = "The commissioner has not said why."
 
@@ -79,22 +77,22 @@ _PREFIXES: dict[int, str] = {}
 
 
 def use_prefix(site: SiteData, prefix: str | None) -> str | None:
-    """Publish this site's ocids under `prefix` (None: ${PREFIX_ENV}, else the placeholder);
-    return what is wrong with it, in plain words, if anything."""
-    chosen = prefix if prefix is not None else os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX
+    """Publish this site's ocids under `prefix` (None: the placeholder); return what is wrong
+    with it, in plain words, if anything."""
+    chosen = prefix if prefix is not None else DEFAULT_PREFIX
     if id(site) not in _PREFIXES:
         weakref.finalize(site, _PREFIXES.pop, id(site), None)
     _PREFIXES[id(site)] = chosen
-    if PREFIX_PATTERN.fullmatch(chosen):
+    if OCID_PREFIX_PATTERN.fullmatch(chosen):
         return None
     return (
         f"the OCDS ocid prefix '{chosen}' should be 'ocds-' and six lower-case letters or "
-        f"digits, as the OCDS helpdesk issues them (set {PREFIX_ENV})"
+        "digits, as the OCDS helpdesk issues them (set PUBLISHER_OCID_PREFIX)"
     )
 
 
 def site_prefix(site: SiteData) -> str:
-    return _PREFIXES.get(id(site)) or os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX
+    return _PREFIXES.get(id(site)) or DEFAULT_PREFIX
 
 
 def ocid(prefix: str, view: OpportunityView) -> str:

@@ -185,7 +185,7 @@ def build(
     base_url: str = "http://localhost:8000/",
     progress: Progress | None = None,
     workers: int | None = None,
-    ocid_prefix: str | None = None,  # None: $PUBLISHER_OCID_PREFIX, else a placeholder
+    ocid_prefix: str | None = None,  # None: a placeholder (settings.DEFAULT_OCID_PREFIX)
 ) -> BuildReport:
     """Build the site from `plans` into `out`, atomically, reusing what the last build made
     where nothing it was made from has changed."""

@@ -155,10 +155,41 @@ def test_an_unreadable_path_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     assert problems[0].code == "unreadable"
 
 
-@pytest.mark.parametrize("depth", [70, 100_000])
-def test_deep_nesting_is_refused(depth: int) -> None:
-    _, problems = parse("a: " + "[" * depth + "]" * depth + "\n", "deep.yaml")
+@pytest.mark.parametrize("depth", [70, 999, 1001, 100_000])
+@pytest.mark.parametrize(
+    ("head", "opener", "closer"),
+    [
+        ("a: ", "[", "]"),
+        ("a: ", "[{b: ", "}]"),
+        ("- - &x !!seq ", "[", "]"),
+        ("'a: b': ", "[", "]"),
+        ("a:\n  b:\n    - ", "[", "]"),
+    ],
+)
+def test_deep_nesting_is_refused(depth: int, head: str, opener: str, closer: str) -> None:
+    # libyaml reads brackets far ahead and stops at a depth of its own (1,000 in PyYAML
+    # 6.0.4, none before), with a message of its own: the limit and the message are ours.
+    text = head + opener * depth + closer * depth + "\n"
+    _, problems = parse(text, "deep.yaml")
     assert [p.code for p in problems] == ["too-deep"]
+    assert problems[0].line == text.count("\n", 0, len(head)) + 1
+    assert "nested more than 64 levels" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "title: Support " + "[" * 70 + " groups\n",  # brackets inside plain text
+        "d: |\n  " + "[" * 70 + "\n  more\nb: [1]\n",  # a block scalar
+        "d: >-\n  " + "{" * 70 + "\nb: {c: 1}\n",
+        'a: ["' + "[" * 70 + '",\n  x]\nb: [c]\n',  # a quoted string inside brackets
+        "a: [1, # " + "[" * 70 + "\n  2]\n",  # a comment inside brackets
+        "a: [" * 30 + "]" * 30 + "\nb: " + "[" * 30 + "]" * 30 + "\n",  # deep, not too deep
+    ],
+)
+def test_brackets_that_are_not_nesting_are_not_too_deep(text: str) -> None:
+    _, problems = parse(text, "f.yaml")
+    assert "too-deep" not in [p.code for p in problems]
 
 
 def test_plain_scalars_follow_yaml_1_2() -> None:

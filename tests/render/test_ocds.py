@@ -342,18 +342,13 @@ def test_the_lists_link_their_ocds_package(built: Path) -> None:
                 assert (page_path.parent / href).resolve().is_file(), (page_path, href)
 
 
-def test_the_ocid_prefix_comes_from_the_build_or_the_environment(
-    tmp_path: Path, monkeypatch
-) -> None:
+def test_the_ocid_prefix_comes_from_the_build(tmp_path: Path) -> None:
     site = load()
-    monkeypatch.setenv(ocds.PREFIX_ENV, "ocds-abc123")
-    assert ocds.site_prefix(site) == "ocds-abc123"
-    assert ocds.use_prefix(site, None) is None
+    assert ocds.site_prefix(site) == ocds.DEFAULT_PREFIX
+    assert ocds.use_prefix(site, "ocds-abc123") is None
     package = json.loads(dict(ocds.outputs(site))[ocds.RELEASES]())
     assert all(r["ocid"].startswith("ocds-abc123-") for r in package["releases"])
-    assert ocds.use_prefix(site, "ocds-xyz789") is None
-    assert ocds.site_prefix(site) == "ocds-xyz789"
-    monkeypatch.delenv(ocds.PREFIX_ENV)
+    assert ocds.site_prefix(site) == "ocds-abc123"
     assert ocds.site_prefix(load()) == ocds.DEFAULT_PREFIX
     out = tmp_path / "feeds"
     with pytest.raises(BuildError, match="ocid prefix 'OCDS-1'"):
