@@ -14,11 +14,15 @@ RUN apt-get update \
 # The service runs as this user, never as root.
 RUN useradd --system --create-home --home-dir /home/publisher --uid 10001 publisher
 
-# The package and its runtime dependencies only (no test tools).
+# The runtime dependencies, exactly the locked versions with their hashes (no test tools),
+# then the package itself, built with the locked setuptools.
 WORKDIR /opt/publisher
+COPY requirements/build.txt requirements/run.txt ./requirements/
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/build.txt \
+    && pip install --no-cache-dir --require-hashes --no-deps --no-build-isolation -r requirements/run.txt
 COPY pyproject.toml README.md ./
 COPY publisher ./publisher
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps --no-build-isolation .
 
 # The example plans, for trying it out when no plans repository is given (docker-compose.yml).
 COPY plans ./example-plans

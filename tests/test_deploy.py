@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -38,6 +39,7 @@ ROOT = Path(__file__).parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "database"
 POSTGRESQL_SERVER = "host=127.0.0.1 port=5432 user=postgres"
 PUBLISHER = Path(sys.executable).parent / "publisher"  # the command, as installed
+WHEELS = ROOT / ".tools" / "wheels"  # the locked runtime wheels (`make test` downloads them)
 DOCUMENTED_RUN = "publisher run --host 0.0.0.0 --port 8000 --plans /plans --site /srv/feeds"
 STARTUP_SECONDS = 120.0  # the first build and notify pass of the example plans
 STOP_SECONDS = 30.0
@@ -304,7 +306,7 @@ def test_publisher_toml_example_names_every_setting_and_is_valid(tmp_path: Path)
 def test_the_dockerfile_runs_the_documented_command_as_a_user_with_a_healthcheck() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.M)
-    assert re.search(r"^RUN pip install --no-cache-dir \.$", dockerfile, re.M)
+    assert "--require-hashes" in dockerfile and "requirements/run.txt" in dockerfile
     assert "apt-get install -y --no-install-recommends git" in dockerfile
     user = re.findall(r"^USER (\S+)$", dockerfile, re.M)
     assert user and user[-1] not in ("root", "0")
@@ -347,7 +349,13 @@ def test_the_workflow_runs_commands_the_publisher_has() -> None:
     checkout = next(step for step in steps if step.get("uses", "").startswith("actions/checkout"))
     assert checkout["with"]["fetch-depth"] == 0
     scripts = "\n".join(step.get("run", "") for step in steps)
-    assert 'pip install "git+https://github.com/OWNER/forward-plan-publisher@main"' in scripts
+    publisher = next(step for step in steps if step.get("with", {}).get("path") == ".publisher")
+    assert publisher["with"]["repository"] == "OWNER/forward-plan-publisher"
+    assert "pip install --require-hashes --no-deps -r .publisher/requirements/build.txt" in scripts
+    assert "--require-hashes --no-deps --no-build-isolation -r .publisher/requirements/run.txt" in (
+        scripts
+    )
+    assert "pip install --no-deps --no-build-isolation ./.publisher" in scripts
     assert "publisher check --format github plans" in scripts
     commands = re.findall(r"^\s*(?:[a-z]+=\S+ )*publisher (\w+)(.*)$", scripts, re.M)
     assert {command for command, _ in commands} == {"check", "diff"}
@@ -523,36 +531,84 @@ def _wait_until_active(url: str, service: subprocess.Popen[str]) -> dict[str, An
     pytest.fail(f"publisher run was not active within {STARTUP_SECONDS:.0f} s: {last}")
 
 
-def test_the_package_works_when_installed_as_the_dockerfile_installs_it(tmp_path: Path) -> None:
-    """The Dockerfile's steps outside Docker: copy the same files, `pip install .` into a new
-    virtual environment, check and build the example plans from another folder."""
+def _dockerfile_pip_installs() -> list[list[str]]:
+    """The arguments of each `pip install` in the Dockerfile, in order."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    steps = []
+    for run in re.findall(r"^RUN (.*)$", text, re.M):
+        for command in run.split("&&"):
+            words = shlex.split(command)
+            if words[:2] == ["pip", "install"]:
+                steps.append(words[2:])
+    return steps
+
+
+def test_the_package_installs_from_the_lock_into_an_empty_environment(tmp_path: Path) -> None:
+    """A fresh machine's path, as the Dockerfile takes it: into a new virtual environment,
+    exactly the locked dependencies (hash-checked), then the publisher's wheel, built from a
+    copy of the source; `publisher check` and `publisher build` then work from another folder.
+    Offline: the locked files come from the wheelhouse `make test` downloads."""
+    if not (WHEELS / ".downloaded").is_file():
+        pytest.fail(f"There are no locked wheels in {WHEELS}; `make test` downloads them.")
+    steps = _dockerfile_pip_installs()
+    assert steps == [
+        ["--no-cache-dir", "--require-hashes", "--no-deps", "-r", "requirements/build.txt"],
+        ["--no-cache-dir", "--require-hashes", "--no-deps", "--no-build-isolation",
+         "-r", "requirements/run.txt"],
+        ["--no-cache-dir", "--no-deps", "--no-build-isolation", "."],
+    ]  # fmt: skip
     source = tmp_path / "source"
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    shutil.copytree(
-        ROOT / "publisher", source / "publisher", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    for folder in ("publisher", "requirements"):
+        shutil.copytree(
+            ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    # The dependencies are those already installed here (offline, and quick); the package
-    # itself is installed as a copy, not linked to this checkout.
-    site = next((venv / "lib").glob("python3*/site-packages"))
-    here = next(p for p in map(Path, sys.path) if p.name == "site-packages" and p.is_dir())
-    (site / "dependencies.pth").write_text(f"{here}\n")
-    installed = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps",
-         "--no-cache-dir", "."],
-        cwd=source, capture_output=True, text=True, check=False, timeout=300,
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+
+    def pip(*args: str, cwd: Path = source) -> None:
+        done = subprocess.run(
+            [python, "-m", "pip", *args, "--no-index", "--find-links", str(WHEELS)],
+            cwd=cwd, capture_output=True, text=True, check=False, timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    for args in steps[:2]:  # the dependencies, exactly as the Dockerfile installs them
+        pip("install", "--quiet", *args)
+    # The publisher as a wheel, then installed from the wheel alone.
+    pip("wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), ".")
+    (wheel,) = (tmp_path / "dist").glob("forward_plan_publisher-*.whl")
+    pip("install", "--quiet", "--no-deps", str(wheel))
+    checked = subprocess.run(
+        [python, "-m", "pip", "check"], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout
+    shutil.rmtree(source)  # nothing may be read from the copy it was built from
+    locked = dict(
+        line.split(" ")[0].split("==")
+        for line in (ROOT / "requirements" / "run.txt").read_text().splitlines()
+        if re.match(r"^[a-z0-9]", line) and "==" in line
     )  # fmt: skip
-    assert installed.returncode == 0, installed.stderr
-    shutil.rmtree(source)  # nothing may be read from the copy it was installed from
+    frozen = subprocess.run(
+        [python, "-m", "pip", "freeze", "--all"], capture_output=True, text=True, check=True
+    ).stdout
+    pins = (line.split("==") for line in frozen.lower().splitlines() if "==" in line)
+    installed = {re.sub(r"[-_.]+", "-", name): pinned for name, pinned in pins}
+    assert {name: installed.get(name) for name in locked} == locked
     work = tmp_path / "work"
     shutil.copytree(ROOT / "plans", work / "plans")
     publisher = str(venv / "bin" / "publisher")
-    for args in (["check", "plans"], ["build", "--plans", "plans", "--out", "feeds"]):
+    for args in (
+        ["--version"],
+        ["check", "plans"],
+        ["build", "--plans", "plans", "--out", "feeds"],
+    ):
         done = subprocess.run(
-            [publisher, *args], cwd=work, capture_output=True, text=True, check=False
-        )
+            [publisher, *args], cwd=work, capture_output=True, text=True, check=False,
+            env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+        )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
     assert (work / "feeds" / "index.html").is_file()
