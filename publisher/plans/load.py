@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import functools
 import gc
 import re
 from collections.abc import Iterator
@@ -190,78 +191,91 @@ def _tab_problems(text: str, found: Collector) -> None:
 # "- " or "? ", an optional key and colon, and any anchor or tag.
 _FLOW_START = re.compile(
     r"[ ]*(?:[-?][ ]+)*"
-    r"""(?:(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"\[\]{},&!*|>%@`-][^#\n]*?)[ ]*:[ ]+)?"""
+    r"""(?:(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|[^\s#'"\[\]{},&!*|>%@`-][^#\n]*?)[ ]*:[ ]+)?"""
     r"(?:[&!][^\s\[\]{},]*[ ]+)*"
     r"[\[{]"
 )
-_BLOCK_SCALAR = re.compile(r"[^#\n]*(?:^|[ ])[|>][-+0-9]*[ ]*(?:#.*)?$")
+_BLOCK_SCALAR = re.compile(r"[^#\n]*(?:^|[ ])[|>][-+0-9]*[ ]*(?:#[^\n]*)?$", re.M)
+# The only lines that can open brackets or a block scalar; the others are skipped unread.
+_WORTH_READING = re.compile(r"^[^\n\[{|>]*[\[{|>]", re.M)
+
+
+@functools.cache
+def _line_at_most(indent: int) -> re.Pattern[str]:
+    """A line with text on it, indented `indent` spaces or fewer: it ends a block scalar."""
+    return re.compile(rf"^[ ]{{0,{indent}}}[^ \n]", re.M)
 
 
 def flow_depth_problem(text: str, found: Collector) -> bool:
     """Refuse lists and mappings in brackets nested more than MAX_DEPTH deep, ourselves and
     before libyaml reads them: in brackets it reads far ahead, and fails at a depth of its
     own (which differs between releases) with a message of its own. True when refused."""
-    if "[" not in text and "{" not in text:
-        return False
-    lines = text.split("\n")
-    number = 0
-    block_indent: int | None = None  # inside a block scalar (| or >) of a value at this indent
-    while number < len(lines):
-        line = lines[number]
+    resume = 0
+    block: tuple[int, int] | None = None  # in a block scalar: its key's indent, where it starts
+    for worth in _WORTH_READING.finditer(text):
+        start = worth.start()
+        if start < resume:
+            continue  # inside a flow collection read already
+        end = text.find("\n", start)
+        line = text[start : end if end >= 0 else len(text)]
         indent = len(line) - len(line.lstrip(" "))
-        if block_indent is not None:
-            if not line.strip() or indent > block_indent:
-                number += 1
-                continue
-            block_indent = None
-        start = _FLOW_START.match(line)
-        if start is None:
+        if block is not None:
+            if indent > block[0] and not _line_at_most(block[0]).search(text, block[1], start):
+                continue  # a line of the block scalar's text
+            block = None
+        opening = _FLOW_START.match(line)
+        if opening is None:
             if _BLOCK_SCALAR.match(line):
-                block_indent = indent
-            number += 1
+                block = (indent, start + len(line))
             continue
-        where = _scan_flow(lines, number, start.end() - 1)
-        if isinstance(where, tuple):
+        where = _scan_flow(text, start + opening.end() - 1)
+        if where < 0:
+            at = -where - 1
+            line_start = text.rfind("\n", 0, at) + 1
             found.add(
-                where[0] + 1,
-                where[1] + 1,
+                text.count("\n", 0, at) + 1,
+                at - line_start + 1,
                 "too-deep",
                 f"Values are nested more than {MAX_DEPTH} levels deep here.",
             )
             return True
-        number = where + 1
+        resume = where
     return False
 
 
-def _scan_flow(lines: list[str], number: int, column: int) -> int | tuple[int, int]:
-    """Read a flow collection opening at (number, column): the line it ends on, or where it
+_IN_FLOW = re.compile(r"""[\[\]{}"'#]""")
+
+
+def _scan_flow(text: str, at: int) -> int:
+    """Read the flow collection opening at `at`: where it ends, or -1 - the offset where it
     goes deeper than MAX_DEPTH."""
     depth = 0
-    quote = ""
-    while number < len(lines):
-        line = lines[number]
-        while column < len(line):
-            char = line[column]
-            if quote:
-                if char == "\\" and quote == '"':
-                    column += 1
-                elif char == quote:
-                    quote = ""
-            elif char in "[{":
-                depth += 1
-                if depth > MAX_DEPTH:
-                    return number, column
-            elif char in "]}":
-                depth -= 1
-                if depth == 0:
-                    return number
-            elif char in "\"'":
-                quote = char
-            elif char == "#" and (column == 0 or line[column - 1] in " \t"):
-                break
-            column += 1
-        number, column = number + 1, 0
-    return number
+    while (found := _IN_FLOW.search(text, at)) is not None:
+        char, at = found.group(), found.start()
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return -1 - at
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return at + 1
+        elif char == "#":
+            if at == 0 or text[at - 1] in " \t\n":  # a comment, to the end of its line
+                at = text.find("\n", at)
+                if at < 0:
+                    break
+        elif char == "'":
+            close = text.find("'", at + 1)  # '' inside is two quotes in a row: the same
+            at = close if close >= 0 else len(text)
+        else:  # a double-quoted string, with backslash escapes
+            match = _DOUBLE_QUOTED_END.search(text, at + 1)
+            at = match.end() - 1 if match else len(text)
+        at += 1
+    return len(text)
+
+
+_DOUBLE_QUOTED_END = re.compile(r'(?<!\\)(?:\\\\)*"')
 
 
 def parse(text: str, file: str) -> tuple[Document | None, list[Problem]]:
