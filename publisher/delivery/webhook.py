@@ -6,22 +6,28 @@ import hmac
 import ipaddress
 import json
 import os
+import re
 import socket
+import ssl
+import time
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpcore
 import httpx
 
 from publisher.delivery.outcome import Outcome
+from publisher.plans.addresses import Address, not_public
 
-__all__ = ["USER_AGENT", "WebhookSender", "sign", "verify"]
+__all__ = ["USER_AGENT", "WebhookSender", "refusal", "retry_after", "sign", "verify"]
 
 USER_AGENT = "forward-plan-publisher"
 _BODY_SHOWN = 200  # characters of a receiver's error page worth showing in `publisher outbox`
 _RETRY_STATUSES = {408, 429}
+_DELAY_SECONDS = re.compile(r"[0-9]+")  # Retry-After's delay-seconds (RFC 9110): ASCII digits
 
 # What socket.getaddrinfo returns; tests may pass their own resolver with the same shape.
 Resolver = Callable[..., Sequence[tuple[Any, Any, Any, Any, tuple[Any, ...]]]]
@@ -56,24 +62,12 @@ def verify(
     return hmac.compare_digest(expected.encode("utf-8"), signature.encode("utf-8"))
 
 
-def _blocked(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Not a public unicast address: nothing a publisher should post to unasked."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return _blocked(address.ipv4_mapped)
-    return (
-        not address.is_global
-        or address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-    )
-
-
 def _short(text: str) -> str:
     flat = " ".join("".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text).split())
     return flat if len(flat) <= _BODY_SHOWN else flat[: _BODY_SHOWN - 1] + "…"
+
+
+_STEPS = ("connect", "read", "write", "pool")
 
 
 class _RefusedError(Exception):
@@ -108,17 +102,97 @@ def _not_an_example(value: object) -> None:
         raise _RefusedError(Outcome.failed(reason))
 
 
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection on which every step (TLS, each write, each read) gets only the time left
+    before one deadline: a receiver sending its answer a byte at a time cannot stretch an
+    exchange past it, as it can a timeout that starts again at each read."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: float) -> None:
+        self._stream = stream
+        self._deadline = deadline
+
+    def _left(self, timeout: float | None, expired: type[Exception]) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise expired("the time for the whole exchange ran out")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        # httpcore's own write gives every partial send the whole timeout again; a receiver
+        # taking the body slowly would stretch it, so each send here gets what is left.
+        sock: socket.socket = self._stream.get_extra_info("socket")
+        while buffer:
+            left = self._left(timeout, httpcore.WriteTimeout)
+            try:
+                sock.settimeout(left)
+                buffer = buffer[sock.send(buffer) :]
+            except TimeoutError as error:
+                raise httpcore.WriteTimeout(str(error)) from error
+            except OSError as error:
+                raise httpcore.WriteError(str(error)) from error
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        left = self._left(timeout, httpcore.ConnectTimeout)  # the handshake as a whole
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, left), self._deadline
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """Opens connections whose whole life is `seconds` long. Each webhook has its own
+    connection (see WebhookSender), so that is the bound on the whole exchange."""
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._plain = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        deadline = time.monotonic() + self._seconds
+        timeout = self._seconds if timeout is None else min(timeout, self._seconds)
+        stream = self._plain.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _DeadlineStream(stream, deadline)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        raise httpcore.UnsupportedProtocol("webhooks go over TCP only")
+
+    def sleep(self, seconds: float) -> None:
+        self._plain.sleep(seconds)
+
+
 class WebhookSender:
     """POSTs each item's body to its URL, signed with the secret its channel names.
 
     The connection goes to the address that was checked, not to a second lookup of the
     name, so a name that changes its answer between check and connect (DNS rebinding)
-    cannot steer a webhook to a private address.
+    cannot steer a webhook to a private address. `timeout` bounds the whole exchange
+    (connecting, TLS, sending, and reading the whole answer), not each step.
     """
 
     def __init__(
         self,
-        client: httpx.Client | None = None,
         *,
         timeout: float = 10,
         allow_private: bool = False,
@@ -126,10 +200,18 @@ class WebhookSender:
         clock: Callable[[], datetime] = _utc_now,
         resolve: Resolver = socket.getaddrinfo,
         send_to_examples: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        # trust_env=False: a proxy from HTTP_PROXY would look the name up again itself.
-        self._own_client = client is None
-        self.client = client or httpx.Client(trust_env=False)
+        # httpcore rather than httpx: httpx cannot be given the network backend that keeps
+        # to the deadline. No proxy from HTTP_PROXY either: it would look the name up again.
+        # No kept-alive connections: a connection to a shared address could carry the next
+        # request for another name, under the first name's certificate; and one connection
+        # per webhook makes the connection's deadline the webhook's.
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context,
+            max_keepalive_connections=0,
+            network_backend=_DeadlineBackend(timeout),
+        )
         self.timeout = timeout
         self.allow_private = allow_private
         self.environ = environ
@@ -154,29 +236,30 @@ class WebhookSender:
             "X-Publisher-Timestamp": timestamp,
             "X-Publisher-Signature": sign(secret, timestamp, body),
             "Host": url.netloc.decode("ascii"),
-            # One connection per webhook: a kept-alive connection to a shared address could
-            # carry the next request for another name, under the first name's certificate.
+            "Content-Length": str(len(body)),
             "Connection": "close",
         }
-        extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
+        extensions: dict[str, Any] = {"timeout": dict.fromkeys(_STEPS, self.timeout)}
+        if url.scheme == "https":
+            extensions["sni_hostname"] = url.raw_host.decode("ascii")
+        target = httpcore.URL(
+            scheme=url.raw_scheme,
+            host=address.encode("ascii"),
+            port=url.port or (443 if url.scheme == "https" else 80),
+            target=url.raw_path,
+        )
         where = f"the receiver at {url.host}"
         try:
-            with self.client.stream(
-                "POST",
-                url.copy_with(host=address),
-                content=body,
-                headers=headers,
-                timeout=self.timeout,
-                follow_redirects=False,
-                extensions=extensions,
+            with self._pool.stream(
+                "POST", target, headers=list(headers.items()), content=body, extensions=extensions
             ) as response:
                 return self._outcome(response, where)
-        except httpx.TimeoutException:
+        except httpcore.TimeoutException:
             return Outcome.retry(f"{where} did not answer within {self.timeout:g} seconds")
-        except httpx.ConnectError as error:
+        except httpcore.ConnectError as error:
             return Outcome.retry(f"could not connect to {where}: {error or 'connection refused'}")
-        except httpx.TransportError as error:
-            return Outcome.retry(f"the connection to {where} failed: {error}")
+        except (httpcore.NetworkError, httpcore.ProtocolError) as error:
+            return Outcome.retry(f"the connection to {where} failed: {error or 'it was cut'}")
 
     def _target(self, value: object) -> tuple[httpx.URL, str]:
         """The URL, and the checked address to connect to."""
@@ -200,15 +283,9 @@ class WebhookSender:
         if not addresses:
             raise _RefusedError(Outcome.retry(f"the name {url.host} has no address"))
         if not self.allow_private:
-            # Every answer is checked: a name with one public and one private address is refused.
-            for address in addresses:
-                if _blocked(address):
-                    shown = getattr(address, "ipv4_mapped", None) or address
-                    reason = (
-                        f"the webhook address {url.host} resolves to {shown}, a private or"
-                        " loopback address; set PUBLISHER_ALLOW_PRIVATE_WEBHOOKS=1 to allow it"
-                    )
-                    raise _RefusedError(Outcome.failed(reason))
+            refused = refusal(url.host, addresses)
+            if refused is not None:
+                raise _RefusedError(Outcome.failed(refused))
         return url, str(addresses[0])
 
     @staticmethod
@@ -236,13 +313,14 @@ class WebhookSender:
             )
         return secret
 
-    def _outcome(self, response: httpx.Response, where: str) -> Outcome:
-        status = response.status_code
+    def _outcome(self, response: httpcore.Response, where: str) -> Outcome:
+        status = response.status
         if 200 <= status < 300:
             return Outcome.sent()
-        answer = f"{where} answered {status} {response.reason_phrase}".rstrip()
+        headers = httpx.Headers(response.headers)
+        answer = f"{where} answered {status} {httpx.codes.get_reason_phrase(status)}".rstrip()
         if 300 <= status < 400:
-            location = response.headers.get("Location", "nowhere")
+            location = headers.get("Location", "nowhere")
             return Outcome.failed(
                 f"{answer}, pointing to {_short(location)}; webhooks do not follow redirects,"
                 " so put the new address in the channel"
@@ -250,37 +328,55 @@ class WebhookSender:
         shown = _short(self._start_of_body(response))
         detail = f"{answer}: {shown}" if shown else answer
         if status in _RETRY_STATUSES or status >= 500:
-            return Outcome.retry(detail, self._retry_after(response.headers.get("Retry-After")))
+            return Outcome.retry(detail, retry_after(headers.get("Retry-After"), self.clock()))
         return Outcome.failed(detail)
 
     @staticmethod
-    def _start_of_body(response: httpx.Response) -> str:
+    def _start_of_body(response: httpcore.Response) -> str:
         # Read only the start: an error page can be large, and we show a line of it.
         data = b""
         try:
-            for chunk in response.iter_bytes():
+            for chunk in response.iter_stream():
                 data += chunk
                 if len(data) >= 4 * _BODY_SHOWN:
                     break
-        except httpx.HTTPError:
+        except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError):
             pass  # the status already says what happened
-        return data.decode(response.encoding or "utf-8", "replace")
-
-    def _retry_after(self, value: str | None) -> float | None:
-        """Retry-After in seconds, from a number of seconds or an HTTP date."""
-        if value is None:
-            return None
-        value = value.strip()
-        if value.isdigit():
-            return float(value)
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return max(0.0, (when - self.clock()).total_seconds())
+        return data.decode("utf-8", "replace")
 
     def close(self) -> None:
-        if self._own_client:
-            self.client.close()
+        self._pool.close()
+
+
+def refusal(host: str, addresses: Sequence[Address]) -> str | None:
+    """Why a webhook to `host`, which resolves to `addresses`, must not be sent (without
+    PUBLISHER_ALLOW_PRIVATE_WEBHOOKS), or None. Every answer is checked: a name with one
+    public and one private address is refused, since either may be the one connected to."""
+    for address in addresses:
+        what = not_public(address)
+        if what is not None:
+            return (
+                f"the webhook address {host} resolves to {address}, {what}, which is not on"
+                " the public internet, so nothing is sent; if the receiver really is on a"
+                " private network, the operator can allow it with"
+                " PUBLISHER_ALLOW_PRIVATE_WEBHOOKS=1"
+            )
+    return None
+
+
+def retry_after(value: str | None, now: datetime) -> float | None:
+    """How many seconds a Retry-After header asks for, from a number of seconds or an HTTP
+    date; None when it is missing or makes no sense. The outbox caps what it honours."""
+    if value is None:
+        return None
+    value = value.strip()
+    if _DELAY_SECONDS.fullmatch(value):
+        # float() of a string never overflows: a number too big for a float is inf.
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - now).total_seconds())
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None  # not a date, or one no calendar holds

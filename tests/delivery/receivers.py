@@ -6,6 +6,7 @@ under the short name given to `pytest.fixture`), so a module says where its fixt
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import ssl
@@ -315,3 +316,125 @@ def https_receiver_fixture(tls_files: TlsFiles) -> Iterator[HttpReceiver]:
     receiver.start()
     yield receiver
     receiver.stop()
+
+
+# --- Peers that answer a byte at a time -------------------------------------------------
+
+
+class TricklingPeer:
+    """A TCP server on 127.0.0.1 whose `serve(connection, peer)` talks to each client in its
+    own thread. `trickle` sends bytes one at a time, `gap` seconds apart, then goes on sending
+    `filler` until the test is over: an answer that never ends, though no single read waits
+    long. `connections` counts clients; `closed` is set when one hangs up on a trickle."""
+
+    def __init__(self, serve: Callable[[socket.socket, TricklingPeer], None], gap: float) -> None:
+        self.serve = serve
+        self.gap = gap
+        self.released = threading.Event()
+        self.closed = threading.Event()
+        self.connections = 0
+        self.listener = socket.create_server((HOST, 0))
+        self.port: int = self.listener.getsockname()[1]
+        self.threads: list[threading.Thread] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.released.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return  # the listener was closed: the test is over
+            self.connections += 1
+            thread = threading.Thread(target=self._talk, args=(connection,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _talk(self, connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(10)  # a client that goes quiet cannot keep this thread
+            with contextlib.suppress(OSError):
+                self.serve(connection, self)
+
+    def trickle(self, connection: socket.socket, data: bytes, filler: bytes = b"a") -> None:
+        """Send `data`, then `filler` for ever, a byte every `gap` seconds, until released
+        or the client hangs up."""
+        position = 0
+        while not self.released.wait(self.gap):
+            byte = data[position : position + 1] or filler
+            position += 1
+            try:
+                connection.sendall(byte)
+            except OSError:
+                self.closed.set()
+                return
+
+    def stop(self) -> None:
+        self.released.set()
+        # Closing a socket does not wake a thread blocked in accept(); a connection does.
+        with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), 1):
+            pass
+        self.thread.join(10)
+        self.listener.close()
+        for thread in self.threads:
+            thread.join(10)
+
+
+def read_until(connection: socket.socket, end: bytes) -> bytes:
+    data = b""
+    while not data.endswith(end):
+        chunk = connection.recv(1)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def trickling_http(connection: socket.socket, peer: TricklingPeer) -> None:
+    """Reads the request's headers, then answers a status line and a header that never end."""
+    read_until(connection, b"\r\n\r\n")
+    peer.trickle(connection, b"HTTP/1.1 200 OK\r\nX-Slowly: ")
+
+
+@pytest.fixture(name="start_trickling_peer")
+def start_trickling_peer_fixture() -> Iterator[Callable[..., TricklingPeer]]:
+    """Starts TricklingPeers; stops every one after the test."""
+    started: list[TricklingPeer] = []
+
+    def start(serve: Callable[[socket.socket, TricklingPeer], None], gap: float) -> TricklingPeer:
+        peer = TricklingPeer(serve, gap)
+        started.append(peer)
+        return peer
+
+    yield start
+    for peer in started:
+        peer.stop()
+
+
+def trickling_smtp(at: str) -> Callable[[socket.socket, TricklingPeer], None]:
+    """A mail server that answers at once until the command starting with `at` (or, for
+    "greeting", from the start), then trickles that answer for ever."""
+
+    def serve(connection: socket.socket, peer: TricklingPeer) -> None:
+        if at == "greeting":
+            peer.trickle(connection, b"220 ")
+            return
+        connection.sendall(b"220 127.0.0.1 ESMTP\r\n")
+        while line := read_until(connection, b"\r\n").upper():
+            if line.startswith(at.encode("ascii")):
+                peer.trickle(connection, b"250 ")
+                return
+            if line.startswith(b"DATA"):
+                connection.sendall(b"354 go ahead\r\n")
+                read_until(connection, b"\r\n.\r\n")
+                if at == ".":  # the answer to the message itself
+                    peer.trickle(connection, b"250 ")
+                    return
+                connection.sendall(b"250 queued\r\n")
+            elif line.startswith(b"QUIT"):
+                connection.sendall(b"221 bye\r\n")
+                return
+            else:
+                connection.sendall(b"250 ok\r\n")
+
+    return serve

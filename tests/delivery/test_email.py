@@ -19,15 +19,18 @@ import icalendar
 import pytest
 
 from publisher.delivery.email import MaildirSender, SmtpSender, build_message, email_sender
-from publisher.delivery.outcome import Result
+from publisher.delivery.outcome import Outcome, Result
 from tests.delivery.receivers import (  # noqa: F401 (fixtures, found by pytest by name)
     HOST,
     SmtpServer,
     TlsFiles,
+    TricklingPeer,
     free_port,
     smtp_server_fixture,
     start_smtp_server_fixture,
+    start_trickling_peer_fixture,
     tls_files_fixture,
+    trickling_smtp,
 )
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -207,6 +210,25 @@ def test_a_server_that_never_answers_means_retry_after_the_timeout(connect) -> N
 
     assert outcome.result is Result.RETRY
     assert outcome.reason == f"the mail server at {HOST}:{port} did not answer within 0.5 seconds"
+
+
+@pytest.mark.parametrize("at", ["greeting", "EHLO", "MAIL", "RCPT", "."])
+def test_a_server_that_trickles_an_answer_is_cut_off_at_the_timeout(
+    start_trickling_peer: Callable[..., TricklingPeer], connect, at: str
+) -> None:
+    # A byte every 0.2 seconds: no read waits anywhere near the timeout, so a timeout per
+    # read would wait for ever; the whole message must be over once 1 second has passed.
+    peer = start_trickling_peer(trickling_smtp(at), gap=0.2)
+    sender = connect(f"smtp://{HOST}:{peer.port}", timeout=1)
+    outcomes: list[Outcome] = []
+    sending = threading.Thread(target=lambda: outcomes.append(sender.send("key-1", payload())))
+    sending.start()
+    sending.join(10)  # ten times the timeout: only a sender that never gives up takes this long
+
+    assert not sending.is_alive(), f"the sender was still reading after 10 seconds ({at})"
+    where = f"the mail server at {HOST}:{peer.port}"
+    assert outcomes == [Outcome.retry(f"{where} did not answer within 1 seconds")]
+    assert peer.closed.wait(10)  # and it hung up
 
 
 def test_a_permanent_refusal_fails(smtp_server: SmtpServer, connect) -> None:
