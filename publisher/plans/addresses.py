@@ -73,7 +73,7 @@ def _kind(address: Address) -> str | None:
         or (isinstance(address, IPv4Address) and any(address in n for n in _NOT_GLOBAL_V4))
         or (isinstance(address, IPv6Address) and address not in _GLOBAL_UNICAST)
     )
-    return "a special-purpose address, not on the public internet" if special else None
+    return "a special-purpose address" if special else None
 
 
 def host_problem(host: str) -> str | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
+from publisher.plans.addresses import host_problem
 from publisher.plans.errors import FieldPath, did_you_mean
 from publisher.plans.model import ChannelFile, PlacesFile, ThemesFile
 from publisher.plans.reference import Reference
@@ -101,6 +103,8 @@ def check_channels(channels: ChannelFile, reference: Reference, file_stem: str) 
                 )
             )
         url = getattr(channel, "url", None)
+        if isinstance(url, str):
+            out += _private_webhook(url, (*base, "url"))
         if isinstance(url, str) and url.startswith("http://"):
             out.append(
                 warning(
@@ -111,6 +115,30 @@ def check_channels(channels: ChannelFile, reference: Reference, file_stem: str) 
                 )
             )
     return out
+
+
+def _private_webhook(url: str, path: FieldPath) -> list[Finding]:
+    """An error for an address that is written as a private, loopback or other non-public
+    address, or localhost: the publisher refuses to post there (webhook.py, same rule)."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return []  # not a URL the sender can use either; it says so when it tries
+    problem = host_problem(host) if host else None
+    if problem is None:
+        return []
+    return [
+        error(
+            path,
+            "private-webhook",
+            f"This webhook address is not on the public internet: {problem}. "
+            "The publisher will not post to it.",
+            "Use the receiver's public https:// address. If the receiver really is on a "
+            "private network, whoever runs the publisher can allow it with "
+            "PUBLISHER_ALLOW_PRIVATE_WEBHOOKS=1; this check still reports it, because it "
+            "checks the file, not where the publisher runs.",
+        )
+    ]
 
 
 def check_places(places: PlacesFile) -> list[Finding]:
