@@ -91,6 +91,11 @@ outbox = Table(
     Column("last_error", Text, nullable=False, default=""),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),
+    # When the send in progress began, committed before it begins: an item still `sending`
+    # with this set when its lease runs out was cut off (a crash), and may have arrived.
+    Column("started_at", UTCDateTime, nullable=True),  # schema version 3
+    # How many of its sends were cut off that way: the second time, it is not sent again.
+    Column("cut_off", Integer, nullable=False, default=0, server_default="0"),  # version 3
     Index("outbox_due", "state", "next_attempt_at"),
     # each channel's dispatcher claims its own due items (schema version 2)
     Index("outbox_channel_due", "channel", "state", "next_attempt_at"),
@@ -145,7 +150,14 @@ def _channel_index(conn: Connection) -> None:
     index.create(conn, checkfirst=True)
 
 
-_UPGRADES: list[Callable[[Connection], None]] = [_channel_index]
+def _send_started(conn: Connection) -> None:
+    """Version 3: the outbox records when a send starts, and how many were cut off."""
+    started = outbox.c.started_at.type.compile(dialect=conn.dialect)
+    conn.exec_driver_sql(f"ALTER TABLE outbox ADD COLUMN started_at {started}")
+    conn.exec_driver_sql("ALTER TABLE outbox ADD COLUMN cut_off INTEGER NOT NULL DEFAULT 0")
+
+
+_UPGRADES: list[Callable[[Connection], None]] = [_channel_index, _send_started]
 SCHEMA_VERSION = 1 + len(_UPGRADES)
 
 

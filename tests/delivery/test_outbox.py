@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from publisher.changes.snapshot import load_published, record
 from publisher.delivery.database import (
@@ -35,6 +41,12 @@ from publisher.delivery.outbox import (
     retry_failed,
 )
 from publisher.delivery.outcome import Outcome, Sender
+from publisher.delivery.webhook import WebhookSender
+from tests.delivery.receivers import (  # noqa: F401 (a fixture, found by pytest by name)
+    HttpReceiver,
+    Reply,
+    http_receiver_fixture,
+)
 
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 
@@ -233,6 +245,24 @@ def test_retry_after_from_the_receiver_is_honoured(database: Engine) -> None:
     assert run(database, receiver, clock).sent == 1
 
 
+@pytest.mark.parametrize(
+    "asked", [99999999999999.0, math.inf, timedelta(days=365).total_seconds(), math.nan]
+)
+def test_retry_after_is_capped_at_the_longest_backoff(database: Engine, asked: float) -> None:
+    # A receiver asking for a year, or for more seconds than a date can hold (OverflowError
+    # once), waits no longer than our own longest gap between tries.
+    queue(database, item("a"), item("b", channel="other"))
+    receiver = Receiver({"a": [Outcome.retry("429 Too Many Requests", retry_after=asked)]})
+    report = run(database, receiver, Clock(), random=Random(1), max_delay=timedelta(hours=6))
+    assert (report.sent, report.retried) == (1, 1)
+    row = rows(database)["a"]
+    assert row.state == "queued"
+    if math.isnan(asked):  # no sense in it: the backoff alone, at most a minute
+        assert T0 <= row.next_attempt_at <= T0 + timedelta(minutes=1)
+    else:
+        assert row.next_attempt_at == T0 + timedelta(hours=6)
+
+
 def test_an_item_is_parked_as_failed_after_max_attempts(database: Engine) -> None:
     queue(database, item("a"))
     receiver = Receiver({"a": [Outcome.retry("connection refused")] * 10})
@@ -418,36 +448,49 @@ def states(engine: Engine) -> dict[str, tuple[str, int]]:
     return {key: (row.state, row.attempts) for key, row in rows(engine).items()}
 
 
-def test_a_channel_claims_a_small_batch_each_with_a_lease_before_sending(
+def test_a_channel_claims_a_small_batch_and_records_each_send_before_it_starts(
     database: Engine,
 ) -> None:
     queue(database, *(item(key) for key in "abcde"))
     receiver, seen = Receiver(), dict[str, dict[str, tuple[str, int]]]()
+    marks: dict[str, dict[str, tuple[datetime | None, datetime | None]]] = {}
 
     def look(key: str) -> None:
         seen[key] = states(database)
+        marks[key] = {k: (r.claimed_until, started(database, k)) for k, r in rows(database).items()}
 
     receiver.on_send = look
     report = run(database, receiver, Clock(), batch=2)
     assert report.sent == 5
     assert receiver.keys == list("abcde")
-    # While a is sent, a and b are claimed and committed; c waits for the next batch.
+    # While a is sent, a and b are claimed and committed; a's attempt is counted and marked
+    # started before it is sent, with a send's lease; b only claimed, for a minute; c waits.
     assert seen["a"] == {
-        "a": ("sending", 1), "b": ("sending", 1), "c": ("queued", 0), "d": ("queued", 0),
+        "a": ("sending", 1), "b": ("sending", 0), "c": ("queued", 0), "d": ("queued", 0),
         "e": ("queued", 0),
     }  # fmt: skip
+    assert marks["a"]["a"] == (T0 + timedelta(minutes=10), T0)
+    assert marks["a"]["b"] == (T0 + timedelta(minutes=1), None)
     # Each is recorded as it is sent, before the next is.
     assert seen["b"]["a"] == ("sent", 1)
     assert seen["c"] == {
-        "a": ("sent", 1), "b": ("sent", 1), "c": ("sending", 1), "d": ("sending", 1),
+        "a": ("sent", 1), "b": ("sent", 1), "c": ("sending", 1), "d": ("sending", 0),
         "e": ("queued", 0),
     }  # fmt: skip
-    for row in rows(database).values():
+    for key, row in rows(database).items():
         assert (row.state, row.attempts, row.claimed_until) == ("sent", 1, None)
+        assert started(database, key) is None
+
+
+def started(engine: Engine, key: str) -> datetime | None:
+    with engine.connect() as conn:
+        value: datetime | None = conn.scalar(select(outbox.c.started_at).where(outbox.c.key == key))
+        return value
 
 
 class KillingAt:
-    """A receiver that takes every item until `key`, when the process dies mid-send."""
+    """A receiver that takes every item until `key`, when the dispatcher dies mid-send (as
+    an exception: the claimed items not started are released on the way out)."""
 
     def __init__(self, receiver: Receiver, key: str) -> None:
         self.receiver = receiver
@@ -462,27 +505,26 @@ class KillingAt:
         pass
 
 
-def test_a_crash_mid_batch_resends_only_the_items_not_recorded_after_the_lease(
-    database: Engine,
-) -> None:
+def test_a_dispatcher_stopped_mid_batch_releases_the_rest_at_once(database: Engine) -> None:
     queue(database, *(item(key) for key in "abcd"))
     first = Receiver()
     with pytest.raises(Killed):
         dispatch(database, {"email": lambda: KillingAt(first, "b")}, Clock(), batch=3)
     assert first.keys == ["a"]
     lease_end = T0 + timedelta(minutes=10)
+    # b's send had started (perhaps received); c was claimed, never started: released.
     assert states(database) == {
-        "a": ("sent", 1), "b": ("sending", 1), "c": ("sending", 1), "d": ("queued", 0),
+        "a": ("sent", 1), "b": ("sending", 1), "c": ("queued", 0), "d": ("queued", 0),
     }  # fmt: skip
-    assert rows(database)["c"].claimed_until == lease_end
-    # Before the lease runs out only d, never claimed, goes; after it, b (perhaps already
-    # received: same key, same Message-ID) and c (never sent).
+    assert rows(database)["c"].claimed_until is None
+    # At once, c and d go; after b's lease, b (same key, same Message-ID), once more.
     second = Receiver()
-    assert run(database, second, Clock(lease_end - timedelta(seconds=1))).sent == 1
-    assert run(database, second, Clock(lease_end)).sent == 2
-    assert second.keys == ["d", "b", "c"]
+    assert run(database, second, Clock()).sent == 2
+    assert run(database, second, Clock(lease_end - timedelta(seconds=1))).sent == 0
+    assert run(database, second, Clock(lease_end)).sent == 1
+    assert second.keys == ["c", "d", "b"]
     assert states(database) == {
-        "a": ("sent", 1), "b": ("sent", 2), "c": ("sent", 2), "d": ("sent", 1),
+        "a": ("sent", 1), "b": ("sent", 2), "c": ("sent", 1), "d": ("sent", 1),
     }  # fmt: skip
 
 
@@ -505,27 +547,6 @@ def test_items_claimed_but_not_reached_after_a_retry_go_back_uncounted(
     assert states(database)["c"] == ("sent", 1)
 
 
-def test_a_batch_that_outlasts_its_lease_releases_the_rest_and_claims_afresh(
-    database: Engine,
-) -> None:
-    queue(database, *(item(key) for key in "abc"))
-    receiver, clock = Receiver(), Clock()
-    leases: dict[str, datetime | None] = {}
-
-    def slow(key: str) -> None:
-        leases[key] = rows(database)[key].claimed_until
-        clock.now += timedelta(minutes=6)  # two sends outlast a ten-minute lease
-
-    receiver.on_send = slow
-    report = run(database, receiver, clock, batch=3)
-    assert report.sent == 3
-    assert receiver.keys == ["a", "b", "c"]
-    # c's first claim ran out while b was sent: c was released, not sent late, and was
-    # claimed again with a fresh lease, its first attempt counted once.
-    assert leases["c"] == T0 + timedelta(minutes=12 + 10)
-    assert states(database) == {"a": ("sent", 1), "b": ("sent", 1), "c": ("sent", 1)}
-
-
 def test_an_item_another_dispatcher_took_over_is_not_released(database: Engine) -> None:
     queue(database, item("a"), item("b"))
     slow, other, clock = Receiver(), Receiver(), Clock()
@@ -543,7 +564,140 @@ def test_an_item_another_dispatcher_took_over_is_not_released(database: Engine) 
     assert report.notes == {
         "val/bulletin": ["a: sending outlasted the lease; another pass took it over"]
     }
-    assert states(database) == {"a": ("sent", 2), "b": ("sent", 2)}
+    # a's first send counts (it may have arrived), and was cut off once; b was sent once.
+    assert states(database) == {"a": ("sent", 2), "b": ("sent", 1)}
+
+
+# Turns and the length of a pass
+
+
+def test_a_slow_channel_takes_turns_and_cannot_hold_the_only_worker(database: Engine) -> None:
+    queue(database, *(item(f"slow-{n}", channel="a-slow") for n in range(1, 6)))
+    queue(database, *(item(f"quick-{n}", channel="b-quick") for n in range(1, 3)))
+    receiver, clock = Receiver(), Clock()
+
+    def slow_down(key: str) -> None:
+        if key.startswith("slow"):
+            clock.now += timedelta(seconds=20)  # each of its sends takes 20 seconds
+
+    receiver.on_send = slow_down
+    report = run(database, receiver, clock, channels_at_once=1, turn=timedelta(seconds=30))
+    assert report.sent == 7
+    # First in line, the slow channel's turn is over after two sends (40 seconds): it goes
+    # to the back of the line, the quick one sends, then the slow one has more turns.
+    assert receiver.keys == [
+        "slow-1", "slow-2", "quick-1", "quick-2", "slow-3", "slow-4", "slow-5",
+    ]  # fmt: skip
+    assert backlog_of(database)["sent"] == 7
+
+
+def test_the_pass_starts_no_send_after_its_time_and_leaves_the_rest_queued(
+    database: Engine,
+) -> None:
+    queue(database, *(item(key) for key in "abcde"))
+    receiver, clock = Receiver(), Clock()
+
+    def slow_down(key: str) -> None:
+        clock.now += timedelta(minutes=1)
+
+    receiver.on_send = slow_down
+    report = run(database, receiver, clock, pass_time=timedelta(minutes=2))
+    assert report.sent == 2
+    assert receiver.keys == ["a", "b"]
+    assert states(database) == {
+        "a": ("sent", 1), "b": ("sent", 1), "c": ("queued", 0), "d": ("queued", 0),
+        "e": ("queued", 0),
+    }  # fmt: skip
+    assert {rows(database)[key].claimed_until for key in "cde"} == {None}
+    receiver.on_send = lambda key: None
+    assert run(database, receiver, clock).sent == 3
+
+
+# A real crash: the dispatching process killed with SIGKILL in the middle of a send
+
+DISPATCH_IN_A_PROCESS = """
+import datetime as dt, sys
+from publisher.delivery.database import connect
+from publisher.delivery.outbox import dispatch
+from publisher.delivery.webhook import WebhookSender
+
+engine = connect(sys.argv[1])
+moment = dt.datetime.fromisoformat(sys.argv[2])
+sender = lambda: WebhookSender(allow_private=True, environ={"HOOK_SECRET": "s"}, timeout=60)
+dispatch(engine, {"webhook": sender}, lambda: moment, batch=3)
+"""
+
+
+def hook(key: str, url: str) -> NewItem:
+    payload = {"url": url, "secret_env": "HOOK_SECRET", "body": {"id": key}}
+    return NewItem(key=key, channel="val/website", kind="webhook", payload=payload)
+
+
+def kill_mid_send(engine: Engine, receiver: HttpReceiver, moment: datetime, seen: int) -> None:
+    """Dispatch in another process at `moment` and kill it (SIGKILL: nothing of it runs
+    after) once the receiver holds its request number `seen`, unanswered."""
+    url = engine.url.render_as_string(hide_password=False)
+    process = subprocess.Popen(
+        [sys.executable, "-c", DISPATCH_IN_A_PROCESS, url, moment.isoformat()]
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(receiver.requests) < seen and process.poll() is None:
+            assert time.monotonic() < deadline, "the dispatcher never reached the receiver"
+            time.sleep(0.02)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+    assert process.returncode == -signal.SIGKILL, "the dispatcher ended before it was killed"
+
+
+def test_a_send_cut_off_by_sigkill_is_made_once_more_and_the_rest_go_at_once(
+    database: Engine, http_receiver: HttpReceiver
+) -> None:
+    queue(database, *(hook(key, http_receiver.url()) for key in "abcd"))
+    http_receiver.script(Reply(200, hang=60))  # a is received, and never answered in time
+    kill_mid_send(database, http_receiver, T0, seen=1)
+
+    # a's send was recorded as started; b and c were claimed for a minute, not started.
+    assert states(database) == {
+        "a": ("sending", 1), "b": ("sending", 0), "c": ("sending", 0), "d": ("queued", 0),
+    }  # fmt: skip
+    assert started(database, "a") == T0
+    senders = {"webhook": lambda: WebhookSender(allow_private=True, environ={"HOOK_SECRET": "s"})}
+    # b and c wait only for their claim (a minute), not a send's lease; d goes at once.
+    assert dispatch(database, senders, Clock()).sent == 1
+    assert dispatch(database, senders, Clock(T0 + timedelta(minutes=1))).sent == 2
+    # a may have arrived: it is sent once more, with the same key, after its lease.
+    assert dispatch(database, senders, Clock(T0 + timedelta(minutes=9))).sent == 0
+    assert dispatch(database, senders, Clock(T0 + timedelta(minutes=10))).sent == 1
+    keys = [request.headers["idempotency-key"] for request in http_receiver.requests]
+    assert keys == ["a", "d", "b", "c", "a"]
+    assert states(database) == {
+        "a": ("sent", 2), "b": ("sent", 1), "c": ("sent", 1), "d": ("sent", 1),
+    }  # fmt: skip
+
+
+def test_a_send_cut_off_twice_is_parked_not_sent_a_third_time(
+    database: Engine, http_receiver: HttpReceiver
+) -> None:
+    queue(database, hook("a", http_receiver.url()))
+    http_receiver.script(Reply(200, hang=60), Reply(200, hang=60))
+    kill_mid_send(database, http_receiver, T0, seen=1)
+    later = T0 + timedelta(minutes=10)
+    kill_mid_send(database, http_receiver, later, seen=2)  # the one resend, cut off too
+
+    senders = {"webhook": lambda: WebhookSender(allow_private=True, environ={"HOOK_SECRET": "s"})}
+    report = dispatch(database, senders, Clock(later + timedelta(minutes=10)))
+    assert (report.sent, report.failed) == (0, 1)
+    row = rows(database)["a"]
+    assert (row.state, row.attempts) == ("failed", 2)
+    assert row.last_error.startswith("sending it was cut off twice")
+    assert len(http_receiver.requests) == 2
+    # The operator asks the receiver, then sends it again by hand: once.
+    with database.begin() as conn:
+        assert retry_failed(conn, ["a"], later) == 1
+    assert dispatch(database, senders, Clock(later + timedelta(minutes=10))).sent == 1
+    assert len(http_receiver.requests) == 3
 
 
 # Looking after the outbox
@@ -622,6 +776,28 @@ def test_an_address_that_is_not_a_database_is_explained() -> None:
         connect("mysql://root:secret@localhost/publisher")
     with pytest.raises(DatabaseError, match="is not a database address"):
         connect("publisher.db")
+
+
+def test_a_version_2_database_is_upgraded_keeping_its_outbox(database: Engine) -> None:
+    # The outbox as version 2 left it: no started_at or cut_off, an item sending and one queued.
+    queue(database, item("a"), item("b"))
+    with database.begin() as conn:
+        conn.execute(
+            update(outbox).where(outbox.c.key == "a")
+            .values(state="sending", attempts=1, claimed_until=T0 + timedelta(minutes=10))
+        )  # fmt: skip
+        conn.exec_driver_sql("ALTER TABLE outbox DROP COLUMN started_at")
+        conn.exec_driver_sql("ALTER TABLE outbox DROP COLUMN cut_off")
+        conn.execute(delete(schema_version))
+        conn.execute(insert(schema_version).values(version=2, applied_at=T0))
+    assert create_or_upgrade(database) == SCHEMA_VERSION == 3
+    with database.connect() as conn:
+        assert conn.scalars(select(schema_version.c.version)).all() == [2, 3]
+    assert states(database) == {"a": ("sending", 1), "b": ("queued", 0)}
+    receiver = Receiver()
+    assert run(database, receiver, Clock()).sent == 1
+    assert run(database, receiver, Clock(T0 + timedelta(minutes=10))).sent == 1
+    assert receiver.keys == ["b", "a"]
 
 
 def test_a_database_from_a_newer_publisher_is_refused(tmp_path: Path) -> None:
