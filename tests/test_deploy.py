@@ -503,12 +503,11 @@ def test_a_new_user_gets_the_service_running_on_postgresql(tmp_path: Path) -> No
         assert service.returncode == 0, said
         assert "Stopped." in said
 
-        # The state is in PostgreSQL: the published snapshot and the scheduler's jobs.
+        # The state is in PostgreSQL: the published snapshot. (The scheduler's times are in
+        # memory: a standby sharing a job table could take the active one's runs.)
         with psycopg.connect(url) as conn:
             published = conn.execute("SELECT count(*) FROM published").fetchone()
-            jobs = conn.execute("SELECT id FROM apscheduler_jobs ORDER BY id").fetchall()
         assert published is not None and published[0] > 0
-        assert jobs == [("notify",), ("sync",)]
 
 
 def _wait_until_active(url: str, service: subprocess.Popen[str]) -> dict[str, Any]:

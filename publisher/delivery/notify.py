@@ -62,6 +62,9 @@ class NotifyReport:
     held: list[str] = field(default_factory=list)  # plan files left out: nothing announced
     dispatch: outbox.DispatchReport | None = None
     mail: str = ""  # where mail goes, in words
+    # The plans are not (yet) the ones the served site was built from: nothing new was
+    # announced or recorded this pass, only what was already queued was sent.
+    unpublished: bool = False
 
 
 def _announcements(
@@ -263,16 +266,24 @@ def run_pass(
     engine: Engine | None = None,
     send: dict[str, Callable[[], Sender]] | None = None,
     stop: threading.Event | None = None,
+    published: Callable[[], bool] | None = None,
 ) -> NotifyReport:
     """Compare, queue, record and dispatch. With `dry_run`, nothing is recorded or sent:
-    the report says what would be."""
+    the report says what would be. With `published` (the service), changes are announced
+    only when it says the plans on disk are those the served site was built from, both
+    before and after they are read: a message never links to a notice not yet published.
+    Otherwise the pass only sends what was queued before, and says so in the report."""
     now = clock()
+    engine = engine or connect(settings.database_url)
+    create_or_upgrade(engine)
+    if published is not None and not published():
+        return _dispatch_only(engine, settings, clock, send, stop)
     site, problems = load_site(plans, now.astimezone(LONDON).date(), settings.base_url)
+    if published is not None and not published():  # changed while they were read
+        return _dispatch_only(engine, settings, clock, send, stop)
     subscribers, channel_problems = channels.load_channels(plans)
     report = NotifyReport(problems=problems + channel_problems, held=list(site.skipped))
     report.mail = email_sender(settings.smtp_url, settings.maildir, settings.mail_from).describe()
-    engine = engine or connect(settings.database_url)
-    create_or_upgrade(engine)
     current = {v.uid: v for v in site.opportunities if v.withdrawn is None}
     with engine.connect() as conn:
         transaction = conn.begin()
@@ -324,6 +335,21 @@ def run_pass(
             transaction.rollback()
             return report
         transaction.commit()
+    report.dispatch = outbox.dispatch(
+        engine, send or senders(settings), clock, max_attempts=settings.max_attempts, stop=stop
+    )
+    return report
+
+
+def _dispatch_only(
+    engine: Engine,
+    settings: Settings,
+    clock: Clock,
+    send: dict[str, Callable[[], Sender]] | None,
+    stop: threading.Event | None,
+) -> NotifyReport:
+    """A pass that announces nothing new: the plans are not yet published as they are."""
+    report = NotifyReport(unpublished=True)
     report.dispatch = outbox.dispatch(
         engine, send or senders(settings), clock, max_attempts=settings.max_attempts, stop=stop
     )

@@ -1,6 +1,12 @@
-"""The service's scheduler (APScheduler 3, jobs kept in the service's database): sync the
-plans, rebuild when they changed, run the notify pass (announcements, reminders, digests,
-dispatch) every few minutes. Only the holder of the one-sender lock does any of this.
+"""The service's scheduler: sync the plans and rebuild when they changed, then run the
+notify pass (announcements, reminders, digests, dispatch), and that pass every few
+minutes anyway. Only the holder of the one-sender lock does any of this.
+
+APScheduler (3, jobs in memory: each instance keeps its own times) only asks for work. The
+sync and build run on one worker thread, the notify pass on another, so a slow pass never
+holds up a build; a request made while its work runs queues one more run (worker.py).
+Only what the served site shows is announced: a pass announces only while the plans on
+disk are those the last published build was made from.
 """
 
 from __future__ import annotations
@@ -8,29 +14,39 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import subprocess
-import sys
+import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine
+from sqlalchemy import Engine, and_, func, select
 
 from publisher.delivery import notify, outbox
 from publisher.delivery.channels import LONDON
 from publisher.delivery.database import create_or_upgrade
+from publisher.delivery.database import outbox as outbox_table
 from publisher.delivery.outcome import Sender
+from publisher.service.child import Children, publisher_command
 from publisher.service.lock import Lock, lock_for
+from publisher.service.worker import Worker
 from publisher.settings import Settings
 
 log = logging.getLogger("publisher")
 Clock = Callable[[], dt.datetime]
 BUILD_TIMEOUT = 1800  # seconds: the 20,000-opportunity site builds in under a minute
 GIT_TIMEOUT = 120
+# git over HTTP gives up on a server sending under 1 kB/s for 30 s (else it waits forever).
+GIT_SLOW = ["-c", "http.lowSpeedLimit=1000", "-c", "http.lowSpeedTime=30"]
+LOCK_CHECK_SECONDS = 5.0  # how often the active instance makes sure it still holds the lock
+# On SIGTERM the send in progress may finish within this; Docker kills after 10 s.
+STOP_SECONDS = 8.0
+RETRY_FIRST = dt.timedelta(minutes=1)  # a failed build is tried again after this, doubling
+RETRY_MOST = dt.timedelta(minutes=30)
+PULL_FAILURES_SHOWN = 3  # git pull failing this many times in a row makes /healthz 503
 
 
 def utc_now() -> dt.datetime:
@@ -42,11 +58,18 @@ class State:
     """What /healthz reports about the scheduler."""
 
     role: str = "starting"  # active (holds the lock) | standby | stopped
+    active_since: dt.datetime | None = None
     last_sync: dt.datetime | None = None
     last_build: dt.datetime | None = None
     last_build_result: str = ""
+    build_failures: int = 0  # failed builds in a row
+    build_error: str = ""  # why the last build failed; empty once one succeeds
+    next_build_try: dt.datetime | None = None
     last_pass: dt.datetime | None = None
     last_pass_result: str = ""
+    pass_error: str = ""  # why the last pass failed; empty once one succeeds
+    pull_failures: int = 0  # failed `git pull`s in a row
+    lock_lost_at: dt.datetime | None = None
     errors: list[str] = field(default_factory=list)
 
 
@@ -62,16 +85,6 @@ def fingerprint(plans: Path) -> str:
             stat = path.stat()
             digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
-
-
-# APScheduler keeps jobs in the database as references to importable functions; the running
-# service is found through this module-level name.
-_running: Service | None = None
-
-
-def _job(name: str) -> None:
-    if _running is not None:
-        getattr(_running, name)()
 
 
 class Service:
@@ -94,134 +107,259 @@ class Service:
         self.clock, self.every, self.sync_every, self.send = clock, every, sync_every, send
         self.lock = lock or lock_for(engine)
         self.state = State()
-        self.stop_sending = threading.Event()
-        self._busy = threading.Lock()  # one sync-build-notify at a time in this process
-        self._seen: str | None = None
+        self.children = Children()
+        self.syncer = Worker("sync", "the look at the plans", self._sync_job)
+        self.notifier = Worker("notify", "the notify pass", self.notify)
+        self._stopping = threading.Event()
+        self._sync_guard = threading.Lock()  # one sync and build at a time
+        self._notify_guard = threading.Lock()  # one notify pass at a time
+        self._role_guard = threading.Lock()
+        self._halts: set[threading.Event] = set()  # one per pass in progress
+        self._published: str | None = None  # the plans' fingerprint in the served site
+        self._failed: str | None = None  # the fingerprint whose build failed
+        self._retry_now = False  # a push hook: try a failed build again without waiting
+        self._caught_up = False
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=engine)},
+            # Jobs only ask a worker for work, so they end at once. A run missed anyway (the
+            # machine was suspended) runs late rather than never, several as one.
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone="Europe/London",
         )
 
     # --- life cycle -------------------------------------------------------------------
     def start(self) -> None:
-        global _running  # noqa: PLW0603 - one service per process, found by the jobs
-        _running = self
         create_or_upgrade(self.engine)
+        self.syncer.start()
+        self.notifier.start()
         self.scheduler.start()
-        # Jobs are replaced, not added, so a restart never doubles them; a pass that was due
-        # while the service was down runs once at start (coalesce), and the pass itself
-        # sends any reminder that fell due meanwhile, once.
         self.scheduler.add_job(
-            "publisher.service.scheduler:_job", "interval", args=["sync"], id="sync",
-            seconds=self.sync_every.total_seconds(), replace_existing=True,
-            next_run_time=dt.datetime.now(dt.UTC),
+            self.request_sync, "interval", args=["the regular look at the plans"], id="sync",
+            seconds=self.sync_every.total_seconds(), next_run_time=dt.datetime.now(dt.UTC),
         )  # fmt: skip
+        # The first sync asks for a pass at once (see _sync_job): what fell due while the
+        # service was down, reminders included, is sent then, once.
         self.scheduler.add_job(
-            "publisher.service.scheduler:_job", "interval", args=["notify"], id="notify",
-            seconds=self.every.total_seconds(), replace_existing=True,
+            self.notifier.request, "interval", args=["the regular pass"], id="notify",
+            seconds=self.every.total_seconds(),
         )  # fmt: skip
+        self.scheduler.add_job(self._watch, "interval", id="lock", seconds=LOCK_CHECK_SECONDS)
 
-    def stop(self) -> None:
-        """Finish the send in progress, record it, and stop."""
-        self.stop_sending.set()
+    def stop(self, grace: float = STOP_SECONDS) -> bool:
+        """Stop building at once; let the send in progress finish within `grace` seconds,
+        or abandon it (its message is sent again once its lease runs out). Returns whether
+        everything ended in time."""
+        self._stopping.set()
+        self._halt_passes()
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
+            self.scheduler.shutdown(wait=False)
+        self.children.stop_all()
+        deadline = time.monotonic() + grace
+        ended = self.syncer.stop(max(0.0, deadline - time.monotonic()))
+        ended = self.notifier.stop(max(0.0, deadline - time.monotonic())) and ended
         self.lock.release()
         self.state.role = "stopped"
-
-    # --- the jobs -----------------------------------------------------------------------
-    def _active(self) -> bool:
-        active = self.lock.acquire()
-        if active and self.state.role != "active":
-            log.info("This process now builds, announces and sends (it holds the lock).")
-        elif not active and self.state.role != "standby":
-            log.info(
-                "Another publisher builds, announces and sends; this one serves the web "
-                "and takes over if that one stops."
+        if not ended:
+            log.warning(
+                "The send in progress did not finish within %.0f seconds, so it is abandoned: "
+                "its message is sent again once its lease runs out.",
+                grace,
             )
-        self.state.role = "active" if active else "standby"
-        return active
+        return ended
 
+    # --- asking for work ----------------------------------------------------------------
+    def request_sync(self, why: str, *, retry_now: bool = False) -> None:
+        """Look at the plans as soon as the sync in progress (if any) is done. `retry_now`
+        (a push hook) tries a failed build again without waiting out its backoff."""
+        if retry_now:
+            self._retry_now = True
+        self.syncer.request(why)
+
+    def _sync_job(self) -> None:
+        built = self.sync()
+        if not self._caught_up:
+            self._caught_up = True
+            if not built:
+                self.notifier.request("start-up")
+
+    def _watch(self) -> None:
+        if self.state.role == "active":
+            self._active()
+
+    # --- the lock -----------------------------------------------------------------------
+    def _active(self) -> bool:
+        """Whether this process may build and send now: it holds the lock, asked afresh."""
+        with self._role_guard:
+            if self._stopping.is_set():
+                return False
+            if self.lock.held and not self.lock.still_held():
+                self._lost_lock()
+            active = self.lock.acquire()
+            if active and self.state.role != "active":
+                log.info("This process now builds, announces and sends (it holds the lock).")
+                self.state.active_since = self.clock()
+            elif not active and self.state.role != "standby":
+                log.info(
+                    "Another publisher builds, announces and sends; this one serves the web "
+                    "and takes over if that one stops."
+                )
+            if active:
+                self.state.lock_lost_at = None
+            self.state.role = "active" if active else "standby"
+            return active
+
+    def _lost_lock(self) -> None:
+        self.state.lock_lost_at = self.clock()
+        self._error(
+            f"This process lost the scheduler lock ({self.lock.describe()}): it stops "
+            "building and sending at once, and takes the lock again only if it is free."
+        )
+        self._halt_passes()
+        self.children.end_running()
+
+    def _halt_passes(self) -> None:
+        for halt in list(self._halts):
+            halt.set()
+
+    # --- sync and build -----------------------------------------------------------------
     def sync(self, force: bool = False) -> bool:
-        """Pull or look at the plans; rebuild and announce when they changed."""
-        if not self._active() or not self._busy.acquire(blocking=False):
-            return False
-        try:
+        """Pull or look at the plans; rebuild when they differ from the published site
+        (a failed build is tried again after a backoff), then ask for a notify pass.
+        Returns whether a new site was published."""
+        with self._sync_guard:
+            if not self._active():
+                return False
+            retry_now, self._retry_now = self._retry_now, False
             self.state.last_sync = self.clock()
             self._pull()
-            now = fingerprint(self.plans)
-            if not force and now == self._seen and (self.site / "index.html").exists():
+            before = fingerprint(self.plans)
+            if not force and not self._build_due(before, retry_now):
                 return False
-            self._seen = now
-            self._build()
-            self._pass()
+            if not self._active():  # asked again right before each build
+                return False
+            if not self._build(before):
+                return False
+            if fingerprint(self.plans) == before:
+                self._published = before
+            else:  # an edit landed during the build: the site may not have it
+                self.syncer.request("the plans changed while the site was being built")
+            self.notifier.request("a new site was published")
             return True
-        finally:
-            self._busy.release()
 
-    def notify(self) -> None:
-        """The regular pass: reminders and digests come due even when nothing changes."""
-        if not self._active() or not self._busy.acquire(blocking=False):
-            return
-        try:
-            self._pass()
-        finally:
-            self._busy.release()
+    def _build_due(self, plans: str, retry_now: bool) -> bool:
+        if plans == self._published and (self.site / "index.html").exists():
+            return False
+        # A failed build waits out its backoff (said when it failed, with the time of the
+        # next try), unless the plans changed since or a push hook asks again.
+        retry_at = self.state.next_build_try
+        waiting = retry_at is not None and self.clock() < retry_at
+        return plans != self._failed or retry_now or not waiting
 
     def _pull(self) -> None:
         """`git pull --ff-only` when the plans folder is a clone with a remote."""
         try:
-            remote = subprocess.run(
-                ["git", "-C", str(self.plans), "remote"],
-                capture_output=True, text=True, timeout=GIT_TIMEOUT, check=True,
-            ).stdout.split()  # fmt: skip
-        except (OSError, subprocess.SubprocessError):
-            return  # not a clone: the folder is watched instead
-        if not remote:
+            remote = self.children.run(["git", "-C", str(self.plans), "remote"], GIT_TIMEOUT)
+        except OSError:
+            return  # no git: the folder is watched instead
+        if remote.returncode != 0 or not remote.stdout.split():
+            return  # not a clone, or no remote
+        pulled = self.children.run(
+            ["git", *GIT_SLOW, "-C", str(self.plans), "pull", "--ff-only", "--quiet"], GIT_TIMEOUT
+        )
+        if pulled.stopped:
             return
-        pulled = subprocess.run(
-            ["git", "-C", str(self.plans), "pull", "--ff-only", "--quiet"],
-            capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False,
-        )  # fmt: skip
-        if pulled.returncode != 0:
-            self._error(f"git pull failed, so the plans were not updated: {pulled.stderr.strip()}")
+        if pulled.returncode == 0 and not pulled.timed_out:
+            self.state.pull_failures = 0
+            return
+        self.state.pull_failures += 1
+        why = (
+            f"it took longer than {GIT_TIMEOUT} seconds"
+            if pulled.timed_out
+            else pulled.stderr.strip() or f"exit status {pulled.returncode}"
+        )
+        self._error(
+            f"git pull failed ({self.state.pull_failures} in a row), so the plans were not "
+            f"updated: {why}"
+        )
 
-    def _build(self) -> None:
+    def _build(self, plans: str) -> bool:
+        """Build the site; True when the new site was swapped in."""
         # The build forks worker processes, which must not happen in a process that runs
-        # threads (the web server, this scheduler): it runs as a process of its own.
+        # threads (the web server, this scheduler): it runs as a process of its own, which
+        # dies with this one (child.py).
         today = self.clock().astimezone(LONDON).date().isoformat()
-        command = [sys.executable, "-m", "publisher", "build", "--plans", str(self.plans),
-                   "--out", str(self.site), "--base-url", self.settings.base_url,
-                   "--today", today]  # fmt: skip
+        command = publisher_command(
+            "build", "--plans", str(self.plans), "--out", str(self.site),
+            "--base-url", self.settings.base_url, "--today", today,
+        )  # fmt: skip
         try:
-            done = subprocess.run(
-                command, check=False, capture_output=True, text=True, timeout=BUILD_TIMEOUT
-            )
-        except (OSError, subprocess.SubprocessError) as err:
-            self._error(f"the site could not be built: {err}; the last site is still served")
-            return
+            done = self.children.run(command, BUILD_TIMEOUT, death=signal.SIGTERM)
+        except OSError as err:
+            return self._build_failed(plans, f"the build could not be started: {err}")
         self.state.last_build = self.clock()
-        said = (done.stdout + done.stderr).strip()
+        said = done.said
         self.state.last_build_result = said.splitlines()[-1] if said else ""
-        if done.returncode == 2 or (done.returncode == 1 and "Built " not in done.stdout):
-            self._error(f"the site could not be built; the last site is still served: {said}")
-        else:
+        if done.stopped:
+            log.info("The build was stopped before it finished; the last site is still served.")
+            return False
+        if done.timed_out:
+            return self._build_failed(plans, f"it took over {BUILD_TIMEOUT} seconds and was ended")
+        if done.returncode < 0:
+            return self._build_failed(plans, f"it was killed by {done.signal_name()}")
+        # Exit status 1 with "Built ...": a plan file with errors was left out, the rest built.
+        if done.returncode == 0 or (done.returncode == 1 and "Built " in done.stdout):
             log.info("%s", said)
+            self.state.build_failures, self.state.build_error = 0, ""
+            self.state.next_build_try, self._failed = None, None
+            return True
+        return self._build_failed(plans, f"exit status {done.returncode}: {said}")
+
+    def _build_failed(self, plans: str, why: str) -> bool:
+        failures = self.state.build_failures + 1
+        wait = min(RETRY_MOST, RETRY_FIRST * 2 ** min(failures - 1, 10))
+        retry_at = self.clock() + wait
+        self.state.build_failures, self.state.build_error = failures, why
+        self.state.next_build_try, self._failed = retry_at, plans
+        self._error(
+            "The site could not be built, so the last site is still served and nothing new "
+            f"is announced ({failures} failed in a row; trying again after "
+            f"{retry_at.astimezone(LONDON):%H:%M:%S}, or at once on a push hook): {why}"
+        )
+        return False
+
+    # --- the notify pass ----------------------------------------------------------------
+    def notify(self) -> bool:
+        """One notify pass, when this process holds the lock; returns whether it ran."""
+        with self._notify_guard:
+            if not self._active():  # asked again right before each send pass
+                return False
+            self._pass()
+            return True
+
+    def _is_published(self) -> bool:
+        return self._published is not None and fingerprint(self.plans) == self._published
 
     def _pass(self) -> None:
+        halt = threading.Event()  # set when the service stops or the lock is lost
+        self._halts.add(halt)
+        if self._stopping.is_set():
+            halt.set()
         try:
             report = notify.run_pass(
                 self.plans, self.settings, self.clock, engine=self.engine, send=self.send,
-                stop=self.stop_sending,
+                stop=halt, published=self._is_published,
             )  # fmt: skip
         except Exception as err:  # a failed pass must not stop the scheduler
-            self._error(f"the notify pass failed: {type(err).__name__}: {err}")
+            self.state.pass_error = f"{type(err).__name__}: {err}"
+            self._error(f"The notify pass failed: {self.state.pass_error}")
             return
-        self.state.last_pass = self.clock()
+        finally:
+            self._halts.discard(halt)
+        self.state.last_pass, self.state.pass_error = self.clock(), ""
         done = report.dispatch
+        held = "the plans differ from the published site, so nothing new was announced; "
         self.state.last_pass_result = (
-            f"{len(report.announcements)} changes, {len(report.queued)} queued"
+            (held if report.unpublished else "")
+            + f"{len(report.announcements)} changes, {len(report.queued)} queued"
             + (f", {done.sent} sent, {done.retried} to retry, {done.failed} failed" if done else "")
         )
         log.info("Notify pass: %s.", self.state.last_pass_result)
@@ -232,20 +370,64 @@ class Service:
 
     # --- for /healthz -------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
+        """The scheduler's state: "problems" are short, public reasons (no paths or
+        error texts); the rest is detail for the operator."""
+        if self.state.role == "active":
+            self._active()  # asked afresh: never "active" on a lock lost since the last look
+        now = self.clock()
         with self.engine.connect() as conn:
-            backlog = outbox.backlog(conn)
+            backlog: dict[str, int] = outbox.backlog(conn)
+            stuck = conn.scalar(
+                select(func.count())
+                .select_from(outbox_table)
+                .where(and_(outbox_table.c.state == "sending", outbox_table.c.claimed_until < now))
+            )
+        problems = self._problems(now, int(stuck or 0))
         state = self.state
-        ok = state.role in ("active", "standby") and not (state.errors and state.last_pass is None)
         return {
-            "status": "ok" if ok else "degraded",
+            "status": "degraded" if problems else "ok",
+            "problems": problems,
             "scheduler": {
                 "role": state.role,
+                "lock": self.lock.describe(),
                 "last_sync": _stamp(state.last_sync),
                 "last_build": _stamp(state.last_build),
                 "last_build_result": state.last_build_result,
+                "build_failures": state.build_failures,
+                "build_error": state.build_error,
+                "next_build_try": _stamp(state.next_build_try),
                 "last_pass": _stamp(state.last_pass),
                 "last_pass_result": state.last_pass_result,
+                "pass_running_seconds": _running_for(self.notifier.running_since),
+                "pull_failures": state.pull_failures,
                 "recent_errors": state.errors,
             },
-            "outbox": backlog,
+            "outbox": {**backlog, "stuck": int(stuck or 0)},
         }
+
+    def _problems(self, now: dt.datetime, stuck: int) -> list[str]:
+        state, problems = self.state, []
+        if state.role == "starting":
+            problems.append("the scheduler has not started")
+        elif state.role == "stopped":
+            problems.append("the scheduler has stopped")
+        if state.lock_lost_at is not None and now - state.lock_lost_at < 2 * self.sync_every:
+            problems.append("this instance lost the scheduler lock")
+        if state.role == "active":
+            if state.build_error:
+                problems.append("the last build failed")
+            if state.pass_error:
+                problems.append("the last notify pass failed")
+            since = state.last_pass or state.active_since
+            if since is not None and now - since > 2 * self.every:
+                minutes = int((now - since).total_seconds() // 60)
+                problems.append(f"no notify pass has finished for {minutes} minutes")
+            if state.pull_failures >= PULL_FAILURES_SHOWN:
+                problems.append(f"git pull has failed {state.pull_failures} times in a row")
+        if stuck:
+            problems.append(f"{stuck} outbox messages are stuck in sending past their lease")
+        return problems
+
+
+def _running_for(since: float | None) -> int | None:
+    return None if since is None else round(time.monotonic() - since)

@@ -341,3 +341,32 @@ def test_a_weekly_digest_goes_on_its_day_at_its_time(world: World) -> None:
     assert digest["Subject"] == "1 update on NHS and council funding plans (2 June 2026)"
     world.run("2026-06-09T09:30")  # nothing new: no empty digest the next week
     assert len(world.mail_to("weekly@leeds-cvs.org.uk")) == 1
+
+
+def test_nothing_new_is_announced_until_the_site_with_it_is_published(world: World) -> None:
+    """The service says whether the plans on disk are those of the served site; while
+    they are not (the build failed, or has not run yet), a pass only sends what was
+    queued before, and records nothing, so the change is announced by a later pass."""
+    world.run("2026-06-01T10:00")
+    world.opportunities.append({**BASE_OPPORTUNITY, "id": "carers", "title": "Carers' grants"})
+    world.write()
+    moment = at("2026-06-02T10:00")
+    published = False
+
+    def run() -> notify.NotifyReport:
+        return notify.run_pass(
+            world.plans, world.settings, lambda: moment, engine=world.engine,
+            send={"email": notify.senders(world.settings)["email"]},
+            published=lambda: published,
+        )  # fmt: skip
+
+    held = run()
+    assert held.unpublished and held.announcements == [] and held.queued == []
+    assert world.smtp.messages == []
+    published = True
+    told = run()
+    assert not told.unpublished
+    assert [a.event for a in told.announcements] == ["new"]
+    assert [m["Subject"] for m in world.mail_to("bulletin@leeds-cvs.org.uk")] == [
+        "New opportunity: Carers' grants"
+    ]
