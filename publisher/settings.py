@@ -107,6 +107,43 @@ class Settings(BaseSettings):
         "lower-case letters or digits, registered with the OCDS helpdesk. The default is a "
         "placeholder, not a registered prefix (docs/ocds.md).",
     )
+    max_body_bytes: int = Field(
+        1_048_576,
+        ge=1,
+        validation_alias="PUBLISHER_MAX_BODY_BYTES",
+        description="The largest request body the web server accepts, in bytes (a push "
+        "webhook's is a few kilobytes); larger ones are answered 413 before they are read.",
+    )
+    max_header_bytes: int = Field(
+        32_768,
+        ge=1_024,
+        validation_alias="PUBLISHER_MAX_HEADER_BYTES",
+        description="The most bytes a request's line and headers may take; more is "
+        "answered 431 and the connection closed.",
+    )
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        validation_alias="PUBLISHER_HEADER_TIMEOUT",
+        description="Seconds a client has to send a request's line and headers, from "
+        "connecting or from the request's first byte; a client that stalls is answered 408 "
+        "and disconnected.",
+    )
+    body_timeout: float = Field(
+        30.0,
+        gt=0,
+        validation_alias="PUBLISHER_BODY_TIMEOUT",
+        description="Seconds a client has to send a request's body once its headers are in; "
+        "a client that stalls is answered 408 and disconnected.",
+    )
+    max_connections: int = Field(
+        500,
+        ge=1,
+        validation_alias="PUBLISHER_MAX_CONNECTIONS",
+        description="The most connections the web server keeps open at once; one more is "
+        "answered 503 and closed at once. Keep it well under the process's open-file limit "
+        "(ulimit -n).",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -189,6 +226,11 @@ _EXPECTED = {
     "PUBLISHER_WEBHOOK_TIMEOUT": "a number of seconds above 0; write it like 10",
     "PUBLISHER_MAX_ATTEMPTS": "a whole number of tries, 1 or more; write it like 8",
     "PUBLISHER_MAILDIR": "a folder; write it like mail or /var/mail/publisher",
+    "PUBLISHER_MAX_BODY_BYTES": "a whole number of bytes, 1 or more; write it like 1048576",
+    "PUBLISHER_MAX_HEADER_BYTES": "a whole number of bytes, 1024 or more; write it like 32768",
+    "PUBLISHER_HEADER_TIMEOUT": "a number of seconds above 0; write it like 10",
+    "PUBLISHER_BODY_TIMEOUT": "a number of seconds above 0; write it like 30",
+    "PUBLISHER_MAX_CONNECTIONS": "a whole number of connections, 1 or more; write it like 500",
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -16,11 +17,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from publisher.delivery.database import connect, create_or_upgrade
+from publisher.service.limits import Limits, server_config
 from publisher.service.scheduler import Service
 from publisher.service.web import create_app, listen, stop_on_sigterm
 from publisher.settings import Settings
 
 log = logging.getLogger("publisher")
+SIGNATURE = re.compile(rb"sha256=[0-9a-f]{64}")
+FORGED = "The signature does not match the shared secret.\n"
 
 
 def push_hook(service: Service, secret: str | None) -> Route:
@@ -32,11 +36,14 @@ def push_hook(service: Service, secret: str | None) -> Route:
             return PlainTextResponse(
                 "The push webhook is off: set PUBLISHER_HOOK_SECRET to turn it on.\n", 404
             )
+        given = request.headers.get("x-hub-signature-256", "").encode("latin-1")
+        if not SIGNATURE.fullmatch(given):  # cannot match: refused before the body is read
+            return PlainTextResponse(FORGED, 403)
         body = await request.body()
-        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        given = request.headers.get("x-hub-signature-256", "")
-        if not hmac.compare_digest(expected, given):
-            return PlainTextResponse("The signature does not match the shared secret.\n", 403)
+        digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        # As bytes: compare_digest raises on text that is not ASCII.
+        if not hmac.compare_digest(b"sha256=" + digest.encode(), given):
+            return PlainTextResponse(FORGED, 403)
         threading.Thread(target=service.sync, name="push-sync", daemon=True).start()
         return PlainTextResponse("Looking at the plans now.\n", 202)
 
@@ -50,6 +57,7 @@ def application(service: Service, plans: Path, site: Path, settings: Settings) -
         settings.base_url,
         health=service.health,
         routes=[push_hook(service, settings.hook_secret)],
+        limits=Limits.of(settings),
     )
 
 
@@ -66,8 +74,9 @@ def run(plans: Path, site: Path, host: str, port: int, settings: Settings) -> No
     )
     service.start()
     try:
-        config = uvicorn.Config(
+        config = server_config(
             application(service, plans, site, settings),
+            Limits.of(settings),
             log_level="warning",
             access_log=False,
             lifespan="on",  # the app loads the plans for filtered feeds at start

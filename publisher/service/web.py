@@ -38,7 +38,9 @@ from publisher.service.files import (
     cache_headers,
 )
 from publisher.service.filtered import Choice, Unknown
+from publisher.service.limits import BodyLimits, Limits, server_config
 from publisher.service.live import LONDON, Clock, Live, PlansError, last_build
+from publisher.settings import load_settings
 
 Health = Callable[[], dict[str, Any]]
 
@@ -207,6 +209,9 @@ class Web:
             return self._not_found(request)
 
     async def feeds(self, request: Request) -> Response:
+        if request.method == "OPTIONS":  # a CORS preflight: the feeds are for other sites too
+            headers = {"allow": "GET, HEAD, OPTIONS", **CORS, **PREFLIGHT}
+            return Response(status_code=204, headers=headers)
         fmt = request.query_params.get("format") or "rss"
         if fmt not in filtered.FORMATS:
             return self._not_found(request, Unknown("format", fmt, filtered.FORMATS))
@@ -276,12 +281,15 @@ def create_app(
     clock: Clock = utc_now,
     health: Health | None = None,
     routes: Sequence[BaseRoute] = (),
+    limits: Limits | None = None,
 ) -> Starlette:
     """The web app over the built site in `site_dir`. With `plans`, also filtered feeds,
     the subscribe page and the embeddable list (the plans are loaded at start-up when the
     server runs the app's lifespan, else on first use); `health` adds to /healthz (its "status",
     when not "ok", makes the whole status "degraded"); `routes` come before the site's
-    (a GET route there is only reached when no file of the site has its path)."""
+    (a GET route there is only reached when no file of the site has its path). `limits`
+    bound request bodies (the defaults of the settings when None); the server they run in
+    is made by `limits.server_config` for the rest."""
     web = Web(site_dir, plans, base_url, clock, health)
 
     @contextlib.asynccontextmanager
@@ -298,13 +306,15 @@ def create_app(
         routes=[
             *routes,
             Route("/healthz", web.healthz, methods=methods),
-            Route("/feeds", web.feeds, methods=methods),
+            Route("/feeds", web.feeds, methods=[*methods, "OPTIONS"]),
             Route("/subscribe", web.subscribe, methods=methods),
             Route("/embed", web.embed, methods=methods),
             Route("/{path:path}", web.static, methods=[*methods, "OPTIONS"]),
         ],
     )
     app.add_middleware(FastFiles, web=web)
+    # Inside SecurityHeaders, so that its refusals have the headers; outside the rest.
+    app.add_middleware(BodyLimits, limits=limits or Limits.default())
     app.add_middleware(SecurityHeaders)  # added last, so outermost
     app.state.web = web
     return app
@@ -331,17 +341,19 @@ def serve(
     port: int,
     base_url: str | None = None,
     announce: Callable[[str], None] | None = None,
+    limits: Limits | None = None,
 ) -> None:
-    """Serve the site until stopped (SIGTERM or Ctrl+C end it gracefully). Raises OSError
-    when the address cannot be used."""
+    """Serve the site until stopped (SIGTERM or Ctrl+C end it gracefully), under `limits`
+    (from the settings when None). Raises OSError when the address cannot be used."""
+    limits = limits or Limits.of(load_settings())
     sock, address = listen(host, port)
-    app = create_app(site_dir, plans, base_url or address)
+    app = create_app(site_dir, plans, base_url or address, limits=limits)
     message = f"Serving the site in {site_dir}/ at {address} (Ctrl+C to stop)"
     if announce is None:
         print(message, flush=True)
     else:
         announce(message)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False)
+    config = server_config(app, limits, log_level="warning", access_log=False, server_header=False)
     with stop_on_sigterm():
         uvicorn.Server(config).run(sockets=[sock])
 
