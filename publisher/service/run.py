@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import re
-import threading
 from pathlib import Path
 
 import uvicorn
@@ -44,7 +44,9 @@ def push_hook(service: Service, secret: str | None) -> Route:
         # As bytes: compare_digest raises on text that is not ASCII.
         if not hmac.compare_digest(b"sha256=" + digest.encode(), given):
             return PlainTextResponse(FORGED, 403)
-        threading.Thread(target=service.sync, name="push-sync", daemon=True).start()
+        # Queued behind a sync in progress, never dropped: that sync may have read the
+        # plans before this push landed.
+        service.request_sync("a push to the plans repository", retry_now=True)
         return PlainTextResponse("Looking at the plans now.\n", 202)
 
     return Route("/hooks/plans", hook, methods=["POST"])
@@ -58,6 +60,7 @@ def application(service: Service, plans: Path, site: Path, settings: Settings) -
         health=service.health,
         routes=[push_hook(service, settings.hook_secret)],
         limits=Limits.of(settings),
+        health_token=settings.hook_secret,  # a bearer token for /healthz's details
     )
 
 
@@ -85,5 +88,15 @@ def run(plans: Path, site: Path, host: str, port: int, settings: Settings) -> No
             uvicorn.Server(config).run(sockets=[sock])
     finally:
         log.info("Stopping: finishing the send in progress.")
-        service.stop()
+        ended = service.stop()
         log.info("Stopped.")
+        if not ended:
+            _exit_now()
+
+
+def _exit_now() -> None:
+    """End the process without waiting for the abandoned send's thread (Python would join
+    it at exit, however long the receiver takes)."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(0)

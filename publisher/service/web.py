@@ -18,12 +18,13 @@ import anyio
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publisher.render.views import SiteData
 from publisher.service import filtered
+from publisher.service import health as healthcheck
 from publisher.service import pages as service_pages
 from publisher.service.conditional import Asked, Headers, Reply, answer, gzipped, reply
 from publisher.service.files import (
@@ -133,6 +134,7 @@ class Web:
         self.files = Files()
         self.locator = Locator(site_dir)
         self.live = Live(site_dir, plans, self.base_url, clock) if plans is not None else None
+        self.health_token: str | None = None
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -245,33 +247,9 @@ class Web:
         return await self._rendered(request, key, make, HTML, PAGE_CACHE)
 
     async def healthz(self, request: Request) -> Response:
-        built = last_build(self.site_dir)
-        loaded = self.live.loaded if self.live is not None else None
-        failed = self.live.failed if self.live is not None else None
-        age = (self.clock() - built.when).total_seconds() if built.when else None
-        body: dict[str, Any] = {
-            "status": "ok" if built.when is not None and failed is None else "degraded",
-            "site": {
-                "folder": str(self.site_dir),
-                "built": built.when is not None,
-                "last_build": built.when.isoformat() if built.when else None,
-                "age_seconds": round(age) if age is not None else None,
-                "built_for": built.today.isoformat() if built.today else None,
-            },
-            "opportunities": len(loaded.site.opportunities) if loaded is not None else None,
-        }
-        if failed is not None:
-            body["plans_problem"] = failed[1]
-        if self.health is not None:
-            try:
-                extra = dict(self.health())
-            except Exception as error:  # health must answer whatever broke
-                extra = {"status": "degraded", "health_error": f"{type(error).__name__}: {error}"}
-            if extra.pop("status", "ok") != "ok":
-                body["status"] = "degraded"
-            body.update(extra)
-        status = 200 if body["status"] == "ok" else 503
-        return JSONResponse(body, status_code=status, headers={"cache-control": "no-store"})
+        return await healthcheck.healthz(
+            request, self.site_dir, self.clock(), self.live, self.health, self.health_token
+        )
 
 
 def create_app(
@@ -282,6 +260,7 @@ def create_app(
     health: Health | None = None,
     routes: Sequence[BaseRoute] = (),
     limits: Limits | None = None,
+    health_token: str | None = None,
 ) -> Starlette:
     """The web app over the built site in `site_dir`. With `plans`, also filtered feeds,
     the subscribe page and the embeddable list (the plans are loaded at start-up when the
@@ -289,8 +268,10 @@ def create_app(
     when not "ok", makes the whole status "degraded"); `routes` come before the site's
     (a GET route there is only reached when no file of the site has its path). `limits`
     bound request bodies (the defaults of the settings when None); the server they run in
-    is made by `limits.server_config` for the rest."""
+    is made by `limits.server_config` for the rest. /healthz shows its details to local
+    callers and to those sending `health_token` as a bearer token (service/health.py)."""
     web = Web(site_dir, plans, base_url, clock, health)
+    web.health_token = health_token
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
