@@ -20,6 +20,7 @@ from publisher.changes import git
 from publisher.changes.diff import Change, Weight, compare_all
 from publisher.changes.wording import Names, sentence, text_environment
 from publisher.plans import report
+from publisher.plans.characters import one_line
 from publisher.plans.check import UsageError, check, load_reference, read_plan
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.model import Funding, Opportunity
@@ -199,7 +200,7 @@ def _problem_key(problem: Problem) -> tuple[str, str, str, str]:
 
 def markdown(result: Preview) -> str:
     """Ready for a pull-request comment."""
-    return text_environment().get_template("diff.md").render(p=result, md=_md_escape)
+    return text_environment().get_template("diff.md").render(p=result, md=_md_escape, code=_md_code)
 
 
 def text(result: Preview) -> str:
@@ -243,12 +244,30 @@ def as_json(result: Preview) -> str:
     )
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
+# GitHub turns @name into a mention (a notification to that person or team) and #12 or
+# owner/repo#12 into a cross-reference (a note on that issue), even after a backslash. A
+# zero-width space after the sign stops both, as Dependabot does in the release notes it
+# quotes; written as an entity it shows in the Markdown that it is there on purpose.
+_PINGS = re.compile(r"([@#])(?=[\w-])")
+_ZERO_WIDTH_SPACE = "&#8203;"
 
 
 def _md_escape(value: str) -> str:
-    """Plan text shown literally in Markdown: a title cannot add links, HTML or formatting."""
-    return _MD_SPECIAL.sub(r"\\\1", value).replace("\n", " ")
+    """Plan text shown literally in Markdown on one line: a title cannot add links, HTML or
+    formatting, mention anyone, or hide or reorder text with control or direction characters."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", one_line(value))
+    return _PINGS.sub(lambda m: m.group(1) + _ZERO_WIDTH_SPACE, escaped)
+
+
+def _md_code(value: str) -> str:
+    """`value` as inline code (a file name, a field's path, a revision): fenced with more
+    backticks than it holds, so a backtick in it cannot end the code early."""
+    text = one_line(value)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 FORMATS = {"markdown": markdown, "text": text, "json": as_json}

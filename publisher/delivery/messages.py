@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from publisher.changes.wording import TEMPLATES, full_stop
 from publisher.delivery.channels import Subscriber
+from publisher.plans.characters import one_line, scrub
 from publisher.plans.model import Funding
 from publisher.render import calendar, data, feeds, pages, words
 from publisher.render.views import FUNDING_WORDS, Collection, OpportunityView, SiteData
@@ -112,7 +113,7 @@ def entry(
         key=key,
         event=event,
         uid=view.uid,
-        title=" ".join(view.item.title.split()),
+        title=one_line(view.item.title),
         url=site.link(view.url),
         heading=heading(event, next(iter(lines), "") if event == "reminder" else ""),
         lines=list(lines),
@@ -163,11 +164,21 @@ def message_id(key: str, base_url: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{host}>"
 
 
+def list_name(name: str) -> str:
+    """An organisation's name as the description of a List-Id header (RFC 2919): one line,
+    without the angle brackets that mark the list's id ('Tom <3 CVS' would otherwise make
+    every message of the channel unsendable)."""
+    return one_line(name.replace("<", " ").replace(">", " "))
+
+
 def email_payload(
     subscriber: Subscriber, found: Message, key: str, base_url: str
 ) -> dict[str, Any]:
     env = _environment()
-    subject = " ".join(env.get_template("subject.txt").render(m=found).split())
+    # The subject and List-Id are headers: one line, and no control or direction
+    # characters (a right-to-left override would disguise the subject). The bodies lose
+    # control characters too; a checked plan holds none, but history or a places file might.
+    subject = one_line(env.get_template("subject.txt").render(m=found))
     host = urlsplit(base_url).hostname or "localhost"
     attachments = []
     if found.kind == "single" and found.entries[0].ics:
@@ -178,10 +189,10 @@ def email_payload(
     return {
         "to": list(subscriber.channel.to),
         "subject": subject,
-        "text": env.get_template("message.txt").render(m=found),
-        "html": env.get_template("message.html").render(m=found, subject=subject),
+        "text": scrub(env.get_template("message.txt").render(m=found)),
+        "html": scrub(env.get_template("message.html").render(m=found, subject=subject)),
         "message_id": message_id(key, base_url),
-        "list_id": f"{subscriber.organisation.name} <{subscriber.channel.id}."
+        "list_id": f"{list_name(subscriber.organisation.name)} <{subscriber.channel.id}."
         f"{subscriber.organisation.id}.{host}>",
         "settings_url": found.settings_url,
         "attachments": attachments,

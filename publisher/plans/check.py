@@ -16,7 +16,7 @@ from enum import StrEnum
 from multiprocessing import get_context
 from pathlib import Path
 
-from publisher.plans import language, reference_rules, rules
+from publisher.plans import characters, language, reference_rules, rules
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.language import JargonIndex
 from publisher.plans.load import Document, load, paused_gc
@@ -137,9 +137,11 @@ def read_plan(
             read.problems = to_problems(document, findings)
             return read
         data: dict[str, object] = document.data
+        unsafe = characters.check_text(data, document.text)
         header, findings = validate(
             PlanHeader, {k: v for k, v in data.items() if k != "opportunities"}
         )
+        findings = unsafe + findings
         raw = data.get("opportunities", [])
         if raw is None:
             raw = []
@@ -178,16 +180,20 @@ def _check_other(
     findings: list[Finding] = check_schema_version(document.data, kind.value)
     declared = None
     if not findings:
+        findings = characters.check_text(document.data, document.text)
         if kind is Kind.CHANNELS:
-            channels, findings = validate(ChannelFile, document.data)
+            channels, found = validate(ChannelFile, document.data)
+            findings += found
             if channels is not None:
                 declared = channels.organisation.id
                 findings += reference_rules.check_channels(channels, reference, path.stem)
         elif kind is Kind.PLACES:
-            places, findings = validate(PlacesFile, document.data)
+            places, found = validate(PlacesFile, document.data)
+            findings += found
             findings += reference_rules.check_places(places) if places is not None else []
         else:
-            themes, findings = validate(ThemesFile, document.data)
+            themes, found = validate(ThemesFile, document.data)
+            findings += found
             findings += reference_rules.check_themes(themes) if themes is not None else []
     return to_problems(document, findings), declared
 
@@ -265,16 +271,25 @@ def discover(paths: Sequence[Path]) -> list[Path]:
     return list(unique)
 
 
+def _refused(document: Document, kind: str) -> bool:
+    """Whether a places or themes file cannot be used: not its format, or text that the
+    text rule refuses (a build would publish its names)."""
+    return bool(
+        check_schema_version(document.data, kind)
+        or characters.check_text(document.data, document.text)
+    )
+
+
 def load_reference(root: Path, glossary: Glossary) -> Reference:
     """The places, themes and organisations that plans under `root` may name."""
     reference = Reference(glossary=glossary)
     places_doc, _ = load(root / PLACES_FILE, PLACES_FILE)
-    if places_doc is not None and not check_schema_version(places_doc.data, "places"):
+    if places_doc is not None and not _refused(places_doc, "places"):
         places, _ = validate(PlacesFile, places_doc.data)
         if places is not None:
             reference.places = Places({p.slug: p for p in places.places})
     themes_doc, _ = load(root / THEMES_FILE, THEMES_FILE)
-    if themes_doc is not None and not check_schema_version(themes_doc.data, "themes"):
+    if themes_doc is not None and not _refused(themes_doc, "themes"):
         themes, _ = validate(ThemesFile, themes_doc.data)
         if themes is not None:
             reference.themes = {t.slug: t for t in themes.themes}

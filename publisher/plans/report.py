@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
+from publisher.plans.characters import visible
 from publisher.plans.check import CheckReport
 from publisher.plans.errors import Problem, Severity, count
 
 __all__ = ["FORMATS", "Severity", "as_json", "github", "text"]
 
 REPORT_VERSION = 1
+
+
+def shown(problem: Problem) -> Problem:
+    """The problem as it may be printed: a message quoting a value from a file shows a
+    control or direction character as its code, so it cannot drive a terminal or reorder
+    a pull request's text."""
+    return replace(
+        problem,
+        file=visible(problem.file),
+        message=visible(problem.message),
+        hint=visible(problem.hint) if problem.hint is not None else None,
+    )
 
 
 def text(report: CheckReport, *, colour: bool = False) -> str:
@@ -20,7 +34,7 @@ def text(report: CheckReport, *, colour: bool = False) -> str:
         return f"\033[{code}m{words}\033[0m" if colour else words
 
     lines: list[str] = []
-    for problem in report.problems:
+    for problem in map(shown, report.problems):
         where = (
             problem.file
             if problem.line == 0
@@ -33,7 +47,7 @@ def text(report: CheckReport, *, colour: bool = False) -> str:
         )
         lines.append(f"{paint('1', where)}: {label}: {problem.message}")
         if problem.path:
-            lines.append(paint("2", f"    at {problem.dotted_path}  [{problem.code}]"))
+            lines.append(paint("2", f"    at {visible(problem.dotted_path)}  [{problem.code}]"))
         else:
             lines.append(paint("2", f"    [{problem.code}]"))
         if problem.hint:
@@ -71,14 +85,14 @@ def _escape_property(value: str) -> str:
 def github(report: CheckReport) -> str:
     """GitHub Actions workflow commands, so a pull request shows each problem on its line."""
     lines = []
-    for problem in report.problems:
+    for problem in map(shown, report.problems):
         props = [f"file={_escape_property(problem.file)}"]
         if problem.line:
             props += [f"line={problem.line}", f"col={problem.column}"]
         props.append(f"title={_escape_property(problem.code)}")
         message = problem.message
         if problem.path:
-            message += f" (at {problem.dotted_path})"
+            message += f" (at {visible(problem.dotted_path)})"
         if problem.hint:
             message += f" Hint: {problem.hint}"
         lines.append(f"::{problem.severity.value} {','.join(props)}::{_escape_data(message)}")
@@ -87,11 +101,12 @@ def github(report: CheckReport) -> str:
 
 
 def as_dict(problem: Problem) -> dict[str, object]:
+    problem = shown(problem)
     return {
         "file": problem.file,
         "line": problem.line,
         "column": problem.column,
-        "path": problem.dotted_path,
+        "path": visible(problem.dotted_path),
         "severity": problem.severity.value,
         "code": problem.code,
         "message": problem.message,

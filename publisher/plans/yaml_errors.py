@@ -46,6 +46,12 @@ _PLAIN_YAML_ERRORS: list[tuple[str, str, str]] = [
         "Use single quotes around this text, or write the backslash twice.",
     ),
     (
+        "found invalid Unicode character escape code",
+        "A \\u escape in double quotes here is not a character: a code from U+D800 to "
+        "U+DFFF is half of a pair, which text cannot hold on its own.",
+        "Write the character itself, or its whole code: \\U0001F600, not \\uD83D\\uDE00.",
+    ),
+    (
         "found character that cannot start any token",
         "This character cannot start a value.",
         "Put the value in quotes if it starts with @ or `.",

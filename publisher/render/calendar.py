@@ -18,6 +18,7 @@ from typing import NamedTuple
 from icalendar import Calendar, Timezone, vDuration, vText
 from icalendar.parser import Contentline
 
+from publisher.plans.characters import scrub
 from publisher.plans.dates import MONTHS, PlanDate, Precision
 from publisher.plans.model import EngagementEvent
 from publisher.render import feeds, words
@@ -163,8 +164,10 @@ class Event(NamedTuple):
 
 
 def _text(value: str) -> str:
-    """A TEXT value escaped as RFC 5545 says, by icalendar."""
-    escaped: bytes = vText(value).to_ical()
+    """A TEXT value escaped as RFC 5545 says, by icalendar. icalendar escapes new lines but
+    passes a lone carriage return or other control character through, which would end or
+    corrupt the line: those are scrubbed first."""
+    escaped: bytes = vText(scrub(value)).to_ical()
     return escaped.decode("utf-8")
 
 
@@ -214,7 +217,7 @@ def _event(
         place,
         status,
         f"TRANSP:{transp}",
-        f"URL;VALUE=URI:{url}",
+        f"URL;VALUE=URI:{scrub(url)}",
     )
     body = "".join(fold(line) + "\r\n" for line in lines if line)
     return Event(f"BEGIN:VEVENT\r\n{body}END:VEVENT\r\n", uid, print_, number)

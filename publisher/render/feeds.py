@@ -27,6 +27,7 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from publisher.plans.characters import scrub
 from publisher.plans.reference import TEMPLATES
 from publisher.render import words
 from publisher.render.views import (
@@ -51,6 +52,10 @@ CHANGES_IN_FEEDS = 10
 # every current opportunity is on the list page the feed links to. Without a cap a feed of a
 # large plan grows past what feed readers accept (tens of megabytes).
 FEED_ITEMS = 200
+
+# An item's title when its text has nothing left to show (feeds require one; a checked plan
+# always has one, but text that reached us unchecked may be all control characters).
+UNTITLED = "Untitled opportunity"
 
 T = TypeVar("T")
 
@@ -103,8 +108,10 @@ def wording() -> jinja2.Environment:
 
 
 def line(text: object) -> str:
-    """Text from a template as one line: runs of white space become one space."""
-    return " ".join(str(text).split())
+    """Text from a template as one line: runs of white space become one space, and no
+    character the text rule refuses is left (a control character would stop lxml, a
+    stray carriage return would end a calendar line)."""
+    return " ".join(scrub(str(text)).split())
 
 
 def call(template: str, name: str, *args: Any, **kwargs: Any) -> str:
@@ -282,20 +289,22 @@ def change_items(site: SiteData, view: OpportunityView, base: Item) -> list[Item
 def entry(about: Item, atom: bool) -> FeedEntry:
     """The item as feedgen's entry. RSS gets the HTML as its description; Atom gets plain
     text as its summary and the HTML as its content."""
+    # Everything given to feedgen is scrubbed: lxml refuses text holding a control
+    # character, which would fail the whole build over one value that reached us unchecked.
     fe = FeedEntry()
-    fe.id(about.id)
-    fe.title(about.title)
-    fe.link(href=about.link, rel="alternate", type="text/html")
+    fe.id(scrub(about.id))
+    fe.title(scrub(about.title).strip() or UNTITLED)  # feedgen refuses an item without one
+    fe.link(href=scrub(about.link), rel="alternate", type="text/html")
     if atom:
-        fe.summary(about.text)
-        fe.content(about.html, type="html")
+        fe.summary(scrub(about.text))
+        fe.content(scrub(about.html), type="html")
     else:
-        fe.description(about.html)
-    fe.author(name=about.author, email=about.email)
+        fe.description(scrub(about.html))
+    fe.author(name=scrub(about.author), email=scrub(about.email) if about.email else None)
     fe.published(about.published)
     fe.updated(about.updated)
     for term, label, scheme in about.categories:
-        fe.category(term=term, label=label, scheme=scheme)
+        fe.category(term=scrub(term), label=scrub(label), scheme=scrub(scheme))
     return fe
 
 
@@ -348,8 +357,8 @@ def header(site: SiteData, collection: Scope, own: str, newest: dt.datetime) -> 
     """The feed without its items; `own` is its own file ('place/leeds.rss')."""
     fg = FeedGenerator()
     fg.id(tag(site, f"feeds/{collection.path}"))
-    fg.title(title(collection))
-    fg.description(description(collection))
+    fg.title(scrub(title(collection)))  # lxml takes no control characters (see `entry`)
+    fg.description(scrub(description(collection)))
     # feedgen takes RSS's one <link> from the link added last: the list page.
     fg.link(href=site.link(own), rel="self")
     fg.link(href=site.link(html_page(collection)), rel="alternate", type="text/html")

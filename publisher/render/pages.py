@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from publisher.plans.characters import scrub
 from publisher.plans.dates import MONTHS, PlanDate, Precision
 from publisher.plans.language import JargonIndex
 from publisher.plans.model import (
@@ -142,12 +143,13 @@ class Terms:
         """A link to a glossary entry, with `text` (default: the term) as the link text."""
         entry = self.glossary.by_slug.get(slug)
         if entry is None:
-            return escape(text or slug)
+            return escape(scrub(text or slug))
         self.linked.add(slug)
         return self._anchor(entry, text if text is not None else entry.term)
 
     def link(self, text: str) -> Markup:
         """`text` escaped, with the first use on this page of each jargon word linked."""
+        text = scrub(text)  # Markup skips the environment's `finalize`
         out: list[str] = []
         position = 0
         for match, entry in self.index.find(text):
@@ -162,7 +164,7 @@ class Terms:
 
     def _anchor(self, entry: GlossaryTerm, text: str) -> Markup:
         url = escape(self.href(f"glossary.html#{entry.slug}"))
-        return Markup(f'<a class="term" href="{url}">{escape(text)}</a>')
+        return Markup(f'<a class="term" href="{url}">{escape(scrub(text))}</a>')
 
 
 # --- facts the pages show, worked out -----------------------------------------------------
@@ -248,11 +250,22 @@ def proper_words(site: SiteData) -> frozenset[str]:
 # --- the environment and the pages ---------------------------------------------------------
 
 
+def finalize(value: object) -> object:
+    """Each value a template writes, before it is escaped: text loses the characters the
+    text rule refuses, which a checked plan never holds but history or a places file might
+    (NUL would be taken for the cards' place in a list page; see CARDS_HERE). Markup is
+    HTML made by us from values already escaped and scrubbed."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return scrub(value)
+    return value
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         auto_reload=False,  # templates ship with the code: no stat of each file per render
         autoescape=True,
+        finalize=finalize,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

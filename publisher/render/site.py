@@ -21,6 +21,7 @@ from pathlib import Path
 
 from publisher.changes.history import History, Progress, Record, read_history
 from publisher.changes.wording import Names
+from publisher.plans import characters
 from publisher.plans.check import display_path, load_reference, read_plan
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.load import commissioner_of, load, paused_gc
@@ -79,8 +80,8 @@ def _organisations(plans: Path) -> dict[str, Organisation]:
     out: dict[str, Organisation] = {}
     for path in channel_files(plans):
         document, _ = load(path, path.name)
-        if document is None:
-            continue
+        if document is None or characters.check_text(document.data, document.text):
+            continue  # `check` refuses the file; its names are not published either
         channels, _ = validate(ChannelFile, document.data)
         if channels is not None:
             out[channels.organisation.id] = channels.organisation

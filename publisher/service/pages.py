@@ -5,6 +5,7 @@ the page for an address that names nothing. Their words are in templates/, like 
 from __future__ import annotations
 
 import datetime as dt
+import html
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -86,6 +87,16 @@ class Links:
     webcal: str
     embed: str
     count: int  # opportunities open or coming now
+
+    @property
+    def snippet(self) -> str:
+        """The HTML a website copies to show the list. Values are escaped here, as HTML;
+        the page escapes the whole snippet again to show it as text, so what is copied
+        holds them escaped once: a quote in a name cannot end the attribute."""
+        return (
+            f'<iframe src="{html.escape(self.embed)}" title="{html.escape(self.title)}" '
+            'width="100%" height="500" loading="lazy"></iframe>'
+        )
 
 
 def links(site: SiteData, choice: Choice) -> Links:

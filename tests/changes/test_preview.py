@@ -4,6 +4,7 @@ English, as Markdown that renders as a readable comment, as text and as JSON."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,44 @@ def test_outside_git_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     code = cli.main(["diff", "--plans", str(tmp_path / "plans"), "main"])
     _, err = capsys.readouterr()
     assert code == 2 and "not in a git repository" in err
+
+
+# --- hostile text (issue 14) -----------------------------------------------------------------
+
+MENTIONS = "Ask @someone and @west-yorkshire/commissioners about #12 and owner/repo#3"
+IMAGE = "https://evil.example/pixel.png"
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> PlanRepo:
+    """A pull request whose new opportunity mentions people and issues, and whose other new
+    opportunity has a field name made to close a code span and show an image."""
+    repo = PlanRepo(tmp_path_factory.mktemp("hostile"))
+    repo.commit("2026-05-01", "the plan as published")
+    repo.opportunities.append(
+        {**repo.first, "id": "mentions", "title": MENTIONS, "summary": f"{MENTIONS}."}
+    )
+    repo.commit("2026-05-02", "mentions")
+    repo.opportunities.append({**repo.first, "id": "image", f"x`<img src={IMAGE}>`": "y"})
+    repo.commit("2026-05-03", "a field name with markup")
+    return repo
+
+
+def test_markdown_mentions_nobody(hostile: PlanRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = diff(hostile, capsys, "HEAD~2", "HEAD~1")
+    assert code == 0
+    text = lxml_html.fromstring(MarkdownIt("commonmark").render(out)).text_content()
+    # GitHub makes a mention of @name and a cross-reference of #12 even after a backslash; a
+    # zero-width space after the sign makes neither, and reads the same.
+    assert "Ask @\u200bsomeone and @\u200bwest-yorkshire/commissioners about #\u200b12" in text
+    assert re.search(r"[@#][\w-]", text) is None
+
+
+def test_markdown_code_cannot_be_closed_by_a_value(
+    hostile: PlanRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = diff(hostile, capsys, "HEAD~1", "HEAD")
+    assert code == 1  # the unknown field is an error: the file would be left out
+    page = lxml_html.fromstring(MarkdownIt("commonmark").render(out))
+    assert page.xpath("//img") == []
+    assert any(IMAGE in code.text_content() for code in page.xpath("//code"))

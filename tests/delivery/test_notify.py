@@ -273,9 +273,10 @@ def test_the_smtp_server_down_then_up_delivers_once_later(world: World) -> None:
 
 def test_a_malicious_title_cannot_inject_headers_and_is_escaped(world: World) -> None:
     world.run("2026-06-01T10:00")
+    # A new line is allowed in text (a carriage return is refused by check, issue 14).
     world.opportunities.append(
         {**BASE_OPPORTUNITY, "id": "evil",
-         "title": "Free money\r\nBcc: victim@example.org <script>alert(1)</script>"}
+         "title": "Free money\nBcc: victim@example.org <script>alert(1)</script>"}
     )  # fmt: skip
     world.run("2026-06-02T10:00")
     [message] = [m for m in world.mail_to("bulletin@") if "Free money" in m["Subject"]]

@@ -240,7 +240,9 @@ def test_every_link_the_subscribe_page_gives_works(client: httpx.Client) -> None
     embeds = [link for link in page.links if "/embed?" in link]
     assert embeds and client.get(embeds[0]).status_code == 200
     snippet = html.unescape(response.text.split('id="snippet"', 1)[1].split(">", 1)[1])
-    assert snippet.startswith(f'<iframe src="{embeds[0]}" title="Opportunities in Harehills')
+    assert snippet.startswith(
+        f'<iframe src="{html.escape(embeds[0])}" title="Opportunities in Harehills'
+    )
 
 
 def test_one_choice_gets_the_sites_own_addresses(client: httpx.Client) -> None:
