@@ -21,11 +21,14 @@ import pytest
 import yaml
 
 from bench.generate import generate
-from publisher.delivery import notify
+from publisher.delivery import notify, outbox
 from publisher.service.run import application
 from tests.changes.gitplans import BASE_OPPORTUNITY
 from tests.delivery.receivers import (  # noqa: F401 (fixtures, found by pytest by name)
+    HttpReceiver,
+    Reply,
     SmtpServer,
+    http_receiver_fixture,
     smtp_server_fixture,
     start_smtp_server_fixture,
 )
@@ -87,12 +90,12 @@ def trickle() -> Iterator[TrickleReceiver]:
     receiver.stop()
 
 
-def with_webhook(plans: Plans, receiver: TrickleReceiver) -> None:
+def with_webhook(plans: Plans, url: str) -> None:
     channels = {
         "schema": 1,
         "organisation": {"id": "leeds-cvs", "name": "Leeds CVS"},
         "channels": [
-            {"id": "site", "kind": "webhook", "url": receiver.url(), "secret_env": SECRET_ENV,
+            {"id": "site", "kind": "webhook", "url": url, "secret_env": SECRET_ENV,
              "reminders": [], "closing_reminders": [], "event_reminders": []},
         ],
     }  # fmt: skip
@@ -101,7 +104,7 @@ def with_webhook(plans: Plans, receiver: TrickleReceiver) -> None:
 
 def slow_plans(root: Path, smtp: SmtpServer, receiver: TrickleReceiver) -> Plans:
     plans = Plans(root, smtp, allow_private_webhooks=True, webhook_timeout=SLOW_TIMEOUT)
-    with_webhook(plans, receiver)
+    with_webhook(plans, receiver.url())
     return plans
 
 
@@ -139,6 +142,42 @@ def test_a_trickling_receiver_does_not_hold_up_a_plan_change(
     finally:
         trickle.stop()
         service.stop()
+
+
+def test_a_lock_lost_mid_pass_stops_the_sends_after_the_one_in_progress(
+    tmp_path: Path,
+    smtp_server: SmtpServer,
+    http_receiver: HttpReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The active instance looks at its lock every few seconds, in the middle of a pass
+    too: once it is lost (here the lock file is deleted and a second instance takes a new
+    one), the pass sends nothing after the message in progress."""
+    monkeypatch.setenv(SECRET_ENV, "a secret")
+    plans = Plans(tmp_path, smtp_server, allow_private_webhooks=True, webhook_timeout=WAIT)
+    with_webhook(plans, http_receiver.url())
+    first, second = plans.service(), plans.service()
+    first.start()
+    try:
+        wait_for(lambda: first.state.last_pass is not None, "the first build and pass")
+        http_receiver.script(Reply(hang=WAIT))  # the first message waits for the test
+        for name in ("one", "two"):
+            plans.opportunities.append({**BASE_OPPORTUNITY, "id": name, "title": name})
+        plans.write()
+        first.request_sync("the test")
+        wait_for(lambda: len(http_receiver.requests) == 1, "the first message is being sent")
+        (tmp_path / "publisher.db.scheduler.lock").unlink()
+        assert second.lock.acquire()
+        wait_for(lambda: first.state.role == "standby", "the first instance notices")
+        http_receiver.released.set()
+        assert first.notifier.wait_idle(WAIT)
+        assert len(http_receiver.requests) == 1
+        with plans.engine.connect() as conn:
+            assert len(outbox.list_items(conn, "queued")) == 1  # left for the active one
+    finally:
+        http_receiver.released.set()
+        first.stop()
+        second.stop()
 
 
 # --- `publisher run` as a process -------------------------------------------------------
