@@ -6,6 +6,9 @@ uvicorn has no header size limit or header timeout with httptools (only its h11 
 a size limit), and nothing for bodies, so the connection limits live in `LimitedHttpTools`,
 our subclass of uvicorn's httptools protocol, and the body limits in `BodyLimits`, an ASGI
 middleware. `server_config` puts the two together with uvicorn's own options.
+`LimitedHttpTools` relies on the internals of uvicorn's protocol (its parser callbacks,
+`cycle`, `connections`, `flow`); tests/service/test_limits.py fails if an upgrade of uvicorn
+changes them.
 """
 
 from __future__ import annotations
@@ -146,6 +149,11 @@ class LimitedHttpTools(HttpToolsProtocol):
                     return
         if data and not self.transport.is_closing():
             super().data_received(data)
+
+    def _unsupported_upgrade_warning(self) -> None:
+        """Quiet: there are no WebSockets here, and the request is answered as plain HTTP.
+        uvicorn would log two warnings for each such request (one advising to install a
+        WebSocket library), so any client could fill the log."""
 
     # --- parser callbacks ---------------------------------------------------------------
 
