@@ -20,7 +20,7 @@ from publisher.changes import git
 from publisher.changes.diff import Change, Weight, compare_all
 from publisher.changes.wording import Names, sentence, text_environment
 from publisher.plans import report
-from publisher.plans.characters import one_line
+from publisher.plans.characters import one_line, scrub
 from publisher.plans.check import UsageError, check, load_reference, read_plan
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.model import Funding, Opportunity
@@ -204,7 +204,9 @@ def markdown(result: Preview) -> str:
 
 
 def text(result: Preview) -> str:
-    return text_environment().get_template("diff.txt").render(p=result)
+    """For a terminal: text quoted from a plan (a problem quotes a field's name) cannot send
+    it control sequences or reorder its lines."""
+    return scrub(text_environment().get_template("diff.txt").render(p=result))
 
 
 def as_json(result: Preview) -> str:

@@ -172,3 +172,17 @@ def test_markdown_code_cannot_be_closed_by_a_value(
     page = lxml_html.fromstring(MarkdownIt("commonmark").render(out))
     assert page.xpath("//img") == []
     assert any(IMAGE in code.text_content() for code in page.xpath("//code"))
+
+
+def test_text_for_a_terminal_has_no_control_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Problems quote what the file says: a field named with an escape sequence or a
+    direction override must not reach the terminal that shows the diff."""
+    repo = PlanRepo(tmp_path)
+    repo.commit("2026-05-01", "published")
+    repo.first["x\x1b[2J\u202e"] = "y"
+    repo.commit("2026-05-02", "a field name with control characters")
+    code, out = diff(repo, capsys, "HEAD~1", "HEAD", "--format", "text")
+    assert code == 1 and "is not a field we know here" in out
+    assert "\x1b" not in out and "\u202e" not in out

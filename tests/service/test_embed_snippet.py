@@ -6,8 +6,11 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from html.parser import HTMLParser
+from pathlib import Path
 
+import feedparser
 import httpx
+import icalendar
 import pytest
 
 from publisher.plans.check import check
@@ -19,6 +22,7 @@ from tests.service.server import free_socket, serving
 
 HOSTILE = """Leeds City Council" onload="alert(document.domain)"""
 ATTRIBUTES = ["src", "title", "width", "height", "loading"]
+BELL_TITLE = "title: Grants for local groups to help families with food and heating this winter"
 
 
 class _Textarea(HTMLParser):
@@ -65,10 +69,17 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     # Quotes are allowed in names (escaping makes them harmless), so the plan publishes.
     report = check([path], TODAY)
     assert [p.code for p in report.problems if p.severity.value == "error"] == []
+    # A bell in a title (finding 3) is refused: that file is left out, the rest is served.
+    wakefield = plans / "wakefield-council.yaml"
+    text = wakefield.read_text(encoding="utf-8")
+    assert BELL_TITLE in text
+    wakefield.write_text(text.replace(BELL_TITLE, f'title: "{BELL_TITLE[7:]}\\u0007"', 1))
     site = root / "feeds"
     sock = free_socket()
     base = f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    assert build(plans, site, today=TODAY, base_url=base).errors == 0
+    assert [Path(f).name for f in build(plans, site, today=TODAY, base_url=base).skipped] == [
+        "wakefield-council.yaml"
+    ]
     with (
         serving(sock, lambda url: create_app(site, plans, url, clock=lambda: NOW)),
         httpx.Client(base_url=base, timeout=30) as http,
@@ -108,3 +119,18 @@ def test_the_page_itself_shows_the_name_as_text(client: httpx.Client) -> None:
     tags.feed(embed.text)
     tags.close()
     assert not any(name == "onload" for _, attrs in tags.tags for name, _ in attrs)
+
+
+def test_filtered_feeds_answer_when_a_plan_holds_a_control_character(
+    client: httpx.Client,
+) -> None:
+    """Finding 3: filtered RSS and Atom answered 500 for every choice."""
+    for fmt in ("rss", "atom"):
+        response = client.get(f"/feeds?place=wakefield&format={fmt}")
+        assert response.status_code == 200
+        parsed = feedparser.parse(response.content)
+        assert not parsed.bozo
+        assert not any("food and heating" in entry.title for entry in parsed.entries)
+    response = client.get("/feeds?place=wakefield&format=ics")
+    assert response.status_code == 200
+    icalendar.Calendar.from_ical(response.content)
