@@ -225,7 +225,7 @@ def assert_outputs_parse(out: Path, title: str | None) -> None:
         assert not parsed.bozo, (name, parsed.bozo_exception)
     for path in out.rglob("*.ics"):
         icalendar.Calendar.from_ical(path.read_bytes())
-    for path in [*out.rglob("*.json")]:
+    for path in out.rglob("*.json"):
         json.loads(path.read_bytes())
     for path in out.rglob("*.html"):
         page = _Strict()
@@ -264,7 +264,7 @@ def _publish(plans: Path, out: Path) -> tuple[int, list[str]]:
 
 
 @settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -300,7 +300,7 @@ def unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,
