@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -102,12 +105,12 @@ def send_endless_headers(port: int, connections: int, megabytes: int) -> str:
     return ", ".join(sorted(set(answers)))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mb", type=int, default=400, help="size of the POST body in MB")
-    parser.add_argument("--headers-only", action="store_true", help="skip the POST")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="hook-memory-") as tmp:
+@contextmanager
+def running_service(open_files: int | None = None) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """`publisher run` on the example plans in a temporary folder, with its settings'
+    defaults, serving on a free loopback port: the port and the process. `open_files`: its
+    open-file limit (ulimit -n), when given."""
+    with tempfile.TemporaryDirectory(prefix="publisher-bench-") as tmp:
         root = Path(tmp)
         shutil.copytree(PLANS, root / "plans")
         port = free_port()
@@ -123,17 +126,23 @@ def main() -> None:
             sys.executable, "-m", "publisher", "run", "--host", "127.0.0.1", "--port", str(port),
             "--plans", str(root / "plans"), "--site", str(root / "feeds"),
         ]  # fmt: skip
+
+        def limit() -> None:
+            if open_files is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
         process = subprocess.Popen(
-            command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command,
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=limit,  # noqa: PLW1509 (no threads here yet)
         )
         try:
             wait_until_up(f"http://127.0.0.1:{port}/", process)
             time.sleep(2)  # the first pass settles
-            before = peak_kib(process.pid)
-            status = "not sent" if args.headers_only else post_unsigned(port, args.mb)
-            after = peak_kib(process.pid)
-            headers = send_endless_headers(port, 5, 100)
-            last = peak_kib(process.pid)
+            yield port, process
         finally:
             process.terminate()
             try:
@@ -141,6 +150,19 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mb", type=int, default=400, help="size of the POST body in MB")
+    parser.add_argument("--headers-only", action="store_true", help="skip the POST")
+    args = parser.parse_args()
+    with running_service() as (port, process):
+        before = peak_kib(process.pid)
+        status = "not sent" if args.headers_only else post_unsigned(port, args.mb)
+        after = peak_kib(process.pid)
+        headers = send_endless_headers(port, 5, 100)
+        last = peak_kib(process.pid)
     print(f"POST of {args.mb} MB with a wrong signature: {status}")
     print(f"server peak memory (VmHWM): {before / 1024:.0f} MB before, {after / 1024:.0f} MB after")
     print(f"5 connections sending 100 MB of one header each: {headers}")

@@ -140,9 +140,10 @@ class Settings(BaseSettings):
         500,
         ge=1,
         validation_alias="PUBLISHER_MAX_CONNECTIONS",
-        description="The most connections the web server keeps open at once; one more is "
-        "answered 503 and closed at once. Keep it well under the process's open-file limit "
-        "(ulimit -n).",
+        description="The most connections the web server keeps open at once. One more takes "
+        "the place of the connection that has waited longest without a request being "
+        "handled, or, when every one is busy, is answered 503 and closed. Keep it well "
+        "under the process's open-file limit (ulimit -n).",
     )
 
     @classmethod

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -77,32 +78,44 @@ def plain_reply(status: int, message: str) -> bytes:
 
 
 class Refusals:
-    """Connections refused for the cap, logged at most once a minute: a flood of them must
-    not flood the log too."""
+    """What the connection cap did, logged at most once a minute: a flood of connections
+    must not flood the log too."""
 
     EVERY = 60.0  # seconds
 
     def __init__(self) -> None:
-        self.since_said = 0
+        self.closed = 0  # waiting connections closed to make room
+        self.refused = 0  # new connections refused, every other one being busy
         self.said_at: float | None = None
 
-    def count(self, now: float, most: int) -> None:
-        self.since_said += 1
+    def count(self, now: float, most: int, *, closed: bool) -> None:
+        if closed:
+            self.closed += 1
+        else:
+            self.refused += 1
         if self.said_at is None or now - self.said_at >= self.EVERY:
             log.warning(
-                "Refused %d connection(s): %d were open, the most allowed "
-                "(PUBLISHER_MAX_CONNECTIONS); not said again for a minute",
-                self.since_said,
+                "%d connections were open, the most allowed (PUBLISHER_MAX_CONNECTIONS): "
+                "closed %d that had sent no whole request to make room, refused %d new ones "
+                "as all were busy; not said again for a minute",
                 most,
+                self.closed,
+                self.refused,
             )
-            self.since_said, self.said_at = 0, now
+            self.closed = self.refused = 0
+            self.said_at = now
 
 
 class LimitedHttpTools(HttpToolsProtocol):
     """uvicorn's httptools protocol, with a cap on open connections, a limit on the size of
     a request's line and headers (431), and a deadline for them to arrive (408), counted from
     the connection's start or the request's first byte: a client that trickles a byte at a
-    time gains nothing. Made for given limits by `limited_protocol`."""
+    time gains nothing. Made for given limits by `limited_protocol`.
+
+    At the cap, a new connection takes the place of the one that has waited longest without
+    a request being handled (idle, or still sending its headers), so that half-sent
+    requests cannot crowd out real ones; only when every connection is busy with a request
+    is the new one answered 503."""
 
     limits: ClassVar[Limits]
     refusals: ClassVar[Refusals]
@@ -114,17 +127,27 @@ class LimitedHttpTools(HttpToolsProtocol):
         self.header_timer: asyncio.TimerHandle | None = None
         self.refused = False
         self.begun = False  # a request began in the piece of data being parsed
+        self.waiting_since = 0.0  # time.monotonic() of connecting or of the last reply sent
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        # The count includes this connection. Refused at once, so that a crowd of idle or
-        # half-sent connections cannot use up the process's file descriptors.
+        self.waiting_since = time.monotonic()  # uvloop's clock moves in whole ms
+        # The count includes this connection. Dealt with at once, so that a crowd of idle or
+        # half-sent connections can neither use up the process's file descriptors nor keep
+        # others out.
         if len(self.connections) > self.limits.max_connections:
-            self.connections.discard(self)  # so that it does not count against the others
-            self.refusals.count(self.loop.time(), self.limits.max_connections)
-            transport.write(plain_reply(503, "The server is busy. Please try again shortly."))
-            transport.close()
-            return
+            longest = self._longest_waiting()
+            self.refusals.count(
+                self.loop.time(), self.limits.max_connections, closed=longest is not None
+            )
+            if longest is not None:
+                longest.connections.discard(longest)
+                longest.transport.close()
+            else:
+                self.connections.discard(self)  # so that it does not count against the others
+                transport.write(plain_reply(503, "The server is busy. Please try again shortly."))
+                transport.close()
+                return
         self._arm_header_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -174,7 +197,25 @@ class LimitedHttpTools(HttpToolsProtocol):
         super().on_message_complete()
         self.phase = "idle"
 
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self.waiting_since = time.monotonic()  # uvloop's clock moves in whole ms
+
     # --- helpers ------------------------------------------------------------------------
+
+    def _waiting(self) -> bool:
+        """Whether no request of this connection is being handled: it is idle between
+        requests, or its client has not finished sending a request's headers."""
+        handled = self.cycle is not None and not self.cycle.response_complete
+        return self.phase != "body" and not handled and not self.transport.is_closing()
+
+    def _longest_waiting(self) -> LimitedHttpTools | None:
+        waiting = [
+            other
+            for other in self.connections
+            if other is not self and isinstance(other, LimitedHttpTools) and other._waiting()
+        ]
+        return min(waiting, key=lambda other: other.waiting_since, default=None)
 
     def _arm_header_timer(self) -> None:
         self.header_timer = self.loop.call_later(self.limits.header_timeout, self._headers_late)

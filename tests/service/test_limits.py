@@ -29,8 +29,8 @@ WRONG = "sha256=" + "0" * 64  # the shape of a signature, not the right one
 SMALL = {
     "max_body_bytes": 1024,
     "max_header_bytes": 2048,
-    "header_timeout": 0.5,
-    "body_timeout": 0.5,
+    "header_timeout": 1.0,
+    "body_timeout": 1.0,
     "max_connections": 4,
 }
 
@@ -202,17 +202,39 @@ def test_a_connection_that_sends_nothing_is_closed(port: int) -> None:
 # --- connections --------------------------------------------------------------------------
 
 
-def test_connections_past_the_cap_are_refused_at_once(site: Site, tmp_path: Path) -> None:
+def test_at_the_cap_the_connection_waiting_longest_makes_room(site: Site, tmp_path: Path) -> None:
+    """Half-sent requests cannot keep real ones out: the oldest is closed for a new one."""
     with limited_server(site.folder, tmp_path, header_timeout=60.0) as port:
         held = [opened(port) for _ in range(4)]
         try:
-            for conn in held:  # each is really open: it is served
-                conn.sendall(b"HEAD /all.rss HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+            for conn in held:
+                conn.sendall(b"GET /all.rss HTTP/1.1\r\n")  # and then nothing more
+            with opened(port) as new:
+                new.sendall(b"HEAD /all.rss HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                assert status(reply(new)) == 200
+            assert reply(held[0]) == b"", "the one that waited longest was closed"
+            held[1].sendall(b"Host: x\r\nConnection: close\r\n\r\n")
+            assert status(reply(held[1])) == 200, "the others were left alone"
+        finally:
+            for conn in held:
+                conn.close()
+
+
+def test_at_the_cap_with_every_connection_busy_a_new_one_is_refused(
+    site: Site, tmp_path: Path
+) -> None:
+    with limited_server(site.folder, tmp_path, body_timeout=60.0) as port:
+        busy = [opened(port) for _ in range(4)]
+        try:
+            for conn in busy:  # each a request being handled: the hook is reading its body
+                conn.sendall(
+                    post_head(100).replace(b"\r\n\r\n", b"\r\nExpect: 100-continue\r\n\r\n")
+                )
+                assert conn.recv(65536).startswith(b"HTTP/1.1 100 Continue")
             with opened(port) as extra:
                 answer = reply(extra)
             assert status(answer) == 503
-            held.pop().close()
+            busy.pop().close()
             deadline = time.monotonic() + WAIT
             while True:  # once the server has seen that one go, there is room again
                 with opened(port) as again:
@@ -222,5 +244,5 @@ def test_connections_past_the_cap_are_refused_at_once(site: Site, tmp_path: Path
                 assert time.monotonic() < deadline, "no room after a connection closed"
                 time.sleep(0.05)
         finally:
-            for conn in held:
+            for conn in busy:
                 conn.close()
