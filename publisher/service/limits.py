@@ -96,8 +96,8 @@ class Refusals:
         if self.said_at is None or now - self.said_at >= self.EVERY:
             log.warning(
                 "%d connections were open, the most allowed (PUBLISHER_MAX_CONNECTIONS): "
-                "closed %d that had sent no whole request to make room, refused %d new ones "
-                "as all were busy; not said again for a minute",
+                "closed %d waiting ones (idle, or with a request half-sent) to make room, "
+                "refused %d new ones as all were busy; not said again for a minute",
                 most,
                 self.closed,
                 self.refused,

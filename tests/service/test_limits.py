@@ -4,6 +4,7 @@ with small limits so that each test is quick. Every wait is bounded by WAIT."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -16,7 +17,7 @@ import pytest
 import uvicorn
 
 from publisher.delivery.database import connect, create_or_upgrade
-from publisher.service.limits import Limits, server_config
+from publisher.service.limits import Limits, Refusals, server_config
 from publisher.service.run import application
 from publisher.service.scheduler import Service
 from publisher.settings import Settings
@@ -246,3 +247,18 @@ def test_at_the_cap_with_every_connection_busy_a_new_one_is_refused(
         finally:
             for conn in busy:
                 conn.close()
+
+
+def test_what_the_cap_did_is_logged_at_most_once_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    refusals = Refusals()
+    with caplog.at_level(logging.WARNING, logger="publisher"):
+        refusals.count(1000.0, 500, closed=True)
+        for second in range(1, 60):
+            refusals.count(1000.0 + second, 500, closed=second % 2 == 0)
+        refusals.count(1060.0, 500, closed=False)
+    said = [record.getMessage() for record in caplog.records]
+    assert len(said) == 2
+    assert "closed 1 waiting" in said[0] and "refused 0 new" in said[0]
+    assert "closed 29 waiting" in said[1] and "refused 31 new" in said[1]
