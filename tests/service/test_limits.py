@@ -5,7 +5,11 @@ with small limits so that each test is quick. Every wait is bounded by WAIT."""
 from __future__ import annotations
 
 import logging
+import os
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -262,3 +266,31 @@ def test_what_the_cap_did_is_logged_at_most_once_a_minute(
     assert len(said) == 2
     assert "closed 1 waiting" in said[0] and "refused 0 new" in said[0]
     assert "closed 29 waiting" in said[1] and "refused 31 new" in said[1]
+
+
+def test_publisher_serve_takes_its_limits_from_the_settings(site: Site, tmp_path: Path) -> None:
+    env = {**os.environ, "PUBLISHER_MAX_HEADER_BYTES": "1024", "PUBLISHER_CONFIG": ""}
+    command = [sys.executable, "-m", "publisher", "serve", "--port", "0",
+               "--site", str(site.folder)]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert process.stdout is not None
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/", process.stdout.readline())
+        assert found, "no line saying where it listens"
+        port = int(found.group(1))
+        deadline = time.monotonic() + WAIT
+        while True:  # it says where it listens just before it does
+            try:
+                conn = opened(port)
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline, "publisher serve did not start"
+                time.sleep(0.05)
+        with conn:
+            conn.sendall(b"GET /all.rss HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 16384)
+            assert status(reply(conn)) == 431, "1 KiB of headers at most, as set"
+    finally:
+        process.terminate()
+        process.wait(timeout=WAIT)
