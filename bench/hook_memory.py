@@ -6,6 +6,7 @@ finished. Loopback only; SQLite and the example plans in a temporary folder.
     python -m bench.hook_memory              # 400 MB, then 5 x 100 MB of header
     python -m bench.hook_memory --mb 100
     python -m bench.hook_memory --headers-only   # the headers alone, from a fresh start
+    python -m bench.hook_memory --bodies 400     # 400 POSTs at once, each 1 byte short of 1 MiB
 
 Peak memory is the server process's VmHWM in /proc/<pid>/status (Linux). Record the
 figures in docs/performance.md.
@@ -152,11 +153,40 @@ def running_service(open_files: int | None = None) -> Iterator[tuple[int, subpro
                 process.wait()
 
 
+def hold_bodies(port: int, clients: int) -> list[socket.socket]:
+    """`clients` POSTs to /hooks/plans with a wrong signature, each sending all but the last
+    byte of a body at the default limit (1 MiB), and held open."""
+    size = 1 << 20
+    head = (
+        "POST /hooks/plans HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "X-Hub-Signature-256: sha256=" + "0" * 64 + "\r\n"
+        f"Content-Length: {size}\r\n\r\n"
+    ).encode()
+    held = []
+    for _ in range(clients):
+        conn = socket.create_connection(("127.0.0.1", port), timeout=60)
+        conn.sendall(head + b"x" * (size - 1))
+        held.append(conn)
+    return held
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mb", type=int, default=400, help="size of the POST body in MB")
     parser.add_argument("--headers-only", action="store_true", help="skip the POST")
+    parser.add_argument("--bodies", type=int, help="only: this many POSTs held at once")
     args = parser.parse_args()
+    if args.bodies:
+        with running_service(open_files=args.bodies + 200) as (port, process):
+            before = peak_kib(process.pid)
+            held = hold_bodies(port, args.bodies)
+            time.sleep(5)  # the server reads what has come
+            after = peak_kib(process.pid)
+            for conn in held:
+                conn.close()
+        print(f"{args.bodies} POSTs of 1 MiB less a byte, held open at once:")
+        print(f"server peak memory (VmHWM): {before / 1024:.0f} MB before, {after / 1024:.0f} MB")
+        return
     with running_service() as (port, process):
         before = peak_kib(process.pid)
         status = "not sent" if args.headers_only else post_unsigned(port, args.mb)

@@ -4,6 +4,8 @@ with small limits so that each test is quick. Every wait is bounded by WAIT."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import re
@@ -147,6 +149,22 @@ def test_a_body_within_the_limit_is_read_and_judged(port: int) -> None:
         conn.sendall(post_head(len(body)) + body)
         answer = reply(conn)
     assert status(answer) == 403, "read whole, and the signature is wrong"
+
+
+def test_a_signed_body_sent_in_pieces_is_accepted(port: int) -> None:
+    """The hook hashes the body as it comes (never holding it whole): a right signature
+    over a body sent as several chunks, with pauses, is still right."""
+    pieces = [b'{"ref": "refs/heads/main", ', b'"pad": "' + b"p" * 300, b'"}']
+    body = b"".join(pieces)
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    with opened(port) as conn:
+        conn.sendall(post_head(None, signature))
+        for piece in pieces:
+            conn.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+            time.sleep(0.05)
+        conn.sendall(b"0\r\n\r\n")
+        answer = reply(conn)
+    assert status(answer) == 202
 
 
 def test_a_body_that_stalls_is_timed_out(port: int) -> None:
