@@ -479,9 +479,10 @@ def run_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     from publisher.service import web  # noqa: PLC0415
+    from publisher.service.limits import Limits  # noqa: PLC0415
 
     try:
-        web.serve(args.site, plans, args.host, args.port, base_url)
+        web.serve(args.site, plans, args.host, args.port, base_url, limits=Limits.of(settings))
     except OSError as err:
         print(
             f"publisher serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}",
