@@ -42,10 +42,13 @@ from publisher.delivery.outbox import (
 )
 from publisher.delivery.outcome import Outcome, Sender
 from publisher.delivery.webhook import WebhookSender
-from tests.delivery.receivers import (  # noqa: F401 (a fixture, found by pytest by name)
+from tests.delivery.receivers import (  # noqa: F401 (fixtures, found by pytest by name)
     HttpReceiver,
     Reply,
+    TricklingPeer,
     http_receiver_fixture,
+    start_trickling_peer_fixture,
+    trickling_http,
 )
 
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -591,6 +594,36 @@ def test_a_slow_channel_takes_turns_and_cannot_hold_the_only_worker(database: En
     assert backlog_of(database)["sent"] == 7
 
 
+def test_a_receiver_trickling_its_answer_delays_the_other_channel_by_one_timeout_at_most(
+    database: Engine,
+    http_receiver: HttpReceiver,
+    start_trickling_peer: Callable[..., TricklingPeer],
+) -> None:
+    # Real receivers on loopback, one worker: the trickling channel is first in line.
+    peer = start_trickling_peer(trickling_http, gap=0.2)
+    trickle = hook("slow-1", f"http://127.0.0.1:{peer.port}/hook", channel="a-trickle")
+    queue(database, trickle, hook("ok-1", http_receiver.url(), channel="b-healthy"))
+    senders = {
+        "webhook": lambda: WebhookSender(
+            allow_private=True, environ={"HOOK_SECRET": "s"}, timeout=1
+        )
+    }
+    reports: list[DispatchReport] = []
+    passing = threading.Thread(
+        target=lambda: reports.append(
+            dispatch(database, senders, Clock(), channels_at_once=1, random=Random(1))
+        )
+    )
+    passing.start()
+    passing.join(10)  # ten times the timeout
+    assert not passing.is_alive(), "the pass was still waiting on the trickle after 10 seconds"
+    assert (reports[0].sent, reports[0].retried) == (1, 1)
+    assert [r.headers["idempotency-key"] for r in http_receiver.requests] == ["ok-1"]
+    row = rows(database)["slow-1"]
+    assert row.state == "queued"
+    assert row.last_error == "the receiver at 127.0.0.1 did not answer within 1 seconds"
+
+
 def test_the_pass_starts_no_send_after_its_time_and_leaves_the_rest_queued(
     database: Engine,
 ) -> None:
@@ -628,9 +661,9 @@ dispatch(engine, {"webhook": sender}, lambda: moment, batch=3)
 """
 
 
-def hook(key: str, url: str) -> NewItem:
+def hook(key: str, url: str, channel: str = "val/website") -> NewItem:
     payload = {"url": url, "secret_env": "HOOK_SECRET", "body": {"id": key}}
-    return NewItem(key=key, channel="val/website", kind="webhook", payload=payload)
+    return NewItem(key=key, channel=channel, kind="webhook", payload=payload)
 
 
 def kill_mid_send(engine: Engine, receiver: HttpReceiver, moment: datetime, seen: int) -> None:
