@@ -9,6 +9,7 @@ import os
 import re
 import socket
 import ssl
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,7 +31,8 @@ _RETRY_STATUSES = {408, 429}
 _DELAY_SECONDS = re.compile(r"[0-9]+")  # Retry-After's delay-seconds (RFC 9110): ASCII digits
 
 # What socket.getaddrinfo returns; tests may pass their own resolver with the same shape.
-Resolver = Callable[..., Sequence[tuple[Any, Any, Any, Any, tuple[Any, ...]]]]
+Answers = Sequence[tuple[Any, Any, Any, Any, tuple[Any, ...]]]
+Resolver = Callable[..., Answers]
 
 
 def _utc_now() -> datetime:
@@ -153,11 +155,12 @@ class _DeadlineStream(httpcore.NetworkStream):
 
 
 class _DeadlineBackend(httpcore.NetworkBackend):
-    """Opens connections whose whole life is `seconds` long. Each webhook has its own
-    connection (see WebhookSender), so that is the bound on the whole exchange."""
+    """Opens connections whose whole life is the connect timeout it is given (WebhookSender
+    gives every step the time left for the webhook). Each webhook has its own connection,
+    so that is the bound on the whole exchange."""
 
     def __init__(self, seconds: float) -> None:
-        self._seconds = seconds
+        self._seconds = seconds  # when no timeout is given
         self._plain = httpcore.SyncBackend()
 
     def connect_tcp(
@@ -168,9 +171,9 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        deadline = time.monotonic() + self._seconds
-        timeout = self._seconds if timeout is None else min(timeout, self._seconds)
-        stream = self._plain.connect_tcp(host, port, timeout, local_address, socket_options)
+        seconds = self._seconds if timeout is None else timeout
+        deadline = time.monotonic() + seconds
+        stream = self._plain.connect_tcp(host, port, seconds, local_address, socket_options)
         return _DeadlineStream(stream, deadline)
 
     def connect_unix_socket(
@@ -220,6 +223,7 @@ class WebhookSender:
         self.send_to_examples = send_to_examples  # tests resolve example names themselves
 
     def send(self, key: str, payload: dict[str, Any]) -> Outcome:
+        deadline = time.monotonic() + self.timeout  # the lookup and the whole exchange
         try:
             body = self._body(payload.get("body"))
             if not self.send_to_examples:
@@ -228,6 +232,10 @@ class WebhookSender:
             url, address = self._target(payload.get("url"))  # last: it may ask DNS
         except _RefusedError as refused:
             return refused.outcome
+        where = f"the receiver at {url.host}"
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return Outcome.retry(f"{where} did not answer within {self.timeout:g} seconds")
         timestamp = str(int(self.clock().timestamp()))
         headers = {
             "Content-Type": "application/json",
@@ -239,7 +247,7 @@ class WebhookSender:
             "Content-Length": str(len(body)),
             "Connection": "close",
         }
-        extensions: dict[str, Any] = {"timeout": dict.fromkeys(_STEPS, self.timeout)}
+        extensions: dict[str, Any] = {"timeout": dict.fromkeys(_STEPS, left)}
         if url.scheme == "https":
             extensions["sni_hostname"] = url.raw_host.decode("ascii")
         target = httpcore.URL(
@@ -248,7 +256,6 @@ class WebhookSender:
             port=url.port or (443 if url.scheme == "https" else 80),
             target=url.raw_path,
         )
-        where = f"the receiver at {url.host}"
         try:
             with self._pool.stream(
                 "POST", target, headers=list(headers.items()), content=body, extensions=extensions
@@ -272,7 +279,7 @@ class WebhookSender:
             raise _RefusedError(Outcome.failed(reason))
         port = url.port or (443 if url.scheme == "https" else 80)
         try:
-            found = self.resolve(url.raw_host.decode("ascii"), port, type=socket.SOCK_STREAM)
+            found = self._lookup(url.raw_host.decode("ascii"), port)
         except (socket.gaierror, UnicodeError) as error:
             reason = getattr(error, "strerror", None) or str(error)
             raise _RefusedError(
@@ -287,6 +294,31 @@ class WebhookSender:
             if refused is not None:
                 raise _RefusedError(Outcome.failed(refused))
         return url, str(addresses[0])
+
+    def _lookup(self, host: str, port: int) -> Answers:
+        """The name's addresses, within the timeout. A lookup cannot be cut short, so it
+        runs in a thread of its own, left to end by itself (the system resolver's own
+        time limits end it) if it takes longer than the webhook may."""
+        found: list[Answers] = []
+        failed: list[Exception] = []
+        done = threading.Event()
+
+        def look_up() -> None:
+            try:
+                found.append(self.resolve(host, port, type=socket.SOCK_STREAM))
+            except Exception as error:
+                failed.append(error)
+            finally:
+                done.set()
+
+        threading.Thread(target=look_up, name="webhook-lookup", daemon=True).start()
+        if not done.wait(self.timeout):
+            raise _RefusedError(
+                Outcome.retry(f"the name {host} was not looked up within {self.timeout:g} seconds")
+            )
+        if failed:
+            raise failed[0]
+        return found[0]
 
     @staticmethod
     def _body(value: object) -> bytes:

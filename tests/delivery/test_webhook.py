@@ -209,6 +209,21 @@ def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_timeout(
     assert peer.closed.wait(10)  # and it hung up
 
 
+def test_a_name_lookup_that_hangs_means_retry_after_the_timeout(webhooks) -> None:
+    # A resolver stands in for a DNS server that never answers: a fault no test may
+    # produce with a real one, since tests never ask DNS.
+    answered = threading.Event()
+
+    def hangs(host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        answered.wait(10)
+        return socket.getaddrinfo(HOST, port, *args, **kwargs)
+
+    outcome = webhooks(timeout=0.5, resolve=hangs).send("key-1", payload("http://hooks.test/in"))
+    answered.set()
+
+    assert outcome == Outcome.retry("the name hooks.test was not looked up within 0.5 seconds")
+
+
 def test_nobody_listening_means_retry(webhooks) -> None:
     outcome = webhooks().send("key-1", payload(f"http://{HOST}:{free_port()}/hook"))
 
