@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import errno
 import mailbox
-import math
 import quopri
 import re
 import smtplib
 import socket
 import ssl
-import time
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,13 +16,11 @@ from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+from publisher.delivery.deadline import BoundedSMTP, BoundedSMTPS, Deadline
 from publisher.delivery.outcome import Outcome, Sender
-
-if TYPE_CHECKING:
-    from _typeshed import ReadableBuffer
 
 # A pragmatic addr-spec: the dot-atom form every real mailbox uses. Quoted local parts and
 # address literals are legal but are also where injection tricks hide, so we refuse them.
@@ -211,74 +207,6 @@ def _code_reason(code: int, text: bytes | str) -> str:
     return f"{code} {_one_line(words)}".strip()
 
 
-class _Deadline:
-    """The moment by which the exchange in progress (one message, or saying goodbye) must be
-    over, whatever the server does: a timeout per read alone lets a server that answers a
-    byte at a time hold a pass for ever."""
-
-    def __init__(self) -> None:
-        self.at = math.inf
-
-    def start(self, seconds: float) -> None:
-        self.at = time.monotonic() + seconds
-
-    def left(self) -> float:
-        left = self.at - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the time for this message ran out")
-        return left
-
-
-class _DeadlineReader:
-    """What smtplib reads replies through (it calls readline and close): each read from the
-    socket waits only for the time left before the deadline."""
-
-    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
-        self.sock = sock
-        self.deadline = deadline
-        self.buffer = b""
-
-    def readline(self, limit: int = -1) -> bytes:
-        while b"\n" not in self.buffer and not 0 <= limit <= len(self.buffer):
-            self.sock.settimeout(self.deadline.left())
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                break  # the server hung up: what is left is the last line
-            self.buffer += chunk
-        end = self.buffer.find(b"\n") + 1 or len(self.buffer)
-        if 0 <= limit < end:
-            end = limit
-        line, self.buffer = self.buffer[:end], self.buffer[end:]
-        return line
-
-    def close(self) -> None:
-        self.buffer = b""  # anything a server sent ahead (say, before STARTTLS) is dropped
-
-
-class _BoundedSMTP(smtplib.SMTP):
-    """smtplib's client, but sending and reading each reply keep to one deadline, set
-    before each message; connecting (and the TLS handshake of smtps) each take at most the
-    timeout, as before, and count against the deadline."""
-
-    def __init__(self, host: str, port: int, *, deadline: _Deadline, **options: Any) -> None:
-        self.deadline = deadline  # first: the constructor connects and reads the greeting
-        super().__init__(host, port, **options)
-
-    def send(self, s: ReadableBuffer | str) -> None:
-        if self.sock is not None:
-            self.sock.settimeout(self.deadline.left())  # sendall keeps to it as a whole
-        super().send(s)
-
-    def getreply(self) -> tuple[int, bytes]:
-        if self.file is None and self.sock is not None:
-            self.file = _DeadlineReader(self.sock, self.deadline)
-        return super().getreply()
-
-
-class _BoundedSMTPS(_BoundedSMTP, smtplib.SMTP_SSL):
-    """The same over TLS from the start (smtps://)."""
-
-
 class SmtpSender:
     """Sends through one SMTP connection, opened at the first message and reused until close().
 
@@ -314,7 +242,7 @@ class SmtpSender:
         self.clock = clock
         self.ssl_context = ssl_context or ssl.create_default_context()
         self._connection: smtplib.SMTP | None = None
-        self._deadline = _Deadline()
+        self._deadline = Deadline()
 
     @property
     def where(self) -> str:
@@ -328,7 +256,7 @@ class SmtpSender:
     def _connect(self) -> smtplib.SMTP:
         connection: smtplib.SMTP
         if self.scheme == "smtps":
-            connection = _BoundedSMTPS(
+            connection = BoundedSMTPS(
                 self.host,
                 self.port,
                 deadline=self._deadline,
@@ -336,7 +264,7 @@ class SmtpSender:
                 context=self.ssl_context,
             )
         else:
-            connection = _BoundedSMTP(
+            connection = BoundedSMTP(
                 self.host, self.port, deadline=self._deadline, timeout=self.timeout
             )
         try:

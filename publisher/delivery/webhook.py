@@ -12,7 +12,7 @@ import ssl
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from publisher.delivery.deadline import DeadlineBackend
 from publisher.delivery.outcome import Outcome
 from publisher.plans.addresses import Address, not_public
 
@@ -104,87 +105,6 @@ def _not_an_example(value: object) -> None:
         raise _RefusedError(Outcome.failed(reason))
 
 
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection on which every step (TLS, each write, each read) gets only the time left
-    before one deadline: a receiver sending its answer a byte at a time cannot stretch an
-    exchange past it, as it can a timeout that starts again at each read."""
-
-    def __init__(self, stream: httpcore.NetworkStream, deadline: float) -> None:
-        self._stream = stream
-        self._deadline = deadline
-
-    def _left(self, timeout: float | None, expired: type[Exception]) -> float:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise expired("the time for the whole exchange ran out")
-        return left if timeout is None else min(timeout, left)
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        # httpcore's own write gives every partial send the whole timeout again; a receiver
-        # taking the body slowly would stretch it, so each send here gets what is left.
-        sock: socket.socket = self._stream.get_extra_info("socket")
-        while buffer:
-            left = self._left(timeout, httpcore.WriteTimeout)
-            try:
-                sock.settimeout(left)
-                buffer = buffer[sock.send(buffer) :]
-            except TimeoutError as error:
-                raise httpcore.WriteTimeout(str(error)) from error
-            except OSError as error:
-                raise httpcore.WriteError(str(error)) from error
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        left = self._left(timeout, httpcore.ConnectTimeout)  # the handshake as a whole
-        return _DeadlineStream(
-            self._stream.start_tls(ssl_context, server_hostname, left), self._deadline
-        )
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """Opens connections whose whole life is the connect timeout it is given (WebhookSender
-    gives every step the time left for the webhook). Each webhook has its own connection,
-    so that is the bound on the whole exchange."""
-
-    def __init__(self, seconds: float) -> None:
-        self._seconds = seconds  # when no timeout is given
-        self._plain = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        seconds = self._seconds if timeout is None else timeout
-        deadline = time.monotonic() + seconds
-        stream = self._plain.connect_tcp(host, port, seconds, local_address, socket_options)
-        return _DeadlineStream(stream, deadline)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        raise httpcore.UnsupportedProtocol("webhooks go over TCP only")
-
-    def sleep(self, seconds: float) -> None:
-        self._plain.sleep(seconds)
-
-
 class WebhookSender:
     """POSTs each item's body to its URL, signed with the secret its channel names.
 
@@ -213,7 +133,7 @@ class WebhookSender:
         self._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context,
             max_keepalive_connections=0,
-            network_backend=_DeadlineBackend(timeout),
+            network_backend=DeadlineBackend(timeout),
         )
         self.timeout = timeout
         self.allow_private = allow_private
