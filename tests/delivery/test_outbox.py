@@ -266,6 +266,21 @@ def test_retry_after_is_capped_at_the_longest_backoff(database: Engine, asked: f
         assert row.next_attempt_at == T0 + timedelta(hours=6)
 
 
+def test_a_receiver_asking_to_wait_for_ever_is_tried_again_after_six_hours(
+    database: Engine, http_receiver: HttpReceiver
+) -> None:
+    # Before: the receiver's 99999999999999 seconds made OverflowError, and the pass died.
+    http_receiver.script(Reply(429, {"Retry-After": "99999999999999"}))
+    queue(database, hook("a", http_receiver.url(), "a-first"), hook("b", http_receiver.url()))
+    senders = {"webhook": lambda: WebhookSender(allow_private=True, environ={"HOOK_SECRET": "s"})}
+    # One channel at a time, so the first request, a's, is the one answered 429.
+    report = dispatch(database, senders, Clock(), random=Random(1), channels_at_once=1)
+    assert (report.sent, report.retried) == (1, 1)
+    row = rows(database)["a"]
+    assert (row.state, row.next_attempt_at) == ("queued", T0 + timedelta(hours=6))
+    assert row.last_error == "the receiver at 127.0.0.1 answered 429 Too Many Requests"
+
+
 def test_an_item_is_parked_as_failed_after_max_attempts(database: Engine) -> None:
     queue(database, item("a"))
     receiver = Receiver({"a": [Outcome.retry("connection refused")] * 10})
