@@ -9,8 +9,9 @@ import math
 import smtplib
 import socket
 import ssl
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpcore
@@ -18,7 +19,43 @@ import httpcore
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
-__all__ = ["BoundedSMTP", "BoundedSMTPS", "Deadline", "DeadlineBackend"]
+__all__ = [
+    "Answers",
+    "BoundedSMTP",
+    "BoundedSMTPS",
+    "Deadline",
+    "DeadlineBackend",
+    "Resolver",
+    "look_up",
+]
+
+# What socket.getaddrinfo returns; tests may pass their own resolver with the same shape.
+Answers = Sequence[tuple[Any, Any, Any, Any, tuple[Any, ...]]]
+Resolver = Callable[..., Answers]
+
+
+def look_up(resolve: Resolver, host: str, port: int, seconds: float) -> Answers:
+    """`resolve(host, port)`'s answers, or TimeoutError after `seconds`. A lookup cannot be
+    cut short, so it runs in a thread of its own, left to end by itself (the system
+    resolver's own time limits end it) when it takes longer than the caller may wait."""
+    found: list[Answers] = []
+    failed: list[Exception] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            found.append(resolve(host, port, type=socket.SOCK_STREAM))
+        except Exception as error:
+            failed.append(error)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="look-up", daemon=True).start()
+    if not done.wait(seconds):
+        raise TimeoutError(f"the name {host} was not looked up within {seconds:g} seconds")
+    if failed:
+        raise failed[0]
+    return found[0]
 
 
 # --- webhooks ---------------------------------------------------------------------------
@@ -157,9 +194,29 @@ class BoundedSMTP(smtplib.SMTP):
     before each message; connecting (and the TLS handshake of smtps) each take at most the
     timeout, as before, and count against the deadline."""
 
-    def __init__(self, host: str, port: int, *, deadline: Deadline, **options: Any) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        deadline: Deadline,
+        resolve: Resolver = socket.getaddrinfo,
+        **options: Any,
+    ) -> None:
         self.deadline = deadline  # first: the constructor connects and reads the greeting
+        self.resolve = resolve
         super().__init__(host, port, **options)
+
+    def connect(
+        self, host: str = "localhost", port: int = 0, source_address: Any = None
+    ) -> tuple[int, bytes]:
+        # The name is looked up here, within the deadline, and smtplib connects to the
+        # address; TLS still checks the certificate against the name (smtplib keeps it).
+        answers = look_up(self.resolve, host, port, self.deadline.left())
+        if not answers:
+            raise OSError(f"the name {host} has no address")
+        address = str(answers[0][4][0])
+        return super().connect(address, port, source_address)
 
     def send(self, s: ReadableBuffer | str) -> None:
         if self.sock is not None:

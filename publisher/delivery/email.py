@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from publisher.delivery.deadline import BoundedSMTP, BoundedSMTPS, Deadline
+from publisher.delivery.deadline import BoundedSMTP, BoundedSMTPS, Deadline, Resolver
 from publisher.delivery.outcome import Outcome, Sender
 
 # A pragmatic addr-spec: the dot-atom form every real mailbox uses. Quoted local parts and
@@ -221,6 +221,7 @@ class SmtpSender:
         timeout: float = 30,
         clock: Callable[[], datetime] = _utc_now,
         ssl_context: ssl.SSLContext | None = None,
+        resolve: Resolver = socket.getaddrinfo,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in _SMTP_PORTS or not parts.hostname:
@@ -243,6 +244,7 @@ class SmtpSender:
         self.ssl_context = ssl_context or ssl.create_default_context()
         self._connection: smtplib.SMTP | None = None
         self._deadline = Deadline()
+        self.resolve = resolve  # tests stand in for DNS, which they never ask
 
     @property
     def where(self) -> str:
@@ -260,12 +262,17 @@ class SmtpSender:
                 self.host,
                 self.port,
                 deadline=self._deadline,
+                resolve=self.resolve,
                 timeout=self.timeout,
                 context=self.ssl_context,
             )
         else:
             connection = BoundedSMTP(
-                self.host, self.port, deadline=self._deadline, timeout=self.timeout
+                self.host,
+                self.port,
+                deadline=self._deadline,
+                resolve=self.resolve,
+                timeout=self.timeout,
             )
         try:
             connection.ehlo()

@@ -9,7 +9,6 @@ import os
 import re
 import socket
 import ssl
-import threading
 import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +19,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from publisher.delivery.deadline import DeadlineBackend
+from publisher.delivery.deadline import Answers, DeadlineBackend, Resolver, look_up
 from publisher.delivery.outcome import Outcome
 from publisher.plans.addresses import Address, not_public
 
@@ -30,10 +29,6 @@ USER_AGENT = "forward-plan-publisher"
 _BODY_SHOWN = 200  # characters of a receiver's error page worth showing in `publisher outbox`
 _RETRY_STATUSES = {408, 429}
 _DELAY_SECONDS = re.compile(r"[0-9]+")  # Retry-After's delay-seconds (RFC 9110): ASCII digits
-
-# What socket.getaddrinfo returns; tests may pass their own resolver with the same shape.
-Answers = Sequence[tuple[Any, Any, Any, Any, tuple[Any, ...]]]
-Resolver = Callable[..., Answers]
 
 
 def _utc_now() -> datetime:
@@ -216,29 +211,10 @@ class WebhookSender:
         return url, str(addresses[0])
 
     def _lookup(self, host: str, port: int) -> Answers:
-        """The name's addresses, within the timeout. A lookup cannot be cut short, so it
-        runs in a thread of its own, left to end by itself (the system resolver's own
-        time limits end it) if it takes longer than the webhook may."""
-        found: list[Answers] = []
-        failed: list[Exception] = []
-        done = threading.Event()
-
-        def look_up() -> None:
-            try:
-                found.append(self.resolve(host, port, type=socket.SOCK_STREAM))
-            except Exception as error:
-                failed.append(error)
-            finally:
-                done.set()
-
-        threading.Thread(target=look_up, name="webhook-lookup", daemon=True).start()
-        if not done.wait(self.timeout):
-            raise _RefusedError(
-                Outcome.retry(f"the name {host} was not looked up within {self.timeout:g} seconds")
-            )
-        if failed:
-            raise failed[0]
-        return found[0]
+        try:
+            return look_up(self.resolve, host, port, self.timeout)
+        except TimeoutError as error:
+            raise _RefusedError(Outcome.retry(str(error))) from None
 
     @staticmethod
     def _body(value: object) -> bytes:

@@ -231,6 +231,23 @@ def test_a_server_that_trickles_an_answer_is_cut_off_at_the_timeout(
     assert peer.closed.wait(10)  # and it hung up
 
 
+def test_a_name_lookup_that_hangs_means_retry_after_the_timeout(connect) -> None:
+    # A resolver stands in for a DNS server that never answers (tests never ask DNS).
+    answered = threading.Event()
+
+    def hangs(host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        answered.wait(10)
+        return socket.getaddrinfo(HOST, free_port(), *args, **kwargs)
+
+    sender = connect("smtp://mail.test:25", timeout=0.5, resolve=hangs)
+    outcome = sender.send("key-1", payload())
+    answered.set()
+
+    assert outcome == Outcome.retry(
+        "the mail server at mail.test:25 did not answer within 0.5 seconds"
+    )
+
+
 def test_a_permanent_refusal_fails(smtp_server: SmtpServer, connect) -> None:
     smtp_server.handler.data_reply = "550 5.7.1 Message rejected as spam"
     outcome = connect(smtp_server.url()).send("key-1", payload())
