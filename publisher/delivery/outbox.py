@@ -26,6 +26,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
 from publisher.delivery.database import insert_new, outbox
 from publisher.delivery.outcome import Outcome, Result, Sender
@@ -354,7 +355,11 @@ def _dispatch_channel(
                     if not waiting or not work_through(conn):
                         break
             finally:
-                _release(conn, waiting)
+                try:
+                    _release(conn, waiting)
+                except SQLAlchemyError as error:  # the database failed: their claim runs out
+                    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+                    tally.notes.append(f"{len(waiting)} claimed items wait a minute: {reason}")
     finally:
         for kind, sender in opened.items():
             try:
