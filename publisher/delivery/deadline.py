@@ -190,9 +190,9 @@ class _DeadlineReader:
 
 
 class BoundedSMTP(smtplib.SMTP):
-    """smtplib's client, but sending and reading each reply keep to one deadline, set
-    before each message; connecting (and the TLS handshake of smtps) each take at most the
-    timeout, as before, and count against the deadline."""
+    """smtplib's client, but looking up the name, connecting, sending and reading each
+    reply keep to one deadline, set before each message. (The TLS handshake of smtps gets
+    the time left when it starts, so it can overrun by at most that.)"""
 
     def __init__(
         self,
@@ -216,7 +216,13 @@ class BoundedSMTP(smtplib.SMTP):
         if not answers:
             raise OSError(f"the name {host} has no address")
         address = str(answers[0][4][0])
-        return super().connect(address, port, source_address)
+        # smtplib connects (and, for smtps, shakes hands) within self.timeout: only the
+        # time left, for this connection only.
+        timeout, self.timeout = self.timeout, min(self.timeout, self.deadline.left())
+        try:
+            return super().connect(address, port, source_address)
+        finally:
+            self.timeout = timeout
 
     def send(self, s: ReadableBuffer | str) -> None:
         if self.sock is not None:
