@@ -251,8 +251,15 @@ def _colour(stream: object) -> bool:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    settings = _settings("check")
+    if settings is None:
+        return EXIT_USAGE
     try:
-        result = check(args.paths, args.today or today_in_london())
+        result = check(
+            args.paths,
+            args.today or today_in_london(),
+            allow_private_webhooks=settings.allow_private_webhooks,
+        )
     except UsageError as err:
         print(f"publisher check: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -213,3 +213,21 @@ def test_settings_in_publisher_toml_reach_build_and_diff(tmp_path: Path) -> None
         cwd=repo.root, env=clean, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert "https://other.example.org/opportunities/" in again.stdout
+
+
+def test_a_private_webhook_is_an_error_unless_the_setting_allows_it(tmp_path: Path) -> None:
+    shutil.copytree(PLANS, tmp_path / "plans")
+    channel = tmp_path / "plans" / "channels" / "private-webhook.yaml"
+    shutil.copy(ROOT / "tests" / "fixtures" / "broken" / "channels" / channel.name, channel)
+    refused = _publisher("check", "plans", "--format", "json", "--today", TODAY, cwd=tmp_path)
+    assert refused.returncode == 1
+    found = [p for p in json.loads(refused.stdout)["problems"] if p["code"] == "private-webhook"]
+    assert len(found) == 5 and {p["severity"] for p in found} == {"error"}
+    allowed = _publisher(
+        "check", "plans", "--format", "json", "--today", TODAY, cwd=tmp_path,
+        env={"PUBLISHER_ALLOW_PRIVATE_WEBHOOKS": "true"},
+    )  # fmt: skip
+    assert allowed.returncode == 0, allowed.stdout
+    found = [p for p in json.loads(allowed.stdout)["problems"] if p["code"] == "private-webhook"]
+    assert len(found) == 5 and {p["severity"] for p in found} == {"warning"}
+    assert "PUBLISHER_ALLOW_PRIVATE_WEBHOOKS is on here" in found[0]["message"]

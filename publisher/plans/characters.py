@@ -58,6 +58,7 @@ def is_clean(text: str) -> bool:
         text.replace("\n", " ").replace("\t", " ").isprintable()
     )
 
+
 # Names for the control characters, which Unicode's name table leaves out.
 _CONTROL_NAMES = {
     0x00: "NULL",

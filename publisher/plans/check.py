@@ -309,8 +309,10 @@ def check(
     *,
     workers: int | None = None,
     glossary: Glossary | None = None,
+    allow_private_webhooks: bool = False,
 ) -> CheckReport:
-    """Check every file under `paths`; raise UsageError only for paths that do not exist."""
+    """Check every file under `paths`; raise UsageError only for paths that do not exist.
+    `allow_private_webhooks`: the setting of the publisher that will read these files."""
     files = discover(paths)
     glossary = glossary or load_glossary()
     roots = {path: plans_root(path) for path in files}
@@ -336,8 +338,11 @@ def check(
             elif reference_file.resolve() not in roots:
                 files.append(reference_file.resolve())
                 roots[reference_file.resolve()] = root
+    references = {root: load_reference(root, glossary) for root in set(roots.values())}
+    for reference in references.values():
+        reference.allow_private_webhooks = allow_private_webhooks
     context = _Context(
-        {root: load_reference(root, glossary) for root in set(roots.values())},
+        references,
         JargonIndex.build(glossary),
         today,
     )

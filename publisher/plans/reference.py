@@ -86,6 +86,9 @@ class Reference:
     themes: dict[str, Theme] | None = None
     organisations: frozenset[str] | None = None
     glossary: Glossary = field(default_factory=Glossary)
+    # PUBLISHER_ALLOW_PRIVATE_WEBHOOKS where the check runs: a webhook to a private address
+    # is then a warning, not an error (the publisher there will post to it).
+    allow_private_webhooks: bool = False
 
 
 def plans_root(path: Path) -> Path:

@@ -104,7 +104,7 @@ def check_channels(channels: ChannelFile, reference: Reference, file_stem: str) 
             )
         url = getattr(channel, "url", None)
         if isinstance(url, str):
-            out += _private_webhook(url, (*base, "url"))
+            out += _private_webhook(url, (*base, "url"), reference.allow_private_webhooks)
         if isinstance(url, str) and url.startswith("http://"):
             out.append(
                 warning(
@@ -117,9 +117,10 @@ def check_channels(channels: ChannelFile, reference: Reference, file_stem: str) 
     return out
 
 
-def _private_webhook(url: str, path: FieldPath) -> list[Finding]:
+def _private_webhook(url: str, path: FieldPath, allowed: bool) -> list[Finding]:
     """An error for an address that is written as a private, loopback or other non-public
-    address, or localhost: the publisher refuses to post there (webhook.py, same rule)."""
+    address, or localhost: the publisher refuses to post there (webhook.py, same rule).
+    Where PUBLISHER_ALLOW_PRIVATE_WEBHOOKS is on, the publisher posts there: a warning."""
     try:
         host = urlsplit(url).hostname
     except ValueError:
@@ -127,6 +128,18 @@ def _private_webhook(url: str, path: FieldPath) -> list[Finding]:
     problem = host_problem(host) if host else None
     if problem is None:
         return []
+    if allowed:
+        return [
+            warning(
+                path,
+                "private-webhook",
+                f"This webhook address is not on the public internet: {problem}. The "
+                "publisher posts to it only because PUBLISHER_ALLOW_PRIVATE_WEBHOOKS is on "
+                "here.",
+                "A publisher without that setting will not post to it; use the receiver's "
+                "public https:// address if it has one.",
+            )
+        ]
     return [
         error(
             path,
@@ -135,8 +148,8 @@ def _private_webhook(url: str, path: FieldPath) -> list[Finding]:
             "The publisher will not post to it.",
             "Use the receiver's public https:// address. If the receiver really is on a "
             "private network, whoever runs the publisher can allow it with "
-            "PUBLISHER_ALLOW_PRIVATE_WEBHOOKS=1; this check still reports it, because it "
-            "checks the file, not where the publisher runs.",
+            "PUBLISHER_ALLOW_PRIVATE_WEBHOOKS=true, where the publisher runs and where "
+            "this check runs; the check then warns instead.",
         )
     ]
 
