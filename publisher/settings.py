@@ -82,7 +82,8 @@ class Settings(BaseSettings):
         10.0,
         gt=0,
         validation_alias="PUBLISHER_WEBHOOK_TIMEOUT",
-        description="Seconds to wait for a webhook receiver before trying again later.",
+        description="Seconds a webhook may take in all (looking up the name, connecting, "
+        "sending, and the receiver's whole answer) before it is tried again later.",
     )
     hook_secret: str | None = Field(
         None,
