@@ -8,6 +8,7 @@ import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 
+from publisher.plans import characters
 from publisher.plans.check import display_path
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.load import load
@@ -55,7 +56,9 @@ def load_channels(plans: Path) -> tuple[list[Subscriber], list[Problem]]:
         if document is None:
             problems += found
             continue
-        findings = check_schema_version(document.data, "channels")
+        # The same text rule as `publisher check`: a file it refuses is not used here either.
+        findings = characters.check_text(document.data, document.text)
+        findings = findings or check_schema_version(document.data, "channels")
         channels = None
         if not findings:
             channels, findings = validate(ChannelFile, document.data)
