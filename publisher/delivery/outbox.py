@@ -462,6 +462,18 @@ def _release(conn: Connection, items: list[_Claimed]) -> None:
         items.clear()
 
 
+def release_unstarted(conn: Connection) -> int:
+    """Every item claimed and not yet started goes back to the queue, due as before. For
+    the one dispatcher that holds the lock, stopping: it will start none of them (after a
+    crash they wait out their claim lease instead). Returns how many."""
+    done = conn.execute(
+        update(outbox)
+        .where(outbox.c.state == State.SENDING.value, outbox.c.started_at.is_(None))
+        .values(state=State.QUEUED.value, claimed_until=None)
+    )
+    return done.rowcount
+
+
 def _send(
     item: _Claimed, senders: Mapping[str, Callable[[], Sender]], opened: dict[str, Sender]
 ) -> Outcome:

@@ -24,6 +24,7 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, and_, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from publisher.delivery import notify, outbox
 from publisher.delivery.channels import LONDON
@@ -156,6 +157,8 @@ class Service:
         deadline = time.monotonic() + grace
         ended = self.syncer.stop(max(0.0, deadline - time.monotonic()))
         ended = self.notifier.stop(max(0.0, deadline - time.monotonic())) and ended
+        if not ended and self.state.role == "active":
+            self._release_unstarted()
         self.lock.release()
         self.state.role = "stopped"
         if not ended:
@@ -165,6 +168,18 @@ class Service:
                 grace,
             )
         return ended
+
+    def _release_unstarted(self) -> None:
+        """The abandoned pass's claimed items that it never started go back to the queue
+        now, for the next instance, instead of waiting out their claim."""
+        try:
+            with self.engine.begin() as conn:
+                released = outbox.release_unstarted(conn)
+        except SQLAlchemyError as error:
+            log.warning("Could not put the claimed messages back in the queue: %s", error)
+            return
+        if released:
+            log.info("Put %d claimed messages not yet sent back in the queue.", released)
 
     # --- asking for work ----------------------------------------------------------------
     def request_sync(self, why: str, *, retry_now: bool = False) -> None:

@@ -216,6 +216,7 @@ def test_sigterm_stops_publisher_run_promptly_while_a_receiver_trickles(
         plans.folder, plans.settings, lambda: dt.datetime.now(dt.UTC), engine=plans.engine
     )
     plans.opportunities.append({**BASE_OPPORTUNITY, "id": "one", "title": "Announced"})
+    plans.opportunities.append({**BASE_OPPORTUNITY, "id": "two", "title": "Announced too"})
     plans.write()
     env = environment(
         plans, PUBLISHER_ALLOW_PRIVATE_WEBHOOKS="true",
@@ -234,6 +235,11 @@ def test_sigterm_stops_publisher_run_promptly_while_a_receiver_trickles(
         took = time.monotonic() - started
         assert process.returncode == 0, said
         assert "abandoned" in said and "Traceback" not in said
+        # The message claimed behind the stuck one, never started, is queued again at once
+        # for the next instance; the stuck one waits out its lease, to be sent once more.
+        with plans.engine.begin() as conn:
+            states = sorted((r.state, r.attempts) for r in outbox.list_items(conn, None, None))
+        assert states == [("queued", 0), ("sending", 1)], said
         with capsys.disabled():
             print(f"\n  publisher run stopped {took:.1f} s after SIGTERM, mid-send")
     finally:
