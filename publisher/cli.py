@@ -489,7 +489,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from publisher.service.limits import Limits  # noqa: PLC0415
 
     try:
-        web.serve(args.site, plans, args.host, args.port, base_url, limits=Limits.of(settings))
+        web.serve(args.site, plans, args.host, args.port, Limits.of(settings), base_url)
     except OSError as err:
         print(
             f"publisher serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}",

@@ -41,7 +41,6 @@ from publisher.service.files import (
 from publisher.service.filtered import Choice, Unknown
 from publisher.service.limits import BodyLimits, Limits, server_config
 from publisher.service.live import LONDON, Clock, Live, PlansError, last_build
-from publisher.settings import load_settings
 
 Health = Callable[[], dict[str, Any]]
 
@@ -125,7 +124,13 @@ class Web:
     """The request handlers, over one site folder and its plans."""
 
     def __init__(
-        self, site_dir: Path, plans: Path | None, base_url: str, clock: Clock, health: Health | None
+        self,
+        site_dir: Path,
+        plans: Path | None,
+        base_url: str,
+        clock: Clock,
+        health: Health | None,
+        health_token: str | None = None,
     ) -> None:
         self.site_dir = site_dir
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
@@ -134,7 +139,7 @@ class Web:
         self.files = Files()
         self.locator = Locator(site_dir)
         self.live = Live(site_dir, plans, self.base_url, clock) if plans is not None else None
-        self.health_token: str | None = None
+        self.health_token = health_token
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -270,8 +275,7 @@ def create_app(
     bound request bodies (the defaults of the settings when None); the server they run in
     is made by `limits.server_config` for the rest. /healthz shows its details to local
     callers and to those sending `health_token` as a bearer token (service/health.py)."""
-    web = Web(site_dir, plans, base_url, clock, health)
-    web.health_token = health_token
+    web = Web(site_dir, plans, base_url, clock, health, health_token)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -320,13 +324,12 @@ def serve(
     plans: Path | None,
     host: str,
     port: int,
+    limits: Limits,
     base_url: str | None = None,
     announce: Callable[[str], None] | None = None,
-    limits: Limits | None = None,
 ) -> None:
     """Serve the site until stopped (SIGTERM or Ctrl+C end it gracefully), under `limits`
-    (from the settings when None). Raises OSError when the address cannot be used."""
-    limits = limits or Limits.of(load_settings())
+    (the caller's settings). Raises OSError when the address cannot be used."""
     sock, address = listen(host, port)
     app = create_app(site_dir, plans, base_url or address, limits=limits)
     message = f"Serving the site in {site_dir}/ at {address} (Ctrl+C to stop)"
