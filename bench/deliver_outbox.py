@@ -39,7 +39,7 @@ from publisher.delivery import channels, messages, outbox
 from publisher.delivery.database import connect, create_or_upgrade
 from publisher.delivery.email import SmtpSender
 from publisher.delivery.outbox import NewItem, backlog, dispatch, enqueue
-from publisher.render.site import load_site
+from publisher.model.read import load_site
 
 PLANS = Path("plans")
 BASE_URL = "https://publisher.example.org/"

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from bench.generate import generate
-from publisher.render.site import load_site
+from publisher.model.read import load_site
 from publisher.service import filtered
 
 TODAY = dt.date(2026, 11, 23)

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from publisher.build.site import build
+from publisher.model.read import PlansUnreadableError
 from publisher.plans import report
 from publisher.plans.check import UsageError, check
 from publisher.plans.errors import count
 from publisher.plans.schema import write_all
-from publisher.render.site import BuildError, build
 
 if TYPE_CHECKING:
     from publisher.settings import Settings
@@ -294,7 +295,7 @@ def run_build(args: argparse.Namespace) -> int:
             progress=progress,
             ocid_prefix=settings.ocid_prefix,
         )
-    except BuildError as err:
+    except PlansUnreadableError as err:  # BuildError is one
         print(f"publisher build: {err}", file=sys.stderr)
         return EXIT_PROBLEMS
     except OSError as err:
@@ -406,7 +407,7 @@ def run_notify(args: argparse.Namespace) -> int:
     clock = (lambda: fixed) if fixed else (lambda: dt.datetime.now(dt.UTC))
     try:
         result = notify.run_pass(args.plans, settings, clock, dry_run=args.dry_run)
-    except (BuildError, DatabaseError, ValueError) as err:
+    except (PlansUnreadableError, DatabaseError, ValueError) as err:
         print(f"publisher notify: {err}", file=sys.stderr)
         return EXIT_PROBLEMS
     sys.stdout.write(notify_report.text(result, dry_run=args.dry_run))

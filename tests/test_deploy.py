@@ -30,9 +30,9 @@ import yaml
 from psycopg import sql
 from sqlalchemy import Engine, MetaData, inspect, select
 
-from publisher.changes.snapshot import load_published
 from publisher.delivery import outbox
 from publisher.delivery.database import SCHEMA_VERSION, connect, create_or_upgrade
+from publisher.delivery.snapshot import load_published
 from publisher.settings import load_settings, variables
 
 ROOT = Path(__file__).parents[1]

@@ -23,9 +23,9 @@ from publisher.plans import report
 from publisher.plans.characters import one_line, scrub
 from publisher.plans.check import UsageError, check, load_reference, read_plan
 from publisher.plans.errors import Problem, Severity
+from publisher.plans.folder import plan_files
 from publisher.plans.model import Funding, Opportunity
 from publisher.plans.reference import Glossary, load_glossary
-from publisher.render.site import plan_files
 
 
 @dataclass

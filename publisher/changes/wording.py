@@ -15,7 +15,7 @@ from publisher.plans import rules
 from publisher.plans.dates import PlanDate, Precision
 from publisher.plans.model import Funding, Route, Status
 from publisher.plans.reference import Glossary
-from publisher.render import words
+from publisher.text import words
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 

@@ -8,6 +8,7 @@ import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 
+from publisher.model.views import OpportunityView
 from publisher.plans import characters
 from publisher.plans.check import display_path
 from publisher.plans.errors import Problem, Severity
@@ -23,7 +24,6 @@ from publisher.plans.model import (
 )
 from publisher.plans.reference import channel_files
 from publisher.plans.validate import check_schema_version, to_problems, validate
-from publisher.render.views import OpportunityView
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

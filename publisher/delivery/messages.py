@@ -15,10 +15,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from publisher.changes.wording import TEMPLATES, full_stop
 from publisher.delivery.channels import Subscriber
+from publisher.formats import calendar, data, feeds, pages
+from publisher.model.views import FUNDING_WORDS, Collection, OpportunityView, SiteData
 from publisher.plans.characters import one_line, scrub
 from publisher.plans.model import Funding
-from publisher.render import calendar, data, feeds, pages, words
-from publisher.render.views import FUNDING_WORDS, Collection, OpportunityView, SiteData
+from publisher.text import words
 
 WEBHOOK_VERSION = 1
 ELSEWHERE = "Across West Yorkshire"  # the digest group of opportunities with no place

@@ -15,28 +15,27 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select, update
 
-from publisher.changes import snapshot
 from publisher.changes.diff import Kind, canonical, compare, version
 from publisher.changes.wording import sentence
-from publisher.delivery import channels, messages, outbox
+from publisher.delivery import channels, messages, outbox, snapshot
 from publisher.delivery.channels import LONDON, Subscriber
 from publisher.delivery.database import connect, create_or_upgrade, digest_entries, insert_new
 from publisher.delivery.database import outbox as outbox_table
 from publisher.delivery.email import email_sender
 from publisher.delivery.outcome import Sender
 from publisher.delivery.webhook import WebhookSender
-from publisher.plans.dates import MONTHS, PlanDate, Precision
-from publisher.plans.errors import Problem
-from publisher.plans.model import GRANT_FUNDING, Opportunity
-from publisher.render.changelog import site_names
-from publisher.render.site import load_site
-from publisher.render.views import (
+from publisher.model.changelog import site_names
+from publisher.model.read import load_site
+from publisher.model.views import (
     DATE_LABELS,
     CommissionerView,
     OpportunityView,
     SiteData,
     view_in,
 )
+from publisher.plans.dates import MONTHS, PlanDate, Precision
+from publisher.plans.errors import Problem
+from publisher.plans.model import GRANT_FUNDING, Opportunity
 from publisher.settings import Settings
 
 Clock = Callable[[], dt.datetime]

@@ -15,9 +15,9 @@ from typing import Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
+from publisher.formats import calendar, data, feeds
+from publisher.model.views import FUNDING_WORDS, Collection, Listing, OpportunityView, SiteData
 from publisher.plans.model import Funding
-from publisher.render import calendar, data, feeds
-from publisher.render.views import FUNDING_WORDS, Collection, Listing, OpportunityView, SiteData
 
 KINDS = ("place", "theme", "commissioner", "funding")  # also the order of the title's parts
 FORMATS = ("rss", "atom", "ics", "json")

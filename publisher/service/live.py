@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 import anyio
 import anyio.to_thread
 
-from publisher.render import calendar
-from publisher.render.site import BuildError, load_site
-from publisher.render.views import SiteData
+from publisher.formats import calendar
+from publisher.model.read import PlansUnreadableError, load_site
+from publisher.model.views import SiteData
 from publisher.service.conditional import Representation
 
 LONDON = ZoneInfo("Europe/London")
@@ -108,7 +108,7 @@ class Live:
                 raise PlansError(self.failed[1])
             try:
                 loaded = await self._in_thread(self._load, stamp)
-            except BuildError as error:
+            except PlansUnreadableError as error:
                 self.failed = (stamp, str(error))
                 raise PlansError(str(error)) from None
             self.loaded, self.failed = loaded, None

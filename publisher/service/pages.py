@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from publisher.formats import pages as site_pages
+from publisher.model.views import FUNDING_WORDS, KeyDate, OpportunityView, SiteData
 from publisher.plans.model import Funding
-from publisher.render import pages as site_pages
-from publisher.render.views import FUNDING_WORDS, KeyDate, OpportunityView, SiteData
 from publisher.service import filtered
 from publisher.service.filtered import Choice, Unknown
 

@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from publisher.render.views import SiteData
+from publisher.model.views import SiteData
 from publisher.service import filtered
 from publisher.service import health as healthcheck
 from publisher.service import pages as service_pages

@@ -12,9 +12,9 @@ import feedparser
 import pytest
 from icalendar import Calendar
 
-from publisher.render.site import build
+from publisher.build.site import build
 from tests.changes.gitplans import COMMISSIONER, PlanRepo
-from tests.render.test_ocds import SHARED, _validate_py, merger
+from tests.formats.test_ocds import SHARED, _validate_py, merger
 
 TODAY = dt.date(2026, 6, 1)
 NOTICE = f"opportunities/{COMMISSIONER}/social-prescribing.html"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from publisher import cli
-from tests.render.examples import ROOT
+from tests.formats.examples import ROOT
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, delete, func, insert, select, update
 
-from publisher.changes.snapshot import load_published, record
 from publisher.delivery.database import (
     SCHEMA_VERSION,
     DatabaseError,
@@ -41,6 +40,7 @@ from publisher.delivery.outbox import (
     retry_failed,
 )
 from publisher.delivery.outcome import Outcome, Sender
+from publisher.delivery.snapshot import load_published, record
 from publisher.delivery.webhook import WebhookSender
 from tests.delivery.receivers import (  # noqa: F401 (fixtures, found by pytest by name)
     HttpReceiver,

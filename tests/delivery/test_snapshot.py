@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from publisher.changes.snapshot import Published, load_published, record
 from publisher.delivery.database import snapshot_log
+from publisher.delivery.snapshot import Published, load_published, record
 
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 KEY = "leeds-icb/link-workers"

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from publisher.render.site import build
+from publisher.build.site import build
 from publisher.service.web import create_app
-from tests.render.examples import ROOT, TODAY
+from tests.formats.examples import ROOT, TODAY
 from tests.service.server import Served, free_socket, serving
 
 PLANS = ROOT / "plans"

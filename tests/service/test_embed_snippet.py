@@ -13,10 +13,10 @@ import httpx
 import icalendar
 import pytest
 
+from publisher.build.site import build
 from publisher.plans.check import check
-from publisher.render.site import build
 from publisher.service.web import create_app
-from tests.render.examples import TODAY
+from tests.formats.examples import TODAY
 from tests.service.conftest import NOW, PLANS
 from tests.service.server import free_socket, serving
 

@@ -19,11 +19,11 @@ import icalendar
 import pytest
 from playwright.sync_api import sync_playwright
 
-from publisher.render import calendar, feeds
-from publisher.render.site import load_site
-from publisher.render.views import Collection, OpportunityView, SiteData
-from tests.render.examples import TODAY
-from tests.render.test_browser import (
+from publisher.formats import calendar, feeds
+from publisher.model.read import load_site
+from publisher.model.views import Collection, OpportunityView, SiteData
+from tests.formats.examples import TODAY
+from tests.formats.test_browser import (
     AXE_RUN,
     AXE_SCRIPT,
     AXE_TAGS,

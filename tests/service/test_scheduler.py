@@ -19,8 +19,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine, insert
 
+from publisher.build.site import build
 from publisher.delivery.database import outbox as outbox_table
-from publisher.render.site import build
 from publisher.service.run import application
 from publisher.service.scheduler import Service
 from publisher.service.web import create_app
@@ -31,7 +31,7 @@ from tests.delivery.receivers import (  # noqa: F401 (fixtures, found by pytest 
     smtp_server_fixture,
     start_smtp_server_fixture,
 )
-from tests.render.examples import TODAY
+from tests.formats.examples import TODAY
 from tests.service.conftest import PLANS
 from tests.service.server import free_socket, serving
 from tests.service.test_lock import terminate_holder, wait_until

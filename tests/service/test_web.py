@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 
-from publisher.render.site import build
+from publisher.build.site import build
 from publisher.service.web import create_app
-from tests.render.examples import TODAY
+from tests.formats.examples import TODAY
 from tests.service.conftest import NOW, PLANS, Site
 from tests.service.server import free_socket, raw_status, serving
 

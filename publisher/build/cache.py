@@ -1,0 +1,189 @@
+"""What a build keeps for the next one, beside the site (`.feeds.cache/` for `feeds/`):
+each plan file's rendered parts, and a manifest of the site they made.
+
+A later build takes a plan file's parts from here, and its notices from the site by hard
+link, when nothing they were made from has changed: the file's bytes, its commissioner's
+history in git, and the site-wide inputs (the publisher's code and templates, places,
+themes, channels, the day, the site's address and OCDS prefix), all named by one key. Files
+made from the whole set (lists, feeds, calendars, packages) are linked when their own key,
+made from their members' digests, is the same as last time, and made again otherwise.
+
+The cache only saves time: anything missing, unreadable or written by another version is
+ignored, and the build makes what it needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from jinja2 import FileSystemBytecodeCache
+
+from publisher.build.parts import Kept
+from publisher.build.splice import Spans
+from publisher.formats import feeds, pages
+from publisher.model.views import CommissionerView
+from publisher.plans.errors import Problem
+
+# Raised when what is kept changes shape. What is pickled is also tagged with the code's
+# digest (`version`), so another version of the publisher never reads this one's cache.
+FORMAT = 3
+MANIFEST = "manifest.pickle"
+CODE = Path(__file__).resolve().parents[1]  # the publisher package: code and templates
+
+
+@dataclass
+class Entry:
+    """What one plan file gave a build."""
+
+    source: str  # the plan file, as shown to the person building
+    problems: list[Problem]
+    commissioner: CommissionerView | None  # None: the file has errors and is left out
+    parts: list[Kept] = field(default_factory=list)  # fragments in its store: <name>.data
+    files: list[str] = field(default_factory=list)  # site paths it wrote: notices...
+    bounds: bytes = b"\0" * 8  # of the fragments in its store (array('Q'))
+
+
+@dataclass
+class Manifest:
+    """The site a build made: which entries made it, and each assembled file's key."""
+
+    site: tuple[int, int]  # the site folder's (device, inode), to know it is that site
+    entries: dict[str, str]  # plan file path -> entry name
+    outputs: dict[str, bytes]  # site path -> key of what it was made from
+    spans: dict[str, Spans] = field(default_factory=dict)  # where the members of big files are
+
+
+def digest(*parts: bytes | str) -> bytes:
+    made = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        made.update(part.encode("utf-8") if isinstance(part, str) else part)
+        made.update(b"\0")
+    return made.digest()
+
+
+@cache
+def version() -> bytes:
+    return code_digest()
+
+
+def code_digest() -> bytes:
+    """The publisher's own code and templates: a new version makes everything again."""
+    files = sorted(p for p in CODE.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return digest(
+        str(FORMAT), *(f"{p.relative_to(CODE)}\0".encode() + p.read_bytes() for p in files)
+    )
+
+
+def folder_for(out: Path) -> Path:
+    return out.with_name(f".{out.name}.cache")
+
+
+def identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        stat = folder.stat()
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino)
+
+
+def _read(path: Path) -> object:
+    try:
+        with path.open("rb") as file:
+            kept_by, value = pickle.load(file)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        return None
+    except (ImportError, IndexError, KeyError):
+        return None  # pickled by a different version of the code
+    return value if kept_by == version() else None
+
+
+def _put(path: Path, blob: bytes) -> None:
+    """Write `blob` to `path` in one step (through a file beside it), or raise."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(blob)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _keep(path: Path, blob: bytes) -> None:
+    """`_put`, where a cache we cannot write is only a slower next build."""
+    try:
+        _put(path, blob)
+    except OSError:
+        return
+
+
+def load_manifest(folder: Path, site: Path) -> Manifest | None:
+    """The manifest of the site at `site`, if the cache describes that very folder."""
+    manifest = _read(folder / MANIFEST)
+    if not isinstance(manifest, Manifest) or manifest.site != identity(site):
+        return None
+    return manifest
+
+
+def save_manifest(folder: Path, manifest: Manifest) -> None:
+    _keep(folder / MANIFEST, pickle.dumps((version(), manifest), pickle.HIGHEST_PROTOCOL))
+
+
+def load_entry(folder: Path, name: str) -> Entry | None:
+    entry = _read(folder / f"{name}.entry")
+    return entry if isinstance(entry, Entry) else None
+
+
+def pack(entry: Entry) -> bytes:
+    """The entry as it is kept, and sent from a worker process."""
+    return pickle.dumps((version(), entry), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack(blob: bytes) -> Entry:
+    kept_by, entry = pickle.loads(blob)
+    assert kept_by == version() and isinstance(entry, Entry)
+    return entry
+
+
+def store_path(folder: Path, name: str) -> Path:
+    return folder / f"{name}.data"
+
+
+def save_entry(folder: Path, name: str, blob: bytes) -> None:
+    """Keep a packed entry; a cache we cannot write is only a slower next build."""
+    _keep(folder / f"{name}.entry", blob)
+
+
+def save_store(folder: Path, name: str, blob: bytes) -> None:
+    """Keep a plan file's fragments. Unlike the rest of the cache, the build reads them
+    back, so a store that cannot be written (a full disk) fails the build."""
+    _put(store_path(folder, name), blob)
+
+
+def prune(folder: Path, keep: Iterable[str]) -> None:
+    """Remove entries no manifest names any more."""
+    wanted = {f"{name}.{suffix}" for name in keep for suffix in ("entry", "data")}
+    try:
+        found = [*folder.glob("*.entry"), *folder.glob("*.data")]
+    except OSError:
+        return
+    for path in found:
+        if path.name not in wanted:
+            path.unlink(missing_ok=True)
+
+
+def keep_templates(folder: Path) -> None:
+    """Keep compiled templates in `folder`: compiling them is most of what a build that
+    renders one plan file spends on templates."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    kept = FileSystemBytecodeCache(str(folder))
+    pages.ENV.bytecode_cache = kept
+    feeds.wording().bytecode_cache = kept

@@ -1,0 +1,273 @@
+"""The build's work, in forked worker processes when there is enough of it: rendering plan
+files (each file's notices, transparency page and OCDS package, and its opportunities'
+parts, kept in the cache), and making the files put together from many opportunities
+(big ones spliced from the last site where their members are unchanged)."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
+from pathlib import Path
+
+from publisher.build import cache, parts, splice
+from publisher.build.assemble import Output
+from publisher.build.cache import Entry
+from publisher.build.parts import Kept
+from publisher.build.splice import Layout, Spans
+from publisher.changes.history import History, Progress, Record
+from publisher.changes.wording import Names
+from publisher.formats import ocds, pages
+from publisher.model import changelog
+from publisher.model.read import file_views
+from publisher.model.views import (
+    SiteData,
+    commissioner_view,
+)
+from publisher.plans.check import read_plan
+from publisher.plans.load import paused_gc
+from publisher.plans.reference import Reference
+from publisher.workers import may_fork
+
+PARALLEL_FROM = 500  # opportunities; below this, starting processes costs more than it saves
+PARALLEL_FILES = 16  # plan files to read and render
+
+
+def write(folder: Path, path: str, content: bytes | str) -> None:
+    """Write a new file of the site (its folder made only when missing: a build writes
+    some 20,000 files)."""
+    target = f"{folder}/{path}"
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    try:
+        file = open(target, "xb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        file = open(target, "xb")  # noqa: SIM115
+    except FileExistsError:
+        # Written already (two plans share an id), or linked from the last site: replace
+        # it, never write through a link into the site being served.
+        os.unlink(target)
+        file = open(target, "xb")  # noqa: SIM115
+    with file:
+        file.write(data)
+
+
+def link(old: Path, new: Path, path: str) -> bool:
+    """Give the new site last build's file at `path`; False when it is not there. (Plain
+    strings and folders made only when missing: a build links some 20,000 files.)"""
+    source, target = f"{old}/{path}", f"{new}/{path}"
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        return True
+    except FileNotFoundError:
+        if not os.path.exists(source):
+            return False
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.link(source, target)
+    return True
+
+
+def open_entry(folder: Path, name: str, entry: Entry) -> bool:
+    """Make an entry's fragments readable; False when its store is missing or damaged."""
+    return not entry.parts or parts.open_store(name, cache.store_path(folder, name), entry.bounds)
+
+
+def link_all(old: Path, new: Path, paths: list[str]) -> bool:
+    """Link every one of `paths`, or none: a file missing from the old site means its plan
+    file is rendered again, and a link left behind would be written through."""
+    linked: list[str] = []
+    for path in paths:
+        if not link(old, new, path):
+            for done in linked:
+                (new / done).unlink(missing_ok=True)
+            return False
+        linked.append(path)
+    return True
+
+
+# --- a plan file at a time -----------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What rendering any plan file needs; forked workers share it."""
+
+    site: SiteData  # the site-wide inputs: no opportunities or commissioners
+    prefix: str  # the OCDS ocid prefix
+    reference: Reference
+    history: History
+    names: Names
+    withdrawn: dict[str, dict[str, Record]]  # by commissioner id
+    staging: Path
+    cache: Path
+    tasks: list[tuple[Path, str, str]] = field(default_factory=list)  # path, shown, entry
+    # each plan file's bytes as read when its entry was named: what is rendered is what
+    # was named, even if the file changes during the build
+    raw: dict[Path, bytes] = field(default_factory=dict)
+
+
+_context: Context | None = None  # handed to forked workers
+
+
+def derive(ctx: Context, **changes: object) -> SiteData:
+    """A site like the context's, with `changes`, publishing under the same ocid prefix."""
+    site = replace(ctx.site, **changes)  # type: ignore[arg-type]
+    ocds.use_prefix(site, ctx.prefix)
+    return site
+
+
+def render_file(ctx: Context, path: Path, shown: str, name: str) -> Entry:
+    """Write a plan file's notices, transparency page and OCDS package into the staging
+    site, and its parts' fragments into the store `name`; return the rest of its parts.
+    A file with errors is reported and left out."""
+    read = read_plan(path, shown, ctx.reference, None, ctx.site.today, ctx.raw.get(path))
+    if read.has_errors or read.header is None:
+        return Entry(shown, read.problems, None)
+    commissioner = commissioner_view(read.header, read.file)
+    site = derive(ctx, opportunities=[], commissioners=[commissioner])
+    views = file_views(site, commissioner, read, ctx.history, ctx.names)
+    site.opportunities = views
+    gone = ctx.withdrawn.get(commissioner.id)
+    if gone:
+        views += changelog.withdrawn_views(site, ctx.history, ctx.names, gone)
+    views.sort(key=lambda view: view.sort_key())
+    site.opportunities = views
+    files = [view.url for view in views]
+    for view in views:
+        write(ctx.staging, view.url, pages.notice(site, view))
+    own = f"transparency/{commissioner.id}.html"
+    write(ctx.staging, own, pages.transparency(site, commissioner))
+    files.append(own)
+    if views:
+        package = f"ocds/{commissioner.id}.json"
+        made = ocds.made_for(site, views)
+        write(ctx.staging, package, ocds.package_text(site, made, package, commissioner))
+        files.append(package)
+    kept, blob, bounds = parts.keep([parts.of(site, v) for v in views], name)
+    cache.save_store(ctx.cache, name, blob)
+    return Entry(shown, read.problems, commissioner, kept, files, bounds)
+
+
+def orphans(ctx: Context, bodies: set[str]) -> tuple[list[Kept], int]:
+    """Opportunities taken out of plans whose commissioner has no plan file published any
+    more: their notices stay, saying so. Returns their parts and how many files."""
+    records = {
+        key: record
+        for body, found in ctx.withdrawn.items()
+        if body not in bodies
+        for key, record in found.items()
+    }
+    if not records:
+        return [], 0
+    site = derive(ctx, opportunities=[], commissioners=[])
+    views = changelog.withdrawn_views(site, ctx.history, ctx.names, records)
+    site.opportunities = views
+    for view in views:
+        write(ctx.staging, view.url, pages.notice(site, view))
+    kept, blob, bounds = parts.keep([parts.of(site, view) for view in views], "orphans")
+    parts.register("orphans", blob, bounds)  # in memory: they are made every build
+    return kept, len(views)
+
+
+def _render_task(index: int) -> bytes:
+    """In a worker, or here: render one plan file, keep its entry, and return it packed."""
+    assert _context is not None
+    path, shown, name = _context.tasks[index]
+    with paused_gc():
+        blob = cache.pack(render_file(_context, path, shown, name))
+    cache.save_entry(_context.cache, name, blob)
+    return blob
+
+
+def render_files(ctx: Context, workers: int, progress: Progress | None) -> list[Entry]:
+    """Render every task's plan file, in forked workers when there are enough."""
+    global _context  # noqa: PLW0603 - handed to the forked workers
+    _context = ctx
+    total = len(ctx.tasks)
+    entries: list[Entry] = []
+    try:
+        if may_fork(workers, total, PARALLEL_FILES):
+            with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+                for blob in pool.map(_render_task, range(total)):
+                    entries.append(cache.unpack(blob))
+                    _tell(progress, len(entries), total, "Reading plans and writing notices")
+        else:
+            for index in range(total):
+                entries.append(cache.unpack(_render_task(index)))
+                _tell(progress, len(entries), total, "Reading plans and writing notices")
+    finally:
+        _context = None
+    return entries
+
+
+def _tell(progress: Progress | None, done: int, total: int, what: str) -> None:
+    if progress is not None and (done % 20 == 0 or done == total):
+        progress(done, total, what)
+
+
+# --- the files made from many opportunities ------------------------------------------------
+
+_outputs: list[Output] = []  # handed to forked workers: what is still to be made
+_folder: Path | None = None
+_last: tuple[Path, dict[str, Spans]] | None = None  # the site replaced, and its spans
+
+
+def _make_at(indices: list[int]) -> list[tuple[int, Spans | None]]:
+    """Make the outputs at `indices`; a big one's members are copied from the last site
+    where they are unchanged. Returns where the members of each big one are."""
+    assert _folder is not None
+    out: list[tuple[int, Spans | None]] = []
+    with paused_gc():
+        for index in indices:
+            output = _outputs[index]
+            made = output.make()
+            if not isinstance(made, Layout):
+                write(_folder, output.path, made)
+                out.append((index, None))
+                continue
+            target = _folder / output.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            old, spans = None, None
+            if _last is not None and output.path in _last[1]:
+                old, spans = str(_last[0] / output.path), _last[1][output.path]
+            out.append((index, splice.write(str(target), made, old, spans)))
+    return out
+
+
+def make_all(
+    outputs: list[Output],
+    folder: Path,
+    last: tuple[Path, dict[str, Spans]] | None,
+    workers: int,
+    progress: Progress | None,
+) -> dict[str, Spans]:
+    """Make `outputs` in `folder`, the largest first in forked workers when there are
+    enough, so the workers finish together; `last` is the site being replaced and where
+    its big files' members are. Returns where the new big files' members are."""
+    global _outputs, _folder, _last
+    order = sorted(range(len(outputs)), key=lambda i: (-outputs[i].size, outputs[i].path))
+    _outputs, _folder, _last = outputs, folder, last
+    spans: dict[str, Spans | None] = {}
+    try:
+        work = sum(output.size for output in outputs)
+        if may_fork(workers, work, PARALLEL_FROM) and len(outputs) > 1:
+            with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+                for made in pool.map(_make_at, [[i] for i in order], chunksize=4):
+                    _keep(spans, outputs, made)
+                    _tell(progress, len(spans), len(outputs), "Writing lists, feeds and calendars")
+        else:
+            for index in order:
+                _keep(spans, outputs, _make_at([index]))
+                _tell(progress, len(spans), len(outputs), "Writing lists, feeds and calendars")
+    finally:
+        _outputs, _folder, _last = [], None, None
+    return {path: found for path, found in spans.items() if found is not None}
+
+
+def _keep(
+    spans: dict[str, Spans | None], outputs: list[Output], made: list[tuple[int, Spans | None]]
+) -> None:
+    for index, found in made:
+        spans[outputs[index].path] = found

@@ -1,0 +1,290 @@
+"""The JSON files of a collection, for re-use: a versioned, documented document.
+
+docs/json.md describes every field; templates/static/opportunities-v1.schema.json is its
+JSON Schema. Keys come in a fixed order and opportunities in list order, so the same plans
+give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from publisher.formats import feeds
+from publisher.model.views import FUNDING_WORDS, Collection, OpportunityView, Scope, SiteData
+from publisher.plans.dates import PlanDate, Precision
+from publisher.plans.model import Amount, Contact, Duration, Money, Range
+from publisher.text import words
+
+SCHEMA_VERSION = 1  # additive changes keep it; breaking ones raise it (docs/json.md)
+SCHEMA_FILE = f"static/opportunities-v{SCHEMA_VERSION}.schema.json"
+FORMATS = ("html", "rss", "atom", "ics", "json")
+
+Json = dict[str, Any]
+
+
+def as_json(site: SiteData, collection: Collection) -> bytes:
+    """The collection as JSON: '<path>.json'."""
+    return json_of(site, collection, feeds.each(site, collection, "json", fragment))
+
+
+def json_of(site: SiteData, collection: Scope, parts: Sequence[bytes]) -> bytes:
+    """The collection's document, indented, with each opportunity on one line of compact
+    JSON (made once per build and reused by every collection that carries it): readable,
+    a line per opportunity for diffs and grep, and written by json's C encoder."""
+    head, sep, tail = frame(site, collection, bool(parts))
+    return head + sep.join(parts) + tail
+
+
+def frame(site: SiteData, collection: Scope, with_members: bool) -> tuple[bytes, bytes, bytes]:
+    """The document around its opportunities: what comes before them, between two, and
+    after them."""
+    head = dumps(document(site, collection, with_opportunities=False))
+    assert head.endswith(EMPTY_TAIL)
+    if not with_members:
+        return head, b",\n", b""
+    return head[: -len(EMPTY_TAIL)] + b"[\n", b",\n", b"\n  ]\n}\n"
+
+
+EMPTY_TAIL = b"[]\n}\n"  # how the document ends with no opportunities
+
+
+def dumps(value: Json) -> bytes:
+    return (json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def fragment(site: SiteData, view: OpportunityView) -> bytes:
+    """One opportunity as it sits in the list: one line of compact JSON, two levels in."""
+    text = json.dumps(opportunity(site, view), ensure_ascii=False, separators=(",", ":"))
+    return ("    " + text).encode("utf-8")
+
+
+def document(site: SiteData, collection: Scope, with_opportunities: bool = True) -> Json:
+    """The whole document as Python values; opportunities come last."""
+    listing = collection.listing
+    links = {
+        kind: site.link(
+            feeds.html_page(collection) if kind == "html" else f"{collection.path}.{kind}"
+        )
+        for kind in FORMATS
+    }
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "$schema": site.link(SCHEMA_FILE),
+        "generated_for": site.today.isoformat(),
+        "collection": {
+            "kind": listing.kind if listing is not None else "all",
+            "slug": listing.slug if listing is not None else None,
+            "title": collection.title,
+            "feed_title": feeds.title(collection),
+            "path": collection.path,
+            "links": links,
+        },
+        "opportunities": [opportunity(site, view) for view in _members(collection)]
+        if with_opportunities
+        else [],
+    }
+
+
+def _members(collection: Scope) -> list[OpportunityView]:
+    if not isinstance(collection, Collection):
+        raise TypeError("only a collection of views has its opportunities as values")
+    return collection.members
+
+
+def number(value: float) -> int | float:
+    """Whole pounds as integers (400000, not 400000.0)."""
+    return int(value) if float(value).is_integer() else value
+
+
+def amount(value: Amount | None) -> int | float | Json | None:
+    if value is None:
+        return None
+    if isinstance(value, Range):
+        return {"min": number(value.min), "max": number(value.max)}
+    return number(value)
+
+
+def money(value: Money | None) -> Json | None:
+    """The money as the plan gives it, in pounds; a total given as min and max becomes a
+    total range, so a total is always a number or {min, max}."""
+    if value is None:
+        return None
+    total = amount(value.total)
+    if value.min is not None and value.max is not None:
+        total = {"min": number(value.min), "max": number(value.max)}
+    return {"currency": "GBP", "total": total, "per_year": amount(value.per_year)}
+
+
+def duration(value: Duration | None) -> Json | None:
+    if value is None:
+        return None
+    return {
+        "years": None if value.years is None else number(value.years),
+        "months": value.months,
+        "extension_years": None if value.extension_years is None else number(value.extension_years),
+        "extension_months": value.extension_months,
+    }
+
+
+def plan_date(date: PlanDate | None) -> Json | None:
+    """A date as precise as the plan: its text, its precision and the days it may fall on."""
+    if date is None:
+        return None
+    moment = None
+    if date.precision is Precision.MINUTE:
+        moment = date.start.replace(tzinfo=feeds.LONDON).isoformat()
+    return {
+        "text": date.text,
+        "precision": date.precision.value,
+        "first_day": date.first_day.isoformat(),
+        "last_day": date.last_day.isoformat(),
+        "datetime": moment,
+        "words": words.when(date),
+    }
+
+
+def contact(value: Contact | None) -> Json | None:
+    if value is None:
+        return None
+    return {"name": value.name, "email": value.email, "phone": value.phone}
+
+
+def opportunity(site: SiteData, view: OpportunityView) -> Json:
+    item = view.item
+    commissioner = view.commissioner
+    dates = {
+        key.field: {"label": key.label, **(plan_date(key.date) or {})} for key in view.key_dates
+    }
+    route = None
+    if item.route is not None:
+        term = view.route
+        route = {
+            "id": item.route.value,
+            "name": term.term if term is not None else None,
+            "explanation": " ".join(term.means.split()) if term is not None else None,
+        }
+    needs = item.requirements
+    evaluation = item.evaluation
+    return {
+        "uid": view.uid,
+        "id": item.id,
+        "url": site.link(view.url),
+        "commissioner": {
+            "id": commissioner.id,
+            "name": commissioner.name,
+            "kind": commissioner.kind,
+            "kind_text": commissioner.kind_words,
+            "website": commissioner.website,
+            "transparency": site.link(f"transparency/{commissioner.id}.html"),
+            "example": commissioner.example,
+        },
+        "title": item.title,
+        "summary": " ".join(item.summary.split()),
+        "status": item.status.value,
+        "status_text": view.status_words,
+        "places": [{"slug": p.slug, "name": p.name} for p in view.places],
+        "themes": [{"slug": t.slug, "name": t.name} for t in view.themes],
+        "funding": item.funding.value if item.funding is not None else None,
+        "funding_text": FUNDING_WORDS[item.funding] if item.funding is not None else None,
+        "route": route,
+        "value": money(item.value),
+        "value_text": words.money(item.value),
+        "duration": duration(item.duration),
+        "duration_text": words.duration(item.duration),
+        "recurrent": item.recurrent,
+        "lots": [
+            {
+                "id": lot.id,
+                "title": lot.title,
+                "summary": " ".join(lot.summary.split()) if lot.summary else None,
+                "places": [{"slug": s, "name": site.places.name(s)} for s in lot.places],
+                "value": money(lot.value),
+                "value_text": words.money(lot.value),
+            }
+            for lot in item.lots
+        ],
+        "dates": {
+            name: dates.get(name)
+            for name in ("tender_opens", "tender_closes", "decision", "service_starts")
+        },
+        "engagement": [
+            {
+                "title": event.title,
+                "start": plan_date(event.start),
+                "end": plan_date(event.end),
+                "where": event.where,
+                "online": event.online,
+                "link": event.link,
+                "recorded": event.recorded,
+                "host": _organisation(site, event.host),
+                "paid_participation": event.paid_participation,
+            }
+            for event in item.dates.engagement
+        ],
+        "requirements": [
+            {
+                "field": need.field,
+                "label": need.label,
+                "required": need.required,
+                "amount": None if need.amount is None else number(need.amount),
+                "why": need.why,
+            }
+            for need in view.requirements
+        ],
+        "consortia_welcome": needs.consortia_welcome if needs is not None else None,
+        "subcontracting_welcome": needs.subcontracting_welcome if needs is not None else None,
+        "evaluation": None
+        if evaluation is None
+        else {
+            "criteria": [{"name": c.name, "weight": c.weight} for c in evaluation.criteria],
+            "social_value_weight": evaluation.social_value_weight,
+            "vcse_panel_member": evaluation.vcse_panel_member,
+        },
+        "current_provider": None
+        if item.current_provider is None
+        else {
+            "name": item.current_provider.name,
+            "contract_ends": plan_date(item.current_provider.contract_ends),
+        },
+        "gaps": [{"field": gap.field, "what": gap.what, "reason": gap.reason} for gap in view.gaps],
+        "notice": None
+        if view.notice is None
+        else {
+            "published": view.notice.published.isoformat(),
+            "weeks": view.notice.weeks,
+            "promised_weeks": view.notice.promised_weeks,
+            "short": view.notice.short,
+            "reason": view.notice.reason,
+        },
+        "support": [
+            {
+                "by": {"id": offer.by, "name": offer.name, "website": offer.website},
+                "what": offer.what,
+                "link": offer.link,
+            }
+            for offer in view.support
+        ],
+        "contact": contact(item.contact or commissioner.contact),
+        "more_information": item.more_information,
+        "last_changed": view.last_changed.isoformat() if view.last_changed else None,
+        "first_published": view.first_seen.isoformat() if view.first_seen else None,
+        "withdrawn": view.withdrawn.isoformat() if view.withdrawn else None,
+        "changes": [
+            {"id": c.id, "day": c.day.isoformat(), "text": c.text, "announced": c.news}
+            for c in view.changes
+        ],
+    }
+
+
+def _organisation(site: SiteData, slug: str | None) -> Json | None:
+    """An infrastructure body named in a plan, with its name and website when we know it."""
+    if slug is None:
+        return None
+    known = site.organisations.get(slug)
+    return {
+        "id": slug,
+        "name": known.name if known is not None else slug,
+        "website": known.website if known is not None else None,
+    }

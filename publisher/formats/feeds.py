@@ -1,0 +1,403 @@
+"""RSS 2.0 and Atom feeds of a collection: one item per opportunity and one per announced
+change to it (from git history), each with a stable id.
+
+Nothing here reads the clock: every date comes from the plans (when the opportunity last
+changed, else when it was first published, else the build's `today`), so the same plans give
+byte-identical feeds and a feed reader never sees items reshuffle.
+
+An opportunity is in many feeds (everything, each place it reaches, each theme...), so its
+item is made by feedgen once per build and reused: see `per_view`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import cache, partial
+from operator import attrgetter
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import jinja2
+from feedgen.entry import FeedEntry
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from publisher.model.views import (
+    ChangeLine,
+    Collection,
+    KeyDate,
+    OpportunityView,
+    Scope,
+    SiteData,
+)
+from publisher.plans.characters import scrub
+from publisher.plans.reference import TEMPLATES
+from publisher.text import words
+
+LONDON = ZoneInfo("Europe/London")
+# Part of every tag: id (RFC 4151), with the site's host name. Ids must never change, so
+# neither may this.
+TAG_YEAR = 2026
+GENERATOR = "Forward plan publisher"
+# The key dates the one-line summary of an item names, when the plan gives them.
+HEADLINE_DATES = ("tender_opens", "tender_closes")
+# The newest announced changes each opportunity keeps in feeds; older ones stay on its notice.
+CHANGES_IN_FEEDS = 10
+# The newest items a feed carries. A feed is news: readers keep what they have fetched, and
+# every current opportunity is on the list page the feed links to. Without a cap a feed of a
+# large plan grows past what feed readers accept (tens of megabytes).
+FEED_ITEMS = 200
+
+# An item's title when its text has nothing left to show (feeds require one; a checked plan
+# always has one, but text that reached us unchecked may be all control characters).
+UNTITLED = "Untitled opportunity"
+
+T = TypeVar("T")
+
+
+# Work done once per opportunity and build, shared by every collection that carries it.
+# Keyed by the SiteData and the view objects themselves (held, so ids are not reused), and
+# dropped when the SiteData is; a SiteData must not be changed in place while it is
+# rendered, except by giving it new views or a new `sequences` dict.
+_MEMO: dict[int, tuple[tuple[object, ...], dict[tuple[str, int], tuple[object, Any]]]] = {}
+
+
+def per_view(site: SiteData, view: OpportunityView, kind: str, make: Callable[[], T]) -> T:
+    """`make()`, worked out once per site, view and kind of output."""
+    inputs = (site.base_url, site.today, site.sequences, site.organisations)
+    held = _MEMO.get(id(site))
+    if held is None:
+        weakref.finalize(site, _MEMO.pop, id(site), None)
+    if held is None or any(a is not b for a, b in zip(held[0], inputs, strict=True)):
+        held = _MEMO[id(site)] = (inputs, {})
+    store = held[1]
+    key = (kind, id(view))
+    hit = store.get(key)
+    if hit is not None and hit[0] is view:
+        value: T = hit[1]
+        return value
+    made = make()
+    store[key] = (view, made)
+    return made
+
+
+def remember(site: SiteData, view: OpportunityView, kind: str, value: object) -> None:
+    """Store what `per_view` would make, when it was made elsewhere (another process)."""
+    per_view(site, view, kind, lambda: value)
+
+
+@cache
+def wording() -> jinja2.Environment:
+    """The templates in templates/feeds/: the words of feeds and calendars."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES / "feeds"),
+        auto_reload=False,  # templates ship with the code: no stat of each file per use
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(words.FILTERS)
+    env.filters["lower_first"] = words.lower_first
+    return env
+
+
+def line(text: object) -> str:
+    """Text from a template as one line: runs of white space become one space, and no
+    character the text rule refuses is left (a control character would stop lxml, a
+    stray carriage return would end a calendar line)."""
+    return " ".join(scrub(str(text)).split())
+
+
+def call(template: str, name: str, *args: Any, **kwargs: Any) -> str:
+    """The text a macro in templates/feeds/ gives."""
+    return str(getattr(_module(template), name)(*args, **kwargs))
+
+
+@cache
+def _module(template: str) -> Any:
+    """A template of templates/feeds/ as a module of macros, made once."""
+    return wording().get_template(template).module
+
+
+def macro(template: str, name: str, *args: Any, **kwargs: Any) -> str:
+    """One line of plain text from a macro in templates/feeds/."""
+    return line(call(template, name, *args, **kwargs))
+
+
+def host(site: SiteData) -> str:
+    return urlsplit(site.base_url).hostname or "localhost"
+
+
+def tag(site: SiteData, path: str) -> str:
+    """A permanent id: 'tag:example.org,2026:opportunities/leeds-city-council/x'. It does not
+    depend on http or https, or where on the host the site lives."""
+    return f"tag:{host(site)},{TAG_YEAR}:{path}"
+
+
+def html_page(collection: Scope) -> str:
+    """The list page a collection's feeds belong to ('all' is the home page)."""
+    return "index.html" if collection.listing is None else f"{collection.path}.html"
+
+
+def _scope(collection: Scope) -> tuple[str, str, str]:
+    listing = collection.listing
+    if listing is None:
+        return ("all", collection.title, "all")
+    return (listing.kind, listing.name, listing.slug)
+
+
+def title(collection: Scope) -> str:
+    """'Opportunities in Leeds'."""
+    return macro("feed.txt", "title", *_scope(collection))
+
+
+def description(collection: Scope) -> str:
+    return macro("feed.txt", "description", *_scope(collection))
+
+
+def changed(site: SiteData, view: OpportunityView) -> dt.date:
+    """When an opportunity last changed, as far as the plans tell: never the clock."""
+    if view.last_changed is not None:
+        return view.last_changed
+    if view.notice is not None:
+        return view.notice.published
+    return site.today
+
+
+def published(site: SiteData, view: OpportunityView) -> dt.date:
+    """When an opportunity was first published: never after it last changed."""
+    last = changed(site, view)
+    return min(view.notice.published, last) if view.notice is not None else last
+
+
+def midnight(day: dt.date) -> dt.datetime:
+    """The start of a day in Europe/London, timezone-aware."""
+    return dt.datetime(day.year, day.month, day.day, tzinfo=LONDON)
+
+
+def headline_dates(view: OpportunityView) -> list[KeyDate]:
+    """The dates the one-line summary names: when it opens and closes, else the first known."""
+    named = [key for key in view.key_dates if key.field in HEADLINE_DATES]
+    return named or list(view.key_dates[:1])
+
+
+def facts(view: OpportunityView) -> str:
+    """'Who: ... Where: ... How much: ... When: ...' in one line."""
+    return macro(
+        "feed.txt",
+        "facts",
+        view.commissioner.name,
+        [place.name for place in view.places],
+        view.item.value,
+        headline_dates(view),
+    )
+
+
+@dataclass(frozen=True)
+class Item:
+    """What the feeds say about one opportunity, the same in every feed that carries it."""
+
+    id: str
+    link: str
+    title: str
+    text: str  # plain text: the summary, who/where/how much/when, the link
+    html: str  # the same as HTML, on one line
+    author: str
+    email: str | None
+    updated: dt.datetime
+    published: dt.datetime
+    categories: tuple[tuple[str, str, str], ...]  # term, label, scheme
+
+
+def _state(view: OpportunityView) -> str:
+    if view.withdrawn is not None:
+        return "withdrawn"
+    return "cancelled" if view.is_cancelled else ""
+
+
+def item(site: SiteData, view: OpportunityView) -> Item:
+    link = site.link(view.url)
+    state = _state(view)
+    summary = line(view.item.summary)
+    said = facts(view)
+    html = (
+        wording()
+        .get_template("item.html")
+        .render(summary=summary, facts=said, link=link, state=state, changes=())
+    )
+    contact = view.commissioner.contact
+    return Item(
+        id=tag(site, view.url.removesuffix(".html")),
+        link=link,
+        title=macro("feed.txt", "item_title", line(view.item.title), state),
+        text=macro("feed.txt", "item_text", summary, said, link, state),
+        html="".join(part.strip() for part in html.splitlines()),
+        author=line(view.commissioner.name),
+        email=contact.email if contact is not None else None,
+        updated=midnight(changed(site, view)),
+        published=midnight(published(site, view)),
+        categories=tuple(
+            (listing.slug, line(listing.name), site.link(f"{listing.kind}/"))
+            for listing in (*view.places, *view.themes)
+        ),
+    )
+
+
+def change_items(site: SiteData, view: OpportunityView, base: Item) -> list[Item]:
+    """One item per commit that announced news about the opportunity (its arrival is the
+    opportunity's own item, `base`), newest first; the id names the commit, so it never
+    changes."""
+    commits: dict[str, list[ChangeLine]] = {}
+    for change in view.changes:
+        if change.news and change.kind != "new":
+            commits.setdefault(change.id.split("-")[0], []).append(change)
+    if not commits:
+        return []
+    said = facts(view)
+    link = site.link(view.url) + "#last-changed"
+    out = []
+    for commit, lines in list(commits.items())[:CHANGES_IN_FEEDS]:
+        texts = [c.text for c in lines]  # in the order the changes were found
+        kinds = {c.kind for c in lines}
+        state = "withdrawn" if "withdrawn" in kinds else "cancelled" if "cancelled" in kinds else ""
+        html = (
+            wording()
+            .get_template("item.html")
+            .render(summary="", facts=said, link=link, state="", changes=texts)
+        )
+        out.append(
+            replace(
+                base,
+                id=tag(site, f"{view.url.removesuffix('.html')}/changes/{commit}"),
+                link=link,
+                title=macro("feed.txt", "change_title", line(view.item.title), state),
+                text=macro("feed.txt", "change_text", texts, link),
+                html="".join(part.strip() for part in html.splitlines()),
+                updated=midnight(lines[0].day),
+                published=midnight(lines[0].day),
+            )
+        )
+    return out
+
+
+def entry(about: Item, atom: bool) -> FeedEntry:
+    """The item as feedgen's entry. RSS gets the HTML as its description; Atom gets plain
+    text as its summary and the HTML as its content."""
+    # Everything given to feedgen is scrubbed: lxml refuses text holding a control
+    # character, which would fail the whole build over one value that reached us unchecked.
+    fe = FeedEntry()
+    fe.id(scrub(about.id))
+    fe.title(scrub(about.title).strip() or UNTITLED)  # feedgen refuses an item without one
+    fe.link(href=scrub(about.link), rel="alternate", type="text/html")
+    if atom:
+        fe.summary(scrub(about.text))
+        fe.content(scrub(about.html), type="html")
+    else:
+        fe.description(scrub(about.html))
+    fe.author(name=scrub(about.author), email=scrub(about.email) if about.email else None)
+    fe.published(about.published)
+    fe.updated(about.updated)
+    for term, label, scheme in about.categories:
+        fe.category(term=scrub(term), label=scrub(label), scheme=scrub(scheme))
+    return fe
+
+
+@dataclass(frozen=True)
+class Made:
+    """An opportunity's item in both formats, made once per build for every feed."""
+
+    id: str
+    updated: dt.datetime
+    rss: bytes | memoryview  # a view of a build's kept fragments, when put together later
+    atom: bytes | memoryview
+    rank: tuple[int, str] = (0, "")  # feed order: the most recently changed first, then id
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rank", (-self.updated.toordinal(), self.id))
+
+
+def made(site: SiteData, view: OpportunityView) -> tuple[Made, ...]:
+    """The opportunity's items: its own, then one per announced change."""
+    own = item(site, view)
+    return tuple(
+        Made(about.id, about.updated, _entry_xml(about, atom=False), _entry_xml(about, atom=True))
+        for about in (own, *change_items(site, view, own))
+    )
+
+
+def each(
+    site: SiteData,
+    collection: Collection,
+    kind: str,
+    make: Callable[[SiteData, OpportunityView], T],
+) -> list[T]:
+    """What `make` gives for each of the collection's opportunities, made once per build
+    for every collection that carries it."""
+    return [per_view(site, view, kind, partial(make, site, view)) for view in collection.members]
+
+
+def items_of(site: SiteData, collection: Collection) -> list[Made]:
+    """Every item of the collection's opportunities, each made once per build."""
+    return [one for items in each(site, collection, "feed", made) for one in items]
+
+
+def newest(items: Sequence[Made], limit: int | None = None) -> list[Made]:
+    """The `limit` (FEED_ITEMS) most recently changed items, newest first, then by id: a
+    fixed order. (Items are dated by the day, at midnight in London.)"""
+    return heapq.nsmallest(FEED_ITEMS if limit is None else limit, items, key=attrgetter("rank"))
+
+
+def header(site: SiteData, collection: Scope, own: str, newest: dt.datetime) -> FeedGenerator:
+    """The feed without its items; `own` is its own file ('place/leeds.rss')."""
+    fg = FeedGenerator()
+    fg.id(tag(site, f"feeds/{collection.path}"))
+    fg.title(scrub(title(collection)))  # lxml takes no control characters (see `entry`)
+    fg.description(scrub(description(collection)))
+    # feedgen takes RSS's one <link> from the link added last: the list page.
+    fg.link(href=site.link(own), rel="self")
+    fg.link(href=site.link(html_page(collection)), rel="alternate", type="text/html")
+    fg.language("en-GB")
+    fg.generator(GENERATOR)
+    # feedgen stamps the wall clock unless told otherwise: the feed changed when its
+    # newest item did.
+    fg.updated(newest)
+    return fg
+
+
+def _entry_xml(about: Item, atom: bool) -> bytes:
+    """One item's XML as it sits in the feed: indented, on its own lines."""
+    element = entry(about, atom).atom_entry() if atom else entry(about, atom).rss_entry()
+    level = 1 if atom else 2  # <feed><entry>, <rss><channel><item>
+    etree.indent(element, space="  ", level=level)
+    xml = bytes(etree.tostring(element, encoding="UTF-8", xml_declaration=False))
+    return b"  " * level + xml + b"\n"
+
+
+def feed(site: SiteData, collection: Scope, items: Sequence[Made], atom: bool) -> bytes:
+    """feedgen's feed with the newest of `items` (FEED_ITEMS of them). The items' XML is
+    made once per build and put where feedgen puts items, at the end of the channel or feed,
+    indented the same way."""
+    own = f"{collection.path}.{'atom' if atom else 'rss'}"
+    items = newest(items)
+    latest = items[0].updated if items else midnight(site.today)
+    fg = header(site, collection, own, latest)
+    empty = bytes(fg.atom_str(pretty=True) if atom else fg.rss_str(pretty=True))
+    at = empty.rindex(b"</feed>" if atom else b"  </channel>")
+    parts = [one.atom if atom else one.rss for one in items]
+    return b"".join([empty[:at], *parts, empty[at:]])
+
+
+def rss(site: SiteData, collection: Collection) -> bytes:
+    """The collection as RSS 2.0: '<path>.rss'."""
+    return feed(site, collection, items_of(site, collection), atom=False)
+
+
+def atom(site: SiteData, collection: Collection) -> bytes:
+    """The collection as Atom: '<path>.atom'."""
+    return feed(site, collection, items_of(site, collection), atom=True)

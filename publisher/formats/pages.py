@@ -1,0 +1,561 @@
+"""The site's HTML pages (notices, lists, the glossary and transparency pages) from the Jinja2
+templates in templates/. Only facts and numbers are worked out here; every sentence a reader
+sees is in a template.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from publisher.model.transparency import MEDIUM_LIMIT, SMALL_LIMIT
+from publisher.model.transparency import record as transparency_record
+from publisher.model.views import (
+    Collection,
+    CommissionerView,
+    KeyDate,
+    Listing,
+    OpportunityView,
+    Scope,
+    SiteData,
+    listed_on,
+)
+from publisher.plans.characters import scrub
+from publisher.plans.dates import MONTHS, PlanDate, Precision
+from publisher.plans.language import JargonIndex
+from publisher.plans.model import (
+    CurrentProvider,
+    EngagementEvent,
+    Organisation,
+    Route,
+)
+from publisher.plans.reference import Glossary, GlossaryTerm
+from publisher.text import words
+from publisher.text.words import FIRST_WORD, lower_first
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+STATIC_DIR = TEMPLATES / "static"
+STATIC: dict[str, bytes] = {
+    path.name: path.read_bytes() for path in sorted(STATIC_DIR.iterdir()) if path.is_file()
+}
+
+# Groups of the glossary page, in page order: routes by the rules they come under, then
+# funding types, then every other word.
+ROUTE_GROUPS: dict[str, frozenset[Route]] = {
+    "psr": frozenset(
+        {
+            Route.DIRECT_AWARD_A,
+            Route.DIRECT_AWARD_B,
+            Route.DIRECT_AWARD_C,
+            Route.MOST_SUITABLE_PROVIDER,
+            Route.COMPETITIVE,
+        }
+    ),
+    "procurement-act": frozenset(
+        {Route.OPEN, Route.COMPETITIVE_FLEXIBLE, Route.DIRECT_AWARD, Route.LIGHT_TOUCH}
+    ),
+    "together": frozenset({Route.ALLIANCE_CONTRACT, Route.INNOVATION_PARTNERSHIP}),
+    "grants": frozenset(
+        {Route.OPEN_GRANT_ROUND, Route.INVITED_GRANT, Route.GRANT_VIA_INFRASTRUCTURE_BODY}
+    ),
+    "undecided": frozenset({Route.UNDECIDED}),
+}
+
+
+def relative(from_page: str, to_path: str) -> str:
+    """The link from one site page to another site path, relative so the site can live
+    under any sub-path: ('opportunities/x/y.html', 'glossary.html#lot') ->
+    '../../glossary.html#lot'."""
+    path, hash_, fragment = to_path.partition("#")
+    if not path:
+        return from_page.rsplit("/", 1)[-1] + hash_ + fragment
+    return _from_folder(from_page.rpartition("/")[0], path) + hash_ + fragment
+
+
+@lru_cache(maxsize=16384)
+def _from_folder(folder: str, path: str) -> str:
+    """The link from a page in `folder` ('' at the top) to a site path: pages of one folder
+    share every link, so this is worked out once per folder, not once per page."""
+    here = folder.split("/") if folder else []
+    there = path.split("/")
+    common = 0
+    while common < min(len(here), len(there) - 1) and here[common] == there[common]:
+        common += 1
+    return "/".join([".."] * (len(here) - common) + there[common:])
+
+
+def as_day(value: dt.date) -> str:
+    """A calendar date the way notices write one: '4 May 2026'."""
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def until(end: PlanDate, start: PlanDate) -> str:
+    """When an event ends: just the time when it ends on the day it starts."""
+    same_day = (end.year, end.month, end.day) == (start.year, start.month, start.day)
+    if same_day and end.precision is Precision.MINUTE:
+        assert end.hour is not None and end.minute is not None
+        return words.clock(end.hour, end.minute)
+    return words.when(end)
+
+
+def upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def weeks_between(start: dt.date, end: dt.date) -> int:
+    return max((end - start).days // 7, 0)
+
+
+# --- jargon: linked to the glossary on first use ---------------------------------------
+
+_INDEXES: dict[int, tuple[Glossary, JargonIndex]] = {}
+
+
+def jargon_index(glossary: Glossary) -> JargonIndex:
+    """The jargon finder for a glossary, built once per glossary."""
+    known = _INDEXES.get(id(glossary))
+    if known is None or known[0] is not glossary:
+        known = (glossary, JargonIndex.build(glossary))
+        _INDEXES[id(glossary)] = known
+    return known[1]
+
+
+@dataclass
+class Terms:
+    """Links glossary words on one page: each jargon word is linked where it is first used,
+    so a reader can always find out what it means."""
+
+    glossary: Glossary
+    index: JargonIndex
+    href: Callable[[str], str]
+    linked: set[str] = field(default_factory=set)
+
+    def term(self, slug: str, text: str | None = None) -> Markup:
+        """A link to a glossary entry, with `text` (default: the term) as the link text."""
+        entry = self.glossary.by_slug.get(slug)
+        if entry is None:
+            return escape(scrub(text or slug))
+        self.linked.add(slug)
+        return self._anchor(entry, text if text is not None else entry.term)
+
+    def link(self, text: str) -> Markup:
+        """`text` escaped, with the first use on this page of each jargon word linked."""
+        text = scrub(text)  # Markup skips the environment's `finalize`
+        out: list[str] = []
+        position = 0
+        for match, entry in self.index.find(text):
+            if entry.slug in self.linked or match.start() < position:
+                continue
+            self.linked.add(entry.slug)
+            out.append(escape(text[position : match.start()]))
+            out.append(self._anchor(entry, text[match.start() : match.end()]))
+            position = match.end()
+        out.append(escape(text[position:]))
+        return Markup("".join(out))
+
+    def _anchor(self, entry: GlossaryTerm, text: str) -> Markup:
+        url = escape(self.href(f"glossary.html#{entry.slug}"))
+        return Markup(f'<a class="term" href="{url}">{escape(scrub(text))}</a>')
+
+
+# --- facts the pages show, worked out -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One line of a notice's timeline: a key date, an engagement event or a contract end."""
+
+    date: PlanDate
+    kind: str  # key | event | contract-ends
+    key: KeyDate | None = None
+    event: EngagementEvent | None = None
+    host: Organisation | None = None
+    provider: CurrentProvider | None = None
+
+
+def timeline(site: SiteData, view: OpportunityView) -> list[Moment]:
+    """Key dates, engagement events and the current contract's end, in date order."""
+    moments = [Moment(key.date, "key", key=key) for key in view.key_dates]
+    for event in view.item.dates.engagement:
+        host = site.organisations.get(event.host) if event.host is not None else None
+        moments.append(Moment(event.start, "event", event=event, host=host))
+    provider = view.item.current_provider
+    if provider is not None and provider.contract_ends is not None:
+        moments.append(Moment(provider.contract_ends, "contract-ends", provider=provider))
+    order = {"event": 0, "contract-ends": 1, "key": 2}
+    return sorted(moments, key=lambda m: (m.date.start, m.date.end, order[m.kind]))
+
+
+def other_unknowns(view: OpportunityView) -> list[tuple[str, str]]:
+    """Reasons the plan gives for things it leaves out that are not expected gaps."""
+    gaps = {gap.field for gap in view.gaps}
+    return [(name, why) for name, why in view.item.unknown.items() if name not in gaps]
+
+
+def glossary_groups(glossary: Glossary) -> list[tuple[str, list[GlossaryTerm]]]:
+    """The glossary's terms in the page's groups: routes by their rules, funding, the rest."""
+    groups: list[tuple[str, list[GlossaryTerm]]] = [
+        (name, [t for t in glossary.terms if t.route in routes])
+        for name, routes in ROUTE_GROUPS.items()
+    ]
+    groups.append(("funding", [t for t in glossary.terms if t.funding is not None]))
+    rest = [t for t in glossary.terms if t.route is None and t.funding is None]
+    groups.append(("words", sorted(rest, key=lambda t: t.term.lower())))
+    return [(name, terms) for name, terms in groups if terms]
+
+
+def _plain(name: str) -> str:
+    return re.sub(r"[\s-]+", "", name.lower()).rstrip("s")
+
+
+def other_names(term: GlossaryTerm) -> list[str]:
+    """The other names a term goes by, less plurals and spellings of the same words."""
+    seen = {_plain(term.term)}
+    out: list[str] = []
+    for name in term.also:
+        if _plain(name) not in seen:
+            seen.add(_plain(name))
+            out.append(name)
+    return out
+
+
+def short_names(term: GlossaryTerm) -> list[str]:
+    """A term's abbreviations, less their plurals: 'ITT', not 'ITTs'."""
+    names = term.abbreviations
+    return [a for a in names if not (a.endswith("s") and a[:-1] in names)]
+
+
+def proper_words(site: SiteData) -> frozenset[str]:
+    """Words that keep their capital letter inside a sentence: the first words of the
+    names of places, commissioners, themes' proper names and organisations."""
+    names = [site.places.name(slug) for slug in site.places]
+    if site.commissioner_names is not None:
+        names += site.commissioner_names
+    else:
+        names += [c.name for c in site.commissioners]
+    names += [o.name for o in site.organisations.values()]
+    found = (FIRST_WORD.match(name) for name in names)
+    return frozenset(m.group(0) for m in found if m is not None)
+
+
+# --- the environment and the pages ---------------------------------------------------------
+
+
+def finalize(value: object) -> object:
+    """Each value a template writes, before it is escaped: text loses the characters the
+    text rule refuses, which a checked plan never holds but history or a places file might
+    (NUL would be taken for the cards' place in a list page; see CARDS_HERE). Markup is
+    HTML made by us from values already escaped and scrubbed."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return scrub(value)
+    return value
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        auto_reload=False,  # templates ship with the code: no stat of each file per render
+        autoescape=True,
+        finalize=finalize,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(words.FILTERS)
+    env.filters.update(
+        day=as_day,
+        until=until,
+        upper_first=upper_first,
+        lower_first=lower_first,
+    )
+    env.globals.update(
+        weeks_between=weeks_between,
+        other_names=other_names,
+        short_names=short_names,
+        size_limits={"small": SMALL_LIMIT, "medium": MEDIUM_LIMIT},
+    )
+    return env
+
+
+ENV = _environment()
+
+
+@dataclass(frozen=True)
+class Card:
+    """An opportunity as the lists show it: its card, rendered once from the top folder,
+    and for the list of settled ones its link, title and status."""
+
+    url: str
+    title: str
+    status_words: str
+    html: str
+
+
+def counts_of(members: Iterable[tuple[bool, Sequence[str]]]) -> Counter[str]:
+    """How many current opportunities each list page has, by its path, from each
+    opportunity's (is current, the list pages it is on)."""
+    counts: Counter[str] = Counter()
+    for current, paths in members:
+        if current:
+            counts.update(paths)
+    return counts
+
+
+class _Memo:
+    """What every page of one site shares, worked out once per site: the words that keep
+    their capitals, each commissioner's opportunities, and each opportunity's card and
+    headline (rendered once, then reused by every page that shows them)."""
+
+    def __init__(self, site: SiteData) -> None:
+        self.site = site
+        self.proper = proper_words(site)
+        self.by_commissioner: dict[str, list[OpportunityView]] = {}
+        for view in site.opportunities:
+            self.by_commissioner.setdefault(view.commissioner.id, []).append(view)
+        self.cards: dict[int, tuple[OpportunityView, Card]] = {}
+        self.headlines: dict[int, tuple[OpportunityView, Markup]] = {}
+
+    def card(self, view: OpportunityView) -> Card:
+        known = self.cards.get(id(view))
+        if known is None or known[0] is not view:
+            html = _render("card.html", self.site, "index.html", view=view)
+            made = Card(view.url, view.item.title, view.status_words, html)
+            known = (view, made)
+            self.cards[id(view)] = known
+        return known[1]
+
+    def headline(self, view: OpportunityView) -> Markup:
+        """The one-sentence headline: the same on its notice, in every list and feed."""
+        known = self.headlines.get(id(view))
+        if known is None or known[0] is not view:
+            html = _render("headline.html", self.site, "index.html", view=view).strip()
+            known = (view, Markup(html))
+            self.headlines[id(view)] = known
+        return known[1]
+
+
+def cards_for(cards: Sequence[Card], page: str) -> Markup:
+    """The cards as seen from `page`."""
+    return Markup("".join(card_at(card, page) for card in cards))
+
+
+def card_at(card: Card, page: str) -> str:
+    """A card as seen from `page`. Rendered from the top folder: a card's only links are
+    to pages of this site, so from a folder below, each gains a '../'."""
+    depth = page.count("/")
+    return card.html.replace('href="', 'href="' + "../" * depth) if depth else card.html
+
+
+# Where the cards go in a list page rendered as a frame (see `frame`): never in real text.
+CARDS_HERE = "\x00cards\x00"
+
+
+def frame(html: str) -> tuple[bytes, bytes]:
+    """A page rendered with CARDS_HERE for its cards, as what comes before and after them."""
+    head, found, tail = html.partition(CARDS_HERE)
+    return (head.encode("utf-8"), tail.encode("utf-8")) if found else (html.encode("utf-8"), b"")
+
+
+_MEMO: list[_Memo] = []
+
+
+def _memo(site: SiteData) -> _Memo:
+    """The memo of the site being rendered; one site at a time."""
+    if not _MEMO or _MEMO[0].site is not site:
+        _MEMO[:] = [_Memo(site)]
+    return _MEMO[0]
+
+
+def _render(name: str, site: SiteData, page: str, *, framed: bool = False, **context: Any) -> str:
+    """A template as the page at `page`; `framed` leaves CARDS_HERE where the cards go."""
+    href = partial(relative, page)
+    memo = _memo(site)
+    cards = (lambda _: Markup(CARDS_HERE)) if framed else partial(cards_for, page=page)
+    return ENV.get_template(name).render(
+        site=site,
+        page=page,
+        href=href,
+        terms=Terms(site.glossary, jargon_index(site.glossary), href),
+        today=site.today,
+        proper=memo.proper,
+        cards=cards,
+        headline=memo.headline,
+        **context,
+    )
+
+
+def card(site: SiteData, view: OpportunityView) -> Card:
+    """An opportunity's card as the home page shows it (list pages adjust its links)."""
+    return _memo(site).card(view)
+
+
+def headline(site: SiteData, view: OpportunityView) -> str:
+    """The notice's one-sentence headline as plain text, for feeds and emails to reuse:
+    'Leeds City Council plans a contract for ..., with the tender opening on 7 June 2027.'"""
+    return _memo(site).headline(view).unescape()
+
+
+def index(site: SiteData) -> str:
+    current = [v for v in site.opportunities if v.is_current]
+    return index_page(
+        site,
+        [card(site, v) for v in current],
+        counts_of((v.is_current, listed_on(v)) for v in site.opportunities),
+        packaged=bool(site.opportunities),
+    )
+
+
+def index_page(
+    site: SiteData,
+    current: Sequence[Card],
+    counts: Counter[str],
+    packaged: bool,
+    framed: bool = False,
+) -> str:
+    """The home page: every current opportunity's card, and every list with its count;
+    `packaged` says whether the site has OCDS packages (it has any opportunity)."""
+    return _render(
+        "index.html",
+        site,
+        "index.html",
+        framed=framed,
+        current=current,
+        groups=_listing_groups(site, counts),
+        packaged=packaged,
+    )
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A list page on the home page, with how many current opportunities it has, and for
+    a place the places within it."""
+
+    listing: Listing
+    count: int
+    within: list[Branch] = field(default_factory=list)
+
+
+def _listing_groups(site: SiteData, counts: Counter[str]) -> list[tuple[str, list[Branch]]]:
+    """Every list page by kind: places as a tree (system, places, neighbourhoods), the
+    others by name, funding types in their own order."""
+    kinds: dict[str, list[Listing]] = {}
+    for shown in site.listings:
+        kinds.setdefault(shown.kind, []).append(shown)
+    groups: list[tuple[str, list[Branch]]] = []
+    for kind, shown_here in kinds.items():
+        if kind == "place":
+            groups.append((kind, _place_tree(site, shown_here, counts)))
+            continue
+        ordered = shown_here if kind == "funding" else sorted(shown_here, key=_by_name)
+        groups.append((kind, [Branch(x, counts[x.path]) for x in ordered]))
+    return groups
+
+
+def _by_name(shown: Listing) -> str:
+    return shown.name.lower()
+
+
+def _place_tree(site: SiteData, places: list[Listing], counts: Counter[str]) -> list[Branch]:
+    by_slug = {p.slug: p for p in places}
+
+    def parent(slug: str) -> str | None:
+        within = site.places.by_slug[slug].within
+        return within if within in by_slug else None
+
+    def branches(under: str | None) -> list[Branch]:
+        here = sorted((p for p in places if parent(p.slug) == under), key=lambda p: p.name)
+        return [Branch(p, counts[p.path], branches(p.slug)) for p in here]
+
+    return branches(None)
+
+
+def listing(site: SiteData, collection: Collection) -> str:
+    members = collection.members
+    listing = collection.listing
+    packaged = bool(members) if listing is not None and listing.kind == "commissioner" else None
+    return listing_page(
+        site,
+        collection,
+        [card(site, v) for v in members if v.is_current],
+        [card(site, v) for v in members if not v.is_current],
+        packaged=bool(site.opportunities) if packaged is None else packaged,
+    )
+
+
+def listing_page(
+    site: SiteData,
+    collection: Scope,
+    current: Sequence[Card],
+    settled: Sequence[Card],
+    packaged: bool,
+    framed: bool = False,
+) -> str:
+    """A list page; `packaged` says whether the OCDS package it links exists (a
+    commissioner's own, else the site's)."""
+    assert collection.listing is not None, "'all' is the index page"
+    commissioner = next((c for c in site.commissioners if c.listing == collection.listing), None)
+    return _render(
+        "list.html",
+        site,
+        f"{collection.path}.html",
+        framed=framed,
+        collection=collection,
+        shown=collection.listing,
+        current=current,
+        settled=settled,
+        commissioner=commissioner,
+        packaged=packaged,
+    )
+
+
+def notice(site: SiteData, view: OpportunityView) -> str:
+    return _render(
+        "notice.html",
+        site,
+        view.url,
+        view=view,
+        timeline=timeline(site, view),
+        lot_place_names={
+            lot.id: [site.places.name(s) for s in lot.places] for lot in view.item.lots
+        },
+        unknowns=other_unknowns(view),
+    )
+
+
+def glossary(site: SiteData) -> str:
+    return _render("glossary.html", site, "glossary.html", groups=glossary_groups(site.glossary))
+
+
+def transparency(site: SiteData, commissioner: CommissionerView) -> str:
+    return _render(
+        "transparency.html",
+        site,
+        f"transparency/{commissioner.id}.html",
+        commissioner=commissioner,
+        record=transparency_record(
+            site, commissioner, _memo(site).by_commissioner.get(commissioner.id, [])
+        ),
+    )
+
+
+def pages(site: SiteData) -> Iterator[tuple[str, str]]:
+    """Every HTML page of the site by path (for previews and tests; site.py writes them)."""
+    yield "index.html", index(site)
+    yield "glossary.html", glossary(site)
+    for view in site.opportunities:
+        yield view.url, notice(site, view)
+    for commissioner in site.commissioners:
+        yield f"transparency/{commissioner.id}.html", transparency(site, commissioner)
+    for collection in site.collections():
+        if collection.listing is not None:
+            yield f"{collection.path}.html", listing(site, collection)

@@ -1,0 +1,128 @@
+"""The published model: a plans folder, with its reference data (places, themes, the
+organisations behind channels, the glossary) and what git tells of each opportunity, read
+into what the public sees (`SiteData` of `OpportunityView`s, status worked out from dates).
+
+The build reads it a plan file at a time (`start`, then `file_views` per file, in worker
+processes); `notify`, `diff` and the web app read it whole (`load_site`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from publisher.changes.history import History, Progress, read_history
+from publisher.changes.wording import Names
+from publisher.model import changelog
+from publisher.model.views import (
+    CommissionerView,
+    OpportunityView,
+    SiteData,
+    commissioner_view,
+    view_in,
+)
+from publisher.plans import characters
+from publisher.plans.check import PlanRead, display_path, load_reference, read_plan
+from publisher.plans.errors import Problem
+from publisher.plans.folder import plan_files
+from publisher.plans.load import load, paused_gc
+from publisher.plans.model import ChannelFile, Organisation
+from publisher.plans.reference import (
+    PLACES_FILE,
+    THEMES_FILE,
+    Reference,
+    channel_files,
+    load_glossary,
+)
+from publisher.plans.validate import validate
+
+
+class PlansUnreadableError(Exception):
+    """The plans folder cannot be read into a site: its places or themes are missing or
+    have errors. (A plan file with errors is only left out.)"""
+
+
+def organisations(plans: Path) -> dict[str, Organisation]:
+    out: dict[str, Organisation] = {}
+    for path in channel_files(plans):
+        document, _ = load(path, path.name)
+        if document is None or characters.check_text(document.data, document.text):
+            continue  # `check` refuses the file; its names are not published either
+        channels, _ = validate(ChannelFile, document.data)
+        if channels is not None:
+            out[channels.organisation.id] = channels.organisation
+    return dict(sorted(out.items()))
+
+
+def load_site(
+    plans: Path,
+    today: dt.date,
+    base_url: str = "http://localhost:8000/",
+    progress: Progress | None = None,
+) -> tuple[SiteData, list[Problem]]:
+    """Read every plan under `plans` into the views the site is rendered from (for the
+    service's own pages and the notify pass; `build` goes a plan file at a time).
+
+    A plan file with errors is reported and left out; the others are still published.
+    """
+    begun = start(plans, today, base_url, progress)
+    site, history = begun.site, begun.history
+    problems: list[Problem] = []
+    with paused_gc():
+        for done, path in enumerate(begun.files, start=1):
+            if progress is not None and (done % 20 == 0 or done == len(begun.files)):
+                progress(done, len(begun.files), "Reading plans")
+            read = read_plan(path, display_path(path), begun.reference, None, today)
+            problems += read.problems
+            if read.has_errors or read.header is None:
+                site.skipped.append(read.file)
+                continue
+            commissioner = commissioner_view(read.header, read.file)
+            site.commissioners.append(commissioner)
+            site.opportunities += file_views(site, commissioner, read, history, begun.names)
+        site.opportunities += changelog.withdrawn_views(site, history, begun.names)
+    site.opportunities.sort(key=lambda view: view.sort_key())
+    site.commissioners.sort(key=lambda c: c.id)
+    return site, problems
+
+
+@dataclass
+class Start:
+    """What a build or a read knows before any plan file is read."""
+
+    site: SiteData  # no opportunities or commissioners yet
+    reference: Reference
+    history: History
+    names: Names
+    files: list[Path]
+
+
+def start(plans: Path, today: dt.date, base_url: str, progress: Progress | None) -> Start:
+    glossary = load_glossary()
+    reference = load_reference(plans, glossary)
+    if reference.places is None or reference.themes is None:
+        raise PlansUnreadableError(
+            f"{display_path(plans / PLACES_FILE)} or {display_path(plans / THEMES_FILE)} is "
+            "missing or has errors; run 'publisher check' to see what is wrong."
+        )
+    history = read_history(plans, progress)
+    site = SiteData(
+        [], [], reference.places, reference.themes, glossary, organisations(plans), today,
+        base_url,
+    )  # fmt: skip
+    site.history_note = history.note
+    return Start(site, reference, history, changelog.site_names(site), plan_files(plans))
+
+
+def file_views(
+    site: SiteData, commissioner: CommissionerView, read: PlanRead, history: History, names: Names
+) -> list[OpportunityView]:
+    """The views of a plan file's opportunities, with what git tells of each."""
+    out = []
+    for _, item in read.opportunities:
+        key = f"{commissioner.id}/{item.id}"
+        out.append(
+            view_in(site, commissioner, item, changelog.history_of(history, key, item, names))
+        )
+    return out

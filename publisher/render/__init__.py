@@ -1,1 +1,0 @@
-"""Turning plans into the static site: pages, feeds, calendars and JSON."""

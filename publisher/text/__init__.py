@@ -1,0 +1,1 @@
+"""One way to say things: dates, money and counts in words, and the one template environment."""

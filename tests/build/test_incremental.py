@@ -1,0 +1,264 @@
+"""Builds that reuse the last one: only what changed is made again, unchanged files are the
+last site's (hard links), and the site is always, byte for byte, what a build from scratch
+makes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from publisher.build import cache, tasks
+from publisher.build.site import build
+from publisher.formats import calendar, data, feeds, ocds, pages
+from publisher.model.read import load_site
+from tests.changes.gitplans import PlanRepo
+
+ROOT = Path(__file__).parents[2]
+PLANS = ROOT / "plans"
+TODAY = dt.date(2026, 11, 23)
+TITLE = "Refuges and outreach for people escaping domestic abuse in Leeds"  # a Leeds plan
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _inodes(folder: Path) -> dict[str, int]:
+    return {
+        p.relative_to(folder).as_posix(): p.stat().st_ino
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _remade(before: dict[str, int], after: dict[str, int]) -> set[str]:
+    return {path for path, inode in after.items() if before.get(path) != inode}
+
+
+def _copy(tmp_path: Path) -> Path:
+    plans = tmp_path / "plans"
+    shutil.copytree(PLANS, plans)
+    assert TITLE in (plans / "leeds-city-council.yaml").read_text()
+    return plans
+
+
+def test_a_build_with_nothing_changed_links_every_file(tmp_path: Path) -> None:
+    plans = _copy(tmp_path)
+    out = tmp_path / "feeds"
+    build(plans, out, today=TODAY)
+    before = _inodes(out)
+    build(plans, out, today=TODAY)
+    assert _inodes(out) == before
+
+
+def test_one_changed_plan_remakes_only_the_files_that_carry_it(tmp_path: Path) -> None:
+    plans = _copy(tmp_path)
+    out = tmp_path / "feeds"
+    build(plans, out, today=TODAY)
+    before = _inodes(out)
+    plan = plans / "leeds-city-council.yaml"
+    plan.write_text(plan.read_text().replace(TITLE, "Refuges and outreach in Leeds"))
+    build(plans, out, today=TODAY)
+    remade = _remade(before, _inodes(out))
+    assert "opportunities/leeds-city-council/leeds-domestic-abuse-refuges.html" in remade
+    assert {"index.html", "all.rss", "all.ics", "all.json", "place/harehills.html"} <= remade
+    assert "ocds/release-package.json" in remade and "ocds/leeds-city-council.json" in remade
+    # Another commissioner's notices and lists, and lists that do not carry it, are linked.
+    assert not [p for p in remade if p.startswith("opportunities/kirklees-council/")]
+    assert not {"commissioner/kirklees-council.rss", "transparency/kirklees-council.html"} & remade
+    assert not {"place/kirklees.ics", "place/huddersfield.json", "glossary.html"} & remade
+    fresh = tmp_path / "fresh"
+    build(plans, fresh, today=TODAY)
+    assert _tree(out) == _tree(fresh)
+
+
+def test_a_moved_date_raises_sequence_as_a_build_from_scratch_does(tmp_path: Path) -> None:
+    plans = _copy(tmp_path)
+    out, scratch = tmp_path / "feeds", tmp_path / "scratch"
+    build(plans, out, today=TODAY)
+    build(plans, scratch, today=TODAY)
+    shutil.rmtree(cache.folder_for(scratch))  # it reads SEQUENCE back from its all.ics
+    plan = plans / "leeds-city-council.yaml"
+    text = plan.read_text()
+    moved = text.replace("tender_closes: 2027-08-02", "tender_closes: 2027-08-16")
+    assert moved != text
+    plan.write_text(moved)
+    build(plans, out, today=TODAY)
+    build(plans, scratch, today=TODAY)
+    assert b"SEQUENCE:1\r\n" in (out / "all.ics").read_bytes()
+    assert _tree(out) == _tree(scratch)
+
+
+def test_a_site_changed_by_hand_or_a_broken_cache_is_made_again(tmp_path: Path) -> None:
+    plans = _copy(tmp_path)
+    out = tmp_path / "feeds"
+    build(plans, out, today=TODAY)
+    expected = _tree(out)
+    notice = out / "opportunities" / "kirklees-council"
+    removed = sorted(notice.iterdir())[0]
+    removed.unlink()
+    (out / "place" / "leeds.rss").unlink()
+    build(plans, out, today=TODAY)
+    assert _tree(out) == expected
+    folder = cache.folder_for(out)
+    for kept in folder.rglob("*"):
+        if kept.is_file():
+            kept.write_bytes(b"not a pickle")
+    build(plans, out, today=TODAY)
+    assert _tree(out) == expected
+    shutil.rmtree(out)  # the cache describes a site that is gone
+    build(plans, out, today=TODAY)
+    assert _tree(out) == expected
+
+
+def test_a_new_day_or_new_places_make_everything_again(tmp_path: Path) -> None:
+    plans = _copy(tmp_path)
+    out = tmp_path / "feeds"
+    build(plans, out, today=TODAY)
+    before = _inodes(out)
+    build(plans, out, today=TODAY + dt.timedelta(days=1))
+    assert not set(before.values()) & set(_inodes(out).values())
+    before = _inodes(out)
+    places = plans / "places.yaml"
+    places.write_text(places.read_text().replace("name: Harehills", "name: Harehills and Gipton"))
+    build(plans, out, today=TODAY + dt.timedelta(days=1))
+    assert not set(before.values()) & set(_inodes(out).values())
+    assert "Harehills and Gipton" in (out / "place" / "harehills.html").read_text()
+
+
+def test_a_new_commit_remakes_the_commissioner_it_touched(tmp_path: Path) -> None:
+    repo = PlanRepo(tmp_path / "repo")
+    shutil.copy(PLANS / "kirklees-council.yaml", repo.plans / "kirklees-council.yaml")
+    repo.commit("2026-09-01", "first plan")
+    out = tmp_path / "feeds"
+    build(repo.plans, out, today=TODAY)
+    before = _inodes(out)
+    repo.first["summary"] = "Link workers help people find groups, activities and advice."
+    repo.first["dates"]["tender_opens"] = "2027-05"
+    repo.commit("2026-10-01", "tender later")
+    build(repo.plans, out, today=TODAY)
+    remade = _remade(before, _inodes(out))
+    notice = "opportunities/leeds-city-council/social-prescribing.html"
+    assert notice in remade
+    assert "2027" in (out / notice).read_text() and "What has changed" in (out / notice).read_text()
+    assert not [p for p in remade if p.startswith("opportunities/kirklees-council/")]
+    fresh = tmp_path / "fresh"
+    build(repo.plans, fresh, today=TODAY)
+    built, scratch = _tree(out), _tree(fresh)
+    assert set(built) == set(scratch)
+    # Only the calendars differ: the moved event's SEQUENCE rose over the last site.
+    assert [p for p in built if built[p] != scratch[p] and not p.endswith(".ics")] == []
+
+
+def test_a_full_disk_while_keeping_parts_leaves_the_last_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plans = _copy(tmp_path)
+    out = tmp_path / "feeds"
+    build(plans, out, today=TODAY)
+    before = _tree(out)
+
+    def full(folder: Path, name: str, blob: bytes) -> None:
+        raise OSError(28, "No space left on device", str(folder / f"{name}.data"))
+
+    monkeypatch.setattr(cache, "save_store", full)
+    with pytest.raises(OSError, match="No space left"):
+        build(plans, out, today=TODAY + dt.timedelta(days=1))
+    assert _tree(out) == before
+    monkeypatch.undo()
+    build(plans, out, today=TODAY + dt.timedelta(days=1))
+    fresh = tmp_path / "fresh"
+    build(plans, fresh, today=TODAY + dt.timedelta(days=1))
+    assert _tree(out) == _tree(fresh)
+
+
+def test_the_build_assembles_what_each_renderer_makes_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build puts files together from kept parts; the same files made from the views
+    (as the service makes filtered feeds) are byte for byte the same, capped feeds too."""
+    monkeypatch.setattr(feeds, "FEED_ITEMS", 5)
+    out = tmp_path / "feeds"
+    build(PLANS, out, today=TODAY)
+    site, _ = load_site(PLANS, TODAY)
+    ocds.use_prefix(site, None)
+    by_path = {c.path: c for c in site.collections()}
+    for path in ("all", "place/leeds", "theme/mental-health", "funding/grant"):
+        collection = by_path[path]
+        assert (out / f"{path}.rss").read_bytes() == feeds.rss(site, collection)
+        assert (out / f"{path}.atom").read_bytes() == feeds.atom(site, collection)
+        assert (out / f"{path}.ics").read_bytes() == calendar.ics(site, collection)
+        assert (out / f"{path}.json").read_bytes() == data.as_json(site, collection)
+        if path != "all":
+            assert (out / f"{path}.html").read_text() == pages.listing(site, collection)
+    assert (out / "index.html").read_text() == pages.index(site)
+    releases = ocds.made_for(site, site.opportunities)
+    assert (out / ocds.RELEASES).read_bytes() == ocds.package_text(site, releases, ocds.RELEASES)
+
+
+def test_a_plan_edited_during_a_build_is_published_as_it_was_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a build renders is the bytes it named its cache entry by: an edit landing in
+    the middle of a build (a pull) is published by the next build, never filed under the
+    old bytes' name."""
+    plans = _copy(tmp_path)
+    plan = plans / "leeds-city-council.yaml"
+    out = tmp_path / "feeds"
+    real = tasks.render_file
+
+    def edited_meanwhile(*args: object, **kwargs: object) -> cache.Entry:
+        plan.write_text(plan.read_text().replace(TITLE, "Refuges and outreach in Leeds"))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tasks, "render_file", edited_meanwhile)
+    build(plans, out, today=TODAY)
+    notice = out / "opportunities" / "leeds-city-council" / "leeds-domestic-abuse-refuges.html"
+    assert TITLE in notice.read_text()
+    monkeypatch.undo()
+    build(plans, out, today=TODAY)
+    assert "Refuges and outreach in Leeds" in notice.read_text()
+
+
+def _same_but_calendars(built: Path, scratch: Path) -> None:
+    """The same files, byte for byte, but calendars: over a last site, SEQUENCE rises for
+    the events that moved, where a build from scratch starts at 0."""
+    one, other = _tree(built), _tree(scratch)
+    assert set(one) == set(other)
+    assert [p for p in one if one[p] != other[p] and not p.endswith(".ics")] == []
+
+
+def test_withdrawn_opportunities_and_a_removed_plan_build_as_from_scratch(
+    tmp_path: Path,
+) -> None:
+    repo = PlanRepo(tmp_path / "repo")
+    repo.opportunities.append({**repo.first, "id": "carers-grants", "title": "Carers' grants"})
+    shutil.copy(PLANS / "kirklees-council.yaml", repo.plans / "kirklees-council.yaml")
+    repo.commit("2026-09-01", "first plans")
+    out = tmp_path / "feeds"
+    build(repo.plans, out, today=TODAY)
+    repo.opportunities.pop(1)  # withdrawn: its notice stays, saying so
+    repo.commit("2026-10-01", "carers' grants withdrawn")
+    build(repo.plans, out, today=TODAY)
+    notice = out / "opportunities" / "leeds-city-council" / "carers-grants.html"
+    assert "withdrawn" in notice.read_text().lower()
+    _same_but_calendars(out, _scratch(repo.plans, tmp_path / "one"))
+    (repo.plans / "kirklees-council.yaml").unlink()  # a whole plan taken away
+    repo.commit("2026-10-15", "Kirklees plan removed")
+    build(repo.plans, out, today=TODAY)
+    gone = sorted((out / "opportunities" / "kirklees-council").iterdir())
+    assert gone and all("withdrawn" in p.read_text().lower() for p in gone)
+    _same_but_calendars(out, _scratch(repo.plans, tmp_path / "two"))
+
+
+def _scratch(plans: Path, where: Path) -> Path:
+    out = where / "feeds"
+    build(plans, out, today=TODAY)
+    return out
