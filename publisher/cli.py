@@ -11,12 +11,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from publisher.build.site import build
 from publisher.model.read import PlansUnreadableError
 from publisher.plans import report
 from publisher.plans.check import UsageError, check
+from publisher.plans.dates import LONDON
 from publisher.plans.errors import count
 from publisher.plans.schema import write_all
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 # Each command imports what only it needs (git previews, the database, the web stack) when
 # it runs, so `publisher check` and `publisher build` start fast.
 
-LONDON = ZoneInfo("Europe/London")
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 

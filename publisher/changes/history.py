@@ -14,7 +14,6 @@ import json
 import os
 import pickle
 import subprocess
-import zoneinfo
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from pydantic import ValidationError
 
 from publisher.changes import git
 from publisher.changes.diff import Change, compare, returned
+from publisher.plans.dates import LONDON
 from publisher.plans.load import parse, paused_gc
 from publisher.plans.model import Opportunity
 from publisher.workers import may_fork
@@ -43,7 +43,6 @@ CACHE_VERSION = hashlib.sha256(
         )
     )
 ).hexdigest()[:16]
-LONDON = zoneinfo.ZoneInfo("Europe/London")
 PARALLEL_FROM = 32  # blobs; below this, starting workers costs more than it saves
 Progress = Callable[[int, int, str], None]
 

@@ -4,13 +4,13 @@ reminders fall due (Europe/London local times)."""
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 
 from publisher.model.views import OpportunityView
 from publisher.plans import characters
 from publisher.plans.check import display_path
+from publisher.plans.dates import LONDON
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.load import load
 from publisher.plans.model import (
@@ -25,7 +25,6 @@ from publisher.plans.model import (
 from publisher.plans.reference import channel_files
 from publisher.plans.validate import check_schema_version, to_problems, validate
 
-LONDON = zoneinfo.ZoneInfo("Europe/London")
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 

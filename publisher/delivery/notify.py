@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, and_, select, update
 from publisher.changes.diff import Kind, canonical, compare, version
 from publisher.changes.wording import sentence
 from publisher.delivery import channels, messages, outbox, snapshot
-from publisher.delivery.channels import LONDON, Subscriber
+from publisher.delivery.channels import Subscriber
 from publisher.delivery.database import connect, create_or_upgrade, digest_entries, insert_new
 from publisher.delivery.database import outbox as outbox_table
 from publisher.delivery.email import email_sender
@@ -33,7 +33,7 @@ from publisher.model.views import (
     SiteData,
     view_in,
 )
-from publisher.plans.dates import MONTHS, PlanDate, Precision
+from publisher.plans.dates import LONDON, MONTHS, PlanDate, Precision
 from publisher.plans.errors import Problem
 from publisher.plans.model import GRANT_FUNDING, Opportunity
 from publisher.settings import Settings

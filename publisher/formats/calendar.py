@@ -21,7 +21,7 @@ from icalendar.parser import Contentline
 from publisher.formats import feeds
 from publisher.model.views import Collection, OpportunityView, Scope, SiteData
 from publisher.plans.characters import scrub
-from publisher.plans.dates import MONTHS, PlanDate, Precision
+from publisher.plans.dates import LONDON, MONTHS, PlanDate, Precision
 from publisher.plans.model import EngagementEvent
 from publisher.text import words
 
@@ -63,7 +63,7 @@ def period(date: PlanDate) -> str | None:
 
 def local(date: PlanDate) -> dt.datetime:
     """A plan date with a time, as a Europe/London datetime."""
-    return date.start.replace(tzinfo=feeds.LONDON)
+    return date.start.replace(tzinfo=LONDON)
 
 
 def span(start: PlanDate, end: PlanDate | None = None) -> Span:

@@ -13,7 +13,7 @@ from typing import Any
 
 from publisher.formats import feeds
 from publisher.model.views import FUNDING_WORDS, Collection, OpportunityView, Scope, SiteData
-from publisher.plans.dates import PlanDate, Precision
+from publisher.plans.dates import LONDON, PlanDate, Precision
 from publisher.plans.model import Amount, Contact, Duration, Money, Range
 from publisher.text import words
 
@@ -134,7 +134,7 @@ def plan_date(date: PlanDate | None) -> Json | None:
         return None
     moment = None
     if date.precision is Precision.MINUTE:
-        moment = date.start.replace(tzinfo=feeds.LONDON).isoformat()
+        moment = date.start.replace(tzinfo=LONDON).isoformat()
     return {
         "text": date.text,
         "precision": date.precision.value,

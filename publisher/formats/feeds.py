@@ -20,7 +20,6 @@ from functools import cache, partial
 from operator import attrgetter
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import jinja2
 from feedgen.entry import FeedEntry
@@ -36,10 +35,10 @@ from publisher.model.views import (
     SiteData,
 )
 from publisher.plans.characters import scrub
+from publisher.plans.dates import LONDON
 from publisher.plans.reference import TEMPLATES
 from publisher.text import words
 
-LONDON = ZoneInfo("Europe/London")
 # Part of every tag: id (RFC 4151), with the site's host name. Ids must never change, so
 # neither may this.
 TAG_YEAR = 2026

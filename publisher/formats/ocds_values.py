@@ -7,8 +7,7 @@ import calendar
 import datetime as dt
 
 from publisher.formats.data import Json, number
-from publisher.formats.feeds import LONDON
-from publisher.plans.dates import PlanDate, Precision
+from publisher.plans.dates import LONDON, PlanDate, Precision
 from publisher.plans.model import Duration, Money, Range
 
 

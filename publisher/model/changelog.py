@@ -4,8 +4,6 @@ opportunities taken out of the plans."""
 
 from __future__ import annotations
 
-import zoneinfo
-
 from publisher.changes.diff import Weight
 from publisher.changes.history import History, Record
 from publisher.changes.wording import Names, sentence
@@ -17,9 +15,8 @@ from publisher.model.views import (
     SiteData,
     view_in,
 )
+from publisher.plans.dates import LONDON
 from publisher.plans.model import GRANT_FUNDING, Opportunity
-
-LONDON = zoneinfo.ZoneInfo("Europe/London")
 
 
 def site_names(site: SiteData) -> Names:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
@@ -27,6 +28,8 @@ MONTHS = [
     "November",
     "December",
 ]
+# Plan dates are London wall-clock dates; every layer that turns one into a moment uses this zone.
+LONDON = ZoneInfo("Europe/London")
 EARLIEST_YEAR = 2000
 LATEST_YEAR = 2100
 

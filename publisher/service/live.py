@@ -17,7 +17,6 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 import anyio
 import anyio.to_thread
@@ -25,9 +24,9 @@ import anyio.to_thread
 from publisher.formats import calendar
 from publisher.model.read import PlansUnreadableError, load_site
 from publisher.model.views import SiteData
+from publisher.plans.dates import LONDON
 from publisher.service.conditional import Representation
 
-LONDON = ZoneInfo("Europe/London")
 Clock = Callable[[], dt.datetime]
 Stamp = tuple[int, int, int]
 MB = 1024 * 1024

@@ -27,10 +27,10 @@ from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from publisher.delivery import notify, outbox
-from publisher.delivery.channels import LONDON
 from publisher.delivery.database import create_or_upgrade
 from publisher.delivery.database import outbox as outbox_table
 from publisher.delivery.outcome import Sender
+from publisher.plans.dates import LONDON
 from publisher.service.child import Children, publisher_command
 from publisher.service.lock import Lock, lock_for
 from publisher.service.worker import Worker

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publisher.model.views import SiteData
+from publisher.plans.dates import LONDON
 from publisher.service import filtered
 from publisher.service import health as healthcheck
 from publisher.service import pages as service_pages
@@ -40,7 +41,7 @@ from publisher.service.files import (
 )
 from publisher.service.filtered import Choice, Unknown
 from publisher.service.limits import BodyLimits, Limits, server_config
-from publisher.service.live import LONDON, Clock, Live, PlansError, last_build
+from publisher.service.live import Clock, Live, PlansError, last_build
 
 Health = Callable[[], dict[str, Any]]
 
