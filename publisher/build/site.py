@@ -30,11 +30,7 @@ from publisher.model import read
 from publisher.plans.check import display_path
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.load import commissioner_of, paused_gc
-from publisher.plans.reference import (
-    PLACES_FILE,
-    THEMES_FILE,
-    channel_files,
-)
+from publisher.plans.reference_files import ReferenceFiles
 
 
 class BuildError(read.PlansUnreadableError):
@@ -72,10 +68,10 @@ def _history_digests(history: History) -> dict[str, bytes]:
     return {body: cache.digest(*sorted(found)) for body, found in lines.items()}
 
 
-def _reference_bytes(plans: Path) -> bytes:
-    """The files every page may draw on: places, themes and channels."""
-    found = [plans / PLACES_FILE, plans / THEMES_FILE, *channel_files(plans)]
-    return cache.digest(*(f"{p.name}\0".encode() + (_read_or_none(p) or b"") for p in found))
+def _reference_bytes(files: ReferenceFiles) -> bytes:
+    """The files every page may draw on: places, themes and channels (their bytes as read
+    for the model, not read again)."""
+    return cache.digest(*(f"{f.path.name}\0".encode() + (f.raw or b"") for f in files.all()))
 
 
 def _read_or_none(path: Path) -> bytes | None:
@@ -107,8 +103,8 @@ def build(
     site.commissioner_names = tuple(sorted({head[1] for head in heads.values() if head}))
     prefix = ocds.site_prefix(site)
     base = cache.digest(
-        cache.version(), _reference_bytes(plans), today.isoformat(), base_url, prefix,
-        repr(site.commissioner_names),
+        cache.version(), _reference_bytes(start.reference_files), today.isoformat(), base_url,
+        prefix, repr(site.commissioner_names),
     )  # fmt: skip
     names = _entry_names(start, base, raw, heads)
     out = out.resolve()

@@ -9,10 +9,8 @@ from pathlib import Path
 
 from publisher.model.views import OpportunityView
 from publisher.plans import characters
-from publisher.plans.check import display_path
 from publisher.plans.dates import LONDON
 from publisher.plans.errors import Problem, Severity
-from publisher.plans.load import load
 from publisher.plans.model import (
     Amount,
     ChannelFile,
@@ -22,7 +20,7 @@ from publisher.plans.model import (
     Range,
     WebhookChannel,
 )
-from publisher.plans.reference import channel_files
+from publisher.plans.reference_files import ReferenceFiles, read_channel_files
 from publisher.plans.validate import check_schema_version, to_problems, validate
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -45,15 +43,18 @@ class Subscriber:
         return self.channel.kind
 
 
-def load_channels(plans: Path) -> tuple[list[Subscriber], list[Problem]]:
-    """Every channel in plans/channels/; a file with errors is reported and left out."""
+def load_channels(
+    plans: Path, files: ReferenceFiles | None = None
+) -> tuple[list[Subscriber], list[Problem]]:
+    """Every channel in plans/channels/ (as in `files`, when read already this pass); a file
+    with errors is reported and left out."""
+    reads = files.channels if files is not None else read_channel_files(plans)
     subscribers: list[Subscriber] = []
     problems: list[Problem] = []
-    for path in channel_files(plans):
-        shown = display_path(path)
-        document, found = load(path, shown)
+    for read in reads:
+        document = read.document
         if document is None:
-            problems += found
+            problems += read.problems
             continue
         # The same text rule as `publisher check`: a file it refuses is not used here either.
         findings = characters.check_text(document.data, document.text)

@@ -36,6 +36,7 @@ from publisher.model.views import (
 from publisher.plans.dates import LONDON, MONTHS, PlanDate, Precision
 from publisher.plans.errors import Problem
 from publisher.plans.model import GRANT_FUNDING, Opportunity
+from publisher.plans.reference_files import read_reference_files
 from publisher.settings import Settings
 
 Clock = Callable[[], dt.datetime]
@@ -277,10 +278,12 @@ def run_pass(
     create_or_upgrade(engine)
     if published is not None and not published():
         return _dispatch_only(engine, settings, clock, send, stop)
-    site, problems = load_site(plans, now.astimezone(LONDON).date(), settings.base_url)
+    # Places, themes and channel files are read once, for the site and the channels alike.
+    files = read_reference_files(plans)
+    site, problems = load_site(plans, now.astimezone(LONDON).date(), settings.base_url, files=files)
     if published is not None and not published():  # changed while they were read
         return _dispatch_only(engine, settings, clock, send, stop)
-    subscribers, channel_problems = channels.load_channels(plans)
+    subscribers, channel_problems = channels.load_channels(plans, files)
     report = NotifyReport(problems=problems + channel_problems, held=list(site.skipped))
     report.mail = email_sender(settings.smtp_url, settings.maildir, settings.mail_from).describe()
     current = {v.uid: v for v in site.opportunities if v.withdrawn is None}

@@ -3,7 +3,9 @@ organisations behind channels, the glossary) and what git tells of each opportun
 into what the public sees (`SiteData` of `OpportunityView`s, status worked out from dates).
 
 The build reads it a plan file at a time (`start`, then `file_views` per file, in worker
-processes); `notify`, `diff` and the web app read it whole (`load_site`).
+processes); `notify`, `diff` and the web app read it whole (`load_site`). Each file is read
+once a pass: places, themes and channel files once (`ReferenceFiles`, kept in `Start` for
+the build's cache key, or given by `notify`, which wants the channels too), each plan once.
 """
 
 from __future__ import annotations
@@ -26,15 +28,10 @@ from publisher.plans import characters
 from publisher.plans.check import PlanRead, display_path, load_reference, read_plan
 from publisher.plans.errors import Problem
 from publisher.plans.folder import plan_files
-from publisher.plans.load import load, paused_gc
+from publisher.plans.load import paused_gc
 from publisher.plans.model import ChannelFile, Organisation
-from publisher.plans.reference import (
-    PLACES_FILE,
-    THEMES_FILE,
-    Reference,
-    channel_files,
-    load_glossary,
-)
+from publisher.plans.reference import PLACES_FILE, THEMES_FILE, Reference, load_glossary
+from publisher.plans.reference_files import ReferenceFiles, read_reference_files
 from publisher.plans.validate import validate
 
 
@@ -43,10 +40,11 @@ class PlansUnreadableError(Exception):
     have errors. (A plan file with errors is only left out.)"""
 
 
-def organisations(plans: Path) -> dict[str, Organisation]:
+def organisations(files: ReferenceFiles) -> dict[str, Organisation]:
+    """The infrastructure bodies behind the folder's channel files, by id."""
     out: dict[str, Organisation] = {}
-    for path in channel_files(plans):
-        document, _ = load(path, path.name)
+    for read in files.channels:
+        document = read.document
         if document is None or characters.check_text(document.data, document.text):
             continue  # `check` refuses the file; its names are not published either
         channels, _ = validate(ChannelFile, document.data)
@@ -60,13 +58,15 @@ def load_site(
     today: dt.date,
     base_url: str = "http://localhost:8000/",
     progress: Progress | None = None,
+    files: ReferenceFiles | None = None,
 ) -> tuple[SiteData, list[Problem]]:
     """Read every plan under `plans` into the views the site is rendered from (for the
-    service's own pages and the notify pass; `build` goes a plan file at a time).
+    service's own pages and the notify pass; `build` goes a plan file at a time). `files`:
+    the folder's reference files, when the caller has read them already for its own use.
 
     A plan file with errors is reported and left out; the others are still published.
     """
-    begun = start(plans, today, base_url, progress)
+    begun = start(plans, today, base_url, progress, files)
     site, history = begun.site, begun.history
     problems: list[Problem] = []
     with paused_gc():
@@ -96,11 +96,21 @@ class Start:
     history: History
     names: Names
     files: list[Path]
+    reference_files: ReferenceFiles  # places, themes and channel files, as read for this
 
 
-def start(plans: Path, today: dt.date, base_url: str, progress: Progress | None) -> Start:
+def start(
+    plans: Path,
+    today: dt.date,
+    base_url: str,
+    progress: Progress | None,
+    files: ReferenceFiles | None = None,
+) -> Start:
+    """Read the reference files (unless given `files`, read already this pass) and the
+    history: everything but the plan files themselves."""
+    files = files if files is not None else read_reference_files(plans)
     glossary = load_glossary()
-    reference = load_reference(plans, glossary)
+    reference = load_reference(plans, glossary, files)
     if reference.places is None or reference.themes is None:
         raise PlansUnreadableError(
             f"{display_path(plans / PLACES_FILE)} or {display_path(plans / THEMES_FILE)} is "
@@ -108,11 +118,12 @@ def start(plans: Path, today: dt.date, base_url: str, progress: Progress | None)
         )
     history = read_history(plans, progress)
     site = SiteData(
-        [], [], reference.places, reference.themes, glossary, organisations(plans), today,
+        [], [], reference.places, reference.themes, glossary, organisations(files), today,
         base_url,
     )  # fmt: skip
     site.history_note = history.note
-    return Start(site, reference, history, changelog.site_names(site), plan_files(plans))
+    names = changelog.site_names(site)
+    return Start(site, reference, history, names, plan_files(plans), files)
 
 
 def file_views(

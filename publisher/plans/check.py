@@ -34,11 +34,12 @@ from publisher.plans.reference import (
     Glossary,
     Places,
     Reference,
-    channel_files,
     load_glossary,
     organisation_id,
     plans_root,
 )
+from publisher.plans.reference_files import ReferenceFiles, read_reference_files
+from publisher.plans.reference_files import display_path as display_path  # noqa: PLC0414 (re-exported: its home before)
 from publisher.plans.validate import Finding, check_schema_version, error, to_problems, validate
 from publisher.workers import may_fork
 
@@ -239,14 +240,6 @@ def _run(task: _Task) -> FileResult:
     return FileResult(task.display, task.kind, problems, declared)
 
 
-def display_path(path: Path) -> str:
-    """A path as the person typed it would expect: relative to here when it is below here."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def discover(paths: Sequence[Path]) -> list[Path]:
     """The files to check: files as given, and the YAML files of folders as given."""
     found: list[Path] = []
@@ -280,23 +273,26 @@ def _refused(document: Document, kind: str) -> bool:
     )
 
 
-def load_reference(root: Path, glossary: Glossary) -> Reference:
-    """The places, themes and organisations that plans under `root` may name."""
+def load_reference(
+    root: Path, glossary: Glossary, files: ReferenceFiles | None = None
+) -> Reference:
+    """The places, themes and organisations that plans under `root` may name (from `files`,
+    its reference files read already this pass, when given)."""
+    files = files if files is not None else read_reference_files(root)
     reference = Reference(glossary=glossary)
-    places_doc, _ = load(root / PLACES_FILE, PLACES_FILE)
+    places_doc = files.places.document
     if places_doc is not None and not _refused(places_doc, "places"):
         places, _ = validate(PlacesFile, places_doc.data)
         if places is not None:
             reference.places = Places({p.slug: p for p in places.places})
-    themes_doc, _ = load(root / THEMES_FILE, THEMES_FILE)
+    themes_doc = files.themes.document
     if themes_doc is not None and not _refused(themes_doc, "themes"):
         themes, _ = validate(ThemesFile, themes_doc.data)
         if themes is not None:
             reference.themes = {t.slug: t for t in themes.themes}
     organisations = set()
-    for path in channel_files(root):
-        document, _ = load(path, path.name)
-        org_id = organisation_id(document) if document is not None else None
+    for read in files.channels:
+        org_id = organisation_id(read.document) if read.document is not None else None
         if org_id:
             organisations.add(org_id)
     reference.organisations = frozenset(organisations)
