@@ -34,6 +34,10 @@ RUN mkdir -p /repository /srv/feeds \
     && chown publisher:publisher /repository /srv /srv/feeds \
     && ln -s /repository/plans /plans
 
+# The deployment's own templates (templates/README.md): the service runs in
+# /home/publisher, so they are its ./templates, looked in before the publisher's.
+COPY templates /home/publisher/templates
+
 USER publisher
 WORKDIR /home/publisher
 ENV PYTHONUNBUFFERED=1

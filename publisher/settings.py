@@ -1,7 +1,5 @@
 """Every setting the publisher reads, from its environment or an optional publisher.toml,
-checked and documented in one place. Over 400 lines on purpose: the Settings class is the
-one list of settings, each with its description and check, from which the docs' table and
-the start-up messages are made, and splitting it would split that list."""
+checked and documented in one place."""
 
 from __future__ import annotations
 
@@ -148,6 +146,16 @@ class Settings(BaseSettings):
         "handled, or, when every one is busy, is answered 503 and closed. Keep it well "
         "under the process's open-file limit (ulimit -n).",
     )
+    templates: Path = Field(
+        Path("templates"),
+        validate_default=False,  # the default is used only when it is there
+        validation_alias="PUBLISHER_TEMPLATES",
+        description="A folder of your own templates, looked in before the publisher's: a "
+        "copy of one of publisher/templates/ under the same name (base.html for the "
+        "site's name and footer, email/message.html) is used in its place. The default, "
+        "templates in the current folder, is used only when it is there; a folder you name "
+        "must be there. templates/README.md says what is safe to change.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -162,6 +170,17 @@ class Settings(BaseSettings):
         # (tests, the CLI) can hand it a mapping and every message can say where a value
         # came from.
         return (init_settings,)
+
+    @field_validator("templates")
+    @classmethod
+    def _templates(cls, value: Path) -> Path:
+        # Only a folder someone named is checked: the default may well not be there.
+        if not value.is_dir():
+            raise ValueError(
+                f"there is no folder '{value}' for your own templates; make it, or leave the "
+                "setting out to use the publisher's own templates"
+            )
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -235,6 +254,7 @@ _EXPECTED = {
     "PUBLISHER_HEADER_TIMEOUT": "a number of seconds above 0; write it like 10",
     "PUBLISHER_BODY_TIMEOUT": "a number of seconds above 0; write it like 30",
     "PUBLISHER_MAX_CONNECTIONS": "a whole number of connections, 1 or more; write it like 500",
+    "PUBLISHER_TEMPLATES": "a folder; write it like templates or /etc/publisher/templates",
 }
 
 
@@ -296,6 +316,8 @@ def describe(settings: Settings, origins: Mapping[str, str]) -> list[tuple[str, 
             shown = "set (hidden)"
         elif isinstance(value, bool):
             shown = str(value).lower()
+        elif key == "templates" and not value.is_dir():
+            shown = f"{value} (not there: only the publisher's own templates are used)"
         elif isinstance(value, str):
             shown = mask_password(value)
         else:

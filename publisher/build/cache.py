@@ -26,9 +26,9 @@ from jinja2 import FileSystemBytecodeCache
 
 from publisher.build.parts import Kept
 from publisher.build.splice import Spans
-from publisher.formats import feeds, pages
 from publisher.model.views import CommissionerView
 from publisher.plans.errors import Problem
+from publisher.text import templates
 
 # Raised when what is kept changes shape. What is pickled is also tagged with the code's
 # digest (`version`), so another version of the publisher never reads this one's cache.
@@ -67,17 +67,28 @@ def digest(*parts: bytes | str) -> bytes:
     return made.digest()
 
 
-@cache
 def version() -> bytes:
-    return code_digest()
+    return _version(templates.search_path())
 
 
-def code_digest() -> bytes:
-    """The publisher's own code and templates: a new version makes everything again."""
-    files = sorted(p for p in CODE.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    return digest(
-        str(FORMAT), *(f"{p.relative_to(CODE)}\0".encode() + p.read_bytes() for p in files)
-    )
+@cache
+def _version(search_path: tuple[Path, ...]) -> bytes:
+    return code_digest(search_path)
+
+
+def code_digest(search_path: tuple[Path, ...] = (templates.PACKAGE,)) -> bytes:
+    """The publisher's own code and templates, and the deployment's templates in front of
+    them (`search_path`, first first): a new version of any makes everything again."""
+    files = [
+        (str(p.relative_to(CODE)), p)
+        for p in sorted(CODE.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    ]
+    for place, folder in enumerate(search_path):
+        if not folder.is_relative_to(CODE):  # the package's own are counted above
+            mine = sorted(p for p in folder.rglob("*") if p.is_file())
+            files += [(f"search path {place}/{p.relative_to(folder)}", p) for p in mine]
+    return digest(str(FORMAT), *(f"{name}\0".encode() + p.read_bytes() for name, p in files))
 
 
 def folder_for(out: Path) -> Path:
@@ -179,11 +190,16 @@ def prune(folder: Path, keep: Iterable[str]) -> None:
 
 def keep_templates(folder: Path) -> None:
     """Keep compiled templates in `folder`: compiling them is most of what a build that
-    renders one plan file spends on templates."""
+    renders one plan file spends on templates. Jinja knows a template's text changed, not
+    that the environment's options did, so each version of the publisher keeps its own
+    and removes the others'."""
+    mine = f"{version().hex()}.cache"
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("__jinja2_*.cache"):
+            if not old.name.endswith(f"_{mine}"):
+                old.unlink(missing_ok=True)
     except OSError:
         return
-    kept = FileSystemBytecodeCache(str(folder))
-    pages.ENV.bytecode_cache = kept
-    feeds.wording().bytecode_cache = kept
+    kept = FileSystemBytecodeCache(str(folder), f"__jinja2_%s_{mine}")
+    templates.environment().bytecode_cache = kept

@@ -5,19 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 
 from publisher.changes.diff import Change
 from publisher.plans import rules
 from publisher.plans.dates import PlanDate, Precision
 from publisher.plans.model import Funding, Route, Status
 from publisher.plans.reference import Glossary
-from publisher.text import words
-
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+from publisher.text import templates, words
 
 DATE_WORDS = {
     # (contract, grant): run on inside a sentence, so lower case
@@ -54,11 +51,6 @@ STATUS_SENTENCES = {
 }
 
 
-def full_stop(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
 _BY_MONTHS = frozenset({Precision.MONTH, Precision.QUARTER})
 
 
@@ -85,7 +77,7 @@ def shift(before: PlanDate, after: PlanDate) -> str:
     about = "about " if approximate else ""
     size = abs(days)
     if size < 14:
-        amount = f"{size} day" + ("" if size == 1 else "s")
+        amount = words.count(size, "day")
     elif size < 63:
         weeks = round(size / 7)
         amount = f"{weeks} weeks"
@@ -147,27 +139,21 @@ class _TemplateNames:
         self.fields = names.fields
 
 
-@cache
 def text_environment() -> Environment:
-    """Templates for plain text and Markdown: nothing is HTML-escaped here; pages escape
-    these sentences where they place them."""
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        undefined=StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.do"],
-    )
-    env.filters.update(words.FILTERS)
-    env.filters["full_stop"] = full_stop
-    return env
+    """The one template environment (publisher/text/templates.py). Plain text and Markdown
+    (changes.txt, diff.md) are not HTML-escaped; pages escape these sentences where they
+    place them."""
+    return templates.environment()
+
+
+def _macro() -> Any:
+    return _sentence(text_environment())
 
 
 @cache
-def _macro() -> Any:
-    return text_environment().get_template("changes.txt").module.sentence  # type: ignore[attr-defined]
+def _sentence(env: Environment) -> Any:
+    """The `sentence` macro of templates/changes.txt, made once per environment."""
+    return env.get_template("changes.txt").module.sentence  # type: ignore[attr-defined]
 
 
 def label(change: Change, grant: bool) -> str:
@@ -184,4 +170,4 @@ def sentence(change: Change, grant: bool = False, names: Names | None = None) ->
     """The change as one or two plain-English sentences."""
     shown = _TemplateNames(names or Names())
     text = str(_macro()(change, label(change, grant), shown)).strip()
-    return full_stop(text) if text else text
+    return words.full_stop(text) if text else text

@@ -7,19 +7,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
-from publisher.changes.wording import TEMPLATES, full_stop
 from publisher.delivery.channels import Subscriber
 from publisher.formats import calendar, data, feeds, pages
 from publisher.model.views import FUNDING_WORDS, Collection, OpportunityView, SiteData
 from publisher.plans.characters import one_line, scrub
 from publisher.plans.model import Funding
-from publisher.text import words
+from publisher.text import templates
 
 WEBHOOK_VERSION = 1
 ELSEWHERE = "Across West Yorkshire"  # the digest group of opportunities with no place
@@ -71,22 +67,16 @@ class Message:
         return len(self.entries)
 
 
-@cache
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES / "email"),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(words.FILTERS)
-    env.filters["full_stop"] = full_stop
-    return env
+def _render(name: str, **context: Any) -> str:
+    """A template of templates/email/, as the email says it. The environment keeps the line
+    break a template file ends with (pages end with one); an email part never has: it is
+    dropped."""
+    text = templates.environment().get_template(f"email/{name}").render(**context)
+    return text.removesuffix("\n")
 
 
 def _macro(name: str, *args: Any, **kwargs: Any) -> str:
-    module = _environment().get_template("headings.txt").module
+    module = templates.environment().get_template("email/headings.txt").module
     return " ".join(str(getattr(module, name)(*args, **kwargs)).split())
 
 
@@ -175,11 +165,10 @@ def list_name(name: str) -> str:
 def email_payload(
     subscriber: Subscriber, found: Message, key: str, base_url: str
 ) -> dict[str, Any]:
-    env = _environment()
     # The subject and List-Id are headers: one line, and no control or direction
     # characters (a right-to-left override would disguise the subject). The bodies lose
     # control characters too; a checked plan holds none, but history or a places file might.
-    subject = one_line(env.get_template("subject.txt").render(m=found))
+    subject = one_line(_render("subject.txt", m=found))
     host = urlsplit(base_url).hostname or "localhost"
     attachments = []
     if found.kind == "single" and found.entries[0].ics:
@@ -190,8 +179,8 @@ def email_payload(
     return {
         "to": list(subscriber.channel.to),
         "subject": subject,
-        "text": scrub(env.get_template("message.txt").render(m=found)),
-        "html": scrub(env.get_template("message.html").render(m=found, subject=subject)),
+        "text": scrub(_render("message.txt", m=found)),
+        "html": scrub(_render("message.html", m=found, subject=subject)),
         "message_id": message_id(key, base_url),
         "list_id": f"{list_name(subscriber.organisation.name)} <{subscriber.channel.id}."
         f"{subscriber.organisation.id}.{host}>",

@@ -36,8 +36,7 @@ from publisher.model.views import (
 )
 from publisher.plans.characters import scrub
 from publisher.plans.dates import LONDON
-from publisher.plans.reference import TEMPLATES
-from publisher.text import words
+from publisher.text import templates
 
 # Part of every tag: id (RFC 4151), with the site's host name. Ids must never change, so
 # neither may this.
@@ -90,20 +89,10 @@ def remember(site: SiteData, view: OpportunityView, kind: str, value: object) ->
     per_view(site, view, kind, lambda: value)
 
 
-@cache
 def wording() -> jinja2.Environment:
-    """The templates in templates/feeds/: the words of feeds and calendars."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES / "feeds"),
-        auto_reload=False,  # templates ship with the code: no stat of each file per use
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(words.FILTERS)
-    env.filters["lower_first"] = words.lower_first
-    return env
+    """The one template environment (publisher/text/templates.py), whose templates in
+    feeds/ are the words of feeds and calendars."""
+    return templates.environment()
 
 
 def line(text: object) -> str:
@@ -115,13 +104,13 @@ def line(text: object) -> str:
 
 def call(template: str, name: str, *args: Any, **kwargs: Any) -> str:
     """The text a macro in templates/feeds/ gives."""
-    return str(getattr(_module(template), name)(*args, **kwargs))
+    return str(getattr(_module(wording(), template), name)(*args, **kwargs))
 
 
 @cache
-def _module(template: str) -> Any:
-    """A template of templates/feeds/ as a module of macros, made once."""
-    return wording().get_template(template).module
+def _module(env: jinja2.Environment, template: str) -> Any:
+    """A template of templates/feeds/ as a module of macros, made once per environment."""
+    return env.get_template(f"feeds/{template}").module
 
 
 def macro(template: str, name: str, *args: Any, **kwargs: Any) -> str:
@@ -227,7 +216,7 @@ def item(site: SiteData, view: OpportunityView) -> Item:
     said = facts(view)
     html = (
         wording()
-        .get_template("item.html")
+        .get_template("feeds/item.html")
         .render(summary=summary, facts=said, link=link, state=state, changes=())
     )
     contact = view.commissioner.contact
@@ -267,7 +256,7 @@ def change_items(site: SiteData, view: OpportunityView, base: Item) -> list[Item
         state = "withdrawn" if "withdrawn" in kinds else "cancelled" if "cancelled" in kinds else ""
         html = (
             wording()
-            .get_template("item.html")
+            .get_template("feeds/item.html")
             .render(summary="", facts=said, link=link, state="", changes=texts)
         )
         out.append(

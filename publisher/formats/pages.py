@@ -11,10 +11,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from publisher.model.transparency import MEDIUM_LIMIT, SMALL_LIMIT
@@ -39,10 +37,12 @@ from publisher.plans.model import (
     Route,
 )
 from publisher.plans.reference import Glossary, GlossaryTerm
-from publisher.text import words
-from publisher.text.words import FIRST_WORD, lower_first
+from publisher.text import templates, words
+from publisher.text.words import FIRST_WORD
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+# The package's own templates. The static files and the OCDS extension are the package's
+# alone: a deployment's templates folder changes templates, not these.
+TEMPLATES = templates.PACKAGE
 STATIC_DIR = TEMPLATES / "static"
 STATIC: dict[str, bytes] = {
     path.name: path.read_bytes() for path in sorted(STATIC_DIR.iterdir()) if path.is_file()
@@ -250,44 +250,17 @@ def proper_words(site: SiteData) -> frozenset[str]:
 # --- the environment and the pages ---------------------------------------------------------
 
 
-def finalize(value: object) -> object:
-    """Each value a template writes, before it is escaped: text loses the characters the
-    text rule refuses, which a checked plan never holds but history or a places file might
-    (NUL would be taken for the cards' place in a list page; see CARDS_HERE). Markup is
-    HTML made by us from values already escaped and scrubbed."""
-    if isinstance(value, str) and not isinstance(value, Markup):
-        return scrub(value)
-    return value
-
-
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        auto_reload=False,  # templates ship with the code: no stat of each file per render
-        autoescape=True,
-        finalize=finalize,
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(words.FILTERS)
-    env.filters.update(
-        day=as_day,
-        until=until,
-        upper_first=upper_first,
-        lower_first=lower_first,
-    )
-    env.globals.update(
-        weeks_between=weeks_between,
-        other_names=other_names,
-        short_names=short_names,
-        size_limits={"small": SMALL_LIMIT, "medium": MEDIUM_LIMIT},
-    )
-    return env
-
-
-ENV = _environment()
+# The pages' own helpers, in the one set every template shares (publisher/text/templates.py,
+# which also scrubs each value an HTML template writes).
+templates.share(
+    filters={"day": as_day, "until": until, "upper_first": upper_first},
+    globals={
+        "weeks_between": weeks_between,
+        "other_names": other_names,
+        "short_names": short_names,
+        "size_limits": {"small": SMALL_LIMIT, "medium": MEDIUM_LIMIT},
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -381,7 +354,8 @@ def _render(name: str, site: SiteData, page: str, *, framed: bool = False, **con
     href = partial(relative, page)
     memo = _memo(site)
     cards = (lambda _: Markup(CARDS_HERE)) if framed else partial(cards_for, page=page)
-    return ENV.get_template(name).render(
+    template = templates.environment().get_template(name)
+    return template.render(
         site=site,
         page=page,
         href=href,

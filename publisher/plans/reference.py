@@ -14,8 +14,10 @@ from publisher.plans import model
 from publisher.plans.load import Document, load
 from publisher.plans.model import Funding, Place, Route, Slug, Strict, Theme
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-GLOSSARY_FILE = TEMPLATES / "glossary.yaml"
+# The glossary is the package's, beside its templates but not one of them: `check` judges
+# plan wording against it, so a deployment's templates folder (text/templates.py) does not
+# change it.
+GLOSSARY_FILE = Path(__file__).resolve().parents[1] / "templates" / "glossary.yaml"
 PLACES_FILE = "places.yaml"
 THEMES_FILE = "themes.yaml"
 CHANNELS_DIR = "channels"

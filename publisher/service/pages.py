@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from publisher.formats import pages as site_pages
+# Imported for its helpers (the `day` filter of base.html...): it shares them with every
+# template when it is imported (publisher/text/templates.py, share).
+from publisher.formats import pages as site_pages  # noqa: F401
 from publisher.model.views import FUNDING_WORDS, KeyDate, OpportunityView, SiteData
 from publisher.plans.model import Funding
 from publisher.service import filtered
 from publisher.service.filtered import Choice, Unknown
+from publisher.text import templates
 
 EMBED_DEFAULT = 20  # opportunities an embedded list shows unless told otherwise
 EMBED_MOST = 100
@@ -35,7 +38,8 @@ def render(name: str, site: SiteData | Address, page: str, today: dt.date, **con
     ('/static/site.css'), so the same page works at any depth, as a 404 page must."""
     root = urlsplit(site.base_url).path.rstrip("/") + "/"
     return (
-        site_pages.ENV.get_template(name)
+        templates.environment()
+        .get_template(name)
         .render(site=site, page=page, href=lambda path: root + path, today=today, **context)
         .encode("utf-8")
     )

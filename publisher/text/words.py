@@ -1,4 +1,5 @@
-"""Plain-English phrasing of dates, money and lengths of time, used as template filters.
+"""Plain-English phrasing of dates, money, counts and lengths of time, used as template
+filters (every template sees FILTERS: publisher/text/templates.py).
 
 Approximate dates stay approximate: a month is "around March 2027", a quarter is
 "April to June 2027", a year is "during 2027"; only a plan that names a day gets a day.
@@ -7,7 +8,8 @@ Approximate dates stay approximate: a month is "around March 2027", a quarter is
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from publisher.plans.dates import MONTHS, PlanDate, Precision
 from publisher.plans.model import Amount, Duration, Money, Range
@@ -99,13 +101,32 @@ def money(value: Money | None) -> str:
     return lines[0] if len(lines) == 1 else f"{lines[0]} ({', '.join(lines[1:])})"
 
 
+def plural(noun: str) -> str:
+    """The regular English plural: 'update' -> 'updates', 'opportunity' -> 'opportunities',
+    'day' -> 'days', 'match' -> 'matches'. `count` takes any other ('person', 'people')."""
+    if noun.endswith("y") and noun[-2:-1] not in ("", *"aeiou"):
+        return f"{noun[:-1]}ies"
+    if noun.endswith(("s", "x", "z", "ch", "sh")):
+        return f"{noun}es"
+    return f"{noun}s"
+
+
+def count(number: int, noun: str, many: str | None = None) -> str:
+    """A count in words: '1 opportunity', '36 opportunities', 'no opportunities'; `many` is
+    the plural when it is not the regular one."""
+    many = many or plural(noun)
+    if number == 0:
+        return f"no {many}"
+    return f"{number} {noun}" if number == 1 else f"{number} {many}"
+
+
 def _length(years: float | None, months: int | None) -> str:
     parts = []
     if years:
         shown = f"{years:g}"
         parts.append(f"{shown} year" + ("" if years == 1 else "s"))
     if months:
-        parts.append(f"{months} month" + ("" if months == 1 else "s"))
+        parts.append(count(months, "month"))
     return " and ".join(parts)
 
 
@@ -138,7 +159,13 @@ def lower_first(text: str, proper: frozenset[str] = frozenset()) -> str:
     return text[:1].lower() + text[1:]
 
 
-FILTERS = {
+def full_stop(text: str) -> str:
+    """The text as a sentence: with a full stop at its end unless it ends with one, or a ! or ?."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
     "when": when,
     "on": on,
     "pounds": pounds,
@@ -146,4 +173,7 @@ FILTERS = {
     "money": money,
     "duration": duration,
     "and_list": and_list,
+    "lower_first": lower_first,
+    "full_stop": full_stop,
+    "count": count,
 }

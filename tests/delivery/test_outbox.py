@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, delete, func, insert, select, update
 
-from publisher.delivery.claims import State
 from publisher.delivery.database import (
     SCHEMA_VERSION,
     DatabaseError,
@@ -33,6 +32,7 @@ from publisher.delivery.outbox import (
     DispatchReport,
     NewItem,
     OutboxRow,
+    State,
     backlog,
     dispatch,
     enqueue,
