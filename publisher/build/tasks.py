@@ -20,10 +20,10 @@ from publisher.changes.history import History, Progress, Record
 from publisher.changes.wording import Names
 from publisher.formats import ocds, pages
 from publisher.model import changelog
+from publisher.model.from_plan import commissioner_view
 from publisher.model.read import file_views
 from publisher.model.views import (
     SiteData,
-    commissioner_view,
 )
 from publisher.plans.check import read_plan
 from publisher.plans.load import paused_gc

@@ -25,13 +25,13 @@ from publisher.delivery.email import email_sender
 from publisher.delivery.outcome import Sender
 from publisher.delivery.webhook import WebhookSender
 from publisher.model.changelog import site_names
+from publisher.model.from_plan import view_in
 from publisher.model.read import load_site
 from publisher.model.views import (
     DATE_LABELS,
     CommissionerView,
     OpportunityView,
     SiteData,
-    view_in,
 )
 from publisher.plans.dates import LONDON, MONTHS, PlanDate, Precision
 from publisher.plans.errors import Problem

@@ -16,7 +16,8 @@ from publisher.formats.data import Json, dumps
 from publisher.formats.feeds import per_view
 from publisher.formats.ocds_values import contract_period, moment, period, timestamp, values
 from publisher.formats.pages import TEMPLATES
-from publisher.model.views import CommissionerView, OpportunityView, SiteData, view_in
+from publisher.model.from_plan import view_in
+from publisher.model.views import CommissionerView, OpportunityView, SiteData
 from publisher.plans.model import Route, Status
 from publisher.settings import DEFAULT_OCID_PREFIX, OCID_PREFIX_PATTERN
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 from publisher.changes.diff import Weight
 from publisher.changes.history import History, Record
 from publisher.changes.wording import Names, sentence
+from publisher.model.from_plan import view_in
 from publisher.model.views import (
     ChangeLine,
     CommissionerView,
     OpportunityHistory,
     OpportunityView,
     SiteData,
-    view_in,
 )
 from publisher.plans.dates import LONDON
 from publisher.plans.model import GRANT_FUNDING, Opportunity

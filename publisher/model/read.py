@@ -17,12 +17,11 @@ from pathlib import Path
 from publisher.changes.history import History, Progress, read_history
 from publisher.changes.wording import Names
 from publisher.model import changelog
+from publisher.model.from_plan import commissioner_view, view_in
 from publisher.model.views import (
     CommissionerView,
     OpportunityView,
     SiteData,
-    commissioner_view,
-    view_in,
 )
 from publisher.plans import characters
 from publisher.plans.check import PlanRead, display_path, load_reference, read_plan

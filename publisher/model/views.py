@@ -6,11 +6,10 @@ templates/.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from publisher.plans import rules
 from publisher.plans.dates import PlanDate
 from publisher.plans.model import (
     GRANT_FUNDING,
@@ -18,7 +17,6 @@ from publisher.plans.model import (
     Funding,
     Opportunity,
     Organisation,
-    PlanHeader,
     Status,
     Theme,
 )
@@ -345,20 +343,6 @@ def listed_on(view: OpportunityView) -> tuple[str, ...]:
     return tuple(dict.fromkeys(paths))
 
 
-def reach(places: Places, slugs: Iterable[str]) -> frozenset[str]:
-    """Places whose subscribers hear of an opportunity: its places, the places they are part
-    of (a West Yorkshire subscriber hears of Leeds), and the places within them (a Harehills
-    subscriber hears of an opportunity for the whole of Leeds)."""
-    named = set(slugs)
-    out: set[str] = set()
-    for slug in named:
-        out.update(places.chain(slug))
-    for slug in places:
-        if named.intersection(places.chain(slug)):
-            out.add(slug)
-    return frozenset(out)
-
-
 @dataclass(frozen=True)
 class OpportunityHistory:
     """What git tells about an opportunity (nothing, outside a git repository)."""
@@ -368,105 +352,3 @@ class OpportunityHistory:
     changes: tuple[ChangeLine, ...] = ()
     withdrawn: dt.date | None = None
     earlier: tuple[tuple[dt.date, Opportunity], ...] = ()
-
-
-def view_in(
-    site: SiteData,
-    commissioner: CommissionerView,
-    item: Opportunity,
-    history: OpportunityHistory | None = None,
-) -> OpportunityView:
-    """`opportunity_view` with the site's places, themes, glossary, bodies and day."""
-    return opportunity_view(
-        commissioner, item, site.places, site.themes, site.glossary, site.organisations,
-        site.today, history,
-    )  # fmt: skip
-
-
-def commissioner_view(header: PlanHeader, source: str) -> CommissionerView:
-    body = header.commissioner
-    return CommissionerView(
-        body.id,
-        body.name,
-        body.kind,
-        body.website,
-        body.contact,
-        header.notice_policy.weeks_before_tender,
-        header.example,
-        source,
-    )
-
-
-def opportunity_view(
-    commissioner: CommissionerView,
-    item: Opportunity,
-    places: Places,
-    themes: dict[str, Theme],
-    glossary: Glossary,
-    organisations: dict[str, Organisation],
-    today: dt.date,
-    history: OpportunityHistory | None = None,
-) -> OpportunityView:
-    grant = item.funding in GRANT_FUNDING
-    dates = item.dates
-    key_dates = tuple(
-        KeyDate(name, DATE_LABELS[name][1 if grant else 0], getattr(dates, name))
-        for name in DATE_LABELS
-        if getattr(dates, name) is not None
-    )
-    gaps = [Gap(name, rules.EXPECTED[name], item.unknown.get(name)) for name in rules.gaps(item)]
-    requirements: list[Requirement] = []
-    needs = item.requirements
-    if needs is not None:
-        for name, label in REQUIREMENT_LABELS.items():
-            need = getattr(needs, name)
-            if need is None:
-                continue
-            amount = getattr(need, "amount", None)
-            required = bool(getattr(need, "required", amount))
-            requirements.append(Requirement(name, label, required, amount, need.why))
-            if required and need.why is None:
-                gaps.append(Gap(name, f"why {label.lower()} is needed", item.unknown.get(name)))
-    notice = None
-    history = history or OpportunityHistory()
-    given = rules.notice(item, commissioner.notice_weeks, today, history.published)
-    if given is not None:
-        notice = NoticeGiven(
-            given.published,
-            max(given.weeks, 0),
-            given.promised_weeks,
-            given.is_short,
-            item.short_notice_reason,
-            given.opens,
-        )
-    support = tuple(
-        SupportOffer(
-            offer.by,
-            organisations[offer.by].name if offer.by in organisations else offer.by,
-            organisations[offer.by].website if offer.by in organisations else None,
-            offer.what,
-            offer.link,
-        )
-        for offer in item.support
-    )
-    return OpportunityView(
-        commissioner=commissioner,
-        item=item,
-        places=tuple(Listing("place", s, places.name(s)) for s in item.places),
-        themes=tuple(
-            Listing("theme", s, themes[s].name if s in themes else s) for s in item.themes
-        ),
-        route=glossary.for_route(item.route) if item.route is not None else None,
-        funding_term=glossary.for_funding(item.funding) if item.funding is not None else None,
-        key_dates=key_dates,
-        gaps=tuple(gaps),
-        requirements=tuple(requirements),
-        notice=notice,
-        support=support,
-        reach=reach(places, item.places),
-        last_changed=history.last_changed,
-        published=history.published,
-        changes=history.changes,
-        withdrawn=history.withdrawn,
-        earlier=history.earlier,
-    )

@@ -16,3 +16,9 @@ def plan_files(plans: Path) -> list[Path]:
         and not p.name.startswith(".")
         and p.is_file()
     )
+
+
+def no_plans_folder(plans: Path) -> str | None:
+    """Why `plans` cannot be read as a plans folder, in the words every command uses; None
+    when it can be."""
+    return None if plans.is_dir() else f"there is no plans folder at '{plans}'"

@@ -18,21 +18,20 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from publisher.delivery import notify, outbox
 from publisher.delivery.database import create_or_upgrade
-from publisher.delivery.database import outbox as outbox_table
 from publisher.delivery.outcome import Sender
 from publisher.plans.dates import LONDON
 from publisher.service.child import Children, publisher_command
 from publisher.service.lock import Lock, lock_for
+from publisher.service.scheduler_state import State, health_report
 from publisher.service.worker import Worker
 from publisher.settings import Settings
 
@@ -47,35 +46,10 @@ LOCK_CHECK_SECONDS = 5.0  # how often the active instance makes sure it still ho
 STOP_SECONDS = 8.0
 RETRY_FIRST = dt.timedelta(minutes=1)  # a failed build is tried again after this, doubling
 RETRY_MOST = dt.timedelta(minutes=30)
-PULL_FAILURES_SHOWN = 3  # git pull failing this many times in a row makes /healthz 503
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass
-class State:
-    """What /healthz reports about the scheduler."""
-
-    role: str = "starting"  # active (holds the lock) | standby | stopped
-    active_since: dt.datetime | None = None
-    last_sync: dt.datetime | None = None
-    last_build: dt.datetime | None = None
-    last_build_result: str = ""
-    build_failures: int = 0  # failed builds in a row
-    build_error: str = ""  # why the last build failed; empty once one succeeds
-    next_build_try: dt.datetime | None = None
-    last_pass: dt.datetime | None = None
-    last_pass_result: str = ""
-    pass_error: str = ""  # why the last pass failed; empty once one succeeds
-    pull_failures: int = 0  # failed `git pull`s in a row
-    lock_lost_at: dt.datetime | None = None
-    errors: list[str] = field(default_factory=list)
-
-
-def _stamp(moment: dt.datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 def fingerprint(plans: Path) -> str:
@@ -392,57 +366,9 @@ class Service:
         now = self.clock()
         with self.engine.connect() as conn:
             backlog: dict[str, int] = outbox.backlog(conn)
-            stuck = conn.scalar(
-                select(func.count())
-                .select_from(outbox_table)
-                .where(and_(outbox_table.c.state == "sending", outbox_table.c.claimed_until < now))
-            )
-        problems = self._problems(now, int(stuck or 0))
-        state = self.state
-        return {
-            "status": "degraded" if problems else "ok",
-            "problems": problems,
-            "scheduler": {
-                "role": state.role,
-                "lock": self.lock.describe(),
-                "last_sync": _stamp(state.last_sync),
-                "last_build": _stamp(state.last_build),
-                "last_build_result": state.last_build_result,
-                "build_failures": state.build_failures,
-                "build_error": state.build_error,
-                "next_build_try": _stamp(state.next_build_try),
-                "last_pass": _stamp(state.last_pass),
-                "last_pass_result": state.last_pass_result,
-                "pass_running_seconds": _running_for(self.notifier.running_since),
-                "pull_failures": state.pull_failures,
-                "recent_errors": state.errors,
-            },
-            "outbox": {**backlog, "stuck": int(stuck or 0)},
-        }
-
-    def _problems(self, now: dt.datetime, stuck: int) -> list[str]:
-        state, problems = self.state, []
-        if state.role == "starting":
-            problems.append("the scheduler has not started")
-        elif state.role == "stopped":
-            problems.append("the scheduler has stopped")
-        if state.lock_lost_at is not None and now - state.lock_lost_at < 2 * self.sync_every:
-            problems.append("this instance lost the scheduler lock")
-        if state.role == "active":
-            if state.build_error:
-                problems.append("the last build failed")
-            if state.pass_error:
-                problems.append("the last notify pass failed")
-            since = state.last_pass or state.active_since
-            if since is not None and now - since > 2 * self.every:
-                minutes = int((now - since).total_seconds() // 60)
-                problems.append(f"no notify pass has finished for {minutes} minutes")
-            if state.pull_failures >= PULL_FAILURES_SHOWN:
-                problems.append(f"git pull has failed {state.pull_failures} times in a row")
-        if stuck:
-            problems.append(f"{stuck} outbox messages are stuck in sending past their lease")
-        return problems
-
-
-def _running_for(since: float | None) -> int | None:
-    return None if since is None else round(time.monotonic() - since)
+            stuck = outbox.stuck(conn, now)
+        return health_report(
+            self.state, now, lock=self.lock.describe(), every=self.every,
+            sync_every=self.sync_every, pass_since=self.notifier.running_since,
+            backlog=backlog, stuck=stuck,
+        )  # fmt: skip

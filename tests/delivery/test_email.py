@@ -18,7 +18,8 @@ from typing import Any
 import icalendar
 import pytest
 
-from publisher.delivery.email import MaildirSender, SmtpSender, build_message, email_sender
+from publisher.delivery.email import MaildirSender, SmtpSender, email_sender
+from publisher.delivery.email_message import build_message
 from publisher.delivery.outcome import Outcome, Result
 from tests.delivery.receivers import (  # noqa: F401 (fixtures, found by pytest by name)
     HOST,

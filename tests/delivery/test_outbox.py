@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, delete, func, insert, select, update
 
+from publisher.delivery.claims import State
 from publisher.delivery.database import (
     SCHEMA_VERSION,
     DatabaseError,
@@ -32,7 +33,6 @@ from publisher.delivery.outbox import (
     DispatchReport,
     NewItem,
     OutboxRow,
-    State,
     backlog,
     dispatch,
     enqueue,

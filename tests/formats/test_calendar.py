@@ -16,7 +16,8 @@ from icalendar import Calendar, Component, Event
 from icalendar.parser import Contentline
 
 from publisher.formats import calendar
-from publisher.model.views import Collection, Listing, SiteData, opportunity_view
+from publisher.model.from_plan import opportunity_view
+from publisher.model.views import Collection, Listing, SiteData
 from publisher.plans.dates import PlanDate
 from publisher.plans.model import EngagementEvent, Status
 from tests.formats.examples import load

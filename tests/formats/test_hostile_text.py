@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from publisher.build.site import build
-from publisher.delivery import email, messages
+from publisher.delivery import email_message, messages
 from publisher.delivery.channels import Subscriber, load_channels
 from publisher.model.read import load_site
 from publisher.model.views import SiteData
@@ -248,7 +248,7 @@ def assert_messages_are_safe(plans: Path, site: SiteData) -> None:
             found = messages.message(site, subscriber, [entry], digest=False)
             payload = messages.email_payload(subscriber, found, "k", BASE)
             assert characters.one_line(payload["subject"]) == payload["subject"]
-            built = email.build_message(
+            built = email_message.build_message(
                 payload,
                 "Publisher <publisher@example.org>",
                 dt.datetime(2026, 11, 23, tzinfo=dt.UTC),

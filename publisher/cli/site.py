@@ -1,0 +1,188 @@
+"""The commands that make and serve the site: `publisher build`, `publisher run` (the
+service: keep the site current and serve it) and `publisher serve` (serve it as built)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from publisher.build.site import build
+from publisher.cli import options
+from publisher.cli.options import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+from publisher.model.read import PlansUnreadableError
+from publisher.plans import report
+from publisher.plans.errors import count
+from publisher.plans.folder import no_plans_folder
+
+if TYPE_CHECKING:
+    from publisher.cli.options import Commands
+    from publisher.settings import Settings
+
+
+def add_build(commands: Commands) -> None:
+    command = commands.add_parser(
+        "build",
+        help="build the static site: notices, feeds, calendars and JSON",
+        description="Build the static site from the plans, atomically: the new site replaces "
+        "the old one in one step, and a failed build leaves the old one as it was. A plan "
+        "file with errors is reported and left out; the others are still published.",
+        parents=[
+            options.plans(),
+            options.today("build as if on this day"),
+            options.base_url(
+                "the site's public address, for links in feeds and calendars "
+                "(default: the base_url setting, PUBLISHER_BASE_URL)"
+            ),
+            options.settings(),
+        ],
+    )
+    command.add_argument("--out", type=Path, default=Path("feeds"), help="default: feeds")
+    command.set_defaults(run=run_build)
+
+
+def add_run(commands: Commands) -> None:
+    command = commands.add_parser(
+        "run",
+        help="the service: keep the site current, announce changes, serve it",
+        description="Serve the site and keep it current: look at the plans every minute (git "
+        "pull when the plans folder is a clone with a remote; at once on a signed push to "
+        "POST /hooks/plans), rebuild when they changed, run the notify pass every five "
+        "minutes. A second 'publisher run' on the same database serves the web and stands by. "
+        "SIGTERM or Ctrl+C finish the send in progress, then stop.",
+        parents=[options.listen(), options.plans(), options.site(), options.settings()],
+    )
+    command.set_defaults(run=run_service)
+
+
+def add_serve(commands: Commands) -> None:
+    command = commands.add_parser(
+        "serve",
+        help="serve the built site, with filtered feeds and the subscribe page",
+        description="Serve the site built in --site, with ETags and 304s, compression and "
+        "CORS for feeds; feeds for any mix of places, themes and funding (/feeds?place=leeds"
+        "&theme=mental-health&format=ics), the subscribe page (/subscribe), an embeddable "
+        "list (/embed) and /healthz. Web only: 'publisher run' also keeps the site current. "
+        "SIGTERM or Ctrl+C stop it gracefully.",
+        # Without a plans folder it still serves the built site; it loads its settings
+        # itself, after seeing there is a site to serve.
+        parents=[
+            options.listen(),
+            options.site(),
+            options.plans(must_exist=False),
+            options.base_url(
+                "the site's public address, for links in filtered feeds and the subscribe "
+                "page (default: the base_url setting when it is set, else the address it "
+                "listens on)"
+            ),
+        ],
+    )
+    command.set_defaults(run=run_serve)
+
+
+def _progress(done: int, total: int, what: str) -> None:
+    end = "\n" if done == total else ""
+    print(f"\r{what}: {done} of {total}", end=end, file=sys.stderr, flush=True)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    settings: Settings = args.settings
+    progress = _progress if sys.stderr.isatty() else None
+    try:
+        built = build(
+            args.plans,
+            args.out,
+            today=args.today or options.today_in_london(),
+            base_url=options.with_slash(args.base_url or settings.base_url),
+            progress=progress,
+            ocid_prefix=settings.ocid_prefix,
+        )
+    except PlansUnreadableError as err:  # BuildError is one
+        print(f"publisher build: {err}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except OSError as err:
+        where = f" (at {err.filename})" if err.filename else ""
+        print(
+            f"publisher build: could not write the site to '{args.out}'{where}: "
+            f"{err.strerror or err}. The site that was there is unchanged.",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    if built.history_note:
+        print(
+            f"Note: {built.history_note}. Notices show no first publication dates or changes "
+            "from git (a plan's own first_published still counts)."
+            if "no history" in built.history_note
+            else f"Note: {built.history_note}."
+        )
+    for skipped in built.skipped:
+        errors = sum(
+            1 for p in built.problems if p.file == skipped and p.severity is report.Severity.ERROR
+        )
+        print(
+            f"Left out {skipped}: it has {count(errors, 'error')}. "
+            f"Run 'publisher check {skipped}' to see them."
+        )
+    print(
+        f"Built {count(built.files, 'file')} for "
+        f"{count(built.opportunities, 'opportunity', 'opportunities')} into {args.out}/."
+    )
+    return EXIT_PROBLEMS if built.skipped else EXIT_OK
+
+
+def run_service(args: argparse.Namespace) -> int:
+    settings: Settings = args.settings
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every job run
+    from publisher.delivery.database import DatabaseError  # noqa: PLC0415
+    from publisher.service import run as service_run  # noqa: PLC0415
+
+    try:
+        service_run.run(args.plans, args.site, args.host, args.port, settings)
+    except DatabaseError as err:
+        print(f"publisher run: {err}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except OSError as err:
+        print(
+            f"publisher run: cannot listen on {args.host}:{args.port}: {err.strerror or err}",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    if not (args.site / "index.html").is_file():
+        print(
+            f"publisher serve: there is no built site at '{args.site}'; "
+            f"run 'publisher build --out {args.site}' first.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    found = options.load_settings("serve")
+    if found is None:
+        return EXIT_USAGE
+    settings, origins = found
+    base_url = args.base_url or (settings.base_url if origins["base_url"] != "default" else None)
+    missing = no_plans_folder(args.plans)
+    if missing:
+        print(
+            f"publisher serve: {missing}, so only the built site is served: no filtered "
+            "feeds, subscribe page or embed.",
+            file=sys.stderr,
+        )
+    from publisher.service import web  # noqa: PLC0415
+    from publisher.service.limits import Limits  # noqa: PLC0415
+
+    plans = None if missing else args.plans
+    try:
+        web.serve(args.site, plans, args.host, args.port, Limits.of(settings), base_url)
+    except OSError as err:
+        print(
+            f"publisher serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
+    return EXIT_OK
