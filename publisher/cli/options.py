@@ -87,12 +87,17 @@ def load_settings(command: str) -> tuple[Settings, dict[str, str]] | None:
     wrong."""
     # Imported when a command runs: `publisher schema` and `--help` need no settings.
     from publisher.settings import SettingsError, load_settings_and_origins  # noqa: PLC0415
+    from publisher.text import templates  # noqa: PLC0415
 
     try:
-        return load_settings_and_origins()
+        found = load_settings_and_origins()
     except SettingsError as err:
         print(f"publisher {command}: {err}", file=sys.stderr)
         return None
+    # The deployment's templates, in front of the package's, for the whole command (forked
+    # build workers inherit it).
+    templates.configure(found[0].templates)
+    return found
 
 
 def today_in_london() -> dt.date:
