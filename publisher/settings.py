@@ -24,6 +24,18 @@ SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
 # not registered (docs/ocds.md).
 OCID_PREFIX_PATTERN = re.compile(r"ocds-[a-z0-9]{6}")
 DEFAULT_OCID_PREFIX = "ocds-fpp000"
+
+
+def ocid_prefix_problem(prefix: str) -> str | None:
+    """What is wrong with an ocid prefix a build is given, in plain words (None: nothing)."""
+    if OCID_PREFIX_PATTERN.fullmatch(prefix):
+        return None
+    return (
+        f"the OCDS ocid prefix '{prefix}' should be 'ocds-' and six lower-case letters or "
+        "digits, as the OCDS helpdesk issues them (set PUBLISHER_OCID_PREFIX)"
+    )
+
+
 SECRETS = frozenset({"hook_secret"})  # never shown, not even in part
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 

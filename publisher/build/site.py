@@ -20,17 +20,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from publisher.build import assemble, cache, parts, swap, tasks
-from publisher.build.assemble import Output
 from publisher.build.cache import Entry, Manifest
 from publisher.build.parts import Kept
 from publisher.build.splice import Spans
 from publisher.changes.history import History, Progress, Record
-from publisher.formats import calendar, ocds
+from publisher.formats.base import Output
+from publisher.formats.registry import FORMATS
 from publisher.model import read
 from publisher.plans.check import display_path
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.load import commissioner_of, paused_gc
 from publisher.plans.reference_files import ReferenceFiles
+from publisher.settings import DEFAULT_OCID_PREFIX, ocid_prefix_problem
 
 
 class BuildError(read.PlansUnreadableError):
@@ -96,15 +97,15 @@ def build(
     workers = workers if workers is not None else (os.cpu_count() or 1)
     start = read.start(plans, today, base_url, progress)
     site = start.site
-    if (wrong := ocds.use_prefix(site, ocid_prefix)) is not None:
+    site.ocid_prefix = ocid_prefix if ocid_prefix is not None else DEFAULT_OCID_PREFIX
+    if (wrong := ocid_prefix_problem(site.ocid_prefix)) is not None:
         raise BuildError(f"{wrong}.")
     raw = {path: _read_or_none(path) for path in start.files}
     heads = {path: commissioner_of(text) if text else None for path, text in raw.items()}
     site.commissioner_names = tuple(sorted({head[1] for head in heads.values() if head}))
-    prefix = ocds.site_prefix(site)
     base = cache.digest(
         cache.version(), _reference_bytes(start.reference_files), today.isoformat(), base_url,
-        prefix, repr(site.commissioner_names),
+        site.ocid_prefix, repr(site.commissioner_names),
     )  # fmt: skip
     names = _entry_names(start, base, raw, heads)
     out = out.resolve()
@@ -118,7 +119,7 @@ def build(
     try:
         with paused_gc():
             report, made = _build_into(
-                start, base, names, raw, manifest, out, staging, folder, workers, progress, prefix
+                start, base, names, raw, manifest, out, staging, folder, workers, progress
             )
         readme = out / "README.md"
         if readme.is_file():
@@ -165,7 +166,6 @@ def _build_into(
     folder: Path,
     workers: int,
     progress: Progress | None,
-    prefix: str,
 ) -> tuple[BuildReport, Manifest]:
     """Build into `staging`: link what the last build made and is unchanged, render the
     plan files whose entries are missing, then make the collections whose members changed.
@@ -173,7 +173,7 @@ def _build_into(
     site = start.site
     # Last build's entries: their parts where nothing changed, and every event's SEQUENCE.
     entries: dict[Path, Entry] = {}
-    earlier: list[Entry] = []  # last build's, for their SEQUENCE numbers
+    earlier: list[Entry] = []  # last build's, for what formats recall of them
     if manifest is not None:
         wanted = {name: path for path, (shown, name) in names.items()}
         for name in manifest.entries.values():
@@ -188,17 +188,16 @@ def _build_into(
                 and tasks.link_all(out, staging, entry.files)
             ):
                 entries[hit] = entry
-    if len(entries) < len(start.files):  # some plan files are rendered: SEQUENCE numbers
-        if manifest is not None:
-            site.sequences = parts.Sequences(one for entry in earlier for one in entry.parts)
-        elif (out / "all.ics").is_file():
-            site.sequences = calendar.read_sequences(out / "all.ics")
+    if len(entries) < len(start.files):  # some plan files are rendered: what formats recall
+        last_parts = [one for entry in earlier for one in entry.parts] if manifest else None
+        for one, shelf in zip(FORMATS, parts.SHELVES, strict=True):
+            one.recall(site, last_parts, shelf, out)  # e.g. each calendar event's SEQUENCE
     del earlier
     withdrawn: dict[str, dict[str, Record]] = {}
     for uid, record in start.history.withdrawn().items():
         withdrawn.setdefault(uid.split("/", 1)[0], {})[uid] = record
     ctx = tasks.Context(
-        site, prefix, start.reference, start.history, start.names, withdrawn, staging, folder
+        site, start.reference, start.history, start.names, withdrawn, staging, folder
     )
     ctx.tasks = [(path, *names[path]) for path in start.files if path not in entries]
     ctx.raw = {path: text for path, text in raw.items() if text is not None}

@@ -10,26 +10,12 @@ from __future__ import annotations
 
 import os
 from array import array
-from collections.abc import Sequence
 from dataclasses import dataclass
+
+from publisher.formats.base import Layout
 
 DIGEST = 16  # bytes of each member's digest
 IOV_MAX = 1024  # iovecs per writev
-
-
-@dataclass(frozen=True)
-class Layout:
-    """A file made of a head, each member's fragment (with its digest) joined by `sep`,
-    and a tail."""
-
-    head: bytes
-    digests: bytes  # each member's, DIGEST bytes each, in file order
-    members: Sequence[bytes | memoryview]  # their fragments
-    sep: bytes
-    tail: bytes
-
-    def whole(self) -> bytes:
-        return b"".join([self.head, self.sep.join(self.members), self.tail])
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,19 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from publisher.build import cache, parts, splice
-from publisher.build.assemble import Output
 from publisher.build.cache import Entry
 from publisher.build.parts import Kept
-from publisher.build.splice import Layout, Spans
+from publisher.build.splice import Spans
 from publisher.changes.history import History, Progress, Record
 from publisher.changes.wording import Names
-from publisher.formats import ocds, pages
+from publisher.formats.base import Layout, Output
+from publisher.formats.registry import FORMATS
 from publisher.model import changelog
 from publisher.model.from_plan import commissioner_view
 from publisher.model.read import file_views
 from publisher.model.views import (
+    CommissionerView,
+    OpportunityView,
     SiteData,
 )
 from publisher.plans.check import read_plan
@@ -95,7 +97,6 @@ class Context:
     """What rendering any plan file needs; forked workers share it."""
 
     site: SiteData  # the site-wide inputs: no opportunities or commissioners
-    prefix: str  # the OCDS ocid prefix
     reference: Reference
     history: History
     names: Names
@@ -112,10 +113,8 @@ _context: Context | None = None  # handed to forked workers
 
 
 def derive(ctx: Context, **changes: object) -> SiteData:
-    """A site like the context's, with `changes`, publishing under the same ocid prefix."""
-    site = replace(ctx.site, **changes)  # type: ignore[arg-type]
-    ocds.use_prefix(site, ctx.prefix)
-    return site
+    """A site like the context's, with `changes`."""
+    return replace(ctx.site, **changes)  # type: ignore[arg-type]
 
 
 def render_file(ctx: Context, path: Path, shown: str, name: str) -> Entry:
@@ -134,20 +133,25 @@ def render_file(ctx: Context, path: Path, shown: str, name: str) -> Entry:
         views += changelog.withdrawn_views(site, ctx.history, ctx.names, gone)
     views.sort(key=lambda view: view.sort_key())
     site.opportunities = views
-    files = [view.url for view in views]
-    for view in views:
-        write(ctx.staging, view.url, pages.notice(site, view))
-    own = f"transparency/{commissioner.id}.html"
-    write(ctx.staging, own, pages.transparency(site, commissioner))
-    files.append(own)
-    if views:
-        package = f"ocds/{commissioner.id}.json"
-        made = ocds.made_for(site, views)
-        write(ctx.staging, package, ocds.package_text(site, made, package, commissioner))
-        files.append(package)
+    files = write_plan_files(ctx, site, commissioner, views)
     kept, blob, bounds = parts.keep([parts.of(site, v) for v in views], name)
     cache.save_store(ctx.cache, name, blob)
     return Entry(shown, read.problems, commissioner, kept, files, bounds)
+
+
+def write_plan_files(
+    ctx: Context,
+    site: SiteData,
+    commissioner: CommissionerView | None,
+    views: list[OpportunityView],
+) -> list[str]:
+    """Write every format's files of one plan file into the staging site; return their paths."""
+    written = []
+    for one in FORMATS:
+        for path, content in one.plan_files(site, commissioner, views):
+            write(ctx.staging, path, content)
+            written.append(path)
+    return written
 
 
 def orphans(ctx: Context, bodies: set[str]) -> tuple[list[Kept], int]:
@@ -164,8 +168,7 @@ def orphans(ctx: Context, bodies: set[str]) -> tuple[list[Kept], int]:
     site = derive(ctx, opportunities=[], commissioners=[])
     views = changelog.withdrawn_views(site, ctx.history, ctx.names, records)
     site.opportunities = views
-    for view in views:
-        write(ctx.staging, view.url, pages.notice(site, view))
+    write_plan_files(ctx, site, None, views)
     kept, blob, bounds = parts.keep([parts.of(site, view) for view in views], "orphans")
     parts.register("orphans", blob, bounds)  # in memory: they are made every build
     return kept, len(views)

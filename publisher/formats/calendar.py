@@ -8,17 +8,20 @@ TENTATIVE events spanning the month, quarter or year, and nothing reads the cloc
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import NamedTuple
 
 from icalendar import Calendar, Timezone, vDuration, vText
-from icalendar.parser import Contentline
 
 from publisher.formats import feeds
+from publisher.formats.base import Bundle, Format, Layout, Member, Output, Part, Shelf, Whole
+from publisher.formats.calendar_sequences import Sequences, fingerprint, read_sequences, sequence
+from publisher.formats.feeds import per_view
 from publisher.model.views import Collection, OpportunityView, Scope, SiteData
 from publisher.plans.characters import scrub
 from publisher.plans.dates import LONDON, MONTHS, PlanDate, Precision
@@ -30,9 +33,6 @@ PRODID = "-//Forward plan publisher//Opportunity calendars//EN"
 REFRESH = dt.timedelta(hours=12)  # how often calendar programs should fetch again
 END = b"END:VCALENDAR\r\n"
 # A change to any of these raises an event's SEQUENCE.
-WATCHED = ("DTSTART", "DTEND", "STATUS", "LOCATION")
-_NAME = re.compile(r"[A-Za-z0-9-]+")
-
 Moment = dt.date | dt.datetime
 
 
@@ -95,64 +95,6 @@ def event_keys(events: list[EngagementEvent]) -> list[str]:
         else key
         for key, event in zip(titles, events, strict=True)
     ]
-
-
-def fingerprint(lines: Mapping[str, str]) -> str:
-    """What makes calendar programs show an event as changed (RFC 5546 2.1.4): its times,
-    status and place, as the content lines icalendar writes for them."""
-    return "\n".join(lines.get(name, name) for name in WATCHED)
-
-
-_UNFOLD = re.compile(r"\r?\n[ \t]")
-_VEVENT = re.compile(r"^BEGIN:VEVENT\r?\n(.*?)^END:VEVENT\r?$", re.MULTILINE | re.DOTALL)
-
-
-def read_sequences(path: Path) -> dict[str, tuple[str, int]]:
-    """Each event's UID -> (fingerprint, SEQUENCE) in a calendar built before; {} when the
-    file is missing or cannot be read, so a first or broken build starts afresh.
-
-    Only the lines needed are looked at, after unfolding the whole file in one step: the
-    all.ics of 20,000 opportunities takes about a second this way, and half a minute as a
-    whole icalendar Calendar."""
-    try:
-        text = _UNFOLD.sub("", path.read_bytes().decode("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not text.startswith("BEGIN:VCALENDAR"):
-        return {}
-    out: dict[str, tuple[str, int]] = {}
-    for block in _VEVENT.finditer(text):
-        event: dict[str, str] = {}
-        for line in block.group(1).splitlines():
-            name = _NAME.match(line)
-            if name is None:
-                continue
-            if name[0] in WATCHED:
-                event[name[0]] = line
-            elif name[0] in ("UID", "SEQUENCE"):
-                event[name[0]] = _value(line, name[0])
-        sequence_text = event.get("SEQUENCE", "0")
-        if "UID" in event and sequence_text.isdigit():
-            out[event["UID"]] = (fingerprint(event), int(sequence_text))
-    return out
-
-
-def _value(line: str, name: str) -> str:
-    """A property's value; icalendar's parser is used only where there is something to
-    parse (parameters or escapes), as it is slow for the many plain UIDs of a big file."""
-    plain = line[len(name) + 1 :]
-    if line[len(name)] == ":" and "\\" not in plain:
-        return plain
-    parsed = Contentline(line).parts()  # type: ignore[no-untyped-call]
-    return str(parsed[2])
-
-
-def sequence(site: SiteData, uid: str, print_: str) -> int:
-    """The same SEQUENCE as last time if nothing changed, one more if it did, 0 if new."""
-    before = site.sequences.get(uid)
-    if before is None:
-        return 0
-    return before[1] if before[0] == print_ else before[1] + 1
 
 
 class Event(NamedTuple):
@@ -416,3 +358,43 @@ def frame(
     assert head.endswith(END)
     # icalendar writes each part; the events, made once per build, follow the time zone.
     return head[: -len(END)] + timezone(first, last), END
+
+
+# --- as a format (formats/base.py) ---------------------------------------------------------
+
+
+class Calendars(Format):
+    """iCalendar for everything and for each list: every key date and event, each
+    opportunity's events serialised once per build."""
+
+    name = "ics"
+
+    def part(self, site: SiteData, view: OpportunityView) -> Part:
+        made = per_view(site, view, "ics", lambda: fragment(site, view))
+        # each event's UID, fingerprint and SEQUENCE, read only by a build that renders its
+        # plan file again, to know when a date moved
+        memo = json.dumps([[uid, print_, n] for uid, (print_, n) in made.sequences])
+        return Part(made.years, (made.ical,), memo)
+
+    def outputs(self, whole: Whole, shelf: Shelf) -> Iterator[Output]:
+        for bundle in whole.bundles:
+            make = partial(_calendar_of, whole.site, bundle, shelf)
+            yield Output(f"{bundle.path}.ics", bundle.key, make, len(bundle.members))
+
+    def recall(
+        self, site: SiteData, last: Sequence[Member] | None, shelf: Shelf, out: Path
+    ) -> None:
+        if last is not None:
+            site.sequences = Sequences(last, shelf)
+        elif (out / "all.ics").is_file():
+            site.sequences = read_sequences(out / "all.ics")
+
+
+def _calendar_of(site: SiteData, bundle: Bundle, shelf: Shelf) -> Layout:
+    members = bundle.members
+    head, tail = frame(site, bundle, [shelf.facts(m) for m in members])
+    digests = b"".join(m.digest for m in members)
+    return Layout(head, digests, shelf.fragments(members), b"", tail)
+
+
+CALENDARS = Calendars()

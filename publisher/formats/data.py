@@ -8,10 +8,12 @@ give byte-identical files.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import Any
 
 from publisher.formats import feeds
+from publisher.formats.base import Bundle, Format, Layout, Output, Part, Shelf, Whole
 from publisher.model.views import FUNDING_WORDS, Collection, OpportunityView, Scope, SiteData
 from publisher.plans.dates import LONDON, PlanDate, Precision
 from publisher.plans.model import Amount, Contact, Duration, Money, Range
@@ -288,3 +290,30 @@ def _organisation(site: SiteData, slug: str | None) -> Json | None:
         "name": known.name if known is not None else slug,
         "website": known.website if known is not None else None,
     }
+
+
+# --- as a format (formats/base.py) ---------------------------------------------------------
+
+
+class Data(Format):
+    """JSON for everything and for each list, an opportunity per line."""
+
+    name = "json"
+
+    def part(self, site: SiteData, view: OpportunityView) -> Part:
+        return Part(None, (feeds.per_view(site, view, "json", lambda: fragment(site, view)),))
+
+    def outputs(self, whole: Whole, shelf: Shelf) -> Iterator[Output]:
+        for bundle in whole.bundles:
+            make = partial(_json_of, whole.site, bundle, shelf)
+            yield Output(f"{bundle.path}.json", bundle.key, make, len(bundle.members))
+
+
+def _json_of(site: SiteData, bundle: Bundle, shelf: Shelf) -> Layout:
+    members = bundle.members
+    head, sep, tail = frame(site, bundle, bool(members))
+    digests = b"".join(m.digest for m in members)
+    return Layout(head, digests, shelf.fragments(members), sep, tail)
+
+
+DATA = Data()

@@ -14,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, partial
+from itertools import chain
 from operator import attrgetter
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from publisher.formats.base import Bundle, Format, Member, Output, Part, Shelf, Whole
 from publisher.model.views import (
     ChangeLine,
     Collection,
@@ -389,3 +391,65 @@ def rss(site: SiteData, collection: Collection) -> bytes:
 def atom(site: SiteData, collection: Collection) -> bytes:
     """The collection as Atom: '<path>.atom'."""
     return feed(site, collection, items_of(site, collection), atom=True)
+
+
+# --- as a format (formats/base.py) ---------------------------------------------------------
+
+
+class Feeds(Format):
+    """RSS and Atom for everything and for each list: the newest FEED_ITEMS items of their
+    opportunities, each item's XML made once per build."""
+
+    name = "feeds"
+
+    def part(self, site: SiteData, view: OpportunityView) -> Part:
+        items = per_view(site, view, "feed", lambda: made(site, view))
+        facts = tuple(replace(one, rss=b"", atom=b"") for one in items)
+        return Part(facts, tuple(xml for one in items for xml in (one.rss, one.atom)))
+
+    def outputs(self, whole: Whole, shelf: Shelf) -> Iterator[Output]:
+        order = FeedOrder(whole.members, shelf)
+        for bundle in whole.bundles:
+            size = len(bundle.members)
+            for kind in ("rss", "atom"):
+                make = partial(_feed_of, whole.site, bundle, order, kind == "atom")
+                yield Output(f"{bundle.path}.{kind}", bundle.key, make, size)
+
+
+def _feed_of(site: SiteData, bundle: Bundle, order: FeedOrder, atom: bool) -> bytes:
+    return feed(site, bundle, order.newest(bundle.members), atom=atom)
+
+
+class FeedOrder:
+    """Every feed item of the site in feed order, worked out once (per process) when a
+    feed is made: a feed's newest items are then its members' smallest positions."""
+
+    def __init__(self, members: Sequence[Member], shelf: Shelf) -> None:
+        self.members, self.shelf = members, shelf
+        self.found: list[tuple[Member, int]] = []  # by position: the member and its item
+        self.positions: dict[int, list[int]] = {}  # by id(member)
+
+    def newest(self, members: Sequence[Member]) -> list[Made]:
+        shelf = self.shelf
+        if not self.found:
+            ranked = sorted(
+                (one.rank, index, n)
+                for index, member in enumerate(self.members)
+                for n, one in enumerate(shelf.facts(member))
+            )
+            for position, (_, index, n) in enumerate(ranked):
+                member = self.members[index]
+                self.found.append((member, n))
+                self.positions.setdefault(id(member), []).append(position)
+        chosen = heapq.nsmallest(
+            FEED_ITEMS, chain.from_iterable(self.positions.get(id(m), ()) for m in members)
+        )
+        return [
+            replace(
+                shelf.facts(m)[n], rss=shelf.fragment(m, 2 * n), atom=shelf.fragment(m, 2 * n + 1)
+            )
+            for m, n in (self.found[position] for position in chosen)
+        ]
+
+
+FEEDS = Feeds()

@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
-import weakref
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from publisher.formats import calendar as ics
+from publisher.formats.base import Format, Layout, Member, Output, Part, Shelf, Whole, digest
 from publisher.formats.data import Json, dumps
 from publisher.formats.feeds import per_view
-from publisher.formats.ocds_values import contract_period, moment, period, timestamp, values
+from publisher.formats.ocds_releases import history, releases
+from publisher.formats.ocds_values import timestamp
 from publisher.formats.pages import TEMPLATES
-from publisher.model.from_plan import view_in
 from publisher.model.views import CommissionerView, OpportunityView, SiteData
-from publisher.plans.model import Route, Status
-from publisher.settings import DEFAULT_OCID_PREFIX, OCID_PREFIX_PATTERN
+from publisher.settings import DEFAULT_OCID_PREFIX, ocid_prefix_problem
 
 OCDS_VERSION = "1.1"
 # Shaped like a registered prefix, but not one: a publisher registers its own (docs/ocds.md),
 # and sets it as PUBLISHER_OCID_PREFIX (publisher/settings.py).
 DEFAULT_PREFIX = DEFAULT_OCID_PREFIX
 PUBLISHER = "Forward plan publisher"
-NO_REASON = "The commissioner has not said why."
 
 RELEASES = "ocds/release-package.json"
 RECORDS = "ocds/record-package.json"
@@ -38,232 +33,16 @@ LOTS_EXTENSION = (
     "ocds_lots_extension/v1.1.5/extension.json"
 )
 
-# Route -> (tender.procurementMethod, the rules it falls under). The method is left out where
-# the route does not fix it: light touch, alliances and innovation partnerships are run
-# through a procedure chosen later, and a grant through an infrastructure body is its round.
-PSR, PA23 = "Provider Selection Regime", "Procurement Act 2023"
-ROUTES: dict[Route, tuple[str | None, str | None]] = {
-    Route.DIRECT_AWARD_A: ("direct", PSR),
-    Route.DIRECT_AWARD_B: ("direct", PSR),
-    Route.DIRECT_AWARD_C: ("direct", PSR),
-    Route.MOST_SUITABLE_PROVIDER: ("limited", PSR),  # providers it chooses; no competition
-    Route.COMPETITIVE: ("open", PSR),  # advertised: any provider may respond
-    Route.OPEN: ("open", PA23),
-    Route.COMPETITIVE_FLEXIBLE: ("selective", PA23),  # a participation stage shortlists
-    Route.DIRECT_AWARD: ("direct", PA23),
-    Route.LIGHT_TOUCH: (None, PA23),
-    Route.ALLIANCE_CONTRACT: (None, None),
-    Route.INNOVATION_PARTNERSHIP: (None, None),
-    Route.OPEN_GRANT_ROUND: ("open", None),
-    Route.INVITED_GRANT: ("limited", None),
-    Route.GRANT_VIA_INFRASTRUCTURE_BODY: (None, None),
-    Route.UNDECIDED: (None, None),
-}
-# Status -> (stage, tender.status): the stage names the release tag.
-STATUSES: dict[Status, tuple[str, str]] = {
-    Status.IDEA: ("planning", "planning"),  # being considered
-    Status.PLANNING: ("planning", "planned"),
-    Status.ENGAGEMENT: ("planning", "planned"),
-    Status.OPEN: ("tender", "active"),
-    Status.EVALUATING: ("tender", "active"),  # tenderPeriod has ended; no award yet
-    Status.AWARDED: ("tender", "complete"),  # who won is published elsewhere, not here
-    Status.CANCELLED: ("tenderCancellation", "cancelled"),
-}
-# Taken out of the plan without being cancelled: OCDS's "no further information".
-WITHDRAWN = ("tenderCancellation", "withdrawn")
-
-History = list[tuple[dt.date, OpportunityView]]  # an opportunity's versions, oldest first
-
-_PREFIXES: dict[int, str] = {}
-
 
 def use_prefix(site: SiteData, prefix: str | None) -> str | None:
     """Publish this site's ocids under `prefix` (None: the placeholder); return what is wrong
     with it, in plain words, if anything."""
-    chosen = prefix if prefix is not None else DEFAULT_PREFIX
-    if id(site) not in _PREFIXES:
-        weakref.finalize(site, _PREFIXES.pop, id(site), None)
-    _PREFIXES[id(site)] = chosen
-    if OCID_PREFIX_PATTERN.fullmatch(chosen):
-        return None
-    return (
-        f"the OCDS ocid prefix '{chosen}' should be 'ocds-' and six lower-case letters or "
-        "digits, as the OCDS helpdesk issues them (set PUBLISHER_OCID_PREFIX)"
-    )
+    site.ocid_prefix = prefix if prefix is not None else DEFAULT_PREFIX
+    return ocid_prefix_problem(site.ocid_prefix)
 
 
 def site_prefix(site: SiteData) -> str:
-    return _PREFIXES.get(id(site)) or DEFAULT_PREFIX
-
-
-def ocid(prefix: str, view: OpportunityView) -> str:
-    """Stable forever, like the opportunity's uid: prefix-commissioner-opportunity."""
-    return f"{prefix}-{view.commissioner.id}-{view.item.id}"
-
-
-def method(view: OpportunityView) -> Json:
-    route = view.item.route
-    if route is None:
-        return {}  # a gap: tender.unknowns says why
-    chosen, rules = ROUTES[route]
-    name = view.route.term if view.route is not None else route.value
-    out: Json = {"procurementMethod": chosen} if chosen is not None else {}
-    out["procurementMethodDetails"] = f"{name} ({rules})" if rules else name
-    return out
-
-
-def organisation(view: OpportunityView) -> Json:
-    """The commissioner, as the party that buys and runs the process."""
-    body = view.commissioner
-    contact = view.item.contact or body.contact
-    point = {
-        "name": contact.name if contact else None,
-        "email": contact.email if contact else None,
-        "telephone": contact.phone if contact else None,
-        "url": body.website,
-    }
-    party: Json = {"name": body.name, "id": body.id}
-    if any(point.values()):
-        party["contactPoint"] = {key: value for key, value in point.items() if value}
-    return {**party, "roles": ["buyer", "procuringEntity"]}
-
-
-def milestones(view: OpportunityView) -> list[Json]:
-    """Engagement events, with the ids their calendar events use, so both stay matched."""
-    events = view.item.dates.engagement
-    out = []
-    for key, event in zip(ics.event_keys(events), events, strict=True):
-        milestone: Json = {"id": key, "title": event.title, "type": "engagement"}
-        if event.where:
-            milestone["description"] = event.where
-        milestone["dueDate"] = moment(event.start)
-        milestone["datePrecision"] = {"dueDate": event.start.precision.value}
-        out.append(milestone)
-    return out
-
-
-def documents(site: SiteData, view: OpportunityView) -> list[Json]:
-    out: list[Json] = [
-        {
-            "id": "notice",
-            "documentType": "plannedProcurementNotice",
-            "title": view.item.title,
-            "url": site.link(view.url),
-            "format": "text/html",
-            "language": "en",
-        }
-    ]
-    if view.item.more_information:
-        out.append({"id": "more-information", "url": view.item.more_information})
-    return out
-
-
-def tender(site: SiteData, view: OpportunityView) -> Json:
-    item = view.item
-    dates = item.dates
-    out: Json = {
-        "id": item.id,
-        "title": item.title,
-        "description": " ".join(item.summary.split()),
-        "status": stage(view)[1],
-        "procuringEntity": {"id": view.commissioner.id, "name": view.commissioner.name},
-        **values(item.value, "minValue"),
-        **method(view),
-        "mainProcurementCategory": "services",
-        "tenderPeriod": period(dates.tender_opens, dates.tender_closes),
-        # awardPeriod ends when the award decision is due.
-        "awardPeriod": period(end=dates.decision),
-        "contractPeriod": contract_period(dates.service_starts, item.duration),
-        "lots": [
-            {
-                "id": lot.id,
-                "title": lot.title,
-                **({"description": " ".join(lot.summary.split())} if lot.summary else {}),
-                **values(lot.value, "minimumValue"),
-            }
-            for lot in item.lots
-        ],
-        "documents": documents(site, view),
-        "unknowns": [
-            {
-                "id": gap.field,
-                "field": gap.field,
-                "what": gap.what,
-                "reason": gap.reason or NO_REASON,
-                "reasonGiven": gap.reason is not None,
-            }
-            for gap in view.gaps
-        ],
-    }
-    # What is not known is left out, not written as null or []: in OCDS a null in a later
-    # release would erase what an earlier one said.
-    return {key: value for key, value in out.items() if value not in (None, [])}
-
-
-def stage(view: OpportunityView) -> tuple[str, str]:
-    """Its stage (the release tag) and tender.status."""
-    if view.is_cancelled and view.item.status is not Status.CANCELLED:
-        return WITHDRAWN
-    return STATUSES[view.item.status]
-
-
-def release(
-    site: SiteData,
-    view: OpportunityView,
-    date: dt.date | dt.datetime,
-    prefix: str,
-    previous: OpportunityView | None = None,
-) -> Json:
-    """One version of an opportunity, published on `date`, as an OCDS release. `previous`
-    is the version before it, if any: a second release at the same stage is an update."""
-    tag = stage(view)[0]
-    if previous is not None and stage(previous)[0] == tag and tag != "tenderCancellation":
-        tag += "Update"
-    party = organisation(view)
-    body: Json = {
-        "ocid": ocid(prefix, view),
-        "date": timestamp(date),
-        "tag": [tag],
-        "initiationType": "tender",
-        "parties": [party],
-        "buyer": {"id": party["id"], "name": party["name"]},
-    }
-    planned = milestones(view)
-    if planned:
-        body["planning"] = {"milestones": planned}
-    body["tender"] = tender(site, view)
-    body["language"] = "en"
-    # Derived from everything else in the release, so the same content always has the same
-    # id and any change to it (a date, a value, a gap filled) makes a new release.
-    digest = hashlib.sha256(
-        json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-    ).hexdigest()[:16]
-    return {"ocid": body["ocid"], "id": f"{body['ocid']}-{digest}", **body}
-
-
-def releases(site: SiteData, history: History, prefix: str) -> list[Json]:
-    """A release per version of one opportunity, oldest first."""
-    out = []
-    previous: OpportunityView | None = None
-    for date, view in history:
-        out.append(release(site, view, date, prefix, previous))
-        previous = view
-    return out
-
-
-def history(site: SiteData, view: OpportunityView) -> History:
-    """The versions of an opportunity that were news (from git history), oldest first, each
-    dated by its commit, then its current one, dated when it last changed (or was first
-    published, or the build's day when neither is recorded)."""
-    out: History = [
-        (
-            day,
-            view_in(site, view.commissioner, item),
-        )
-        for day, item in view.earlier
-    ]
-    out.append((view.last_changed or view.first_seen or site.today, view))
-    return out
+    return site.ocid_prefix
 
 
 @dataclass(frozen=True)
@@ -401,3 +180,62 @@ def outputs(site: SiteData) -> Iterator[tuple[str, Callable[[], bytes]]]:
                     site, made_for(site, members), path, c
                 ),
             )
+
+
+# --- as a format (formats/base.py) ---------------------------------------------------------
+
+
+class Ocds(Format):
+    """OCDS: each commissioner's release package with its plan file; the packages of
+    everything, and our extension, from every opportunity's releases."""
+
+    name = "ocds"
+
+    def part(self, site: SiteData, view: OpportunityView) -> Part:
+        made = per_view(site, view, "ocds", partial(fragment, site, view))
+        ordered = sorted(made, key=lambda one: one.order)
+        facts = tuple(replace(one, text="") for one in ordered)
+        return Part(facts, (b",".join(one.text.encode() for one in ordered),))
+
+    def plan_files(
+        self, site: SiteData, commissioner: CommissionerView | None, views: list[OpportunityView]
+    ) -> Iterator[tuple[str, bytes | str]]:
+        if commissioner is not None and views:
+            path = f"ocds/{commissioner.id}.json"
+            yield path, package_text(site, made_for(site, views), path, commissioner)
+
+    def outputs(self, whole: Whole, shelf: Shelf) -> Iterator[Output]:
+        """Our extension, and the packages of everything (a package must have at least one
+        release: with no opportunities there are none)."""
+        site, members = whole.site, whole.members
+        for name in EXTENSION_FILES:
+            path = f"{EXTENSION}/{name}"
+            yield Output(path, digest(path), partial(extension_file, site, name), 0)
+        if not members:
+            return
+        key = digest("ocds", whole.every)
+        size = len(members)
+        yield Output(RELEASES, key, partial(_release_package, site, members, shelf), size)
+        yield Output(RECORDS, key, partial(_record_package, site, members, shelf), size)
+
+
+def _releases(members: Sequence[Member], shelf: Shelf) -> list[Made]:
+    """Every release of `members`, in package order."""
+    made = [one for member in members for one in shelf.facts(member)]
+    made.sort(key=lambda one: one.order)
+    return made
+
+
+def _release_package(site: SiteData, members: Sequence[Member], shelf: Shelf) -> Layout:
+    """The package of every release: each opportunity's releases together (its ocid comes
+    first in package order), so the next build can splice it."""
+    head, sep, tail = package_frame(site, RELEASES)
+    kept = sorted((m for m in members if shelf.facts(m)), key=lambda m: shelf.facts(m)[0].order)
+    return Layout(head, b"".join(m.digest for m in kept), shelf.fragments(kept), sep, tail)
+
+
+def _record_package(site: SiteData, members: Sequence[Member], shelf: Shelf) -> bytes:
+    return record_package_text(site, _releases(members, shelf))
+
+
+OCDS = Ocds()

@@ -9,12 +9,23 @@ import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from typing import Any
 
 from markupsafe import Markup, escape
 
+from publisher.formats.base import (
+    Bundle,
+    Format,
+    Layout,
+    Member,
+    Output,
+    Part,
+    Shelf,
+    Whole,
+    digest,
+)
 from publisher.model.transparency import MEDIUM_LIMIT, SMALL_LIMIT
 from publisher.model.transparency import record as transparency_record
 from publisher.model.views import (
@@ -533,3 +544,69 @@ def pages(site: SiteData) -> Iterator[tuple[str, str]]:
     for collection in site.collections():
         if collection.listing is not None:
             yield f"{collection.path}.html", listing(site, collection)
+
+
+# --- as a format (formats/base.py) ---------------------------------------------------------
+
+
+class Pages(Format):
+    """The HTML pages: each notice and transparency page with its plan file; the home page,
+    the list pages, the glossary and the static files from every opportunity's card."""
+
+    name = "html"
+
+    def part(self, site: SiteData, view: OpportunityView) -> Part:
+        made = card(site, view)
+        # the card's HTML as seen from the top folder and from one folder down
+        seen = (card_at(made, "index.html").encode(), card_at(made, "place/x.html").encode())
+        return Part(replace(made, html=""), seen)
+
+    def plan_files(
+        self, site: SiteData, commissioner: CommissionerView | None, views: list[OpportunityView]
+    ) -> Iterator[tuple[str, bytes | str]]:
+        for view in views:
+            yield view.url, notice(site, view)
+        if commissioner is not None:
+            yield f"transparency/{commissioner.id}.html", transparency(site, commissioner)
+
+    def outputs(self, whole: Whole, shelf: Shelf) -> Iterator[Output]:
+        site, members = whole.site, whole.members
+        counts = counts_of((one.current, one.listed_on) for one in members)
+
+        def index() -> Layout:
+            shown = [one for one in members if one.current]
+            cards = [shelf.facts(one) for one in shown]
+            return _cards(index_page(site, cards, counts, bool(members), True), shown, shelf)
+
+        key = digest("index.html", whole.said, whole.every)
+        yield Output("index.html", key, index, len(members))
+        yield Output("glossary.html", digest("glossary.html"), lambda: glossary(site), 0)
+        for name, content in STATIC.items():
+            yield Output(f"static/{name}", digest(name), partial(_same, content), 0)
+        for bundle in whole.bundles:
+            if bundle.listing is not None:
+                make = partial(_list_page, site, bundle, shelf)
+                yield Output(f"{bundle.path}.html", bundle.key, make, len(bundle.members))
+
+
+def _same(content: bytes) -> bytes:
+    return content
+
+
+def _list_page(site: SiteData, bundle: Bundle, shelf: Shelf) -> Layout:
+    shown = [m for m in bundle.members if m.current]
+    settled = [shelf.facts(m) for m in bundle.members if not m.current]
+    current = [shelf.facts(m) for m in shown]
+    html = listing_page(site, bundle, current, settled, bundle.packaged, framed=True)
+    return _cards(html, shown, shelf, below=True)
+
+
+def _cards(html: str, shown: list[Member], shelf: Shelf, below: bool = False) -> Layout:
+    """A list page as a layout: the cards of `shown` between what the template wrote
+    before and after them (cards are kept as seen from the top folder and one down)."""
+    head, tail = frame(html)
+    digests = b"".join(one.digest for one in shown)
+    return Layout(head, digests, shelf.fragments(shown, 1 if below else 0), b"", tail)
+
+
+PAGES = Pages()

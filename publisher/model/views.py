@@ -21,6 +21,7 @@ from publisher.plans.model import (
     Theme,
 )
 from publisher.plans.reference import Glossary, GlossaryTerm, Places
+from publisher.settings import DEFAULT_OCID_PREFIX
 
 KIND_WORDS = {
     "icb": "NHS Integrated Care Board",
@@ -295,6 +296,8 @@ class SiteData:
     # every commissioner's name, when the site is rendered a plan file at a time and
     # `commissioners` holds only that file's (the first words of names keep their capitals)
     commissioner_names: tuple[str, ...] | None = None
+    # what this site's OCDS ocids start with: the publisher's registered prefix
+    ocid_prefix: str = DEFAULT_OCID_PREFIX
 
     def link(self, path: str) -> str:
         """The absolute URL of a site path: 'place/leeds.rss' -> 'https://.../place/leeds.rss'."""

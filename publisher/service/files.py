@@ -24,6 +24,7 @@ CONTENT_TYPES = {
     ".atom": "application/atom+xml; charset=utf-8",
     ".ics": "text/calendar; charset=utf-8",
     ".json": "application/json",
+    ".csv": "text/csv; charset=utf-8; header=present",
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".md": "text/markdown; charset=utf-8",

@@ -15,12 +15,12 @@ from typing import Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
-from publisher.formats import calendar, data, feeds
+from publisher.formats import calendar, csv, data, feeds
 from publisher.model.views import FUNDING_WORDS, Collection, Listing, OpportunityView, SiteData
 from publisher.plans.model import Funding
 
 KINDS = ("place", "theme", "commissioner", "funding")  # also the order of the title's parts
-FORMATS = ("rss", "atom", "ics", "json")
+FORMATS = ("rss", "atom", "ics", "json", "csv")
 # What the feed renderers are told the collection's path is; every address built from it
 # is then replaced by the filtered feed's own. Nothing else in a feed contains it.
 MARK = "feeds/filtered-feed-address"
@@ -144,7 +144,7 @@ def title(site: SiteData, choice: Choice) -> str:
 
 
 def links(site: SiteData, choice: Choice) -> dict[str, str]:
-    """The full addresses of the choice's feeds ('rss', 'atom', 'ics', 'json'), its list
+    """The full addresses of the choice's feeds ('rss', 'atom', 'ics', 'json', 'csv'), its list
     ('html', the embeddable list) and its page on this site ('subscribe')."""
     query = choice.query()
     out = {fmt: site.link(f"feeds?{query}&format={fmt}") for fmt in FORMATS}
@@ -166,6 +166,8 @@ def render(site: SiteData, choice: Choice, fmt: str) -> bytes:
         return _swap(body, [(escape(old), escape(new)) for old, new in swaps])
     if fmt == "ics":
         return _swap_calendar(calendar.ics(site, chosen), swaps)
+    if fmt == "csv":  # a spreadsheet names no address of its own
+        return csv.spreadsheet(site, chosen.members)
     return _json(site, chosen, choice, own)
 
 

@@ -21,7 +21,7 @@ from typing import TypeVar
 import anyio
 import anyio.to_thread
 
-from publisher.formats import calendar
+from publisher.formats import calendar_sequences
 from publisher.model.read import PlansUnreadableError, load_site
 from publisher.model.views import SiteData
 from publisher.plans.dates import LONDON
@@ -127,7 +127,7 @@ class Live:
         today = built.today or self.clock().astimezone(LONDON).date()
         site, _ = load_site(self.plans, today, self.base_url)
         # The served calendars' SEQUENCE numbers, so filtered calendars give the same ones.
-        site.sequences = calendar.read_sequences(self.site_dir / "all.ics")
+        site.sequences = calendar_sequences.read_sequences(self.site_dir / "all.ics")
         return Loaded(site, stamp, built.when.timestamp() if built.when else None)
 
     async def _in_thread(self, work: Callable[..., T], *args: object) -> T:

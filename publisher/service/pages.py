@@ -87,6 +87,7 @@ class Links:
     rss: str
     atom: str
     json: str
+    csv: str
     ics: str
     webcal: str
     embed: str
@@ -117,6 +118,7 @@ def links(site: SiteData, choice: Choice) -> Links:
         rss=own["rss"],
         atom=own["atom"],
         json=own["json"],
+        csv=own["csv"],
         ics=ics,
         webcal="webcal://" + ics.split("://", 1)[1],
         embed=site.link("embed" + (f"?{query}" if query else "")),

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from publisher.build import splice
-from publisher.build.splice import Layout
+from publisher.formats.base import Layout
 
 
 def _layout(members: list[bytes], head: bytes = b"HEAD[", sep: bytes = b",\n") -> Layout:

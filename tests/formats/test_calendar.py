@@ -15,7 +15,7 @@ from ical.calendar_stream import IcsCalendarStream
 from icalendar import Calendar, Component, Event
 from icalendar.parser import Contentline
 
-from publisher.formats import calendar
+from publisher.formats import calendar, calendar_sequences
 from publisher.model.from_plan import opportunity_view
 from publisher.model.views import Collection, Listing, SiteData
 from publisher.plans.dates import PlanDate
@@ -195,9 +195,9 @@ def test_sequence_rises_when_a_date_moves_and_stays_otherwise(
     path = tmp_path / "all.ics"
     uid = f"{MONTHLY}/tender_opens@localhost"
     path.write_bytes(calendar.ics(site, site.everything))
-    assert {seq for _, seq in calendar.read_sequences(path).values()} == {0}
+    assert {seq for _, seq in calendar_sequences.read_sequences(path).values()} == {0}
 
-    same = dataclasses.replace(site, sequences=calendar.read_sequences(path))
+    same = dataclasses.replace(site, sequences=calendar_sequences.read_sequences(path))
     assert calendar.ics(same, same.everything) == path.read_bytes()
 
     moved = changed(same, MONTHLY, tender_opens=PlanDate.parse("2027-06-14"))
@@ -207,7 +207,7 @@ def test_sequence_rises_when_a_date_moves_and_stays_otherwise(
     assert events[uid]["STATUS"] == "CONFIRMED"  # the day is named now
     assert {e["SEQUENCE"] for key, e in events.items() if key != uid} == {0}
 
-    moved.sequences = calendar.read_sequences(path)
+    moved.sequences = calendar_sequences.read_sequences(path)
     kept = calendar.ics(moved, moved.everything)
     assert kept == path.read_bytes()  # nothing changed since: SEQUENCE stays 1
 
@@ -225,7 +225,7 @@ def test_cancelling_raises_sequence(site: SiteData, tmp_path: Path) -> None:
         for v in site.opportunities
     ]
     cancelled = dataclasses.replace(
-        site, opportunities=views, sequences=calendar.read_sequences(path)
+        site, opportunities=views, sequences=calendar_sequences.read_sequences(path)
     )
     events = of(vevents(calendar.ics(cancelled, cancelled.everything)), MONTHLY)
     assert {e["STATUS"] for e in events.values()} == {"CANCELLED"}
@@ -233,13 +233,13 @@ def test_cancelling_raises_sequence(site: SiteData, tmp_path: Path) -> None:
 
 
 def test_read_sequences_forgives_missing_and_broken_files(tmp_path: Path) -> None:
-    assert calendar.read_sequences(tmp_path / "nowhere.ics") == {}
+    assert calendar_sequences.read_sequences(tmp_path / "nowhere.ics") == {}
     broken = tmp_path / "broken.ics"
     broken.write_bytes(b"BEGIN:VCALENDAR\r\nthis is not iCalendar\r\n\xff\xfe")
-    assert calendar.read_sequences(broken) == {}
+    assert calendar_sequences.read_sequences(broken) == {}
     noevent = tmp_path / "empty.ics"
     noevent.write_bytes(b"")
-    assert calendar.read_sequences(noevent) == {}
+    assert calendar_sequences.read_sequences(noevent) == {}
 
 
 def test_nothing_reads_the_clock(site: SiteData) -> None:

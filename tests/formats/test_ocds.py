@@ -22,7 +22,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
 from publisher.build.site import BuildError, build
-from publisher.formats import ocds
+from publisher.formats import ocds, ocds_releases
 from publisher.model.views import OpportunityView, SiteData
 from publisher.plans.dates import PlanDate
 from publisher.plans.model import Status
@@ -183,10 +183,10 @@ def test_ocdsmerge_compiles_a_record_per_opportunity(everything: Json) -> None:
     }
     assert len(compiled) == len(site.opportunities)
     for view in site.opportunities:
-        release = compiled[ocds.ocid(ocds.DEFAULT_PREFIX, view)]
+        release = compiled[ocds_releases.ocid(ocds.DEFAULT_PREFIX, view)]
         assert release["tag"] == ["compiled"]
         assert release["tender"]["title"] == view.item.title
-        assert release["tender"]["status"] == ocds.stage(view)[1]
+        assert release["tender"]["status"] == ocds_releases.stage(view)[1]
 
 
 def test_the_same_plans_give_the_same_bytes_and_ids(built: Path) -> None:
@@ -207,12 +207,12 @@ def test_a_changed_opportunity_is_a_new_release_and_an_update() -> None:
     )
     later = dataclasses.replace(view, item=moved)
     history = [(dt.date(2026, 9, 1), view), (dt.date(2026, 11, 2), later)]
-    first, second = ocds.releases(site, history, ocds.DEFAULT_PREFIX)
+    first, second = ocds_releases.releases(site, history, ocds.DEFAULT_PREFIX)
     assert first["ocid"] == second["ocid"]
     assert first["id"] != second["id"]
     assert (first["tag"], second["tag"]) == (["planning"], ["planningUpdate"])
-    assert ocds.releases(site, history, ocds.DEFAULT_PREFIX) == [first, second]  # stable
-    assert ocds.releases(site, history[:1], ocds.DEFAULT_PREFIX) == [first]
+    assert ocds_releases.releases(site, history, ocds.DEFAULT_PREFIX) == [first, second]  # stable
+    assert ocds_releases.releases(site, history[:1], ocds.DEFAULT_PREFIX) == [first]
     errors = list(
         package_validator(strict(release_schema())).iter_errors(
             ocds.package(site, [second, first], "ocds/test.json")
@@ -263,7 +263,7 @@ def test_every_gap_appears_with_its_reason(everything: Json) -> None:
         release = release_of(everything, view.uid)
         unknowns = release["tender"].get("unknowns", [])
         assert [(u["field"], u["reason"]) for u in unknowns] == [
-            (gap.field, gap.reason or ocds.NO_REASON) for gap in view.gaps
+            (gap.field, gap.reason or ocds_releases.NO_REASON) for gap in view.gaps
         ]
         assert [u["reasonGiven"] for u in unknowns] == [gap.reason is not None for gap in view.gaps]
         without_reason += sum(gap.reason is None for gap in view.gaps)

@@ -5,7 +5,9 @@ gives works; the pages are valid, labelled HTML without scripts."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import shutil
 import subprocess
@@ -110,6 +112,11 @@ def test_filtered_feeds_hold_exactly_the_matching_opportunities(
     assert [o["uid"] for o in document["opportunities"]] == [v.uid for v in views]
     assert document["collection"]["path"].startswith("feeds?")
     assert document["collection"]["links"]["json"].endswith("format=json")
+
+    sheet = client.get(f"feeds?{query}&format=csv")
+    assert sheet.headers["content-type"] == "text/csv; charset=utf-8; header=present"
+    found = list(csv.DictReader(io.StringIO(sheet.content.decode("utf-8-sig"), newline="")))
+    assert [row["Id"] for row in found] == [v.uid for v in views]
 
 
 def test_one_filter_is_the_sites_own_list(client: httpx.Client) -> None:
@@ -224,7 +231,7 @@ def test_every_link_the_subscribe_page_gives_works(client: httpx.Client) -> None
     assert "checked" in response.text
     ours = [link for link in page.links if "feeds?" in link or link.startswith("webcal:")]
     kinds = {dict(parse_qsl(urlsplit(link).query)).get("format") for link in ours}
-    assert kinds == {"rss", "atom", "ics", "json"}
+    assert kinds == {"rss", "atom", "ics", "json", "csv"}
     assert any(link.startswith("webcal://") for link in ours)
     for link in ours:
         fetched = client.get(link.replace("webcal://", "http://", 1))
@@ -235,6 +242,9 @@ def test_every_link_the_subscribe_page_gives_works(client: httpx.Client) -> None
             assert not parsed.bozo and parsed.entries, link
         elif fmt == "ics":
             assert icalendar.Calendar.from_ical(fetched.content).walk("VEVENT"), link
+        elif fmt == "csv":
+            sheet = fetched.content.decode("utf-8-sig")
+            assert list(csv.DictReader(io.StringIO(sheet, newline=""))), link
         else:
             assert json.loads(fetched.content)["opportunities"], link
     embeds = [link for link in page.links if "/embed?" in link]
