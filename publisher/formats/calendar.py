@@ -21,7 +21,7 @@ from icalendar import Calendar, Timezone, vDuration, vText
 from publisher.formats import feeds
 from publisher.formats.base import Bundle, Format, Layout, Member, Output, Part, Shelf, Whole
 from publisher.formats.calendar_sequences import Sequences, fingerprint, read_sequences, sequence
-from publisher.formats.feeds import per_view
+from publisher.formats.memo import each, per_view
 from publisher.model.views import Collection, OpportunityView, Scope, SiteData
 from publisher.plans.characters import scrub
 from publisher.plans.dates import LONDON, MONTHS, PlanDate, Precision
@@ -322,7 +322,7 @@ def timezone(first_year: int, last_year: int) -> bytes:
 
 def ics(site: SiteData, collection: Collection) -> bytes:
     """The collection as an iCalendar file: '<path>.ics'."""
-    return calendar_of(site, collection, feeds.each(site, collection, "ics", fragment))
+    return calendar_of(site, collection, each(site, collection, "ics", fragment))
 
 
 def calendar_of(site: SiteData, collection: Scope, parts: Sequence[Serialised]) -> bytes:

@@ -19,7 +19,7 @@ from functools import cache, partial
 from typing import Any
 
 from publisher.formats.base import Bundle, Format, Layout, Output, Part, Shelf, Whole
-from publisher.formats.feeds import per_view
+from publisher.formats.memo import per_view
 from publisher.model.views import OpportunityView, SiteData
 from publisher.plans.dates import PlanDate, Precision
 from publisher.plans.model import Amount, Money, Range

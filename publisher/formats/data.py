@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
 
-from publisher.formats import feeds
+from publisher.formats import feeds, memo
 from publisher.formats.base import Bundle, Format, Layout, Output, Part, Shelf, Whole
 from publisher.model.views import FUNDING_WORDS, Collection, OpportunityView, Scope, SiteData
 from publisher.plans.dates import LONDON, PlanDate, Precision
@@ -28,7 +28,7 @@ Json = dict[str, Any]
 
 def as_json(site: SiteData, collection: Collection) -> bytes:
     """The collection as JSON: '<path>.json'."""
-    return json_of(site, collection, feeds.each(site, collection, "json", fragment))
+    return json_of(site, collection, memo.each(site, collection, "json", fragment))
 
 
 def json_of(site: SiteData, collection: Scope, parts: Sequence[bytes]) -> bytes:
@@ -301,7 +301,7 @@ class Data(Format):
     name = "json"
 
     def part(self, site: SiteData, view: OpportunityView) -> Part:
-        return Part(None, (feeds.per_view(site, view, "json", lambda: fragment(site, view)),))
+        return Part(None, (memo.per_view(site, view, "json", lambda: fragment(site, view)),))
 
     def outputs(self, whole: Whole, shelf: Shelf) -> Iterator[Output]:
         for bundle in whole.bundles:

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, partial
 from itertools import chain
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
@@ -27,6 +26,7 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from publisher.formats import memo
 from publisher.formats.base import Bundle, Format, Member, Output, Part, Shelf, Whole
 from publisher.model.views import (
     ChangeLine,
@@ -56,39 +56,6 @@ FEED_ITEMS = 200
 # An item's title when its text has nothing left to show (feeds require one; a checked plan
 # always has one, but text that reached us unchecked may be all control characters).
 UNTITLED = "Untitled opportunity"
-
-T = TypeVar("T")
-
-
-# Work done once per opportunity and build, shared by every collection that carries it.
-# Keyed by the SiteData and the view objects themselves (held, so ids are not reused), and
-# dropped when the SiteData is; a SiteData must not be changed in place while it is
-# rendered, except by giving it new views or a new `sequences` dict.
-_MEMO: dict[int, tuple[tuple[object, ...], dict[tuple[str, int], tuple[object, Any]]]] = {}
-
-
-def per_view(site: SiteData, view: OpportunityView, kind: str, make: Callable[[], T]) -> T:
-    """`make()`, worked out once per site, view and kind of output."""
-    inputs = (site.base_url, site.today, site.sequences, site.organisations)
-    held = _MEMO.get(id(site))
-    if held is None:
-        weakref.finalize(site, _MEMO.pop, id(site), None)
-    if held is None or any(a is not b for a, b in zip(held[0], inputs, strict=True)):
-        held = _MEMO[id(site)] = (inputs, {})
-    store = held[1]
-    key = (kind, id(view))
-    hit = store.get(key)
-    if hit is not None and hit[0] is view:
-        value: T = hit[1]
-        return value
-    made = make()
-    store[key] = (view, made)
-    return made
-
-
-def remember(site: SiteData, view: OpportunityView, kind: str, value: object) -> None:
-    """Store what `per_view` would make, when it was made elsewhere (another process)."""
-    per_view(site, view, kind, lambda: value)
 
 
 def wording() -> jinja2.Environment:
@@ -321,20 +288,9 @@ def made(site: SiteData, view: OpportunityView) -> tuple[Made, ...]:
     )
 
 
-def each(
-    site: SiteData,
-    collection: Collection,
-    kind: str,
-    make: Callable[[SiteData, OpportunityView], T],
-) -> list[T]:
-    """What `make` gives for each of the collection's opportunities, made once per build
-    for every collection that carries it."""
-    return [per_view(site, view, kind, partial(make, site, view)) for view in collection.members]
-
-
 def items_of(site: SiteData, collection: Collection) -> list[Made]:
     """Every item of the collection's opportunities, each made once per build."""
-    return [one for items in each(site, collection, "feed", made) for one in items]
+    return [one for items in memo.each(site, collection, "feed", made) for one in items]
 
 
 def newest(items: Sequence[Made], limit: int | None = None) -> list[Made]:
@@ -403,7 +359,7 @@ class Feeds(Format):
     name = "feeds"
 
     def part(self, site: SiteData, view: OpportunityView) -> Part:
-        items = per_view(site, view, "feed", lambda: made(site, view))
+        items = memo.per_view(site, view, "feed", lambda: made(site, view))
         facts = tuple(replace(one, rss=b"", atom=b"") for one in items)
         return Part(facts, tuple(xml for one in items for xml in (one.rss, one.atom)))
 

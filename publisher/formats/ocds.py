@@ -10,7 +10,7 @@ from typing import Any
 
 from publisher.formats.base import Format, Layout, Member, Output, Part, Shelf, Whole, digest
 from publisher.formats.data import Json, dumps
-from publisher.formats.feeds import per_view
+from publisher.formats.memo import per_view
 from publisher.formats.ocds_releases import history, releases
 from publisher.formats.ocds_values import timestamp
 from publisher.formats.pages import TEMPLATES

@@ -5,15 +5,13 @@ sees is in a template.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from publisher.formats.base import (
     Bundle,
@@ -26,30 +24,26 @@ from publisher.formats.base import (
     Whole,
     digest,
 )
-from publisher.model.transparency import MEDIUM_LIMIT, SMALL_LIMIT
+from publisher.formats.page_context import (
+    Terms,
+    glossary_groups,
+    jargon_index,
+    other_unknowns,
+    proper_words,
+    relative,
+    timeline,
+)
 from publisher.model.transparency import record as transparency_record
 from publisher.model.views import (
     Collection,
     CommissionerView,
-    KeyDate,
     Listing,
     OpportunityView,
     Scope,
     SiteData,
     listed_on,
 )
-from publisher.plans.characters import scrub
-from publisher.plans.dates import MONTHS, PlanDate, Precision
-from publisher.plans.language import JargonIndex
-from publisher.plans.model import (
-    CurrentProvider,
-    EngagementEvent,
-    Organisation,
-    Route,
-)
-from publisher.plans.reference import Glossary, GlossaryTerm
-from publisher.text import templates, words
-from publisher.text.words import FIRST_WORD
+from publisher.text import templates
 
 # The package's own templates. The static files and the OCDS extension are the package's
 # alone: a deployment's templates folder changes templates, not these.
@@ -59,219 +53,7 @@ STATIC: dict[str, bytes] = {
     path.name: path.read_bytes() for path in sorted(STATIC_DIR.iterdir()) if path.is_file()
 }
 
-# Groups of the glossary page, in page order: routes by the rules they come under, then
-# funding types, then every other word.
-ROUTE_GROUPS: dict[str, frozenset[Route]] = {
-    "psr": frozenset(
-        {
-            Route.DIRECT_AWARD_A,
-            Route.DIRECT_AWARD_B,
-            Route.DIRECT_AWARD_C,
-            Route.MOST_SUITABLE_PROVIDER,
-            Route.COMPETITIVE,
-        }
-    ),
-    "procurement-act": frozenset(
-        {Route.OPEN, Route.COMPETITIVE_FLEXIBLE, Route.DIRECT_AWARD, Route.LIGHT_TOUCH}
-    ),
-    "together": frozenset({Route.ALLIANCE_CONTRACT, Route.INNOVATION_PARTNERSHIP}),
-    "grants": frozenset(
-        {Route.OPEN_GRANT_ROUND, Route.INVITED_GRANT, Route.GRANT_VIA_INFRASTRUCTURE_BODY}
-    ),
-    "undecided": frozenset({Route.UNDECIDED}),
-}
-
-
-def relative(from_page: str, to_path: str) -> str:
-    """The link from one site page to another site path, relative so the site can live
-    under any sub-path: ('opportunities/x/y.html', 'glossary.html#lot') ->
-    '../../glossary.html#lot'."""
-    path, hash_, fragment = to_path.partition("#")
-    if not path:
-        return from_page.rsplit("/", 1)[-1] + hash_ + fragment
-    return _from_folder(from_page.rpartition("/")[0], path) + hash_ + fragment
-
-
-@lru_cache(maxsize=16384)
-def _from_folder(folder: str, path: str) -> str:
-    """The link from a page in `folder` ('' at the top) to a site path: pages of one folder
-    share every link, so this is worked out once per folder, not once per page."""
-    here = folder.split("/") if folder else []
-    there = path.split("/")
-    common = 0
-    while common < min(len(here), len(there) - 1) and here[common] == there[common]:
-        common += 1
-    return "/".join([".."] * (len(here) - common) + there[common:])
-
-
-def as_day(value: dt.date) -> str:
-    """A calendar date the way notices write one: '4 May 2026'."""
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
-
-
-def until(end: PlanDate, start: PlanDate) -> str:
-    """When an event ends: just the time when it ends on the day it starts."""
-    same_day = (end.year, end.month, end.day) == (start.year, start.month, start.day)
-    if same_day and end.precision is Precision.MINUTE:
-        assert end.hour is not None and end.minute is not None
-        return words.clock(end.hour, end.minute)
-    return words.when(end)
-
-
-def upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def weeks_between(start: dt.date, end: dt.date) -> int:
-    return max((end - start).days // 7, 0)
-
-
-# --- jargon: linked to the glossary on first use ---------------------------------------
-
-_INDEXES: dict[int, tuple[Glossary, JargonIndex]] = {}
-
-
-def jargon_index(glossary: Glossary) -> JargonIndex:
-    """The jargon finder for a glossary, built once per glossary."""
-    known = _INDEXES.get(id(glossary))
-    if known is None or known[0] is not glossary:
-        known = (glossary, JargonIndex.build(glossary))
-        _INDEXES[id(glossary)] = known
-    return known[1]
-
-
-@dataclass
-class Terms:
-    """Links glossary words on one page: each jargon word is linked where it is first used,
-    so a reader can always find out what it means."""
-
-    glossary: Glossary
-    index: JargonIndex
-    href: Callable[[str], str]
-    linked: set[str] = field(default_factory=set)
-
-    def term(self, slug: str, text: str | None = None) -> Markup:
-        """A link to a glossary entry, with `text` (default: the term) as the link text."""
-        entry = self.glossary.by_slug.get(slug)
-        if entry is None:
-            return escape(scrub(text or slug))
-        self.linked.add(slug)
-        return self._anchor(entry, text if text is not None else entry.term)
-
-    def link(self, text: str) -> Markup:
-        """`text` escaped, with the first use on this page of each jargon word linked."""
-        text = scrub(text)  # Markup skips the environment's `finalize`
-        out: list[str] = []
-        position = 0
-        for match, entry in self.index.find(text):
-            if entry.slug in self.linked or match.start() < position:
-                continue
-            self.linked.add(entry.slug)
-            out.append(escape(text[position : match.start()]))
-            out.append(self._anchor(entry, text[match.start() : match.end()]))
-            position = match.end()
-        out.append(escape(text[position:]))
-        return Markup("".join(out))
-
-    def _anchor(self, entry: GlossaryTerm, text: str) -> Markup:
-        url = escape(self.href(f"glossary.html#{entry.slug}"))
-        return Markup(f'<a class="term" href="{url}">{escape(scrub(text))}</a>')
-
-
-# --- facts the pages show, worked out -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Moment:
-    """One line of a notice's timeline: a key date, an engagement event or a contract end."""
-
-    date: PlanDate
-    kind: str  # key | event | contract-ends
-    key: KeyDate | None = None
-    event: EngagementEvent | None = None
-    host: Organisation | None = None
-    provider: CurrentProvider | None = None
-
-
-def timeline(site: SiteData, view: OpportunityView) -> list[Moment]:
-    """Key dates, engagement events and the current contract's end, in date order."""
-    moments = [Moment(key.date, "key", key=key) for key in view.key_dates]
-    for event in view.item.dates.engagement:
-        host = site.organisations.get(event.host) if event.host is not None else None
-        moments.append(Moment(event.start, "event", event=event, host=host))
-    provider = view.item.current_provider
-    if provider is not None and provider.contract_ends is not None:
-        moments.append(Moment(provider.contract_ends, "contract-ends", provider=provider))
-    order = {"event": 0, "contract-ends": 1, "key": 2}
-    return sorted(moments, key=lambda m: (m.date.start, m.date.end, order[m.kind]))
-
-
-def other_unknowns(view: OpportunityView) -> list[tuple[str, str]]:
-    """Reasons the plan gives for things it leaves out that are not expected gaps."""
-    gaps = {gap.field for gap in view.gaps}
-    return [(name, why) for name, why in view.item.unknown.items() if name not in gaps]
-
-
-def glossary_groups(glossary: Glossary) -> list[tuple[str, list[GlossaryTerm]]]:
-    """The glossary's terms in the page's groups: routes by their rules, funding, the rest."""
-    groups: list[tuple[str, list[GlossaryTerm]]] = [
-        (name, [t for t in glossary.terms if t.route in routes])
-        for name, routes in ROUTE_GROUPS.items()
-    ]
-    groups.append(("funding", [t for t in glossary.terms if t.funding is not None]))
-    rest = [t for t in glossary.terms if t.route is None and t.funding is None]
-    groups.append(("words", sorted(rest, key=lambda t: t.term.lower())))
-    return [(name, terms) for name, terms in groups if terms]
-
-
-def _plain(name: str) -> str:
-    return re.sub(r"[\s-]+", "", name.lower()).rstrip("s")
-
-
-def other_names(term: GlossaryTerm) -> list[str]:
-    """The other names a term goes by, less plurals and spellings of the same words."""
-    seen = {_plain(term.term)}
-    out: list[str] = []
-    for name in term.also:
-        if _plain(name) not in seen:
-            seen.add(_plain(name))
-            out.append(name)
-    return out
-
-
-def short_names(term: GlossaryTerm) -> list[str]:
-    """A term's abbreviations, less their plurals: 'ITT', not 'ITTs'."""
-    names = term.abbreviations
-    return [a for a in names if not (a.endswith("s") and a[:-1] in names)]
-
-
-def proper_words(site: SiteData) -> frozenset[str]:
-    """Words that keep their capital letter inside a sentence: the first words of the
-    names of places, commissioners, themes' proper names and organisations."""
-    names = [site.places.name(slug) for slug in site.places]
-    if site.commissioner_names is not None:
-        names += site.commissioner_names
-    else:
-        names += [c.name for c in site.commissioners]
-    names += [o.name for o in site.organisations.values()]
-    found = (FIRST_WORD.match(name) for name in names)
-    return frozenset(m.group(0) for m in found if m is not None)
-
-
 # --- the environment and the pages ---------------------------------------------------------
-
-
-# The pages' own helpers, in the one set every template shares (publisher/text/templates.py,
-# which also scrubs each value an HTML template writes).
-templates.share(
-    filters={"day": as_day, "until": until, "upper_first": upper_first},
-    globals={
-        "weeks_between": weeks_between,
-        "other_names": other_names,
-        "short_names": short_names,
-        "size_limits": {"small": SMALL_LIMIT, "medium": MEDIUM_LIMIT},
-    },
-)
 
 
 @dataclass(frozen=True)

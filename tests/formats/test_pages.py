@@ -19,7 +19,7 @@ import pytest
 import textstat  # type: ignore[import-untyped]
 
 from publisher.build.site import build, sizes
-from publisher.formats import pages
+from publisher.formats import page_context, pages
 from publisher.model import transparency
 from publisher.model.read import load_site
 from publisher.model.views import Gap, OpportunityView, SiteData
@@ -198,7 +198,7 @@ def test_every_gap_appears_with_its_reason(notices) -> None:
         section = page.section("What we don't know yet, and why")
         for gap in view.gaps:
             seen += 1
-            assert pages.upper_first(gap.what) in section, (uid, gap.field)
+            assert page_context.upper_first(gap.what) in section, (uid, gap.field)
             assert _space(gap.reason or NO_REASON) in section, (uid, gap.field)
         for name, why in view.item.unknown.items():
             assert _space(why) in section, (uid, name)
@@ -405,10 +405,14 @@ def test_example_plans_carry_the_example_banner(site: SiteData, notices) -> None
 def test_each_notice_links_its_commissioner_and_transparency_page(notices) -> None:
     for uid, (view, page) in notices.items():
         here = view.url
-        assert pages.relative(here, f"commissioner/{view.commissioner.id}.html") in page.links
-        assert pages.relative(here, f"transparency/{view.commissioner.id}.html") in page.links
+        assert (
+            page_context.relative(here, f"commissioner/{view.commissioner.id}.html") in page.links
+        )
+        assert (
+            page_context.relative(here, f"transparency/{view.commissioner.id}.html") in page.links
+        )
         for place in view.places:
-            assert pages.relative(here, f"place/{place.slug}.html") in page.links, uid
+            assert page_context.relative(here, f"place/{place.slug}.html") in page.links, uid
 
 
 # --- (g) relative links that lead somewhere -------------------------------------------------------
@@ -451,13 +455,14 @@ def test_every_link_is_relative_and_leads_to_a_file_the_build_writes(
 
 
 def test_the_relative_helper() -> None:
-    assert pages.relative("index.html", "place/leeds.html") == "place/leeds.html"
-    assert pages.relative("place/leeds.html", "index.html") == "../index.html"
+    assert page_context.relative("index.html", "place/leeds.html") == "place/leeds.html"
+    assert page_context.relative("place/leeds.html", "index.html") == "../index.html"
     assert (
-        pages.relative("opportunities/a/b.html", "glossary.html#lot") == "../../glossary.html#lot"
+        page_context.relative("opportunities/a/b.html", "glossary.html#lot")
+        == "../../glossary.html#lot"
     )
-    assert pages.relative("transparency/a.html", "transparency/b.html") == "b.html"
-    assert pages.relative("glossary.html", "#lot") == "glossary.html#lot"
+    assert page_context.relative("transparency/a.html", "transparency/b.html") == "b.html"
+    assert page_context.relative("glossary.html", "#lot") == "glossary.html#lot"
 
 
 # --- lists, glossary, transparency ---------------------------------------------------------
@@ -487,7 +492,7 @@ def test_list_pages_show_current_members_and_the_rest_apart(site: SiteData) -> N
         settled = [v for v in collection.members if not v.is_current]
         assert ("Also recently awarded or cancelled" in page.blocks) == bool(settled), here
         for view in settled:
-            assert pages.relative(here, view.url) in page.links, here
+            assert page_context.relative(here, view.url) in page.links, here
         name = collection.listing.slug
         for ext in ("rss", "atom", "ics", "json"):
             assert f"{name}.{ext}" in page.links, here
