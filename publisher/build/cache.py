@@ -14,7 +14,6 @@ ignored, and the build makes what it needs.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 from collections.abc import Iterable
@@ -26,6 +25,7 @@ from jinja2 import FileSystemBytecodeCache
 
 from publisher.build.parts import Kept
 from publisher.build.splice import Spans
+from publisher.formats.base import digest
 from publisher.model.views import CommissionerView
 from publisher.plans.errors import Problem
 from publisher.text import templates
@@ -57,14 +57,6 @@ class Manifest:
     entries: dict[str, str]  # plan file path -> entry name
     outputs: dict[str, bytes]  # site path -> key of what it was made from
     spans: dict[str, Spans] = field(default_factory=dict)  # where the members of big files are
-
-
-def digest(*parts: bytes | str) -> bytes:
-    made = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        made.update(part.encode("utf-8") if isinstance(part, str) else part)
-        made.update(b"\0")
-    return made.digest()
 
 
 def version() -> bytes:

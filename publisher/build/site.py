@@ -24,7 +24,7 @@ from publisher.build.cache import Entry, Manifest
 from publisher.build.parts import Kept
 from publisher.build.splice import Spans
 from publisher.changes.history import History, Progress, Record
-from publisher.formats.base import Output
+from publisher.formats.base import Output, digest
 from publisher.formats.registry import FORMATS
 from publisher.model import read
 from publisher.plans.check import display_path
@@ -62,17 +62,17 @@ def _history_digests(history: History) -> dict[str, bytes]:
     for key, record in history.records.items():
         last = record.events[-1].id if record.events else None
         stamp = (record.first_published, len(record.events), last, record.withdrawn)
-        kept = cache.digest(record.last).hex() if record.last and record.withdrawn else None
+        kept = digest(record.last).hex() if record.last and record.withdrawn else None
         lines.setdefault(key.split("/", 1)[0], []).append(
             f"{key} {stamp} {len(record.versions)} {kept}"
         )
-    return {body: cache.digest(*sorted(found)) for body, found in lines.items()}
+    return {body: digest(*sorted(found)) for body, found in lines.items()}
 
 
 def _reference_bytes(files: ReferenceFiles) -> bytes:
     """The files every page may draw on: places, themes and channels (their bytes as read
     for the model, not read again)."""
-    return cache.digest(*(f"{f.path.name}\0".encode() + (f.raw or b"") for f in files.all()))
+    return digest(*(f"{f.path.name}\0".encode() + (f.raw or b"") for f in files.all()))
 
 
 def _read_or_none(path: Path) -> bytes | None:
@@ -103,7 +103,7 @@ def build(
     raw = {path: _read_or_none(path) for path in start.files}
     heads = {path: commissioner_of(text) if text else None for path, text in raw.items()}
     site.commissioner_names = tuple(sorted({head[1] for head in heads.values() if head}))
-    base = cache.digest(
+    base = digest(
         cache.version(), _reference_bytes(start.reference_files), today.isoformat(), base_url,
         site.ocid_prefix, repr(site.commissioner_names),
     )  # fmt: skip
@@ -145,13 +145,13 @@ def _entry_names(
     notices and parts are made from (the site-wide inputs in `base`, its bytes, and its
     commissioner's history; all the history when the file does not plainly name one)."""
     stories = _history_digests(start.history)
-    everything = cache.digest(*(stories[body] for body in sorted(stories)))
+    everything = digest(*(stories[body] for body in sorted(stories)))
     names = {}
     for path in start.files:
         shown = display_path(path)
         head = heads[path]
         story = stories.get(head[0], b"") if head is not None else everything
-        names[path] = (shown, cache.digest(base, shown, raw[path] or b"\0", story).hex())
+        names[path] = (shown, digest(base, shown, raw[path] or b"\0", story).hex())
     return names
 
 
@@ -227,7 +227,7 @@ def _build_into(
     to_make: list[Output] = []
     kept: dict[str, Spans] = {}
     for output in assemble.outputs(whole, everything):
-        key = cache.digest(base, output.key)
+        key = digest(base, output.key)
         keys[output.path] = key
         if (
             manifest is None
