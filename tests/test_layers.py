@@ -20,7 +20,7 @@ LAYERS = (
     ("changes",),  # what changed between versions of the plans, from git
     ("model",),  # the published model: what the public sees of a plans folder
     ("formats",),  # one module per output kind
-    ("build",),  # the build engine: tasks, cache, splicing, swapping
+    ("builder",),  # the build engine: tasks, cache, splicing, swapping
     ("delivery",),  # channels, the outbox, email and webhooks
     ("service",),  # the web app, the scheduler, health
     ("cli", "__main__"),  # the commands
@@ -81,13 +81,13 @@ def test_the_check_finds_an_upward_import(tmp_path: Path) -> None:
     line, and so is a folder in no layer."""
     (tmp_path / "plans").mkdir()
     (tmp_path / "plans" / "load.py").write_text(
-        "import os\n\ndef late():\n    from publisher.build import site\n", encoding="utf-8"
+        "import os\n\ndef late():\n    from publisher.builder import site\n", encoding="utf-8"
     )
     (tmp_path / "extras").mkdir()
     (tmp_path / "extras" / "thing.py").write_text("import publisher.plans\n", encoding="utf-8")
     assert upward_imports(tmp_path) == [
         "extras/thing.py: not in a layer; add 'extras' to LAYERS in tests.test_layers",
-        "plans/load.py:4: plans imports publisher.build, a layer above it",
+        "plans/load.py:4: plans imports publisher.builder, a layer above it",
     ]
 
 

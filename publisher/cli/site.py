@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from publisher.build.site import build
+from publisher.builder.site import build
 from publisher.cli import options
 from publisher.cli.options import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from publisher.model.read import PlansUnreadableError

@@ -12,7 +12,7 @@ import feedparser
 import pytest
 from icalendar import Calendar
 
-from publisher.build.site import build
+from publisher.builder.site import build
 from tests.changes.gitplans import COMMISSIONER, PlanRepo
 from tests.formats.test_ocds import SHARED, _validate_py, merger
 

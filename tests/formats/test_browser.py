@@ -24,7 +24,7 @@ import pytest
 import yaml
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
-from publisher.build.site import build
+from publisher.builder.site import build
 
 ROOT = Path(__file__).parents[2]
 PLANS = ROOT / "plans"

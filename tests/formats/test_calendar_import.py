@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from publisher.build.site import build
+from publisher.builder.site import build
 from tests.formats.examples import ROOT, TODAY
 
 REFUGES = "leeds-city-council/leeds-domestic-abuse-refuges/tender_opens@localhost"  # 7 June 2027

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.build.site import build
+from publisher.builder.site import build
 from publisher.formats import csv
 from publisher.model.views import SiteData
 from tests.formats.examples import ROOT, TODAY

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from publisher.build.site import build
+from publisher.builder.site import build
 from publisher.delivery import email_message, messages
 from publisher.delivery.channels import Subscriber, load_channels
 from publisher.model.read import load_site

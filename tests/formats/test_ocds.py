@@ -21,7 +21,7 @@ from jsonschema import Draft4Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
-from publisher.build.site import BuildError, build
+from publisher.builder.site import BuildError, build
 from publisher.formats import ocds, ocds_releases
 from publisher.model.views import OpportunityView, SiteData
 from publisher.plans.dates import PlanDate

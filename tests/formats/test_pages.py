@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import textstat  # type: ignore[import-untyped]
 
-from publisher.build.site import build, sizes
+from publisher.builder.site import build, sizes
 from publisher.formats import page_context, pages
 from publisher.model import transparency
 from publisher.model.read import load_site

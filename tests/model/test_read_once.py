@@ -18,7 +18,7 @@ import anyio
 import pytest
 
 import publisher.plans.load
-from publisher.build.site import build
+from publisher.builder.site import build
 from publisher.delivery import notify
 from publisher.plans.errors import Severity
 from publisher.service.live import Live

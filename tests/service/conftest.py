@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from publisher.build.site import build
+from publisher.builder.site import build
 from publisher.service.web import create_app
 from tests.formats.examples import ROOT, TODAY
 from tests.service.server import Served, free_socket, serving

@@ -13,7 +13,7 @@ import httpx
 import icalendar
 import pytest
 
-from publisher.build.site import build
+from publisher.builder.site import build
 from publisher.plans.check import check
 from publisher.service.web import create_app
 from tests.formats.examples import TODAY

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, insert
 
-from publisher.build.site import build
+from publisher.builder.site import build
 from publisher.delivery.database import outbox as outbox_table
 from publisher.service.run import application
 from publisher.service.scheduler import Service

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from publisher.build.site import build
+from publisher.builder.site import build
 from publisher.service.web import create_app
 from tests.formats.examples import TODAY
 from tests.service.conftest import NOW, PLANS, Site

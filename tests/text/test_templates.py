@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.build.site import build
+from publisher.builder.site import build
 from publisher.delivery import messages
 from publisher.delivery.channels import load_channels
 from publisher.text import templates

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
-from publisher.build import cache, parts, splice
-from publisher.build.cache import Entry
-from publisher.build.parts import Kept
-from publisher.build.splice import Spans
+from publisher.builder import cache, parts, splice
+from publisher.builder.cache import Entry
+from publisher.builder.parts import Kept
+from publisher.builder.splice import Spans
 from publisher.changes.history import History, Progress, Record
 from publisher.changes.wording import Names
 from publisher.formats.base import Layout, Output

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from publisher.build import swap
-from publisher.build.site import build, sizes
+from publisher.builder import swap
+from publisher.builder.site import build, sizes
 from publisher.formats import pages
 from publisher.model import read
 
@@ -68,7 +68,7 @@ def test_the_same_plans_give_byte_identical_output(built: Path, tmp_path: Path) 
 PARALLEL_BUILD = """
 import datetime as dt, json, sys
 from pathlib import Path
-from publisher.build import site, tasks
+from publisher.builder import site, tasks
 tasks.PARALLEL_FROM = 1
 tasks.PARALLEL_FILES = 1
 seen = []

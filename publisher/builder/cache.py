@@ -23,8 +23,8 @@ from pathlib import Path
 
 from jinja2 import FileSystemBytecodeCache
 
-from publisher.build.parts import Kept
-from publisher.build.splice import Spans
+from publisher.builder.parts import Kept
+from publisher.builder.splice import Spans
 from publisher.formats.base import digest
 from publisher.model.views import CommissionerView
 from publisher.plans.errors import Problem

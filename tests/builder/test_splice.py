@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publisher.build import splice
+from publisher.builder import splice
 from publisher.formats.base import Layout
 
 

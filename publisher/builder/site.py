@@ -19,10 +19,10 @@ import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from publisher.build import assemble, cache, parts, swap, tasks
-from publisher.build.cache import Entry, Manifest
-from publisher.build.parts import Kept
-from publisher.build.splice import Spans
+from publisher.builder import assemble, cache, parts, swap, tasks
+from publisher.builder.cache import Entry, Manifest
+from publisher.builder.parts import Kept
+from publisher.builder.splice import Spans
 from publisher.changes.history import History, Progress, Record
 from publisher.formats.base import Output, digest
 from publisher.formats.registry import FORMATS

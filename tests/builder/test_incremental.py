@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from publisher.build import cache, tasks
-from publisher.build.site import build
+from publisher.builder import cache, tasks
+from publisher.builder.site import build
 from publisher.formats import calendar, data, feeds, ocds, pages
 from publisher.model.read import load_site
 from tests.changes.gitplans import PlanRepo

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from publisher.build.parts import SHELVES, Kept
+from publisher.builder.parts import SHELVES, Kept
 from publisher.formats import base
 from publisher.formats.base import Output
 from publisher.formats.registry import FORMATS
