@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from bench.generate import generate
-from publisher.build import cache
+from publisher.builder import cache
 
 PLANS = Path("bench/out/plans")
 OPPORTUNITIES = 20_000  # 400 files of 50: every build must publish them all

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from publisher.build.site import build
+from publisher.builder.site import build
 
 PLANS = Path("plans")
 TODAY = dt.date(2026, 11, 23)
