@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from publisher.model.views import (
     DATE_LABELS,
     REQUIREMENT_LABELS,
+    SOON,
+    Behind,
     CommissionerView,
     Gap,
     KeyDate,
@@ -19,10 +21,19 @@ from publisher.model.views import (
     OpportunityView,
     Requirement,
     SiteData,
+    Stale,
+    State,
     SupportOffer,
 )
 from publisher.plans import rules
-from publisher.plans.model import GRANT_FUNDING, Opportunity, Organisation, PlanHeader, Theme
+from publisher.plans.model import (
+    GRANT_FUNDING,
+    Opportunity,
+    Organisation,
+    PlanHeader,
+    Status,
+    Theme,
+)
 from publisher.plans.reference import Glossary, Places
 
 
@@ -38,6 +49,56 @@ def reach(places: Places, slugs: Iterable[str]) -> frozenset[str]:
         if named.intersection(places.chain(slug)):
             out.add(slug)
     return frozenset(out)
+
+
+def state_of(
+    item: Opportunity, today: dt.date, withdrawn: dt.date | None = None
+) -> tuple[State, int | None, Behind | None]:
+    """Where an opportunity is today, from its dates as well as its status; days left to
+    the closing day while open (when the plan names the day); and how the status has
+    fallen behind the dates, if it has.
+
+    Only a plan that names the day can be known to be open: "applications open in March"
+    is not open on 1 March. A closing date has passed when the whole of it has (a closing
+    day is open to its end). A status ahead of the dates (open early, choosing early) is
+    believed: the commissioner knows what it has done."""
+    status, opens, closes = item.status, item.dates.tender_opens, item.dates.tender_closes
+    if withdrawn is not None:
+        return State.WITHDRAWN, None, None
+    if status is Status.CANCELLED:
+        return State.CANCELLED, None, None
+    if status is Status.AWARDED:
+        return State.AWARDED, None, None
+    if status is Status.EVALUATING:
+        return State.CLOSED, None, None
+    if closes is not None and closes.last_day < today:
+        return State.CLOSED, None, Behind.CLOSED
+    days_left = None
+    if closes is not None and not closes.is_approximate:
+        days_left = (closes.last_day - today).days
+    if status is Status.OPEN:
+        return State.OPEN, days_left, None
+    if opens is not None and not opens.is_approximate and opens.first_day <= today:
+        return State.OPEN, days_left, Behind.OPENED
+    if opens is not None and opens.last_day < today:
+        return State.OPENING_SOON, None, Behind.OVERDUE
+    if opens is not None and opens.first_day <= today + SOON:
+        return State.OPENING_SOON, None, None
+    return State.LATER, None, None
+
+
+def stale_of(item: Opportunity, behind: Behind | None, updated: dt.date | None) -> Stale | None:
+    """What a notice says of a status behind its dates: which date, since when."""
+    dates = item.dates
+    if behind is Behind.OPENED and dates.tender_opens is not None:
+        return Stale(behind, item.status, dates.tender_opens, dates.tender_opens.first_day, updated)
+    if behind is Behind.OVERDUE and dates.tender_opens is not None:
+        passed = dates.tender_opens.last_day + dt.timedelta(days=1)
+        return Stale(behind, item.status, dates.tender_opens, passed, updated)
+    if behind is Behind.CLOSED and dates.tender_closes is not None:
+        passed = dates.tender_closes.last_day + dt.timedelta(days=1)
+        return Stale(behind, item.status, dates.tender_closes, passed, updated)
+    return None
 
 
 def view_in(
@@ -119,6 +180,9 @@ def opportunity_view(
         )
         for offer in item.support
     )
+    state, days_left, behind = state_of(item, today, history.withdrawn)
+    first_seen = item.first_published.first_day if item.first_published else history.published
+    stale = stale_of(item, behind, history.last_changed or first_seen)
     return OpportunityView(
         commissioner=commissioner,
         item=item,
@@ -134,6 +198,9 @@ def opportunity_view(
         notice=notice,
         support=support,
         reach=reach(places, item.places),
+        state=state,
+        days_left=days_left,
+        stale=stale,
         last_changed=history.last_changed,
         published=history.published,
         changes=history.changes,

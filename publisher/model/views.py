@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cached_property
 
 from publisher.plans.dates import PlanDate
@@ -61,6 +62,47 @@ REQUIREMENT_LABELS = {
 
 
 _SETTLED = frozenset({Status.AWARDED, Status.CANCELLED})
+# How near an opening date must be for "Opening soon" (the rest are "Later"): about three
+# months, long enough to get ready for a bid, the same for every commissioner so the home
+# page's groups mean one thing.
+SOON = dt.timedelta(weeks=13)
+
+
+class State(StrEnum):
+    """Where an opportunity is today, worked out from its dates as well as its `status`:
+    what lists group and order by, and what a notice's "What to do now" says."""
+
+    OPEN = "open"  # open to bids or applications today
+    OPENING_SOON = "opening-soon"  # opens within SOON (or was due to and has not said)
+    LATER = "later"  # opens later, or no opening date yet
+    CLOSED = "closed"  # the closing date has passed; no decision yet
+    AWARDED = "awarded"
+    CANCELLED = "cancelled"
+    WITHDRAWN = "withdrawn"  # taken out of the plan
+
+
+class Behind(StrEnum):
+    """How a plan's `status` has fallen behind its own dates."""
+
+    OPENED = "opened"  # the opening day has come, the status still says not yet
+    CLOSED = "closed"  # the closing date has passed, the status still says open (or not yet)
+    OVERDUE = "overdue"  # an approximate opening date has wholly passed, still not open
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A plan whose `status` disagrees with its dates: the site shows what the dates say,
+    and says plainly that the plan has not been updated."""
+
+    behind: Behind
+    says: Status  # what the plan's status says
+    date: PlanDate  # the plan's date that has come or passed
+    since: dt.date  # the first day the dates and the status disagreed
+    updated: dt.date | None  # the plan's last change (git), else first publication
+
+    def days(self, today: dt.date) -> int:
+        """How long the dates and the status have disagreed, in days (0: since today)."""
+        return max((today - self.since).days, 0)
 
 
 @dataclass(frozen=True)
@@ -172,11 +214,18 @@ class OpportunityView:
     notice: NoticeGiven | None
     support: tuple[SupportOffer, ...]
     reach: frozenset[str]  # every place slug whose subscribers hear of it
+    # where it is today, from its dates as well as its status (from_plan.state_of)
+    state: State
+    days_left: int | None  # while open: days to the closing day (0: closes today), if known
+    stale: Stale | None  # its status is behind its dates
     last_changed: dt.date | None = None  # its last change in git, not counting wording
     published: dt.date | None = None  # first published, from git
     changes: tuple[ChangeLine, ...] = ()  # newest first
     withdrawn: dt.date | None = None  # taken out of the plan on this day
     earlier: tuple[tuple[dt.date, Opportunity], ...] = ()  # versions that were news before
+    # An example plan's entry as its file wrote it, before its dates were moved to today
+    # (plans/examples.py): what notify compares and records, so the move is never news
+    written: Opportunity | None = None
 
     @property
     def history(self) -> OpportunityHistory:
@@ -209,8 +258,23 @@ class OpportunityView:
         return self.item.status is Status.CANCELLED or self.withdrawn is not None
 
     @property
+    def status(self) -> Status:
+        """The status the dates bear out: open when the opening day has come, choosing
+        (evaluating) when the closing date has passed, whatever the plan's `status` says.
+        Templates show this one; `item.status` is what the plan says."""
+        if self.state is State.OPEN:
+            return Status.OPEN
+        if self.state is State.CLOSED:
+            return Status.EVALUATING
+        return self.item.status
+
+    @property
     def status_words(self) -> str:
-        return STATUS_WORDS[self.item.status]
+        return STATUS_WORDS[self.status]
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is State.OPEN
 
     @property
     def funding(self) -> Listing | None:
@@ -236,11 +300,13 @@ class OpportunityView:
         return self.published
 
     def sort_key(self) -> tuple[int, int, int, str]:
-        """Closing soon first; then the newest, by when first seen, the sooner opening first
-        among those seen the same day; then by id, so the order never shuffles."""
+        """Open today first, closing soonest first (no closing date: last of those); then
+        the newest, by when first seen, the sooner opening first among those seen the same
+        day; then by id, so the order never shuffles."""
         closes = self.closes
-        if closes is not None and self.item.status is Status.OPEN:
-            return (0, closes.first_day.toordinal(), 0, self.uid)
+        if self.state is State.OPEN:
+            closing = closes.first_day if closes is not None else dt.date.max
+            return (0, closing.toordinal(), 0, self.uid)
         seen = self.first_seen
         opens = self.opens
         return (
