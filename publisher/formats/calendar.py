@@ -1,8 +1,9 @@
 """iCalendar files of a collection: one event per key date and per engagement event.
 
-UIDs never change between builds, SEQUENCE rises when an event's dates, status or place
-change (compared with the calendar this build replaces), approximate dates are all-day
-TENTATIVE events spanning the month, quarter or year, and nothing reads the clock.
+UIDs never change between builds, SEQUENCE rises when an event's dates, status, place or
+summary change (compared with the calendar this build replaces), approximate dates are
+all-day TENTATIVE events spanning the month, quarter or year, example plans' events start
+their summary with "Example only", and nothing reads the clock.
 """
 
 from __future__ import annotations
@@ -143,14 +144,21 @@ def _event(
     else:
         status = "STATUS:TENTATIVE" if when.period else "STATUS:CONFIRMED"
     place = f"LOCATION:{_text(location)}" if location else None
-    watched = {"DTSTART": start, "DTEND": end, "STATUS": status, "LOCATION": place}
+    summary_line = f"SUMMARY:{_text(summary)}"
+    watched = {
+        "DTSTART": start,
+        "DTEND": end,
+        "STATUS": status,
+        "LOCATION": place,
+        "SUMMARY": summary_line,
+    }
     print_ = fingerprint({k: v for k, v in watched.items() if v})
     number = sequence(site, uid, print_)
     stamp = stamp or _stamp(site, view)
     # Milestones and month-long spans should not show anyone as busy.
     transp = "OPAQUE" if busy and not when.period else "TRANSPARENT"
     lines = (
-        f"SUMMARY:{_text(summary)}",
+        summary_line,
         start,
         end,
         f"DTSTAMP:{stamp}",
@@ -182,6 +190,7 @@ def events(site: SiteData, view: OpportunityView) -> Iterator[tuple[Span, Event]
     title = feeds.line(view.item.title)
     who = view.commissioner.name
     cancelled = view.is_cancelled
+    example = view.commissioner.example
     domain = feeds.host(site)
     stamp = _stamp(site, view)
     for key in view.key_dates:
@@ -194,7 +203,13 @@ def events(site: SiteData, view: OpportunityView) -> Iterator[tuple[Span, Event]
                 f"{view.uid}/{key.field}@{domain}",
                 when,
                 feeds.macro(
-                    "calendar.txt", "key_summary", key.label, title, when.period, cancelled
+                    "calendar.txt",
+                    "key_summary",
+                    key.label,
+                    title,
+                    when.period,
+                    cancelled,
+                    example,
                 ),
                 _lines(
                     feeds.call(
@@ -207,6 +222,7 @@ def events(site: SiteData, view: OpportunityView) -> Iterator[tuple[Span, Event]
                         period=when.period,
                         cancelled=cancelled,
                         link=notice,
+                        example=example,
                     )
                 ),
                 notice,
@@ -228,7 +244,13 @@ def events(site: SiteData, view: OpportunityView) -> Iterator[tuple[Span, Event]
                 f"{view.uid}/events/{key_}@{domain}",
                 when,
                 feeds.macro(
-                    "calendar.txt", "event_summary", happening.title, title, when.period, cancelled
+                    "calendar.txt",
+                    "event_summary",
+                    happening.title,
+                    title,
+                    when.period,
+                    cancelled,
+                    example,
                 ),
                 _lines(
                     feeds.call(
@@ -246,6 +268,7 @@ def events(site: SiteData, view: OpportunityView) -> Iterator[tuple[Span, Event]
                         period=when.period,
                         cancelled=cancelled,
                         notice=notice,
+                        example=example,
                     )
                 ),
                 happening.link or notice,

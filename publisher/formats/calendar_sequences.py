@@ -1,6 +1,8 @@
 """Calendar programs show an event as changed only when its SEQUENCE rises (RFC 5546
 2.1.4). A build compares each event with the calendar it replaces: the same SEQUENCE when
-its times, status and place are the same, one more when they moved, 0 when it is new.
+its times, status, place and summary are the same, one more when one changed, 0 when it is
+new. The summary counts because it is what a calendar shows of an event: a new title, or
+"Example only" put in front of it, is a change a calendar program should pick up.
 
 What the last build made is read from its kept parts (`Sequences`, a build with a cache),
 or from the published all.ics (`read_sequences`: the first build over a site, the web app).
@@ -18,13 +20,13 @@ from icalendar.parser import Contentline
 from publisher.formats.base import Member, Shelf
 from publisher.model.views import SiteData
 
-WATCHED = ("DTSTART", "DTEND", "STATUS", "LOCATION")
+WATCHED = ("DTSTART", "DTEND", "STATUS", "LOCATION", "SUMMARY")
 _NAME = re.compile(r"[A-Za-z0-9-]+")
 
 
 def fingerprint(lines: Mapping[str, str]) -> str:
     """What makes calendar programs show an event as changed (RFC 5546 2.1.4): its times,
-    status and place, as the content lines icalendar writes for them."""
+    status, place and summary, as the content lines icalendar writes for them."""
     return "\n".join(lines.get(name, name) for name in WATCHED)
 
 

@@ -1,6 +1,10 @@
 """RSS 2.0 and Atom feeds of a collection: one item per opportunity and one per announced
 change to it (from git history), each with a stable id.
 
+An outcome (awarded, cancelled, withdrawn) is news: the change that made it has its own item,
+dated the day of that commit and titled by it ("Cancelled: ..."), so feed readers, which
+show an id once, show it as new. Example plans' items say "Example only" in their titles.
+
 Nothing here reads the clock: every date comes from the plans (when the opportunity last
 changed, else when it was first published, else the build's `today`), so the same plans give
 byte-identical feeds and a feed reader never sees items reshuffle.
@@ -38,6 +42,7 @@ from publisher.model.views import (
 )
 from publisher.plans.characters import scrub
 from publisher.plans.dates import LONDON
+from publisher.plans.model import Status
 from publisher.text import templates
 
 # Part of every tag: id (RFC 4151), with the site's host name. Ids must never change, so
@@ -172,10 +177,22 @@ class Item:
     categories: tuple[tuple[str, str, str], ...]  # term, label, scheme
 
 
+# What happened to an opportunity, the strongest first: the word its items lead with.
+OUTCOMES = ("withdrawn", "cancelled", "awarded")
+
+
 def _state(view: OpportunityView) -> str:
+    """The opportunity's outcome ("withdrawn", "cancelled", "awarded"), else ""."""
     if view.withdrawn is not None:
         return "withdrawn"
-    return "cancelled" if view.is_cancelled else ""
+    if view.is_cancelled:
+        return "cancelled"
+    return "awarded" if view.item.status is Status.AWARDED else ""
+
+
+def _outcome(kinds: set[str]) -> str:
+    """The outcome a commit's changes announce (changes' kinds: model/changelog.py), else ""."""
+    return next((kind for kind in OUTCOMES if kind in kinds), "")
 
 
 def item(site: SiteData, view: OpportunityView) -> Item:
@@ -183,17 +200,18 @@ def item(site: SiteData, view: OpportunityView) -> Item:
     state = _state(view)
     summary = line(view.item.summary)
     said = facts(view)
+    example = view.commissioner.example
     html = (
         wording()
         .get_template("feeds/item.html")
-        .render(summary=summary, facts=said, link=link, state=state, changes=())
+        .render(summary=summary, facts=said, link=link, state=state, changes=(), example=example)
     )
     contact = view.commissioner.contact
     return Item(
         id=tag(site, view.url.removesuffix(".html")),
         link=link,
-        title=macro("feed.txt", "item_title", line(view.item.title), state),
-        text=macro("feed.txt", "item_text", summary, said, link, state),
+        title=macro("feed.txt", "item_title", line(view.item.title), state, example),
+        text=macro("feed.txt", "item_text", summary, said, link, state, example),
         html="".join(part.strip() for part in html.splitlines()),
         author=line(view.commissioner.name),
         email=contact.email if contact is not None else None,
@@ -208,8 +226,9 @@ def item(site: SiteData, view: OpportunityView) -> Item:
 
 def change_items(site: SiteData, view: OpportunityView, base: Item) -> list[Item]:
     """One item per commit that announced news about the opportunity (its arrival is the
-    opportunity's own item, `base`), newest first; the id names the commit, so it never
-    changes."""
+    opportunity's own item, `base`), newest first, dated the commit's day; the id names the
+    commit, so it never changes. A commit that awarded, cancelled or withdrew it is titled
+    so: that is how the outcome reaches feed readers as news."""
     commits: dict[str, list[ChangeLine]] = {}
     for change in view.changes:
         if change.news and change.kind != "new":
@@ -218,23 +237,23 @@ def change_items(site: SiteData, view: OpportunityView, base: Item) -> list[Item
         return []
     said = facts(view)
     link = site.link(view.url) + "#last-changed"
+    example = view.commissioner.example
     out = []
     for commit, lines in list(commits.items())[:CHANGES_IN_FEEDS]:
         texts = [c.text for c in lines]  # in the order the changes were found
-        kinds = {c.kind for c in lines}
-        state = "withdrawn" if "withdrawn" in kinds else "cancelled" if "cancelled" in kinds else ""
+        state = _outcome({c.kind for c in lines})
         html = (
             wording()
             .get_template("feeds/item.html")
-            .render(summary="", facts=said, link=link, state="", changes=texts)
+            .render(summary="", facts=said, link=link, state="", changes=texts, example=example)
         )
         out.append(
             replace(
                 base,
                 id=tag(site, f"{view.url.removesuffix('.html')}/changes/{commit}"),
                 link=link,
-                title=macro("feed.txt", "change_title", line(view.item.title), state),
-                text=macro("feed.txt", "change_text", texts, link),
+                title=macro("feed.txt", "change_title", line(view.item.title), state, example),
+                text=macro("feed.txt", "change_text", texts, link, example),
                 html="".join(part.strip() for part in html.splitlines()),
                 updated=midnight(lines[0].day),
                 published=midnight(lines[0].day),

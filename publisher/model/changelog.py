@@ -4,7 +4,7 @@ opportunities taken out of the plans."""
 
 from __future__ import annotations
 
-from publisher.changes.diff import Weight
+from publisher.changes.diff import Change, Kind, Weight
 from publisher.changes.history import History, Record
 from publisher.changes.wording import Names, sentence
 from publisher.model.from_plan import view_in
@@ -16,7 +16,7 @@ from publisher.model.views import (
     SiteData,
 )
 from publisher.plans.dates import LONDON
-from publisher.plans.model import GRANT_FUNDING, Opportunity
+from publisher.plans.model import GRANT_FUNDING, Opportunity, Status
 
 
 def site_names(site: SiteData) -> Names:
@@ -28,6 +28,14 @@ def site_names(site: SiteData) -> Names:
         organisations={k: v.name for k, v in site.organisations.items()},
         glossary=site.glossary,
     )
+
+
+def line_kind(change: Change) -> str:
+    """What a change line is, for feeds to title its item: the change's kind, but
+    "awarded" for a status change to awarded (an outcome, like cancelled or withdrawn)."""
+    if change.kind is Kind.STATUS and change.after is Status.AWARDED:
+        return "awarded"
+    return change.kind.value
 
 
 def history_of(
@@ -43,7 +51,7 @@ def history_of(
             event.id,
             sentence(event.change, grant, names),
             event.change.weight is Weight.NEWS,
-            event.change.kind.value,
+            line_kind(event.change),
         )
         # newest commit first; within a commit, in the order the changes were found
         for event in sorted(record.events, key=lambda e: (-e.when.timestamp(), e.number))

@@ -120,7 +120,7 @@ def test_cancelled_opportunity_cancels_every_event(site: SiteData) -> None:
     assert len(events) == 4
     for event in events.values():
         assert event["STATUS"] == "CANCELLED"
-        assert str(event["SUMMARY"]).startswith("Cancelled: ")
+        assert str(event["SUMMARY"]).startswith("Example only: Cancelled: ")
         assert "has been cancelled" in str(event["DESCRIPTION"])
 
 
@@ -132,7 +132,7 @@ def test_approximate_dates_are_tentative_all_day_spans_titled_around(site: SiteD
     assert month["STATUS"] == "TENTATIVE"
     assert month["TRANSP"] == "TRANSPARENT"
     assert str(month["SUMMARY"]) == (
-        "Around May 2027: applications open – "
+        "Example only: Around May 2027: applications open – "
         "Funding for a charity support body in each West Yorkshire place"
     )
     quarter = events[f"{QUARTERLY}/tender_opens@localhost"]
@@ -141,14 +141,16 @@ def test_approximate_dates_are_tentative_all_day_spans_titled_around(site: SiteD
         dt.date(2027, 7, 1),
     )
     assert quarter["STATUS"] == "TENTATIVE"
-    assert str(quarter["SUMMARY"]).startswith("Around April to June 2027: tender opens – ")
+    assert str(quarter["SUMMARY"]).startswith(
+        "Example only: Around April to June 2027: tender opens – "
+    )
     year = changed(site, MONTHLY, tender_opens=PlanDate.parse("2028"))
     event = vevents(calendar.ics(year, year.everything))[f"{MONTHLY}/tender_opens@localhost"]
     assert (event.decoded("DTSTART"), event.decoded("DTEND")) == (
         dt.date(2028, 1, 1),
         dt.date(2029, 1, 1),
     )
-    assert str(event["SUMMARY"]).startswith("Around 2028: ")
+    assert str(event["SUMMARY"]).startswith("Example only: Around 2028: ")
 
 
 def test_exact_dates_are_days_or_london_times(site: SiteData) -> None:

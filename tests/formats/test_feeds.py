@@ -65,9 +65,14 @@ def test_an_item_says_who_where_how_much_and_when_with_a_link(site: SiteData) ->
     for make in (feeds.rss, feeds.atom):
         result = parsed(make(site, site.everything))
         entry = next(e for e in result.entries if e.link == f"{BASE}{view.url}")
-        assert entry.title == "Funding for a charity support body in each West Yorkshire place"
+        assert entry.title == (
+            "Example only: Funding for a charity support body in each West Yorkshire place"
+        )
         text = entry.summary if make is feeds.rss else entry.content[0].value
-        assert text.startswith("<p>Small charities rely on local support bodies")
+        assert text.startswith(
+            "<p><strong>Example only: this is not a real opportunity.</strong></p>"
+            "<p>Small charities rely on local support bodies"
+        )
         assert (
             "Who: NHS West Yorkshire Integrated Care Board. Where: West Yorkshire. "
             "How much: £500,000 a year (£1.5 million in total). When: Applications open "
@@ -88,8 +93,8 @@ def test_a_cancelled_opportunity_says_so(site: SiteData) -> None:
     for make in (feeds.rss, feeds.atom):
         result = parsed(make(site, site.everything))
         entry = next(e for e in result.entries if e.id.endswith(CANCELLED))
-        assert (
-            entry.title == "Cancelled: Peer support clubs for people with long-term lung conditions"
+        assert entry.title == (
+            "Example only: Cancelled: Peer support clubs for people with long-term lung conditions"
         )
         assert "This opportunity has been cancelled." in entry.summary
 
