@@ -31,7 +31,11 @@ class GlossaryTerm(Strict):
     jargon: bool = False
     route: Route | None = None
     funding: Funding | None = None
+    # What the word means, for anyone: notices show it beside the word.
     means: model.Text
+    # What a notice using the word should say ('Why the way is not decided yet'): advice
+    # for commissioners, on the glossary page only; in a notice it would read as a slip.
+    advice: model.Text | None = None
 
 
 class GlossaryFile(Strict):

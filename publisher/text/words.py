@@ -120,6 +120,67 @@ def count(number: int, noun: str, many: str | None = None) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {many}"
 
 
+def agree(number: int, one: str, many: str) -> str:
+    """The word that agrees with a count: agree(1, 'runs', 'run') is 'runs', agree(36, ...)
+    'run'; for 'there is 1 opportunity', 'there are 36 opportunities'."""
+    return one if number == 1 else many
+
+
+# Letters whose names start with a vowel sound, for abbreviations read letter by letter:
+# 'an NHS trust', 'an LGBT group', but 'a CVS'.
+VOWEL_LETTERS = frozenset("AEFHILMNORSX")
+# Words that start with a vowel letter but a consonant sound ('a user', 'a one-off grant'),
+# or with a silent h ('an hour').
+CONSONANT_SOUND = re.compile(r"(?i)^(?:one\b|once\b|uni|use|usu|uti|eu|ewe)")
+SILENT_H = re.compile(r"(?i)^(?:hour|honest|honour|heir)")
+
+
+def article(word: str) -> str:
+    """'a' or 'an' for the word that follows: 'an event', 'a grant', 'an NHS trust',
+    'a user', 'an hour'."""
+    match = FIRST_WORD.match(word.strip())
+    if match is None:
+        return "a"
+    first = match.group(0)
+    if len(first) > 1 and first.isupper():
+        return "an" if first[0] in VOWEL_LETTERS else "a"
+    if CONSONANT_SOUND.match(first):
+        return "a"
+    if SILENT_H.match(first):
+        return "an"
+    return "an" if first[0].lower() in "aeiou" else "a"
+
+
+def a(phrase: str) -> str:
+    """The phrase with 'a' or 'an' before it: 'an online meeting', 'a grant'."""
+    return f"{article(phrase)} {phrase}"
+
+
+# Nouns that a title may be named by and that need 'a' when they stand alone and are
+# singular: 'has awarded a grant to ...', but 'has awarded grants for ...' and 'funding for'.
+COUNTABLE = frozenset(
+    {"grant", "contract", "programme", "scheme", "fund", "service", "partnership", "alliance"}
+)
+DETERMINERS = frozenset(
+    {"a", "an", "the", "one", "two", "three", "this", "that", "these", "those", "our", "its",
+     "their", "each", "every", "some", "any", "no", "more", "new"}
+)  # fmt: skip
+# Where the noun phrase a title starts with ends: 'grant | to the West Yorkshire ...'.
+PHRASE_END = re.compile(r"(?i)\s(?:for|to|in|of|with|through|across|from|at|on|by)\s|,")
+
+
+def with_article(phrase: str) -> str:
+    """A title made to run on in a sentence, with 'a' when its first noun phrase is one
+    singular grant, contract, programme...: 'grant to the alliance' -> 'a grant to the
+    alliance', 'community anchor grant' -> 'a community anchor grant'; 'grants for ...',
+    'funding for ...' and 'the ... grant' stay as they are."""
+    words_ = PHRASE_END.split(phrase, maxsplit=1)[0].split()
+    if not words_ or words_[0].lower() in DETERMINERS:
+        return phrase
+    head = words_[-1].lower().strip(".,;:'’")
+    return a(phrase) if head in COUNTABLE else phrase
+
+
 def _length(years: float | None, months: int | None) -> str:
     parts = []
     if years:
@@ -176,4 +237,8 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "lower_first": lower_first,
     "full_stop": full_stop,
     "count": count,
+    "agree": agree,
+    "article": article,
+    "a": a,
+    "with_article": with_article,
 }
