@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -19,7 +19,7 @@ from publisher.plans.characters import scrub
 from publisher.plans.dates import MONTHS, PlanDate, Precision
 from publisher.plans.language import JargonIndex
 from publisher.plans.model import CurrentProvider, EngagementEvent, Organisation, Route
-from publisher.plans.reference import Glossary, GlossaryTerm
+from publisher.plans.reference import Glossary, GlossaryTerm, Places
 from publisher.text import templates, words
 from publisher.text.words import FIRST_WORD
 
@@ -233,3 +233,45 @@ templates.share(
         "size_limits": {"small": SMALL_LIMIT, "medium": MEDIUM_LIMIT},
     },
 )
+
+
+# --- finding your own: groups by when, and a place's opportunities by how far they reach ---
+
+# The groups of current opportunities, in page order: open now, opening soon, later.
+GROUPS = ("open", "soon", "later")
+SOON_DAYS = 91  # "opening soon": applications open within three months (13 weeks)
+FIRST_CARDS = 5  # cards a group shows before the rest are listed by title only
+
+
+def group_of(view: OpportunityView, today: dt.date) -> str:
+    """Which group a current opportunity is in, from its dates as much as its status: an
+    opportunity whose dates say it is open is open, whatever the plan's status says."""
+    state = getattr(view, "state", None)  # the model's own reading of the dates, when it has one
+    if state is not None:
+        named = str(getattr(state, "value", state))
+        if named in ("open", "soon", "opening-soon"):
+            return "open" if named == "open" else "soon"
+        return "later"
+    status = view.item.status.value
+    opens, closes = view.opens, view.closes
+    if status == "evaluating" or (closes is not None and closes.last_day < today):
+        return "later"  # closed: being decided, or the plan not moved on
+    if status == "open" or (opens is not None and opens.first_day <= today):
+        return "open"
+    if opens is not None and (opens.first_day - today).days <= SOON_DAYS:
+        return "soon"
+    return "later"
+
+
+def place_group(own: Sequence[str], place: str, places: Places) -> str:
+    """Where an opportunity on `place`'s page is for, from its own places: 'in' the place
+    (or a place inside it), else the nearest wider place it is for ('leeds'), else 'in'
+    (an opportunity for somewhere that reaches the place some other way)."""
+    for slug in own:
+        if place in places.chain(slug):
+            return "in"
+    wider = places.chain(place)[1:]
+    for slug in wider:
+        if slug in own:
+            return slug
+    return "in"

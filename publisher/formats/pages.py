@@ -6,7 +6,7 @@ sees is in a template.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -16,7 +16,6 @@ from markupsafe import Markup
 from publisher.formats.base import (
     Bundle,
     Format,
-    Layout,
     Member,
     Output,
     Part,
@@ -25,10 +24,14 @@ from publisher.formats.base import (
     digest,
 )
 from publisher.formats.page_context import (
+    FIRST_CARDS,
+    GROUPS,
     Terms,
     glossary_groups,
+    group_of,
     jargon_index,
     other_unknowns,
+    place_group,
     proper_words,
     relative,
     timeline,
@@ -59,12 +62,15 @@ STATIC: dict[str, bytes] = {
 @dataclass(frozen=True)
 class Card:
     """An opportunity as the lists show it: its card, rendered once from the top folder,
-    and for the list of settled ones its link, title and status."""
+    and for the lists by title its link, title and status; which group of the home page it
+    is in (page_context.GROUPS) and its own places (for place pages' groups)."""
 
     url: str
     title: str
     status_words: str
     html: str
+    group: str = "later"
+    places: tuple[str, ...] = ()
 
 
 def counts_of(members: Iterable[tuple[bool, Sequence[str]]]) -> Counter[str]:
@@ -95,7 +101,14 @@ class _Memo:
         known = self.cards.get(id(view))
         if known is None or known[0] is not view:
             html = _render("card.html", self.site, "index.html", view=view)
-            made = Card(view.url, view.item.title, view.status_words, html)
+            made = Card(
+                view.url,
+                view.item.title,
+                view.status_words,
+                html,
+                group_of(view, self.site.today),
+                tuple(view.item.places),
+            )
             known = (view, made)
             self.cards[id(view)] = known
         return known[1]
@@ -122,16 +135,6 @@ def card_at(card: Card, page: str) -> str:
     return card.html.replace('href="', 'href="' + "../" * depth) if depth else card.html
 
 
-# Where the cards go in a list page rendered as a frame (see `frame`): never in real text.
-CARDS_HERE = "\x00cards\x00"
-
-
-def frame(html: str) -> tuple[bytes, bytes]:
-    """A page rendered with CARDS_HERE for its cards, as what comes before and after them."""
-    head, found, tail = html.partition(CARDS_HERE)
-    return (head.encode("utf-8"), tail.encode("utf-8")) if found else (html.encode("utf-8"), b"")
-
-
 _MEMO: list[_Memo] = []
 
 
@@ -142,11 +145,11 @@ def _memo(site: SiteData) -> _Memo:
     return _MEMO[0]
 
 
-def _render(name: str, site: SiteData, page: str, *, framed: bool = False, **context: Any) -> str:
-    """A template as the page at `page`; `framed` leaves CARDS_HERE where the cards go."""
+def _render(name: str, site: SiteData, page: str, **context: Any) -> str:
+    """A template as the page at `page`."""
     href = partial(relative, page)
     memo = _memo(site)
-    cards = (lambda _: Markup(CARDS_HERE)) if framed else partial(cards_for, page=page)
+    cards = partial(cards_for, page=page)
     template = templates.environment().get_template(name)
     return template.render(
         site=site,
@@ -172,6 +175,58 @@ def headline(site: SiteData, view: OpportunityView) -> str:
     return _memo(site).headline(view).unescape()
 
 
+@dataclass(frozen=True)
+class Section:
+    """One group of a page's opportunities: the first few as cards, the rest by title, and
+    on the home page the page with all of them. `key` names the group: 'open', 'soon',
+    'later', 'current', or on a place page 'in' or the wider place's slug."""
+
+    key: str
+    name: str  # the wider place's name, for the groups of a place page
+    cards: Sequence[Card]
+    rest: Sequence[Card]
+    total: int
+    more: str | None = None  # the page with all of them ('open.html')
+
+
+# How to get a card's HTML when only its facts are at hand: the build reads its fragment.
+Filler = Callable[[Card], Card]
+
+
+def _filled(card: Card) -> Card:
+    return card
+
+
+def sections(
+    cards: Sequence[Card],
+    keys: Sequence[tuple[str, str]],
+    key_of: Callable[[Card], str],
+    shown: int,
+    fill: Filler = _filled,
+    more: bool = False,
+) -> list[Section]:
+    """`cards` (in list order) in groups, each key with its name, in `keys` order; the
+    first `shown` of each as cards (`fill` gives them their HTML), the rest by title."""
+    by_key: dict[str, list[Card]] = {key: [] for key, _ in keys}
+    for one in cards:
+        by_key.setdefault(key_of(one), []).append(one)
+    out = []
+    for key, name in keys:
+        here = by_key[key]
+        first = [fill(one) for one in here[:shown]]
+        rest = [] if more else here[shown:]
+        page = f"{key}.html" if more else None
+        out.append(Section(key, name, first, rest, len(here), page))
+    return out
+
+
+def _group(card: Card) -> str:
+    return card.group
+
+
+WHEN = [(key, "") for key in GROUPS]
+
+
 def index(site: SiteData) -> str:
     current = [v for v in site.opportunities if v.is_current]
     return index_page(
@@ -187,19 +242,72 @@ def index_page(
     current: Sequence[Card],
     counts: Counter[str],
     packaged: bool,
-    framed: bool = False,
+    fill: Filler = _filled,
 ) -> str:
-    """The home page: every current opportunity's card, and every list with its count;
-    `packaged` says whether the site has OCDS packages (it has any opportunity)."""
+    """The home page: how many current opportunities are open now, opening soon and later,
+    the first few of each, and every list with its count; `packaged` says whether the site
+    has OCDS packages (it has any opportunity)."""
     return _render(
         "index.html",
         site,
         "index.html",
-        framed=framed,
-        current=current,
+        sections=sections(current, WHEN, _group, FIRST_CARDS, fill, more=True),
+        total=len(current),
         groups=_listing_groups(site, counts),
         packaged=packaged,
+        finder=finder(site),
     )
+
+
+def when_page(site: SiteData, group: str, current: Sequence[Card], fill: Filler = _filled) -> str:
+    """A page of every current opportunity in one group: 'open.html', 'soon.html'..."""
+    chosen = [one for one in current if one.group == group]
+    return _render(
+        "when.html",
+        site,
+        f"{group}.html",
+        group=group,
+        sections=sections(chosen, [(group, "")], _group, LIST_CARDS, fill),
+        finder=finder(site),
+    )
+
+
+def whens(site: SiteData) -> Iterator[tuple[str, str]]:
+    current = [card(site, v) for v in site.opportunities if v.is_current]
+    for group in GROUPS:
+        yield f"{group}.html", when_page(site, group, current)
+
+
+# Cards a group shows on a list page before the rest are listed by title only: the same as
+# the home page, so that no list of cards is more than a few screens on a phone.
+LIST_CARDS = FIRST_CARDS
+
+
+@dataclass(frozen=True)
+class Finder:
+    """What the form to narrow the opportunities offers: places (as they nest, with their
+    depth), themes and funding types, each as (slug, name)."""
+
+    places: list[tuple[str, str, int]]
+    themes: list[tuple[str, str]]
+    funding: list[tuple[str, str]]
+
+
+def finder(site: SiteData) -> Finder:
+    """The choices of the form that narrows the lists (served at /find by the web app)."""
+    places: list[tuple[str, str, int]] = []
+    for kind, branches in _listing_groups(site, Counter()):
+        if kind == "place":
+            _flatten(branches, 0, places)
+    themes = [(x.slug, x.name) for x in site.listings if x.kind == "theme"]
+    funding = [(x.slug, x.name) for x in site.listings if x.kind == "funding"]
+    return Finder(places, sorted(themes, key=lambda t: t[1].lower()), funding)
+
+
+def _flatten(branches: list[Branch], depth: int, out: list[tuple[str, str, int]]) -> None:
+    for branch in branches:
+        out.append((branch.listing.slug, branch.listing.name, depth))
+        _flatten(branch.within, depth + 1, out)
 
 
 @dataclass(frozen=True)
@@ -265,23 +373,38 @@ def listing_page(
     current: Sequence[Card],
     settled: Sequence[Card],
     packaged: bool,
-    framed: bool = False,
+    fill: Filler = _filled,
 ) -> str:
-    """A list page; `packaged` says whether the OCDS package it links exists (a
-    commissioner's own, else the site's)."""
-    assert collection.listing is not None, "'all' is the index page"
-    commissioner = next((c for c in site.commissioners if c.listing == collection.listing), None)
+    """A list page, its current opportunities in groups: a place's by how far they reach
+    (in the place, across each wider place), any other list's as the home page groups them;
+    `packaged` says whether the OCDS package it links exists (a commissioner's own, else
+    the site's)."""
+    shown = collection.listing
+    assert shown is not None, "'all' is the index page"
+    commissioner = next((c for c in site.commissioners if c.listing == shown), None)
+    if shown.kind == "place":
+        places = site.places
+        wider = [(slug, places.name(slug)) for slug in places.chain(shown.slug)[1:]]
+        keys = [("in", shown.name), *wider]
+
+        def key_of(one: Card) -> str:
+            return place_group(one.places, shown.slug, places)
+
+        groups = sections(current, keys, key_of, LIST_CARDS, fill)
+    else:
+        groups = sections(current, WHEN, _group, LIST_CARDS, fill)
     return _render(
         "list.html",
         site,
         f"{collection.path}.html",
-        framed=framed,
         collection=collection,
-        shown=collection.listing,
-        current=current,
+        shown=shown,
+        sections=groups,
+        total=len(current),
         settled=settled,
         commissioner=commissioner,
         packaged=packaged,
+        finder=finder(site),
     )
 
 
@@ -318,6 +441,7 @@ def transparency(site: SiteData, commissioner: CommissionerView) -> str:
 def pages(site: SiteData) -> Iterator[tuple[str, str]]:
     """Every HTML page of the site by path (for previews and tests; site.py writes them)."""
     yield "index.html", index(site)
+    yield from whens(site)
     yield "glossary.html", glossary(site)
     for view in site.opportunities:
         yield view.url, notice(site, view)
@@ -339,9 +463,9 @@ class Pages(Format):
 
     def part(self, site: SiteData, view: OpportunityView) -> Part:
         made = card(site, view)
-        # the card's HTML as seen from the top folder and from one folder down
-        seen = (card_at(made, "index.html").encode(), card_at(made, "place/x.html").encode())
-        return Part(replace(made, html=""), seen)
+        # the card's HTML as seen from the top folder: lists show only a few of their cards,
+        # read and moved to their folder when a list is made (see _fill)
+        return Part(replace(made, html=""), (made.html.encode(),))
 
     def plan_files(
         self, site: SiteData, commissioner: CommissionerView | None, views: list[OpportunityView]
@@ -355,13 +479,22 @@ class Pages(Format):
         site, members = whole.site, whole.members
         counts = counts_of((one.current, one.listed_on) for one in members)
 
-        def index() -> Layout:
-            shown = [one for one in members if one.current]
+        shown = [one for one in members if one.current]
+        fill = _Fill(shelf, shown)
+
+        def index() -> str:
             cards = [shelf.facts(one) for one in shown]
-            return _cards(index_page(site, cards, counts, bool(members), True), shown, shelf)
+            return index_page(site, cards, counts, bool(members), fill)
 
         key = digest("index.html", whole.said, whole.every)
         yield Output("index.html", key, index, len(members))
+        for group in GROUPS:
+
+            def when(group: str = group) -> str:
+                return when_page(site, group, [shelf.facts(one) for one in shown], fill)
+
+            key = digest(f"{group}.html", whole.said, whole.every)
+            yield Output(f"{group}.html", key, when, len(members))
         yield Output("glossary.html", digest("glossary.html"), lambda: glossary(site), 0)
         for name, content in STATIC.items():
             yield Output(f"static/{name}", digest(name), partial(_same, content), 0)
@@ -375,20 +508,27 @@ def _same(content: bytes) -> bytes:
     return content
 
 
-def _list_page(site: SiteData, bundle: Bundle, shelf: Shelf) -> Layout:
+def _list_page(site: SiteData, bundle: Bundle, shelf: Shelf) -> str:
     shown = [m for m in bundle.members if m.current]
     settled = [shelf.facts(m) for m in bundle.members if not m.current]
     current = [shelf.facts(m) for m in shown]
-    html = listing_page(site, bundle, current, settled, bundle.packaged, framed=True)
-    return _cards(html, shown, shelf, below=True)
+    return listing_page(site, bundle, current, settled, bundle.packaged, _Fill(shelf, shown))
 
 
-def _cards(html: str, shown: list[Member], shelf: Shelf, below: bool = False) -> Layout:
-    """A list page as a layout: the cards of `shown` between what the template wrote
-    before and after them (cards are kept as seen from the top folder and one down)."""
-    head, tail = frame(html)
-    digests = b"".join(one.digest for one in shown)
-    return Layout(head, digests, shelf.fragments(shown, 1 if below else 0), b"", tail)
+class _Fill:
+    """Gives a kept card its HTML, as seen from the top folder: only the few a list shows
+    as cards are read (the rest of a list is its titles)."""
+
+    def __init__(self, shelf: Shelf, members: Sequence[Member]) -> None:
+        self.shelf = shelf
+        self.members = members
+        self.by_url: dict[str, Member] = {}
+
+    def __call__(self, card: Card) -> Card:
+        if not self.by_url:
+            self.by_url = {self.shelf.facts(one).url: one for one in self.members}
+        fragment = self.shelf.fragment(self.by_url[card.url], 0)
+        return replace(card, html=bytes(fragment).decode("utf-8"))
 
 
 PAGES = Pages()

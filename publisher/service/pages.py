@@ -1,18 +1,21 @@
-"""The pages only the running service has: the subscribe page, the embeddable list and
-the page for an address that names nothing. Their words are in templates/, like the site's.
+"""The pages only the running service has: the subscribe page, the embeddable list, the
+answer to the form that narrows the opportunities (/find) and the page for an address that
+names nothing. Their words are in templates/, like the site's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-# Imported for its helpers (the `day` filter of base.html...): it shares them with every
-# template when it is imported (publisher/text/templates.py, share).
-from publisher.formats import pages as site_pages  # noqa: F401
+# Also imported for its helpers (the `day` filter of base.html...): it shares them with
+# every template when it is imported (publisher/text/templates.py, share).
+from publisher.formats import pages as site_pages
+from publisher.formats.page_context import GROUPS
 from publisher.model.views import FUNDING_WORDS, KeyDate, OpportunityView, SiteData
 from publisher.plans.model import Funding
 from publisher.service import filtered
@@ -167,3 +170,68 @@ def embed_limit(text: str | None) -> int:
         return max(1, min(int(text or EMBED_DEFAULT), EMBED_MOST))
     except ValueError:
         return EMBED_DEFAULT
+
+
+WORD = re.compile(r"\w+")
+
+
+def words_of(text: str | None) -> list[str]:
+    """The words someone typed to look for, in lower case, each once, in order."""
+    return list(dict.fromkeys(WORD.findall((text or "").lower())))
+
+
+def has_words(view: OpportunityView, wanted: list[str]) -> bool:
+    """Whether every word is in the opportunity's title or summary, ignoring case; a word
+    may be part of a longer one ('garden' finds 'gardening')."""
+    text = f"{view.item.title} {view.item.summary}".lower()
+    return all(word in text for word in wanted)
+
+
+def found(site: SiteData, choice: Choice, wanted: list[str]) -> list[OpportunityView]:
+    """The current opportunities the form picks, in list order: places by reach, any of the
+    values of one filter, every filter (and every word) applying."""
+    return [
+        view
+        for view in filtered.members(site, choice)
+        if view.is_current and has_words(view, wanted)
+    ]
+
+
+def find(site: SiteData, choice: Choice, text: str) -> bytes:
+    """The answer to the form: the matching opportunities grouped as on the home page, and
+    where to get alerts and feeds for the same places, themes and funding types."""
+    wanted = words_of(text)
+    current = [site_pages.card(site, view) for view in found(site, choice, wanted)]
+    groups = site_pages.sections(
+        current, [(key, "") for key in GROUPS], _group, site_pages.LIST_CARDS
+    )
+    query = choice.query()
+    return render(
+        "find.html",
+        site,
+        "find",
+        site.today,
+        chosen=choice,
+        names=_names(site, choice),
+        words=" ".join(wanted),
+        typed=text,
+        sections=groups,
+        total=len(current),
+        finder=site_pages.finder(site),
+        alerts="subscribe" + (f"?{query}" if query else ""),
+        follow=None if choice.empty else links(site, choice),
+        cards=lambda cards: site_pages.cards_for(cards, "find"),
+    )
+
+
+def _group(card: site_pages.Card) -> str:
+    return card.group
+
+
+def _names(site: SiteData, choice: Choice) -> dict[str, list[str]]:
+    """The names of what was chosen, for the page to say what it shows."""
+    return {
+        "place": [site.places.name(slug) for slug in choice.place],
+        "theme": [site.themes[slug].name for slug in choice.theme],
+        "funding": [FUNDING_WORDS[Funding(slug)] for slug in choice.funding],
+    }

@@ -1,5 +1,6 @@
 """The web app: the built site with proper HTTP caching, filtered feeds, the subscribe page,
-the embeddable list and /healthz. `serve` runs it under uvicorn.
+the embeddable list, the answer to the form that narrows the lists (/find) and /healthz.
+`serve` runs it under uvicorn.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ PREFLIGHT = {
     "access-control-allow-headers": "If-None-Match, If-Modified-Since",
     "access-control-max-age": "86400",
 }
-OWN_PATHS = frozenset({"/healthz", "/feeds", "/subscribe", "/embed"})
+OWN_PATHS = frozenset({"/healthz", "/feeds", "/subscribe", "/embed", "/find"})
 
 
 def utc_now() -> dt.datetime:
@@ -252,6 +253,17 @@ class Web:
         key = ("embed", choice.query(), limit)
         return await self._rendered(request, key, make, HTML, PAGE_CACHE)
 
+    async def find(self, request: Request) -> Response:
+        """The answer to the form on the home page and list pages: the opportunities
+        matching its place, theme, funding type and words."""
+        choice = await self._choice(request)
+        if isinstance(choice, Response):
+            return choice
+        text = (request.query_params.get("q") or "")[:200]  # a search, not an essay
+        make = partial(service_pages.find, choice=choice, text=text)
+        key = ("find", choice.query(), text)
+        return await self._rendered(request, key, make, HTML, PAGE_CACHE)
+
     async def healthz(self, request: Request) -> Response:
         return await healthcheck.healthz(
             request, self.site_dir, self.clock(), self.live, self.health, self.health_token
@@ -295,6 +307,7 @@ def create_app(
             Route("/feeds", web.feeds, methods=[*methods, "OPTIONS"]),
             Route("/subscribe", web.subscribe, methods=methods),
             Route("/embed", web.embed, methods=methods),
+            Route("/find", web.find, methods=methods),
             Route("/{path:path}", web.static, methods=[*methods, "OPTIONS"]),
         ],
     )

@@ -44,6 +44,7 @@ PHONE: ViewportSize = {"width": 320, "height": 640}
 LIST_KINDS = ("place", "theme", "commissioner", "funding")
 FEED_EXTENSIONS = ("rss", "atom", "ics", "json")
 NOT_CURRENT = {"awarded", "cancelled"}  # the lists show every other opportunity
+SERVED = {"subscribe"}  # linked from every page, served by the web app (`publisher serve`)
 
 
 # --- the example plans, read as their authors wrote them ----------------------------------
@@ -367,6 +368,17 @@ def test_home_page_links_work_without_javascript(browser: Browser, base_url: str
         ]
         links = {urldefrag(urljoin(base_url + "index.html", h))[0] for h in hrefs}
         ours = sorted(url[len(base_url) :] for url in links if url.startswith(base_url))
+        # the home page shows the first few of each group; its "See all" pages the rest
+        home = list(ours)
+        groups = [p for p in ours if p in ("open.html", "soon.html", "later.html")]
+        assert groups, "the home page links no page of a whole group"
+        for group in groups:
+            _open(page, base_url, group)
+            found = page.locator("section.group a[href]")
+            more = [found.nth(i).get_attribute("href") or "" for i in range(found.count())]
+            ours += [urljoin(group, h) for h in more if h.startswith("opportunities/")]
+        _open(page, base_url, "index.html")
+        ours = sorted(set(ours) - SERVED)  # pages of the web app, not of the static site
         expected_notices = {
             _notice(plan["commissioner"], item)
             for plan in _plans()
@@ -387,7 +399,7 @@ def test_home_page_links_work_without_javascript(browser: Browser, base_url: str
             if response.status != 200:
                 broken.append(f"{path}: HTTP {response.status}")
         assert not broken, _report("Links on the home page that do not work", broken)
-        notice = next(p for p in ours if p.startswith("opportunities/"))
+        notice = next(p for p in home if p.startswith("opportunities/"))
         page.locator(f'a[href$="{notice}"]').first.click()
         page.wait_for_url(base_url + notice)
         assert page.locator("h1").count() == 1, f"following a link to {notice} gave no notice"

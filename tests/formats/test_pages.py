@@ -12,6 +12,7 @@ import posixpath
 import re
 import statistics
 from collections.abc import Iterator
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -430,9 +431,15 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     return set(sizes(out))
 
 
+# Pages the web app serves beside the built site (`publisher serve`): "Get alerts" in every
+# page's header leads to the subscribe page.
+SERVED = frozenset({"subscribe"})
+
+
 def test_every_link_is_relative_and_leads_to_a_file_the_build_writes(
     site: SiteData, written: set[str]
 ) -> None:
+    written = written | SERVED
     rendered = dict(_site_pages(site))
     assert set(rendered) <= written
     ids = {path: Page(html).ids for path, html in rendered.items()}
@@ -468,10 +475,35 @@ def test_the_relative_helper() -> None:
 # --- lists, glossary, transparency ---------------------------------------------------------
 
 
-def test_the_index_lists_every_current_opportunity_in_order(site: SiteData) -> None:
-    page = Page(pages.index(site))
-    titles = [h for level, h in page.headings if level == 3 and h not in _LIST_HEADINGS]
-    assert titles == [v.item.title for v in site.opportunities if v.is_current]
+def _group_titles(html: str) -> dict[str, list[str]]:
+    """The titles each group of a page shows, as cards then by title, by the group's id."""
+    out: dict[str, list[str]] = {}
+    for key, body in re.findall(
+        r'<section class="group" aria-labelledby="group-([^"]+)">(.*?)</section>', html, re.S
+    ):
+        out[key] = [
+            _space(unescape(t))
+            for t in re.findall(r'<a href="[^"]*opportunities/[^"]+">([^<]+)</a>', body)
+        ]
+    return out
+
+
+def test_the_index_shows_the_first_of_each_group_and_links_the_rest(site: SiteData) -> None:
+    current = [v for v in site.opportunities if v.is_current]
+    groups = {
+        key: [pages.card(site, v).title for v in current if pages.card(site, v).group == key]
+        for key in page_context.GROUPS
+    }
+    assert sum(map(len, groups.values())) == len(current) and all(groups.values())
+    html = pages.index(site)
+    page = Page(html)
+    assert _group_titles(html) == {k: v[: page_context.FIRST_CARDS] for k, v in groups.items()}
+    built = dict(pages.whens(site))
+    for key, titles in groups.items():
+        # each group's page has all of them, in list order: the first as cards, the rest by title
+        assert _group_titles(built[f"{key}.html"]) == {key: titles}
+        if len(titles) > page_context.FIRST_CARDS:
+            assert f"{key}.html" in page.links
     for listing in site.listings:
         assert f"{listing.path}.html" in page.links
     for ext in ("rss", "atom", "ics", "json"):
@@ -486,9 +518,17 @@ def test_list_pages_show_current_members_and_the_rest_apart(site: SiteData) -> N
         if collection.listing is None:
             continue
         here = f"{collection.path}.html"
-        page = Page(pages.listing(site, collection))
+        html = pages.listing(site, collection)
+        page = Page(html)
         current = [v.item.title for v in collection.members if v.is_current]
-        assert [h for level, h in page.headings if level == 3] == current, here
+        shown = [title for titles in _group_titles(html).values() for title in titles]
+        assert sorted(shown) == sorted(current), here
+        cards = [
+            h
+            for level, h in page.headings
+            if level == 3 and not h.endswith(("more opportunity", "more opportunities"))
+        ]
+        assert len(cards) <= page_context.FIRST_CARDS * len(_group_titles(html)), here
         settled = [v for v in collection.members if not v.is_current]
         assert ("Also recently awarded or cancelled" in page.blocks) == bool(settled), here
         for view in settled:
