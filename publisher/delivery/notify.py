@@ -75,7 +75,7 @@ def _announcements(
         before, view = stored.get(uid), current.get(uid)
         if view is not None and (before is None or before.withdrawn_at is not None):
             yield Announcement(
-                view, "new" if before is None else "returned", version(view.item), []
+                view, "new" if before is None else "returned", version(_as_written(view)), []
             )
             continue
         if before is None or before.withdrawn_at is not None:
@@ -89,16 +89,23 @@ def _announcements(
             if changes:
                 yield Announcement(gone, "withdrawn", f"{before.version}-withdrawn", [])
             continue
-        news = [c for c in compare(old, view.item) if c.is_news]
+        news = [c for c in compare(old, _as_written(view)) if c.is_news]
         if news:
             grant = view.item.funding in GRANT_FUNDING
             cancelled = any(c.kind is Kind.CANCELLED for c in news)
             yield Announcement(
                 view,
                 "cancelled" if cancelled else "changed",
-                version(view.item),
+                version(_as_written(view)),
                 [sentence(c, grant, names) for c in news],
             )
+
+
+def _as_written(view: OpportunityView) -> Opportunity:
+    """The entry as its plan file wrote it: an example plan's dates move to today as it is
+    read (plans/examples.py), and that move is not news, so it is neither compared nor
+    recorded; reminders count from the moved dates, the ones the site shows."""
+    return view.written or view.item
 
 
 def _model(content: dict[str, Any]) -> Opportunity | None:
@@ -329,7 +336,9 @@ def run_pass(
                 _digests(conn, site, subscriber, now, report)
         outbox.enqueue(conn, report.queued, now)
         record = {
-            uid: (version(v.item), _content(v.item), v.first_seen) for uid, v in current.items()
+            uid: (version(w), _content(w), v.first_seen)
+            for uid, v in current.items()
+            for w in (_as_written(v),)
         }
         record.update({uid: (p.version, p.content, p.first_published) for uid, p in held.items()})
         snapshot.record(conn, record, now, "working tree")

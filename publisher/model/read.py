@@ -11,12 +11,12 @@ the build's cache key, or given by `notify`, which wants the channels too), each
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from publisher.changes.history import History, Progress, read_history
 from publisher.changes.wording import Names
-from publisher.model import changelog
+from publisher.model import changelog, examples
 from publisher.model.from_plan import commissioner_view, view_in
 from publisher.model.views import (
     CommissionerView,
@@ -128,11 +128,17 @@ def start(
 def file_views(
     site: SiteData, commissioner: CommissionerView, read: PlanRead, history: History, names: Names
 ) -> list[OpportunityView]:
-    """The views of a plan file's opportunities, with what git tells of each."""
+    """The views of a plan file's opportunities, with what git tells of each. An example
+    plan's dates were moved to today as it was read (plans/examples.py); what git tells of
+    it moves with them, and each view keeps the entry as the file wrote it."""
     out = []
-    for _, item in read.opportunities:
+    for index, item in read.opportunities:
         key = f"{commissioner.id}/{item.id}"
-        out.append(
-            view_in(site, commissioner, item, changelog.history_of(history, key, item, names))
-        )
+        told = changelog.history_of(history, key, item, names)
+        if read.shift is not None and told is not None:
+            told = examples.shifted_history(told, read.shift, site.today)
+        view = view_in(site, commissioner, item, told)
+        if read.shift is not None:
+            view = replace(view, written=read.written[index])
+        out.append(view)
     return out

@@ -16,7 +16,7 @@ from enum import StrEnum
 from multiprocessing import get_context
 from pathlib import Path
 
-from publisher.plans import characters, language, reference_rules, rules
+from publisher.plans import characters, examples, language, reference_rules, rules
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.language import JargonIndex
 from publisher.plans.load import Document, load, paused_gc
@@ -72,6 +72,10 @@ class PlanRead:
     opportunities: list[tuple[int, Opportunity]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     document: Document | None = None
+    # An example plan's dates moved to today (examples.py): how far, and each opportunity
+    # by its index as the file wrote it
+    shift: examples.Shift | None = None
+    written: dict[int, Opportunity] = field(default_factory=dict)
 
     @property
     def has_errors(self) -> bool:
@@ -167,6 +171,13 @@ def read_plan(
                 )
         if header is not None:
             read.header = header
+            read.shift = examples.shift_for(header, today)
+            if read.shift is not None:  # an example plan, read as if written for today
+                read.written = dict(read.opportunities)
+                read.opportunities = [
+                    (index, examples.shifted(item, read.shift))
+                    for index, item in read.opportunities
+                ]
             findings += rules.check_plan(header, read.opportunities, reference, path.stem, today)
         read.problems = to_problems(document, findings)
     return read

@@ -7,6 +7,7 @@ Rules that need more than one field, or the places and themes lists, live in rul
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -290,8 +291,23 @@ class PlanHeader(Strict):
     example: bool = Field(
         default=False, description="True for made-up example plans; pages say so."
     )
+    written_for: dt.date | None = Field(
+        default=None,
+        description="Example plans only: the day the example was written for, like "
+        "2026-11-23. The site moves every date in the plan on by the whole weeks since, so "
+        "the example reads as current on any day. Leave it out to let the dates pass.",
+    )
     commissioner: Commissioner
     notice_policy: NoticePolicy = Field(default_factory=NoticePolicy)
+
+    @model_validator(mode="after")
+    def _written_for_examples(self) -> PlanHeader:
+        if self.written_for is not None and not self.example:
+            raise ValueError(
+                "written_for is only for example plans (example: true): a real plan's "
+                "dates are never moved"
+            )
+        return self
 
 
 class PlanFile(PlanHeader):
