@@ -16,8 +16,8 @@ from publisher.formats import feeds, memo
 from publisher.formats.base import Bundle, Format, Layout, Output, Part, Shelf, Whole
 from publisher.model.views import FUNDING_WORDS, Collection, OpportunityView, Scope, SiteData
 from publisher.plans.dates import LONDON, PlanDate, Precision
-from publisher.plans.model import Amount, Contact, Duration, Money, Range
-from publisher.text import words
+from publisher.plans.model import Amount, Contact, Duration, Money, PerAward, Range
+from publisher.text import organisations, words
 
 SCHEMA_VERSION = 1  # additive changes keep it; breaking ones raise it (docs/json.md)
 SCHEMA_FILE = f"static/opportunities-v{SCHEMA_VERSION}.schema.json"
@@ -116,7 +116,20 @@ def money(value: Money | None) -> Json | None:
     total = amount(value.total)
     if value.min is not None and value.max is not None:
         total = {"min": number(value.min), "max": number(value.max)}
-    return {"currency": "GBP", "total": total, "per_year": amount(value.per_year)}
+    return {
+        "currency": "GBP",
+        "total": total,
+        "per_year": amount(value.per_year),
+        "per_award": per_award(value.per_award),
+    }
+
+
+def per_award(value: PerAward | None) -> int | float | Json | None:
+    """One grant's size: a number when all are the same, else {min, max}, min null for
+    'up to'."""
+    if value is None or isinstance(value, (int, float)):
+        return None if value is None else number(value)
+    return {"min": None if value.min is None else number(value.min), "max": number(value.max)}
 
 
 def duration(value: Duration | None) -> Json | None:
@@ -169,6 +182,7 @@ def opportunity(site: SiteData, view: OpportunityView) -> Json:
         }
     needs = item.requirements
     evaluation = item.evaluation
+    noun = "grants" if view.is_grant else "awards"  # what one award is called (words.py)
     return {
         "uid": view.uid,
         "id": item.id,
@@ -192,7 +206,7 @@ def opportunity(site: SiteData, view: OpportunityView) -> Json:
         "funding_text": FUNDING_WORDS[item.funding] if item.funding is not None else None,
         "route": route,
         "value": money(item.value),
-        "value_text": words.money(item.value),
+        "value_text": words.money(item.value, noun),
         "duration": duration(item.duration),
         "duration_text": words.duration(item.duration),
         "recurrent": item.recurrent,
@@ -203,7 +217,7 @@ def opportunity(site: SiteData, view: OpportunityView) -> Json:
                 "summary": " ".join(lot.summary.split()) if lot.summary else None,
                 "places": [{"slug": s, "name": site.places.name(s)} for s in lot.places],
                 "value": money(lot.value),
-                "value_text": words.money(lot.value),
+                "value_text": words.money(lot.value, noun),
             }
             for lot in item.lots
         ],
@@ -235,6 +249,14 @@ def opportunity(site: SiteData, view: OpportunityView) -> Json:
             }
             for need in view.requirements
         ],
+        "eligibility": None
+        if item.eligibility is None
+        else {
+            "kinds": [
+                {"id": kind.value, "name": organisations.kind_name(kind)}
+                for kind in item.eligibility.kinds
+            ]
+        },
         "consortia_welcome": needs.consortia_welcome if needs is not None else None,
         "subcontracting_welcome": needs.subcontracting_welcome if needs is not None else None,
         "evaluation": None
@@ -260,6 +282,14 @@ def opportunity(site: SiteData, view: OpportunityView) -> Json:
             "short": view.notice.short,
             "reason": view.notice.reason,
         },
+        "awarded": [
+            {
+                "name": recipient.name,
+                "amount": None if recipient.amount is None else number(recipient.amount),
+                "website": recipient.website,
+            }
+            for recipient in item.awarded
+        ],
         "support": [
             {
                 "by": {"id": offer.by, "name": offer.name, "website": offer.website},

@@ -133,13 +133,42 @@ class Range(Strict):
 Amount = Pounds | Range
 
 
+class GrantSize(Strict):
+    """What one grant or award can be: from `min` (optional) up to `max`."""
+
+    min: Pounds | None = Field(
+        default=None, description="The smallest grant; leave out for 'up to'."
+    )
+    max: Pounds = Field(description="The largest grant one organisation can get.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GrantSize:
+        if self.min is not None and self.min > self.max:
+            raise ValueError(
+                f"the range starts at £{self.min:,.0f}, above its end £{self.max:,.0f}"
+            )
+        return self
+
+
+# One award's size: a number when every grant is the same, else {min, max} or {max}.
+PerAward = Pounds | GrantSize
+
+
 class Money(Strict):
-    """How much money: a total, a yearly amount, or both; each exact or a range."""
+    """How much money: a total, a yearly amount, or both; each exact or a range. `per_award`
+    says what one organisation can get, so a small group can tell whether to apply."""
+
 
     total: Amount | None = Field(default=None, description="For the whole duration.")
     per_year: Amount | None = Field(default=None, description="For each year.")
     min: Pounds | None = Field(default=None, description="Shorthand: the lowest total.")
     max: Pounds | None = Field(default=None, description="Shorthand: the highest total.")
+    per_award: PerAward | None = Field(
+        default=None,
+        description="What one grant or award is worth: 4000 when every grant is the same, "
+        "{min: 500, max: 4000} for a range, or {max: 4000} for 'up to £4,000'.",
+    )
+
 
     @model_validator(mode="after")
     def _some_amount(self) -> Money:
@@ -151,7 +180,12 @@ class Money(Strict):
             raise ValueError(
                 f"the range starts at £{self.min:,.0f}, above its end £{self.max:,.0f}"
             )
-        if self.total is None and self.per_year is None and self.min is None:
+        if (
+            self.total is None
+            and self.per_year is None
+            and self.min is None
+            and self.per_award is None
+        ):
             raise ValueError("give total, per_year, or min and max")
         return self
 
@@ -197,6 +231,42 @@ class Requirements(Strict):
     cqc_registration: YesNoRequirement | None = None
     consortia_welcome: bool | None = None
     subcontracting_welcome: bool | None = None
+
+
+class OrganisationKind(StrEnum):
+    """Kinds of organisation that may apply; their plain names are in text/organisations.py."""
+
+    REGISTERED_CHARITY = "registered-charity"
+    CIO = "cio"
+    CIC = "cic"
+    COMMUNITY_BENEFIT_SOCIETY = "community-benefit-society"
+    CO_OPERATIVE = "co-operative"
+    COMPANY_LIMITED_BY_GUARANTEE = "company-limited-by-guarantee"
+    CONSTITUTED_GROUP = "constituted-group"
+    UNCONSTITUTED_GROUP = "unconstituted-group"
+    SOCIAL_ENTERPRISE = "social-enterprise"
+    FAITH_GROUP = "faith-group"
+    PARISH_COUNCIL = "parish-council"
+    PRIVATE_COMPANY = "private-company"
+    PUBLIC_BODY = "public-body"
+
+
+class Eligibility(Strict):
+    kinds: list[OrganisationKind] = Field(
+        default_factory=list,
+        description="The kinds of organisation that can apply: registered-charity, cio, cic, "
+        "community-benefit-society, co-operative, company-limited-by-guarantee, "
+        "constituted-group, unconstituted-group, social-enterprise, faith-group, "
+        "parish-council, private-company, public-body.",
+    )
+
+
+class Recipient(Strict):
+    """An organisation funded, once an opportunity is awarded."""
+
+    name: ShortText = Field(description="The organisation's name, as the public knows it.")
+    amount: Pounds | None = Field(default=None, description="How much it was given.")
+    website: Url | None = None
 
 
 class Criterion(Strict):
@@ -268,9 +338,16 @@ class Opportunity(Strict):
     lots: list[Lot] = Field(default_factory=list)
     recurrent: bool | None = Field(default=None, description="Ongoing funding, or one-off.")
     requirements: Requirements | None = None
+    eligibility: Eligibility | None = Field(
+        default=None, description="Who can apply: the kinds of organisation."
+    )
     evaluation: Evaluation | None = None
     dates: Dates = Field(default_factory=Dates)
     current_provider: CurrentProvider | None = None
+    awarded: list[Recipient] = Field(
+        default_factory=list,
+        description="Once awarded: who was funded, and how much each was given.",
+    )
     support: list[Support] = Field(default_factory=list)
     unknown: dict[str, Reason] = Field(
         default_factory=dict,

@@ -15,6 +15,7 @@ from publisher.plans.model import (
     Funding,
     Opportunity,
     PlanHeader,
+    Range,
     Requirements,
     Route,
     Status,
@@ -157,6 +158,7 @@ def check_opportunity(
 ) -> list[Finding]:
     out: list[Finding] = []
     out.extend(_route_fits_funding(opportunity, base))
+    out.extend(_grant_size_as_total(opportunity, base))
     out.extend(_dates_in_order(opportunity.dates, (*base, "dates")))
     out.extend(_references(opportunity, base, reference))
     out.extend(_unknowns(opportunity, base))
@@ -191,6 +193,31 @@ def _route_fits_funding(opportunity: Opportunity, base: FieldPath) -> list[Findi
             )
         ]
     return []
+
+
+# A grant programme's whole pot is rarely below this; a range under it given as the total
+# is most likely what one group can get, which the notice would wrongly call the total.
+SMALL_TOTAL = 25_000
+
+
+def _grant_size_as_total(opportunity: Opportunity, base: FieldPath) -> list[Finding]:
+    value = opportunity.value
+    if value is None or opportunity.funding not in GRANT_FUNDING or value.per_award is not None:
+        return []
+    total = value.total
+    low, high = (total.min, total.max) if isinstance(total, Range) else (value.min, value.max)
+    if low is None or high is None or high >= SMALL_TOTAL:
+        return []
+    return [
+        warning(
+            (*base, "value"),
+            "grant-size-as-total",
+            f"The value says £{low:,.0f} to £{high:,.0f} in total, for the whole "
+            "programme. Did you mean the size of one grant?",
+            f"For one grant, write value: {{per_award: {{min: {low:.0f}, max: {high:.0f}}}}}, "
+            "and put the whole programme's money in total.",
+        )
+    ]
 
 
 _ORDER = [

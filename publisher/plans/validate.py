@@ -224,6 +224,16 @@ _PATTERNS = {
 _ENV_NAME = r"^[A-Z][A-Z0-9_]*$"
 
 
+def _enum_words(name: str, info: FieldInfo | None) -> str:
+    """What one value of an enum field is called: the field's name ('funding'), or for an
+    item of a list, whose name is its index, its enum's ('OrganisationKind': 'organisation
+    kind')."""
+    element = _element(info.annotation) if info is not None and name.isdigit() else None
+    if isinstance(element, type) and issubclass(element, Enum):
+        return re.sub(r"(?<!^)(?=[A-Z])", " ", element.__name__).lower()
+    return name.replace("_", " ")
+
+
 def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -284,11 +294,11 @@ def _word(
         choices = _choices(info)
         choice = did_you_mean(str(value), choices) if isinstance(value, str) else None
         hint = choice or (f"Use one of: {', '.join(choices)}." if choices else None)
-        words = name.replace("_", " ")
+        words = _enum_words(name, info)
         return error(
             full,
-            f"unknown-{name.replace('_', '-')}",
-            f"{_show(value)} is not a {words} we know.",
+            f"unknown-{words.replace(' ', '-')}",
+            f"{_show(value)} is not {'an' if words[:1] in 'aeiou' else 'a'} {words} we know.",
             hint,
         )
     if kind in ("union_tag_invalid", "union_tag_not_found"):

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from publisher.plans.dates import MONTHS, PlanDate, Precision
-from publisher.plans.model import Amount, Duration, Money, Range
+from publisher.plans.model import Amount, Duration, GrantSize, Money, Range
+from publisher.text.organisations import kind_name
 
 FIRST_WORD = re.compile(r"[\w'’-]+")
 
@@ -79,11 +80,28 @@ def amount(value: Amount) -> str:
     return pounds(value)
 
 
-def money_lines(money: Money | None) -> list[str]:
-    """Each way the plan states the money, as short phrases: '£400,000 a year'."""
+def per_award(money: Money | None, noun: str = "grants") -> str:
+    """What one organisation can get: 'grants of £500 to £4,000', 'grants of up to £4,000',
+    'grants of £4,000 each'; '' when the plan does not say. `noun` is 'awards' where the
+    money may not be grants."""
+    size = money.per_award if money is not None else None
+    if size is None:
+        return ""
+    if not isinstance(size, GrantSize):
+        return f"{noun} of {pounds(size)} each"
+    if size.min is None or size.min == 0:
+        return f"{noun} of up to {pounds(size.max)}"
+    if size.min == size.max:
+        return f"{noun} of {pounds(size.max)} each"
+    return f"{noun} of {pounds(size.min)} to {pounds(size.max)}"
+
+
+def money_lines(money: Money | None, noun: str = "grants") -> list[str]:
+    """Each way the plan states the money, as short phrases: '£400,000 a year'; what one
+    organisation can get comes first, as that is what decides whether to apply."""
     if money is None:
         return []
-    lines = []
+    lines = [per_award(money, noun)] if money.per_award is not None else []
     if money.per_year is not None:
         lines.append(f"{amount(money.per_year)} a year")
     if money.total is not None:
@@ -93,9 +111,10 @@ def money_lines(money: Money | None) -> list[str]:
     return lines
 
 
-def money(value: Money | None) -> str:
-    """All of the money in one phrase: '£400,000 a year (£1.2 million in total)'."""
-    lines = money_lines(value)
+def money(value: Money | None, noun: str = "grants") -> str:
+    """All of the money in one phrase: '£400,000 a year (£1.2 million in total)', 'grants
+    of up to £4,000 (£60,000 in total)'."""
+    lines = money_lines(value, noun)
     if not lines:
         return "not known yet"
     return lines[0] if len(lines) == 1 else f"{lines[0]} ({', '.join(lines[1:])})"
@@ -232,6 +251,8 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "pounds": pounds,
     "amount": amount,
     "money": money,
+    "per_award": per_award,
+    "kind_name": kind_name,
     "duration": duration,
     "and_list": and_list,
     "lower_first": lower_first,

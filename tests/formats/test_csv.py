@@ -39,6 +39,8 @@ HEADINGS = [
     "Notice",
     "Contact email",
     "Last changed",
+    "Grant from (£)",
+    "Grant up to (£)",
     "Id",
 ]
 

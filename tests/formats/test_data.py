@@ -134,6 +134,7 @@ def test_money_gaps_requirements_and_notice_as_the_plan_says(site: SiteData) -> 
         "currency": "GBP",
         "total": None,
         "per_year": {"min": 40000, "max": 600000},
+        "per_award": None,
     }
     assert therapies["value_text"] == "about £40,000 to £600,000 a year"
     assert therapies["route"]["id"] == "direct-award-b"
@@ -152,7 +153,12 @@ def test_money_gaps_requirements_and_notice_as_the_plan_says(site: SiteData) -> 
     assert winter["notice"]["published"] == "2026-11-02"
     assert winter["notice"]["short"] is True
     assert winter["notice"]["reason"].startswith("The government confirmed")
-    assert winter["lots"][0]["value"] == {"currency": "GBP", "total": 140000, "per_year": None}
+    assert winter["lots"][0]["value"] == {
+        "currency": "GBP",
+        "total": 140000,
+        "per_year": None,
+        "per_award": None,
+    }
 
 
 def test_the_documentation_names_every_field() -> None:
