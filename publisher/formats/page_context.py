@@ -14,7 +14,7 @@ from functools import lru_cache
 from markupsafe import Markup, escape
 
 from publisher.model.transparency import MEDIUM_LIMIT, SMALL_LIMIT
-from publisher.model.views import KeyDate, OpportunityView, SiteData
+from publisher.model.views import KeyDate, OpportunityView, SiteData, State
 from publisher.plans.characters import scrub
 from publisher.plans.dates import MONTHS, PlanDate, Precision
 from publisher.plans.language import JargonIndex
@@ -237,30 +237,17 @@ templates.share(
 
 # --- finding your own: groups by when, and a place's opportunities by how far they reach ---
 
-# The groups of current opportunities, in page order: open now, opening soon, later.
+# The groups of current opportunities, in page order: open now, opening soon (within
+# model.views.SOON), later (further ahead, no opening date, or closed and being decided).
 GROUPS = ("open", "soon", "later")
-SOON_DAYS = 91  # "opening soon": applications open within three months (13 weeks)
 FIRST_CARDS = 5  # cards a group shows before the rest are listed by title only
+_GROUP_OF = {State.OPEN: "open", State.OPENING_SOON: "soon"}
 
 
-def group_of(view: OpportunityView, today: dt.date) -> str:
-    """Which group a current opportunity is in, from its dates as much as its status: an
-    opportunity whose dates say it is open is open, whatever the plan's status says."""
-    state = getattr(view, "state", None)  # the model's own reading of the dates, when it has one
-    if state is not None:
-        named = str(getattr(state, "value", state))
-        if named in ("open", "soon", "opening-soon"):
-            return "open" if named == "open" else "soon"
-        return "later"
-    status = view.item.status.value
-    opens, closes = view.opens, view.closes
-    if status == "evaluating" or (closes is not None and closes.last_day < today):
-        return "later"  # closed: being decided, or the plan not moved on
-    if status == "open" or (opens is not None and opens.first_day <= today):
-        return "open"
-    if opens is not None and (opens.first_day - today).days <= SOON_DAYS:
-        return "soon"
-    return "later"
+def group_of(view: OpportunityView) -> str:
+    """Which group a current opportunity is in, from its state (worked out from its dates
+    as well as its status: one whose dates say it is open is open, whatever the plan says)."""
+    return _GROUP_OF.get(view.state, "later")
 
 
 def place_group(own: Sequence[str], place: str, places: Places) -> str:

@@ -106,7 +106,7 @@ class _Memo:
                 view.item.title,
                 view.status_words,
                 html,
-                group_of(view, self.site.today),
+                group_of(view),
                 tuple(view.item.places),
             )
             known = (view, made)
