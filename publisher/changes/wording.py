@@ -36,6 +36,8 @@ FIELD_WORDS = {
     "current_provider": "current provider",
     "recurrent": "whether the funding is ongoing",
     "more_information": "link to more information",
+    "apply": "how to apply",
+    "instead": "what to look at instead",
     "first_published": "first publication date",
     "engagement": "event details",
     "lots": "lots",

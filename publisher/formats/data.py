@@ -160,6 +160,20 @@ def plan_date(date: PlanDate | None) -> Json | None:
     }
 
 
+def stale(view: OpportunityView) -> Json | None:
+    """A status fallen behind the dates: which date, since when, the plan's last update."""
+    found = view.stale
+    if found is None:
+        return None
+    return {
+        "behind": found.behind.value,
+        "plan_status": found.says.value,
+        "date_field": "tender_closes" if found.behind.value == "closed" else "tender_opens",
+        "since": found.since.isoformat(),
+        "plan_updated": None if found.updated is None else found.updated.isoformat(),
+    }
+
+
 def contact(value: Contact | None) -> Json | None:
     if value is None:
         return None
@@ -200,6 +214,11 @@ def opportunity(site: SiteData, view: OpportunityView) -> Json:
         "summary": " ".join(item.summary.split()),
         "status": item.status.value,
         "status_text": view.status_words,
+        "state": view.state.value,
+        "days_left": view.days_left,
+        "stale": stale(view),
+        "apply": None if item.apply is None else item.apply.model_dump(mode="json"),
+        "instead": None if item.instead is None else item.instead.model_dump(mode="json"),
         "places": [{"slug": p.slug, "name": p.name} for p in view.places],
         "themes": [{"slug": t.slug, "name": t.name} for t in view.themes],
         "funding": item.funding.value if item.funding is not None else None,

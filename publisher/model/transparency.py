@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from publisher.model.views import (
     FUNDING_WORDS,
@@ -105,6 +105,12 @@ class Record:
     subcontracting: int
     sizes: list[tuple[str, int, int]]  # band, opportunities, parts a group can bid for
     by_place: list[PlaceMoney]
+    # opportunities whose status has fallen behind their dates, longest behind first
+    stale: list[OpportunityView] = field(default_factory=list)
+
+    def longest_stale(self, today: dt.date) -> int:
+        """How many days the longest-stale opportunity's status has been behind its dates."""
+        return max((v.stale.days(today) for v in self.stale if v.stale is not None), default=0)
 
 
 def record(site: SiteData, commissioner: CommissionerView, views: list[OpportunityView]) -> Record:
@@ -157,6 +163,10 @@ def record(site: SiteData, commissioner: CommissionerView, views: list[Opportuni
         ),
         sizes=sizes,
         by_place=_by_place(planned),
+        stale=sorted(
+            (v for v in mine if v.stale is not None),
+            key=lambda v: (v.stale.since if v.stale is not None else dt.date.max, v.item.id),
+        ),
     )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from urllib.parse import urlencode
 
 from publisher.plans.dates import PlanDate
 from publisher.plans.model import (
@@ -99,6 +100,10 @@ class Stale:
     date: PlanDate  # the plan's date that has come or passed
     since: dt.date  # the first day the dates and the status disagreed
     updated: dt.date | None  # the plan's last change (git), else first publication
+
+    @property
+    def says_words(self) -> str:
+        return STATUS_WORDS[self.says]
 
     def days(self, today: dt.date) -> int:
         """How long the dates and the status have disagreed, in days (0: since today)."""
@@ -275,6 +280,14 @@ class OpportunityView:
     @property
     def is_open(self) -> bool:
         return self.state is State.OPEN
+
+    @property
+    def alerts_query(self) -> str:
+        """The subscribe page's query for news of opportunities like this one: its
+        commissioner's, in its places ('commissioner=leeds-city-council&place=leeds')."""
+        pairs = [("commissioner", self.commissioner.id)]
+        pairs += [("place", place.slug) for place in self.places]
+        return urlencode(pairs)
 
     @property
     def funding(self) -> Listing | None:

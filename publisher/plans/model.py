@@ -324,6 +324,39 @@ class Support(Strict):
     link: Url | None = None
 
 
+class Apply(Strict):
+    """How to apply or bid while it is open: a link to the portal or form, or an email
+    address and what to send. The closing date and time are `dates.tender_closes`."""
+
+    link: Url | None = Field(
+        default=None, description="Where to apply or bid: the portal, form or tender page."
+    )
+    email: Email | None = Field(
+        default=None, description="Where to send an application by email, if that is the way."
+    )
+    what_to_send: ShortText | None = Field(
+        default=None,
+        description="What to send, in a few plain words: 'the application form and your "
+        "latest accounts'.",
+    )
+
+    @model_validator(mode="after")
+    def _some_way(self) -> Apply:
+        if self.link is None and self.email is None:
+            raise ValueError("give a link, an email address, or both")
+        return self
+
+
+class Instead(Strict):
+    """For a closed, cancelled or awarded opportunity: what to look at instead."""
+
+    what: ShortText = Field(
+        description="What to look at instead, in a sentence: 'Leeds City Council's new "
+        "carers' service will offer these breaks.'"
+    )
+    link: Url | None = Field(default=None, description="A web page about it.")
+
+
 class Opportunity(Strict):
     id: Slug = Field(description="Stable forever; unique within the file.")
     title: ShortText = Field(description="Who wants what, in a few plain words.")
@@ -358,6 +391,14 @@ class Opportunity(Strict):
     )
     first_published: PlanDate | None = Field(
         default=None, description="When the headline was first published, if not from git."
+    )
+    apply: Apply | None = Field(
+        default=None,
+        description="How to apply or bid while it is open: link, email, what_to_send.",
+    )
+    instead: Instead | None = Field(
+        default=None,
+        description="Once it is closed, cancelled or awarded: what to look at instead.",
     )
     more_information: Url | None = None
     contact: Contact | None = None

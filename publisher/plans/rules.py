@@ -146,6 +146,7 @@ def check_plan(
                 opportunity, base, header.notice_policy.weeks_before_tender, reference, today
             )
         )
+        out.extend(_way_to_apply(header, opportunity, base, today))
     return out
 
 
@@ -164,7 +165,81 @@ def check_opportunity(
     out.extend(_unknowns(opportunity, base))
     if opportunity.status not in SETTLED:
         out.extend(_transparency(opportunity, base, promised_weeks, today))
+        out.extend(_status_behind_dates(opportunity, base, today))
     return out
+
+
+def _status_behind_dates(
+    opportunity: Opportunity, base: FieldPath, today: dt.date
+) -> list[Finding]:
+    """The status says one thing and the dates another: the site shows what the dates say
+    (model/from_plan.py, state_of) and says the plan has not been updated."""
+    status, dates = opportunity.status, opportunity.dates
+    opens, closes = dates.tender_opens, dates.tender_closes
+    if status is Status.EVALUATING:
+        return []
+    if closes is not None and closes.last_day < today:
+        return [
+            warning(
+                (*base, "status"),
+                "status-behind-dates",
+                f"The closing date ({closes}) has passed, but the status is still "
+                f"'{status.value}'. The site shows it as closed, and says the plan has "
+                "not been updated.",
+                "Change the status to evaluating, awarded or cancelled, or move the closing date.",
+            )
+        ]
+    if (
+        status in NOT_YET_OPEN
+        and opens is not None
+        and not opens.is_approximate
+        and opens.first_day <= today
+    ):
+        return [
+            warning(
+                (*base, "status"),
+                "status-behind-dates",
+                f"The opening date ({opens}) has come, but the status is still "
+                f"'{status.value}'. The site shows it as open, and says the plan has not "
+                "been updated.",
+                "Change the status to open, or move the opening date.",
+            )
+        ]
+    return []
+
+
+def _way_to_apply(
+    header: PlanHeader, opportunity: Opportunity, base: FieldPath, today: dt.date
+) -> list[Finding]:
+    """An opportunity open now, or opening within the notice the commissioner promises,
+    should say how to apply: an `apply:` link or email, or at least a contact email."""
+    if opportunity.apply is not None or opportunity.status in SETTLED:
+        return []
+    contact = opportunity.contact or header.commissioner.contact
+    if contact is not None and contact.email is not None:
+        return []
+    status, opens = opportunity.status, opportunity.dates.tender_opens
+    closes = opportunity.dates.tender_closes
+    if status is Status.EVALUATING or (closes is not None and closes.last_day < today):
+        return []
+    soon = today + dt.timedelta(weeks=header.notice_policy.weeks_before_tender)
+    if status is not Status.OPEN and (opens is None or opens.first_day > soon):
+        return []
+    when = (
+        "is open"
+        if status is Status.OPEN
+        or (opens is not None and not opens.is_approximate and opens.first_day <= today)
+        else f"opens {opens}"
+    )
+    return [
+        warning(
+            (*base, "status"),
+            "no-way-to-apply",
+            f"This {when}, but the plan gives no way to apply: no 'apply:' and no contact email.",
+            "Add 'apply:' with a link (link:) or an email address (email:), and what to "
+            "send (what_to_send:).",
+        )
+    ]
 
 
 def _route_fits_funding(opportunity: Opportunity, base: FieldPath) -> list[Finding]:
@@ -370,7 +445,13 @@ def _transparency(
             )
         )
     opens = opportunity.dates.tender_opens
-    if opens is not None and opportunity.status in NOT_YET_OPEN and opens.end.date() <= today:
+    # A named day that has come is `status-behind-dates`; this is for "around November".
+    if (
+        opens is not None
+        and opens.is_approximate
+        and opportunity.status in NOT_YET_OPEN
+        and opens.end.date() <= today
+    ):
         out.append(
             warning(
                 (*base, "dates", "tender_opens"),

@@ -29,6 +29,13 @@ def clock(hour: int, minute: int) -> str:
     return f"{shown}{suffix}" if minute == 0 else f"{shown}:{minute:02d}{suffix}"
 
 
+def time_of(date: PlanDate) -> str:
+    """The time a date names, GOV.UK style: '5pm'; '' when it names only a day or less."""
+    if date.hour is None or date.minute is None:
+        return ""
+    return clock(date.hour, date.minute)
+
+
 def when(date: PlanDate | None) -> str:
     """A date as the notice says it: '14 March 2027', 'around March 2027', 'April to June 2027'."""
     if date is None:
@@ -247,6 +254,7 @@ def full_stop(text: str) -> str:
 
 FILTERS: dict[str, Callable[..., Any]] = {
     "when": when,
+    "time_of": time_of,
     "on": on,
     "pounds": pounds,
     "amount": amount,
