@@ -158,7 +158,6 @@ class Money(Strict):
     """How much money: a total, a yearly amount, or both; each exact or a range. `per_award`
     says what one organisation can get, so a small group can tell whether to apply."""
 
-
     total: Amount | None = Field(default=None, description="For the whole duration.")
     per_year: Amount | None = Field(default=None, description="For each year.")
     min: Pounds | None = Field(default=None, description="Shorthand: the lowest total.")
@@ -168,7 +167,6 @@ class Money(Strict):
         description="What one grant or award is worth: 4000 when every grant is the same, "
         "{min: 500, max: 4000} for a range, or {max: 4000} for 'up to £4,000'.",
     )
-
 
     @model_validator(mode="after")
     def _some_amount(self) -> Money:
