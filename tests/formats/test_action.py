@@ -279,7 +279,7 @@ def _write(site: SiteData, views: list[OpportunityView], root: Path) -> list[str
 
 
 def _one_in_each_state(site: SiteData) -> list[OpportunityView]:
-    chosen = {}
+    chosen: dict[State, OpportunityView] = {}
     for view in site.opportunities:
         chosen.setdefault(view.state, view)
     withdrawn = view_in(
