@@ -7,10 +7,18 @@ import dataclasses
 import datetime as dt
 
 import feedparser
+import pytest
 
 from publisher.formats import feeds
 from publisher.model.views import Collection, Listing, SiteData
-from tests.formats.examples import load
+from tests.formats.examples import load_first_published as load
+
+
+@pytest.fixture(scope="module")
+def site() -> SiteData:
+    """The example plans as first published: one item each, and one per announced change."""
+    return load()
+
 
 BASE = "http://localhost:8000/"
 CANCELLED = "west-yorkshire-icb/wy-breathing-clubs"

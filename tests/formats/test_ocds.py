@@ -26,7 +26,8 @@ from publisher.formats import ocds, ocds_releases
 from publisher.model.views import OpportunityView, SiteData
 from publisher.plans.dates import PlanDate
 from publisher.plans.model import Status
-from tests.formats.examples import ROOT, TODAY, load
+from tests.formats.examples import ROOT, TODAY, first_published
+from tests.formats.examples import load_first_published as load
 
 # The official schemas, kept beside the repository because OCDS tools would download them.
 SHARED = ROOT.parent / "shared" / "ocds"
@@ -54,7 +55,7 @@ def read(path: Path) -> Json:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site") / "feeds"
-    build(ROOT / "plans", out, today=TODAY)
+    build(first_published(), out, today=TODAY)
     return out
 
 
