@@ -240,7 +240,8 @@ templates.share(
 # The groups of current opportunities, in page order: open now, opening soon (within
 # model.views.SOON), later (further ahead, no opening date, or closed and being decided).
 GROUPS = ("open", "soon", "later")
-FIRST_CARDS = 5  # cards a group shows before the rest are listed by title only
+FIRST_CARDS = 3  # cards a group shows before the rest are listed by title only: a phone
+# shows about one card a screen, so three groups of three keep a page to a few screens
 _GROUP_OF = {State.OPEN: "open", State.OPENING_SOON: "soon"}
 
 
