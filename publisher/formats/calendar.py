@@ -4,6 +4,9 @@ UIDs never change between builds, SEQUENCE rises when an event's dates, status, 
 summary change (compared with the calendar this build replaces), approximate dates are
 all-day TENTATIVE events spanning the month, quarter or year, example plans' events start
 their summary with "Example only", and nothing reads the clock.
+
+About 400 lines: an opportunity's events and the calendar around them, with RFC 5545
+folding (docs/decisions/0002); SEQUENCE kept between builds is in calendar_sequences.py.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ An outcome (awarded, cancelled, withdrawn) is news: the change that made it has 
 dated the day of that commit and titled by it ("Cancelled: ..."), so feed readers, which
 show an id once, show it as new. Example plans' items say "Example only" in their titles.
 
+About 400 lines: what a feed says of an opportunity and of each change to it, and the feed
+around them; the words are in templates/feeds/.
+
 Nothing here reads the clock: every date comes from the plans (when the opportunity last
 changed, else when it was first published, else the build's `today`), so the same plans give
 byte-identical feeds and a feed reader never sees items reshuffle.

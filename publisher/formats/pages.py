@@ -6,8 +6,8 @@ sees is in a template.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -23,6 +23,7 @@ from publisher.formats.base import (
     Whole,
     digest,
 )
+from publisher.formats.cards import Card, Filler, filled, sections
 from publisher.formats.page_context import (
     FIRST_CARDS,
     GROUPS,
@@ -36,11 +37,11 @@ from publisher.formats.page_context import (
     relative,
     timeline,
 )
+from publisher.formats.page_lists import finder, listing_groups
 from publisher.model.transparency import record as transparency_record
 from publisher.model.views import (
     Collection,
     CommissionerView,
-    Listing,
     OpportunityView,
     Scope,
     SiteData,
@@ -57,20 +58,6 @@ STATIC: dict[str, bytes] = {
 }
 
 # --- the environment and the pages ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Card:
-    """An opportunity as the lists show it: its card, rendered once from the top folder,
-    and for the lists by title its link, title and status; which group of the home page it
-    is in (page_context.GROUPS) and its own places (for place pages' groups)."""
-
-    url: str
-    title: str
-    status_words: str
-    html: str
-    group: str = "later"
-    places: tuple[str, ...] = ()
 
 
 def counts_of(members: Iterable[tuple[bool, Sequence[str]]]) -> Counter[str]:
@@ -175,51 +162,6 @@ def headline(site: SiteData, view: OpportunityView) -> str:
     return _memo(site).headline(view).unescape()
 
 
-@dataclass(frozen=True)
-class Section:
-    """One group of a page's opportunities: the first few as cards, the rest by title, and
-    on the home page the page with all of them. `key` names the group: 'open', 'soon',
-    'later', 'current', or on a place page 'in' or the wider place's slug."""
-
-    key: str
-    name: str  # the wider place's name, for the groups of a place page
-    cards: Sequence[Card]
-    rest: Sequence[Card]
-    total: int
-    more: str | None = None  # the page with all of them ('open.html')
-
-
-# How to get a card's HTML when only its facts are at hand: the build reads its fragment.
-Filler = Callable[[Card], Card]
-
-
-def _filled(card: Card) -> Card:
-    return card
-
-
-def sections(
-    cards: Sequence[Card],
-    keys: Sequence[tuple[str, str]],
-    key_of: Callable[[Card], str],
-    shown: int,
-    fill: Filler = _filled,
-    more: bool = False,
-) -> list[Section]:
-    """`cards` (in list order) in groups, each key with its name, in `keys` order; the
-    first `shown` of each as cards (`fill` gives them their HTML), the rest by title."""
-    by_key: dict[str, list[Card]] = {key: [] for key, _ in keys}
-    for one in cards:
-        by_key.setdefault(key_of(one), []).append(one)
-    out = []
-    for key, name in keys:
-        here = by_key[key]
-        first = [fill(one) for one in here[:shown]]
-        rest = [] if more else here[shown:]
-        page = f"{key}.html" if more else None
-        out.append(Section(key, name, first, rest, len(here), page))
-    return out
-
-
 def _group(card: Card) -> str:
     return card.group
 
@@ -242,7 +184,7 @@ def index_page(
     current: Sequence[Card],
     counts: Counter[str],
     packaged: bool,
-    fill: Filler = _filled,
+    fill: Filler = filled,
 ) -> str:
     """The home page: how many current opportunities are open now, opening soon and later,
     the first few of each, and every list with its count; `packaged` says whether the site
@@ -253,13 +195,13 @@ def index_page(
         "index.html",
         sections=sections(current, WHEN, _group, FIRST_CARDS, fill, more=True),
         total=len(current),
-        groups=_listing_groups(site, counts),
+        groups=listing_groups(site, counts),
         packaged=packaged,
         finder=finder(site),
     )
 
 
-def when_page(site: SiteData, group: str, current: Sequence[Card], fill: Filler = _filled) -> str:
+def when_page(site: SiteData, group: str, current: Sequence[Card], fill: Filler = filled) -> str:
     """A page of every current opportunity in one group: 'open.html', 'soon.html'..."""
     chosen = [one for one in current if one.group == group]
     return _render(
@@ -283,77 +225,6 @@ def whens(site: SiteData) -> Iterator[tuple[str, str]]:
 LIST_CARDS = FIRST_CARDS
 
 
-@dataclass(frozen=True)
-class Finder:
-    """What the form to narrow the opportunities offers: places (as they nest, with their
-    depth), themes and funding types, each as (slug, name)."""
-
-    places: list[tuple[str, str, int]]
-    themes: list[tuple[str, str]]
-    funding: list[tuple[str, str]]
-
-
-def finder(site: SiteData) -> Finder:
-    """The choices of the form that narrows the lists (served at /find by the web app)."""
-    places: list[tuple[str, str, int]] = []
-    for kind, branches in _listing_groups(site, Counter()):
-        if kind == "place":
-            _flatten(branches, 0, places)
-    themes = [(x.slug, x.name) for x in site.listings if x.kind == "theme"]
-    funding = [(x.slug, x.name) for x in site.listings if x.kind == "funding"]
-    return Finder(places, sorted(themes, key=lambda t: t[1].lower()), funding)
-
-
-def _flatten(branches: list[Branch], depth: int, out: list[tuple[str, str, int]]) -> None:
-    for branch in branches:
-        out.append((branch.listing.slug, branch.listing.name, depth))
-        _flatten(branch.within, depth + 1, out)
-
-
-@dataclass(frozen=True)
-class Branch:
-    """A list page on the home page, with how many current opportunities it has, and for
-    a place the places within it."""
-
-    listing: Listing
-    count: int
-    within: list[Branch] = field(default_factory=list)
-
-
-def _listing_groups(site: SiteData, counts: Counter[str]) -> list[tuple[str, list[Branch]]]:
-    """Every list page by kind: places as a tree (system, places, neighbourhoods), the
-    others by name, funding types in their own order."""
-    kinds: dict[str, list[Listing]] = {}
-    for shown in site.listings:
-        kinds.setdefault(shown.kind, []).append(shown)
-    groups: list[tuple[str, list[Branch]]] = []
-    for kind, shown_here in kinds.items():
-        if kind == "place":
-            groups.append((kind, _place_tree(site, shown_here, counts)))
-            continue
-        ordered = shown_here if kind == "funding" else sorted(shown_here, key=_by_name)
-        groups.append((kind, [Branch(x, counts[x.path]) for x in ordered]))
-    return groups
-
-
-def _by_name(shown: Listing) -> str:
-    return shown.name.lower()
-
-
-def _place_tree(site: SiteData, places: list[Listing], counts: Counter[str]) -> list[Branch]:
-    by_slug = {p.slug: p for p in places}
-
-    def parent(slug: str) -> str | None:
-        within = site.places.by_slug[slug].within
-        return within if within in by_slug else None
-
-    def branches(under: str | None) -> list[Branch]:
-        here = sorted((p for p in places if parent(p.slug) == under), key=lambda p: p.name)
-        return [Branch(p, counts[p.path], branches(p.slug)) for p in here]
-
-    return branches(None)
-
-
 def listing(site: SiteData, collection: Collection) -> str:
     members = collection.members
     listing = collection.listing
@@ -373,7 +244,7 @@ def listing_page(
     current: Sequence[Card],
     settled: Sequence[Card],
     packaged: bool,
-    fill: Filler = _filled,
+    fill: Filler = filled,
 ) -> str:
     """A list page, its current opportunities in groups: a place's by how far they reach
     (in the place, across each wider place), any other list's as the home page groups them;

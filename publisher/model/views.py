@@ -1,6 +1,10 @@
 """What the site shows, worked out once from the plans: the facts every page, feed,
 calendar and JSON file is rendered from. No wording here beyond labels; sentences live in
 templates/.
+
+Over 400 lines on purpose: these types are the published model's vocabulary (an
+opportunity's state, its dates, its lists), used together by every format; how a view is
+worked out from a plan entry is in from_plan.py.
 """
 
 from __future__ import annotations

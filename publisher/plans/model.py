@@ -3,6 +3,9 @@
 These models are the one source of truth for the formats: the JSON Schema, the field
 descriptions an editor shows, and the checker's "missing field" messages come from them.
 Rules that need more than one field, or the places and themes lists, live in rules.py.
+
+Over 400 lines on purpose: the format is one document, read top to bottom by whoever
+changes it, in the order a plan file is written; splitting it would scatter one schema.
 """
 
 from __future__ import annotations

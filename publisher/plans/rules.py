@@ -1,4 +1,8 @@
-"""The rules a good plan follows beyond its format: transparency, notice, sense and references."""
+"""The rules a good plan follows beyond its format: transparency, notice, sense and references.
+
+Over 400 lines on purpose: one short function per rule, called in order by
+`check_opportunity`, so the whole of what `publisher check` asks of an opportunity reads in
+one place (channels, places and themes have theirs in reference_rules.py)."""
 
 from __future__ import annotations
 

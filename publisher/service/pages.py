@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 # Also imported for its helpers (the `day` filter of base.html...): it shares them with
 # every template when it is imported (publisher/text/templates.py, share).
+from publisher.formats import cards, page_lists
 from publisher.formats import pages as site_pages
 from publisher.formats.page_context import GROUPS
 from publisher.model.views import FUNDING_WORDS, KeyDate, OpportunityView, SiteData
@@ -202,9 +203,7 @@ def find(site: SiteData, choice: Choice, text: str) -> bytes:
     where to get alerts and feeds for the same places, themes and funding types."""
     wanted = words_of(text)
     current = [site_pages.card(site, view) for view in found(site, choice, wanted)]
-    groups = site_pages.sections(
-        current, [(key, "") for key in GROUPS], _group, site_pages.LIST_CARDS
-    )
+    groups = cards.sections(current, [(key, "") for key in GROUPS], _group, site_pages.LIST_CARDS)
     query = choice.query()
     return render(
         "find.html",
@@ -217,14 +216,14 @@ def find(site: SiteData, choice: Choice, text: str) -> bytes:
         typed=text,
         sections=groups,
         total=len(current),
-        finder=site_pages.finder(site),
+        finder=page_lists.finder(site),
         alerts="subscribe" + (f"?{query}" if query else ""),
         follow=None if choice.empty else links(site, choice),
         cards=lambda cards: site_pages.cards_for(cards, "find"),
     )
 
 
-def _group(card: site_pages.Card) -> str:
+def _group(card: cards.Card) -> str:
     return card.group
 
 
