@@ -73,3 +73,20 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]
             if table is not schema_version:
                 conn.execute(delete(table))
     yield engine
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's package) through Playwright, for the page tests."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only page tests need it
+
+    from tests.formats.test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: PLC0415
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run 'make tools' to install Debian's chromium")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

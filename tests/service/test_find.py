@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from publisher.model.read import load_site
 from publisher.model.views import OpportunityView, SiteData
@@ -24,8 +24,6 @@ from tests.formats.test_browser import (
     AXE_RUN,
     AXE_SCRIPT,
     AXE_TAGS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     MEASURE,
     PHONE,
     VNU,
@@ -42,18 +40,6 @@ def data(site: Site) -> SiteData:
     """The plans as read separately from the app, at the address the app serves."""
     loaded, _ = load_site(PLANS, TODAY, site.url)
     return loaded
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run 'make tools' to install Debian's chromium")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture
