@@ -6,6 +6,7 @@ the start-up messages are made, and splitting it would split that list."""
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
@@ -24,6 +25,15 @@ SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
 # not registered (docs/ocds.md).
 OCID_PREFIX_PATTERN = re.compile(r"ocds-[a-z0-9]{6}")
 DEFAULT_OCID_PREFIX = "ocds-fpp000"
+# The publisher's own look (publisher/text/brand.py): the defaults of the branding settings.
+DEFAULT_SITE_NAME = "Local funding plans"
+DEFAULT_TAGLINE = (
+    "Money that councils and the NHS plan to spend with charities and community groups"
+)
+DEFAULT_HEADER_COLOUR = "#0b0c0c"
+DEFAULT_LINK_COLOUR = "#1d4e89"
+COLOUR_PATTERN = re.compile(r"#[0-9a-fA-F]{6}")
+MIN_CONTRAST = 4.5  # WCAG 2.2 AA, for text of any size
 
 
 def ocid_prefix_problem(prefix: str) -> str | None:
@@ -171,6 +181,53 @@ class Settings(BaseSettings):
         "must be there. templates/README.md says what is safe to change.",
     )
 
+    site_name: str = Field(
+        DEFAULT_SITE_NAME,
+        min_length=1,
+        max_length=80,
+        validation_alias="PUBLISHER_SITE_NAME",
+        description="The site's name: at the top of every page, in each page's title, on "
+        "the embeddable list and in emails.",
+    )
+    tagline: str = Field(
+        DEFAULT_TAGLINE,
+        max_length=200,
+        validation_alias="PUBLISHER_TAGLINE",
+        description="The line under the site's name at the top of every page.",
+    )
+    logo: str | None = Field(
+        None,
+        validation_alias="PUBLISHER_LOGO",
+        description="A logo before the site's name: a file in your templates folder's "
+        "static/ folder, written static/logo.png, or a full https:// address. It is shown "
+        "2.5rem high; the site's name stays beside it as text.",
+    )
+    header_colour: str = Field(
+        DEFAULT_HEADER_COLOUR,
+        validation_alias="PUBLISHER_HEADER_COLOUR",
+        description="The colour behind the header, as #rrggbb. The header's words are "
+        "white, so it must be dark enough for them to be read (a contrast of 4.5:1).",
+    )
+    link_colour: str = Field(
+        DEFAULT_LINK_COLOUR,
+        validation_alias="PUBLISHER_LINK_COLOUR",
+        description="The colour of links and of the line above the footer, as #rrggbb; dark "
+        "enough to read on white (a contrast of 4.5:1).",
+    )
+    footer_links: dict[str, str] = Field(
+        {},
+        validation_alias="PUBLISHER_FOOTER_LINKS",
+        description="Links at the foot of every page, such as About us or Privacy: in "
+        'publisher.toml a table (footer_links = {"About us" = "https://example.org/about"}), '
+        'in the environment the same as JSON ({"About us": "https://example.org/about"}).',
+    )
+    contact: str | None = Field(
+        None,
+        validation_alias="PUBLISHER_CONTACT",
+        description="Who to ask about the site, shown at the foot of every page: an email "
+        "address or a web address.",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -195,6 +252,75 @@ class Settings(BaseSettings):
                 "setting out to use the publisher's own templates"
             )
         return value
+
+    @field_validator("header_colour", "link_colour")
+    @classmethod
+    def _colour(cls, value: str, info: ValidationInfo) -> str:
+        if not COLOUR_PATTERN.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a colour we can use; write it as # and six hex digits, "
+                "like #1d4e89"
+            )
+        # The header's words are white on it; links are on white.
+        ratio = contrast(value, "#ffffff")
+        if ratio < MIN_CONTRAST:
+            header = info.field_name == "header_colour"
+            against = "the header's white words" if header else "a white page"
+            raise ValueError(
+                f"{value} is too light to read against {against}: the contrast is "
+                f"{ratio:.1f}:1 and it needs {MIN_CONTRAST}:1; choose a darker colour"
+            )
+        return value.lower()
+
+    @field_validator("footer_links", mode="before")
+    @classmethod
+    def _footer_links_text(cls, value: Any) -> Any:
+        # From the environment the links come as JSON text.
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError(
+                    f"{value!r} is not a list of links we can read; write it like "
+                    '{"About us": "https://example.org/about"}'
+                ) from None
+        return value
+
+    @field_validator("footer_links")
+    @classmethod
+    def _footer_links(cls, value: dict[str, str]) -> dict[str, str]:
+        for words, address in value.items():
+            if not words.strip() or not _is_link(address, mail=True):
+                raise ValueError(
+                    f"the link {words!r} goes to {address!r}, which is not a web address; "
+                    "write it like https://example.org/about (or mailto:hello@example.org)"
+                )
+        return value
+
+    @field_validator("logo")
+    @classmethod
+    def _logo(cls, value: str | None) -> str | None:
+        if value is None or _is_link(value, mail=False):
+            return value
+        if re.fullmatch(r"static/[A-Za-z0-9_./-]+", value) and ".." not in value:
+            return value
+        raise ValueError(
+            f"{value!r} is not a logo we can show; write static/logo.png for a file in your "
+            "templates folder's static/ folder, or a full https:// address"
+        )
+
+    @field_validator("contact")
+    @classmethod
+    def _contact(cls, value: str | None) -> str | None:
+        if value is None or _is_link(value, mail=False):
+            return value
+        address = parseaddr(value)[1]
+        if address == value and re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            return value
+        raise ValueError(
+            f"{value!r} is neither an email address nor a web address; write it like "
+            "hello@example.org or https://example.org/contact"
+        )
 
     @field_validator("database_url")
     @classmethod
@@ -269,7 +395,29 @@ _EXPECTED = {
     "PUBLISHER_BODY_TIMEOUT": "a number of seconds above 0; write it like 30",
     "PUBLISHER_MAX_CONNECTIONS": "a whole number of connections, 1 or more; write it like 500",
     "PUBLISHER_TEMPLATES": "a folder; write it like templates or /etc/publisher/templates",
+    "PUBLISHER_SITE_NAME": "a name of 1 to 80 characters; write it like Leeds funding plans",
+    "PUBLISHER_TAGLINE": "a line of up to 200 characters",
+    "PUBLISHER_FOOTER_LINKS": 'a list of links; write it like {"About us": "https://example.org/about"}',
 }
+
+
+def _is_link(value: str, mail: bool) -> bool:
+    parts = urlsplit(value)
+    if mail and parts.scheme == "mailto":
+        return "@" in parts.path
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def contrast(one: str, other: str) -> float:
+    """The WCAG contrast ratio of two #rrggbb colours, 1 to 21."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = sorted((luminance(one), luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
 
 
 def variables() -> dict[str, str]:

@@ -29,6 +29,7 @@ from publisher.formats.base import digest
 from publisher.model.views import CommissionerView
 from publisher.plans.errors import Problem
 from publisher.text import templates
+from publisher.text.brand import DEFAULT, Brand
 
 # Raised when what is kept changes shape. What is pickled is also tagged with the code's
 # digest (`version`), so another version of the publisher never reads this one's cache.
@@ -60,17 +61,20 @@ class Manifest:
 
 
 def version() -> bytes:
-    return _version(templates.search_path())
+    return _version(templates.search_path(), templates.brand())
 
 
 @cache
-def _version(search_path: tuple[Path, ...]) -> bytes:
-    return code_digest(search_path)
+def _version(search_path: tuple[Path, ...], brand: Brand = DEFAULT) -> bytes:
+    return code_digest(search_path, brand)
 
 
-def code_digest(search_path: tuple[Path, ...] = (templates.PACKAGE,)) -> bytes:
-    """The publisher's own code and templates, and the deployment's templates in front of
-    them (`search_path`, first first): a new version of any makes everything again."""
+def code_digest(
+    search_path: tuple[Path, ...] = (templates.PACKAGE,), brand: Brand = DEFAULT
+) -> bytes:
+    """The publisher's own code and templates, the deployment's templates in front of
+    them (`search_path`, first first, with their static/ files) and its name, colours and
+    links (`brand`, from its settings): a new version of any makes everything again."""
     files = [
         (str(p.relative_to(CODE)), p)
         for p in sorted(CODE.rglob("*"))
@@ -80,7 +84,9 @@ def code_digest(search_path: tuple[Path, ...] = (templates.PACKAGE,)) -> bytes:
         if not folder.is_relative_to(CODE):  # the package's own are counted above
             mine = sorted(p for p in folder.rglob("*") if p.is_file())
             files += [(f"search path {place}/{p.relative_to(folder)}", p) for p in mine]
-    return digest(str(FORMAT), *(f"{name}\0".encode() + p.read_bytes() for name, p in files))
+    # The publisher's own look adds nothing, so a cache from before brands is still used.
+    look = [] if brand == DEFAULT else [repr(brand).encode()]
+    return digest(str(FORMAT), *(f"{name}\0".encode() + p.read_bytes() for name, p in files), *look)
 
 
 def folder_for(out: Path) -> Path:

@@ -88,15 +88,16 @@ def load_settings(command: str) -> tuple[Settings, dict[str, str]] | None:
     # Imported when a command runs: `publisher schema` and `--help` need no settings.
     from publisher.settings import SettingsError, load_settings_and_origins  # noqa: PLC0415
     from publisher.text import templates  # noqa: PLC0415
+    from publisher.text.brand import Brand  # noqa: PLC0415
 
     try:
         found = load_settings_and_origins()
     except SettingsError as err:
         print(f"publisher {command}: {err}", file=sys.stderr)
         return None
-    # The deployment's templates, in front of the package's, for the whole command (forked
-    # build workers inherit it).
-    templates.configure(found[0].templates)
+    # The deployment's templates, in front of the package's, and its name and colours, for
+    # the whole command (forked build workers inherit them).
+    templates.configure(found[0].templates, Brand.of(found[0]))
     return found
 
 

@@ -49,13 +49,28 @@ from publisher.model.views import (
 )
 from publisher.text import templates
 
-# The package's own templates. The static files and the OCDS extension are the package's
-# alone: a deployment's templates folder changes templates, not these.
+# The package's own templates. The OCDS extension is the package's alone; the static
+# files are the package's, with a deployment's templates folder's static/ files beside
+# them (`static_files`).
 TEMPLATES = templates.PACKAGE
 STATIC_DIR = TEMPLATES / "static"
 STATIC: dict[str, bytes] = {
     path.name: path.read_bytes() for path in sorted(STATIC_DIR.iterdir()) if path.is_file()
 }
+
+
+def static_files() -> dict[str, bytes]:
+    """The site's static/ files by name: the package's, then each in the static/ folder of
+    a deployment's templates folder (at any depth: 'img/logo.png'), which wins over the
+    package's file of the same name."""
+    found = dict(STATIC)
+    for folder in reversed(templates.search_path()[:-1]):
+        own = folder / "static"
+        if own.is_dir():
+            for path in sorted(own.rglob("*")):
+                if path.is_file():
+                    found[path.relative_to(own).as_posix()] = path.read_bytes()
+    return found
 
 # --- the environment and the pages ---------------------------------------------------------
 
@@ -367,8 +382,9 @@ class Pages(Format):
             key = digest(f"{group}.html", whole.said, whole.every)
             yield Output(f"{group}.html", key, when, len(members))
         yield Output("glossary.html", digest("glossary.html"), lambda: glossary(site), 0)
-        for name, content in STATIC.items():
-            yield Output(f"static/{name}", digest(name), partial(_same, content), 0)
+        for name, content in static_files().items():
+            key = digest(name, content)
+            yield Output(f"static/{name}", key, partial(_same, content), 0)
         for bundle in whole.bundles:
             if bundle.listing is not None:
                 make = partial(_list_page, site, bundle, shelf)

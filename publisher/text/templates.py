@@ -34,6 +34,7 @@ from markupsafe import Markup
 
 from publisher.plans.characters import scrub
 from publisher.text import words
+from publisher.text.brand import DEFAULT, Brand
 
 PACKAGE = Path(__file__).resolve().parents[1] / "templates"
 OWN = "publisher"  # 'publisher:base.html': the package's base.html, whatever is in front
@@ -45,13 +46,22 @@ _MADE: dict[tuple[Path, ...], Environment] = {}
 # Helpers that modules above this layer give every template (the pages' date and glossary
 # helpers): one set, shared by all, in each environment made before or after.
 _FILTERS: dict[str, Callable[..., Any]] = dict(words.FILTERS)
-_GLOBALS: dict[str, Any] = {}
+# `brand`: the deployment's name, colours and links (text/brand.py), set by `configure`.
+_GLOBALS: dict[str, Any] = {"brand": DEFAULT}
 
 
-def configure(folder: Path | None) -> None:
+def configure(folder: Path | None, brand: Brand = DEFAULT) -> None:
     """Look in `folder` before the package's templates from now on, in this process, if it
-    is a folder; None, or a folder that is not there, leaves the package's alone."""
+    is a folder; None, or a folder that is not there, leaves the package's alone. Every
+    template sees `brand` as `brand` (the publisher's own look unless given)."""
     _FRONT[:] = [folder.resolve()] if folder is not None and folder.is_dir() else []
+    share(globals={"brand": brand})
+
+
+def brand() -> Brand:
+    """The deployment's name, colours and links that templates are given now."""
+    given: Brand = _GLOBALS["brand"]
+    return given
 
 
 def search_path() -> tuple[Path, ...]:
