@@ -45,6 +45,8 @@ class BuildReport:
     opportunities: int = 0
     problems: list[Problem] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    # plan files with errors whose last good version is published instead: (file, its day)
+    held: list[tuple[str, dt.date]] = field(default_factory=list)
     history_note: str | None = None  # why there is no history from git, or only some
 
     @property
@@ -216,6 +218,8 @@ def _build_into(
         if entry.commissioner is None:
             report.skipped.append(entry.source)
             continue
+        if entry.commissioner.held_from is not None:
+            report.held.append((entry.source, entry.commissioner.held_from))
         commissioners.append(entry.commissioner)
         everything += entry.parts
     gone, written = tasks.orphans(ctx, {c.id for c in commissioners})

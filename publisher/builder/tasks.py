@@ -15,19 +15,19 @@ from publisher.builder import cache, parts, splice
 from publisher.builder.cache import Entry
 from publisher.builder.parts import Kept
 from publisher.builder.splice import Spans
+from publisher.changes import last_good
 from publisher.changes.history import History, Progress, Record
 from publisher.changes.wording import Names
 from publisher.formats.base import Layout, Output
 from publisher.formats.registry import FORMATS
 from publisher.model import changelog
 from publisher.model.from_plan import commissioner_view
-from publisher.model.read import file_views
+from publisher.model.read import file_views, read_published
 from publisher.model.views import (
     CommissionerView,
     OpportunityView,
     SiteData,
 )
-from publisher.plans.check import read_plan
 from publisher.plans.load import paused_gc
 from publisher.plans.reference import Reference
 from publisher.workers import may_fork
@@ -120,11 +120,15 @@ def derive(ctx: Context, **changes: object) -> SiteData:
 def render_file(ctx: Context, path: Path, shown: str, name: str) -> Entry:
     """Write a plan file's notices, transparency page and OCDS package into the staging
     site, and its parts' fragments into the store `name`; return the rest of its parts.
-    A file with errors is reported and left out."""
-    read = read_plan(path, shown, ctx.reference, None, ctx.site.today, ctx.raw.get(path))
-    if read.has_errors or read.header is None:
+    A file with errors is reported, and its last good version published instead (or,
+    without one, it is left out)."""
+    raw = ctx.raw.get(path)
+    read, held = read_published(path, shown, ctx.reference, ctx.site.today, raw, ctx.cache)
+    if read.header is None or (read.has_errors and held is None):
         return Entry(shown, read.problems, None)
-    commissioner = commissioner_view(read.header, read.file)
+    if held is None and raw is not None:
+        last_good.keep(ctx.cache, shown, raw, ctx.site.today)
+    commissioner = commissioner_view(read.header, read.file, held)
     site = derive(ctx, opportunities=[], commissioners=[commissioner])
     views = file_views(site, commissioner, read, ctx.history, ctx.names)
     site.opportunities = views

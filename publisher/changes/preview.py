@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from publisher.changes import git
+from publisher.changes import git, last_good
 from publisher.changes.diff import Change, Weight, compare_all
 from publisher.changes.wording import Names, sentence, text_environment
 from publisher.plans import report
@@ -25,7 +25,7 @@ from publisher.plans.check import UsageError, check, load_reference, read_plan
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.folder import plan_files
 from publisher.plans.model import Funding, Opportunity
-from publisher.plans.reference import Glossary, load_glossary
+from publisher.plans.reference import Glossary, Reference, load_glossary
 
 
 @dataclass
@@ -36,6 +36,8 @@ class Version:
     commissioners: dict[str, str] = field(default_factory=dict)  # id -> name
     problems: list[Problem] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)  # plan files with errors
+    # plan files with errors whose last good version the site keeps: (file, its day)
+    held: list[tuple[str, dt.date]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -71,26 +73,36 @@ class Preview:
     new_warnings: list[Problem]
     left_out: list[str]
     errors: list[Problem]
+    held: list[tuple[str, dt.date]] = field(default_factory=list)
 
     @property
     def items(self) -> list[Item]:
         return [item for items in self.groups.values() for item in items]
 
     def counts(self) -> dict[str, int]:
-        kinds = [item.lines[0].change.kind.value for item in self.items]
-        return {
-            "new": kinds.count("new"),
-            "withdrawn": kinds.count("withdrawn"),
-            "changed": sum(1 for i in self.items if i.is_news)
-            - kinds.count("new")
-            - kinds.count("withdrawn"),
-            "details": sum(1 for i in self.items if not i.is_news),
-        }
+        """How many opportunities are new, withdrawn, changed in a way that is news, or
+        changed in details only: each counted once, under one heading."""
+        out = {"new": 0, "withdrawn": 0, "changed": 0, "details": 0}
+        for item in self.items:
+            kind = item.lines[0].change.kind.value
+            if kind in ("new", "withdrawn"):
+                out[kind] += 1
+            else:
+                out["changed" if item.is_news else "details"] += 1
+        return out
 
 
-def read_version(folder: Path, shown_as: Path, today: dt.date, glossary: Glossary) -> Version:
+def read_version(
+    folder: Path,
+    shown_as: Path,
+    today: dt.date,
+    glossary: Glossary,
+    repository: tuple[Path, str] | None = None,
+) -> Version:
     """The plans in `folder` as the build would publish them; problems name files as
-    `shown_as` (the folder's place in the repository), not the temporary copy."""
+    `shown_as` (the folder's place in the repository), not the temporary copy. With
+    `repository` (the plans folder in git, and the revision `folder` holds), a file with
+    errors is held at its last good version in git, as the build holds it."""
     version = Version()
     if not folder.is_dir():
         return version
@@ -104,13 +116,33 @@ def read_version(folder: Path, shown_as: Path, today: dt.date, glossary: Glossar
     for path in plan_files(folder):
         read = read_plan(path, path.name, reference, None, today)
         if read.header is None or read.has_errors:
-            version.left_out.append(str(shown_as / path.name))
-            continue
+            held = _last_good(path, reference, today, repository)
+            if held is None:
+                version.left_out.append(str(shown_as / path.name))
+                continue
+            read = read_plan(path, path.name, reference, None, today, held.raw)
+            version.held.append((str(shown_as / path.name), held.day))
+            if read.header is None:
+                continue
         body = read.header.commissioner
         version.commissioners[body.id] = body.name
         for _, item in read.opportunities:
             version.opportunities[f"{body.id}/{item.id}"] = item
     return version
+
+
+def _last_good(
+    path: Path, reference: Reference, today: dt.date, repository: tuple[Path, str] | None
+) -> last_good.Held | None:
+    if repository is None:
+        return None
+
+    def good(raw: bytes) -> bool:
+        read = read_plan(path, path.name, reference, None, today, raw)
+        return read.header is not None and not read.has_errors
+
+    plans, revision = repository
+    return last_good.from_git(plans / path.name, good, revision)
 
 
 @contextmanager
@@ -152,12 +184,12 @@ def preview(
     """Compare the plans at `base` with `head` (None: the files as they are now)."""
     glossary = load_glossary()
     with checked_out(plans, base) as (folder, rel):
-        before = read_version(folder, rel, today, glossary)
+        before = read_version(folder, rel, today, glossary, (plans, base))
     if head is None:
-        after = read_version(plans, rel, today, glossary)
+        after = read_version(plans, rel, today, glossary, (plans, "HEAD"))
     else:
         with checked_out(plans, head) as (folder, rel):
-            after = read_version(folder, rel, today, glossary)
+            after = read_version(folder, rel, today, glossary, (plans, head))
     reference = load_reference(plans, glossary)
     places = reference.places
     names = Names(
@@ -190,6 +222,7 @@ def preview(
         new_warnings,
         sorted(set(after.left_out)),
         errors,
+        sorted(set(after.held)),
     )
 
 
@@ -238,6 +271,9 @@ def as_json(result: Preview) -> str:
                 "new_warnings": [report.as_dict(p) for p in result.new_warnings],
                 "errors": [report.as_dict(p) for p in result.errors],
                 "left_out": result.left_out,
+                "held": [
+                    {"file": file, "version_of": day.isoformat()} for file, day in result.held
+                ],
             },
             indent=2,
             ensure_ascii=False,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from publisher.builder.site import build
 from publisher.cli import options
 from publisher.cli.options import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from publisher.model.read import PlansUnreadableError
+from publisher.model.read import PlansUnreadableError, first_error
 from publisher.plans import report
 from publisher.plans.errors import count
 from publisher.plans.folder import no_plans_folder
@@ -117,6 +117,14 @@ def run_build(args: argparse.Namespace) -> int:
             if "no history" in built.history_note
             else f"Note: {built.history_note}."
         )
+    for file, day in built.held:
+        first = first_error([p for p in built.problems if p.file == file])
+        where = f"{file} line {first.line}: {first.message}" if first else file
+        print(
+            f"publisher build: {where} Its newest version has errors, so the site still "
+            f"shows its version of {day:%-d %B %Y}. Run 'publisher check {file}'.",
+            file=sys.stderr,
+        )
     for skipped in built.skipped:
         errors = sum(
             1 for p in built.problems if p.file == skipped and p.severity is report.Severity.ERROR
@@ -129,7 +137,7 @@ def run_build(args: argparse.Namespace) -> int:
         f"Built {count(built.files, 'file')} for "
         f"{count(built.opportunities, 'opportunity', 'opportunities')} into {args.out}/."
     )
-    return EXIT_PROBLEMS if built.skipped else EXIT_OK
+    return EXIT_PROBLEMS if built.skipped or built.held else EXIT_OK
 
 
 def run_service(args: argparse.Namespace) -> int:

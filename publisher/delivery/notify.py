@@ -291,7 +291,7 @@ def run_pass(
     if published is not None and not published():  # changed while they were read
         return _dispatch_only(engine, settings, clock, send, stop)
     subscribers, channel_problems = channels.load_channels(plans, files)
-    report = NotifyReport(problems=problems + channel_problems, held=list(site.skipped))
+    report = NotifyReport(problems=problems + channel_problems, held=[*site.skipped, *site.held])
     report.mail = email_sender(settings.smtp_url, settings.maildir, settings.mail_from).describe()
     current = {v.uid: v for v in site.opportunities if v.withdrawn is None}
     with engine.connect() as conn:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from publisher.changes.last_good import Held
 from publisher.model.views import (
     DATE_LABELS,
     REQUIREMENT_LABELS,
@@ -114,7 +115,10 @@ def view_in(
     )  # fmt: skip
 
 
-def commissioner_view(header: PlanHeader, source: str) -> CommissionerView:
+def commissioner_view(
+    header: PlanHeader, source: str, held: Held | None = None
+) -> CommissionerView:
+    """`held`: the plan file's newest version has errors, and this is its last good one."""
     body = header.commissioner
     return CommissionerView(
         body.id,
@@ -125,6 +129,7 @@ def commissioner_view(header: PlanHeader, source: str) -> CommissionerView:
         header.notice_policy.weeks_before_tender,
         header.example,
         source,
+        held.day if held is not None else None,
     )
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from publisher.changes import last_good
 from publisher.changes.history import History, Progress, read_history
 from publisher.changes.wording import Names
 from publisher.model import changelog, examples
@@ -25,7 +26,7 @@ from publisher.model.views import (
 )
 from publisher.plans import characters
 from publisher.plans.check import PlanRead, display_path, load_reference, read_plan
-from publisher.plans.errors import Problem
+from publisher.plans.errors import Problem, Severity
 from publisher.plans.folder import plan_files
 from publisher.plans.load import paused_gc
 from publisher.plans.model import ChannelFile, Organisation
@@ -72,18 +73,56 @@ def load_site(
         for done, path in enumerate(begun.files, start=1):
             if progress is not None and (done % 20 == 0 or done == len(begun.files)):
                 progress(done, len(begun.files), "Reading plans")
-            read = read_plan(path, display_path(path), begun.reference, None, today)
+            read, held = read_published(path, display_path(path), begun.reference, today)
             problems += read.problems
-            if read.has_errors or read.header is None:
+            if read.header is None or (read.has_errors and held is None):
                 site.skipped.append(read.file)
                 continue
-            commissioner = commissioner_view(read.header, read.file)
+            commissioner = commissioner_view(read.header, read.file, held)
+            if held is not None:
+                site.held.append(read.file)
             site.commissioners.append(commissioner)
             site.opportunities += file_views(site, commissioner, read, history, begun.names)
         site.opportunities += changelog.withdrawn_views(site, history, begun.names)
     site.opportunities.sort(key=lambda view: view.sort_key())
     site.commissioners.sort(key=lambda c: c.id)
     return site, problems
+
+
+def read_published(
+    path: Path,
+    shown: str,
+    reference: Reference,
+    today: dt.date,
+    content: bytes | None = None,
+    kept: Path | None = None,
+) -> tuple[PlanRead, last_good.Held | None]:
+    """A plan file as the site publishes it: its newest version, or, when that has errors,
+    its last good one (from git, or else from the copy a build kept in `kept`), so a broken
+    edit never takes a commissioner off the site. The problems are always the newest
+    version's; the second value says which version is published when it is not the newest."""
+    read = read_plan(path, shown, reference, None, today, content)
+    if not read.has_errors and read.header is not None:
+        return read, None
+
+    def good(raw: bytes) -> bool:
+        earlier = read_plan(path, shown, reference, None, today, raw)
+        return not earlier.has_errors and earlier.header is not None
+
+    held = last_good.from_git(path, good)
+    if held is None and kept is not None:
+        held = last_good.kept(kept, shown, good)
+    if held is None:
+        return read, None
+    published = read_plan(path, shown, reference, None, today, held.raw)
+    published.problems = read.problems  # what is wrong now is what the check reports
+    return published, held
+
+
+def first_error(problems: list[Problem]) -> Problem | None:
+    """The first error in a file's problems, by line: where to start fixing it."""
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    return min(errors, key=lambda p: (p.line, p.column), default=None)
 
 
 @dataclass

@@ -139,6 +139,8 @@ class CommissionerView:
     notice_weeks: int
     example: bool
     source: str  # the plan file, as given to the build
+    # the plan file's newest version has errors: the day of the last good one, published
+    held_from: dt.date | None = None
 
     @classmethod
     def gone(cls, id: str, name: str = "") -> CommissionerView:
@@ -372,6 +374,7 @@ class SiteData:
     today: dt.date
     base_url: str = "http://localhost:8000/"  # absolute links in feeds, calendars and JSON
     skipped: list[str] = field(default_factory=list)  # plan files not published (errors)
+    held: list[str] = field(default_factory=list)  # with errors: their last good version shown
     # calendar event UID -> (what its dates were, SEQUENCE) in the site this build replaces,
     # so SEQUENCE rises when a date moves and stays put when nothing changed
     sequences: Mapping[str, tuple[str, int]] = field(default_factory=dict)

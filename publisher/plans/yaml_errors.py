@@ -91,6 +91,33 @@ def _indent(line: str) -> int:
     return content.end(0) if content else 0
 
 
+def _last_open_bracket(text: str, mark: yaml.Mark) -> yaml.Mark | None:
+    """Where the last bracket still open before `mark` was opened (quotes and comments
+    skipped): libyaml points at where it gave up, often the end of the file."""
+    opened: list[int] = []
+    quote = ""
+    comment = False
+    for index, char in enumerate(text[: mark.index]):
+        if comment:
+            comment = char != "\n"
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"" and (index == 0 or text[index - 1] in " [{,:"):
+            quote = char
+        elif char == "#" and (index == 0 or text[index - 1] in " \t\n"):
+            comment = True
+        elif char in "[{":
+            opened.append(index)
+        elif char in "]}" and opened:
+            opened.pop()
+    if not opened:
+        return None
+    index = opened[-1]
+    line = text.count("\n", 0, index)
+    column = index - (text.rfind("\n", 0, index) + 1)
+    return yaml.Mark("", index, line, column, None, None)
+
+
 def plain_yaml_error(err: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str, str, str | None]:
     problem, context = err.problem or "", err.context or ""
     lines = text.split("\n")
@@ -104,9 +131,17 @@ def plain_yaml_error(err: yaml.MarkedYAMLError, text: str) -> tuple[int, int, st
             "Close the quote at the end of the text, or remove it.",
         )
     if err.context_mark is not None and context.startswith("while parsing a flow"):
-        shape = "square bracket '['" if "sequence" in context else "curly bracket '{'"
+        mark = err.context_mark
+        if "sequence" not in context and "mapping" not in context:  # "a flow node"
+            mark = _last_open_bracket(text, err.problem_mark or mark) or mark
+        opened = text[mark.index] if mark.index < len(text) else ""
+        shape = (
+            "square bracket '['"
+            if "sequence" in context or (opened == "[" and "mapping" not in context)
+            else "curly bracket '{'"
+        )
         return (
-            *at(err.context_mark),
+            *at(mark),
             "not-yaml",
             f"This {shape} is never closed.",
             "Check for a missing ',' or closing bracket.",

@@ -162,8 +162,14 @@ def test_build_command_reports_plainly(tmp_path: Path) -> None:
     (tmp_path / "plans" / "kirklees-council.yaml").write_text("schema: 1\ncommissioner: [\n")
     run = _publisher("build", "--today", "2026-11-23", cwd=tmp_path)
     assert run.returncode == 1
-    assert "Left out plans/kirklees-council.yaml: it has 1 error." in run.stdout
+    # the last build kept the file's good version: the site still shows it, and says so
+    assert "publisher build: plans/kirklees-council.yaml line 2: This square bracket" in run.stderr
+    assert "so the site still shows its version of 23 November 2026" in run.stderr
+    assert "49 opportunities into feeds/." in run.stdout
     assert (tmp_path / "feeds" / "index.html").is_file()
+    run = _publisher("build", "--today", "2026-11-23", "--out", "other", cwd=tmp_path)
+    assert run.returncode == 1  # no good version anywhere: left out
+    assert "Left out plans/kirklees-council.yaml: it has 1 error." in run.stdout
 
 
 def test_build_command_failures_are_messages_not_tracebacks(tmp_path: Path) -> None:

@@ -113,8 +113,9 @@ def test_the_working_tree_is_the_default_head(
     try:
         repo.file.write_text(original.replace("status: planning", "status: nonsense", 1))
         code, out = diff(repo, capsys, "main")
-        assert code == 1  # HEAD has errors: the file would be left out
-        assert "would be left out" in out and "nonsense" in out
+        assert code == 1  # the file has errors: the site would keep HEAD's version
+        assert "would be held at their last good version" in out and "nonsense" in out
+        assert "Withdrawn" not in out
     finally:
         repo.file.write_text(original)
 

@@ -1,0 +1,112 @@
+"""A broken plan file never takes a commissioner off the site (issue 18): the build keeps
+its last good version from git and says so; `publisher diff` says the change would hold
+it; every link sent before still answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from publisher import cli
+from publisher.builder.site import build
+from publisher.changes.diff import Change, Kind
+from publisher.changes.preview import Item, Line, Preview
+from publisher.plans.model import Status
+from tests.changes.gitplans import COMMISSIONER, PlanRepo
+
+TODAY = dt.date(2026, 6, 1)
+BROKEN_AT = "- id: carers-grants\n"
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[PlanRepo, Path, list[str]]:
+    """A plan published on 1 May, then a commit whose edit breaks its YAML."""
+    repo = PlanRepo(tmp_path_factory.mktemp("held"))
+    repo.opportunities.append(
+        {**repo.first, "id": "carers-grants", "title": "Grants for carers' groups"}
+    )
+    repo.commit("2026-05-01", "first plan")
+    out = repo.root / "feeds"
+    build(repo.plans, out, today=TODAY)
+    sent = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.html"))
+    text = repo.file.read_text()
+    assert BROKEN_AT in text
+    repo.file.write_text(text.replace(BROKEN_AT, BROKEN_AT + '  title: "Young" carers\n'))
+    repo.git("commit", "-q", "-am", "a broken edit", day="2026-05-20")
+    return repo, out, sent
+
+
+def test_the_build_keeps_the_last_good_version(
+    broken: tuple[PlanRepo, Path, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo, out, sent = broken
+    code = cli.main(
+        ["build", "--plans", str(repo.plans), "--out", str(out), "--today", "2026-06-01"]
+    )
+    captured = capsys.readouterr()
+    assert code == 1  # the file has errors: the build says so
+    assert "leeds-city-council.yaml line " in captured.err
+    assert "so the site still shows its version of 1 May 2026" in captured.err
+    now = {p.relative_to(out).as_posix() for p in out.rglob("*.html")}
+    assert [path for path in sent if path not in now] == []  # no link sent before is a 404
+    notice = (out / f"opportunities/{COMMISSIONER}/carers-grants.html").read_text()
+    said = "This plan has errors in its newest version; this page shows the version of 1 May 2026."
+    assert said in notice and "taken out of the plan" not in notice
+    assert said in (out / f"transparency/{COMMISSIONER}.html").read_text()
+    listed = json.loads((out / "all.json").read_text())
+    assert len(listed["opportunities"]) == 2
+
+
+def test_diff_says_the_change_would_hold_them(
+    broken: tuple[PlanRepo, Path, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo, _, _ = broken
+    code = cli.main(["diff", "--plans", str(repo.plans), "HEAD~1", "HEAD"])
+    out, _ = capsys.readouterr()
+    assert code == 1
+    assert "Withdrawn" not in out
+    assert "would be held at their last good version" in out
+    assert "would keep showing the version of 1 May 2026" in out
+    assert "line " in out  # the checker's errors, with their lines
+    code = cli.main(["diff", "--plans", str(repo.plans), "HEAD~1", "HEAD", "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["opportunities"] == [] and data["left_out"] == []
+    assert data["held"] == [{"file": f"plans/{COMMISSIONER}.yaml", "version_of": "2026-05-01"}]
+    assert data["errors"]
+
+
+def test_without_git_the_last_build_keeps_it(tmp_path: Path) -> None:
+    repo = PlanRepo(tmp_path)
+    shutil.rmtree(tmp_path / ".git")
+    repo.write()
+    out = tmp_path / "feeds"
+    first = build(repo.plans, out, today=TODAY)
+    assert first.held == [] and first.skipped == []
+    repo.file.write_text(repo.file.read_text().replace("status: planning", "status: nonsense"))
+    later = build(repo.plans, out, today=dt.date(2026, 6, 2))
+    assert later.skipped == [] and [day for _, day in later.held] == [TODAY]
+    assert later.errors == 1
+    assert (out / f"opportunities/{COMMISSIONER}/social-prescribing.html").is_file()
+
+
+def _item(kind: Kind, before: object = None) -> Item:
+    return Item(COMMISSIONER, "x", "X", "", (Line(Change(kind, before=before), "words"),))
+
+
+def test_diff_counts_are_never_negative() -> None:
+    """Taking an awarded or cancelled opportunity off the plan is a note, not news: it was
+    once subtracted from the changed count as well as counted as withdrawn ("-2 changed")."""
+    items = [
+        _item(Kind.WITHDRAWN, Status.AWARDED),
+        _item(Kind.WITHDRAWN, Status.CANCELLED),
+        _item(Kind.WITHDRAWN, Status.PLANNING),
+        _item(Kind.NEW),
+        _item(Kind.DETAILS),
+        _item(Kind.DATE_MOVED),
+    ]
+    preview = Preview("a", "b", {"Leeds": items}, [], [], [])
+    assert preview.counts() == {"new": 1, "withdrawn": 3, "changed": 1, "details": 1}
