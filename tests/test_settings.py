@@ -322,9 +322,13 @@ def test_an_empty_value_in_the_file_counts_as_unset(tmp_path: Path) -> None:
             "DATABASE_URL in {file}: this is not a setting we know; did you mean database_url?",
         ),
         (
-            "colour = 1\n",
-            "colour in {file}: this is not a setting we know; the settings are listed in "
-            "docs/configuration.md",
+            "favourite_food = 1\n",
+            "favourite_food in {file}: this is not a setting we know; the settings are "
+            "listed in docs/configuration.md",
+        ),
+        (
+            'colour = "#2d4a22"\n',
+            "colour in {file}: this is not a setting we know; did you mean link_colour?",
         ),
         (
             "max_attempts 3\n",
