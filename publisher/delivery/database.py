@@ -129,6 +129,20 @@ digest_entries = Table(
     Index("digest_entries_due", "channel", "digest", "due_at"),
 )
 
+# Each channel as the publisher last knew it: a channel not here is new and is sent a
+# welcome; one whose filter differs from `filter` is sent what its wider filter now takes.
+# `since` is when this filter took effect: reminders that fell due before it are not sent.
+channel_state = Table(
+    "channel_state",
+    metadata,
+    Column("channel", Text, primary_key=True),  # organisation/channel
+    Column("filter", Text, nullable=False),  # JSON: the channel's filter
+    Column("since", UTCDateTime, nullable=False),
+)
+# A row with this channel name means "adopt the channels there are, without a welcome": an
+# upgraded database's channels were there before welcomes were.
+ADOPT = "*"
+
 snapshot_log = Table(
     "snapshot_log",
     metadata,
@@ -157,7 +171,16 @@ def _send_started(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE outbox ADD COLUMN cut_off INTEGER NOT NULL DEFAULT 0")
 
 
-_UPGRADES: list[Callable[[Connection], None]] = [_channel_index, _send_started]
+def _channel_state(conn: Connection) -> None:
+    """Version 4: channels are remembered, so a new one is welcomed (the ones there are
+    now are adopted at the next pass, without a welcome)."""
+    channel_state.create(conn, checkfirst=True)
+    conn.execute(
+        insert(channel_state).values(channel=ADOPT, filter="{}", since=datetime.now(UTC))
+    )
+
+
+_UPGRADES: list[Callable[[Connection], None]] = [_channel_index, _send_started, _channel_state]
 SCHEMA_VERSION = 1 + len(_UPGRADES)
 
 

@@ -1,5 +1,5 @@
-"""What each channel is sent: an announcement, a reminder or a digest, as an email payload
-(text and HTML from templates/email/, the .ics attached) or a webhook body (JSON, version 1,
+"""What each channel is sent: an announcement, a reminder, a digest or a welcome, as an email
+payload (text and HTML from templates/email/, the .ics attached) or a webhook body (JSON, version 1,
 documented in docs/webhooks.md)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from publisher.formats import calendar, data, feeds, pages
 from publisher.model.views import FUNDING_WORDS, Collection, OpportunityView, SiteData
 from publisher.plans.characters import one_line, scrub
 from publisher.plans.model import Funding
-from publisher.text import templates
+from publisher.text import templates, words
 
 WEBHOOK_VERSION = 1
 ELSEWHERE = "Across West Yorkshire"  # the digest group of opportunities with no place
@@ -39,6 +39,14 @@ class Entry:
     record: dict[str, Any]  # the opportunity as in all.json (JSON version 1)
     ics: str | None = None
     reminder: dict[str, Any] | None = None
+    # What a member needs to decide whether to read on (entries stored before these were
+    # added have them empty, and the templates then leave them out).
+    money: str = ""  # 'Grants of up to £4,000 (£60,000 in total)'
+    dates: list[str] = field(default_factory=list)  # 'Applications open on 7 June 2027'
+    next_event: str = ""  # 'Co-design session on 14 January 2027 at 10am, Leeds'
+    who: str = ""  # the commissioner
+    where: str = ""  # 'Leeds and Wakefield'
+    state: str = ""  # open | opening-soon | later | ... (model.views.State)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,7 +60,7 @@ class Entry:
 class Message:
     """Everything an email template or webhook body needs."""
 
-    kind: str  # single | digest
+    kind: str  # single | digest | welcome
     entries: list[Entry]
     organisation: str
     channel: str
@@ -61,10 +69,25 @@ class Message:
     home: str
     period: str = ""
     groups: list[tuple[str, list[Entry]]] = field(default_factory=list)
+    website: str | None = None  # the organisation's, for readers who want to stop
+    area: str = ""  # 'Leeds', the places the channel follows ('' for everywhere)
+    closing: list[Entry] = field(default_factory=list)  # a digest's "closing soon" list
+    widened: bool = False  # a welcome after the channel's filter widened
 
     @property
     def count(self) -> int:
         return len(self.entries)
+
+    def tally(self, *events: str) -> int:
+        return sum(1 for one in self.entries if one.event in events)
+
+    @property
+    def open_now(self) -> list[Entry]:
+        return [one for one in self.entries if one.state == "open"]
+
+    @property
+    def coming(self) -> list[Entry]:
+        return [one for one in self.entries if one.state != "open"]
 
 
 def _render(name: str, **context: Any) -> str:
@@ -88,6 +111,22 @@ def heading(event: str, reminder: str = "") -> str:
 def reminder_line(label: str, date: Any) -> str:
     """'Applications open on 7 December 2026', 'Closing date for bids around March 2027'."""
     return _macro("reminder", label, date)
+
+
+def _money(view: OpportunityView) -> str:
+    """'Grants of up to £4,000 (£60,000 in total)'; '' when the plan gives no amount."""
+    if view.item.value is None:
+        return ""
+    said = words.money(view.item.value, "grants" if view.is_grant else "awards")
+    return said[:1].upper() + said[1:]
+
+
+def next_event(site: SiteData, view: OpportunityView) -> str:
+    """The next engagement event, in one line; '' when none is still to come."""
+    coming = [e for e in view.item.dates.engagement if e.start.first_day >= site.today]
+    if not coming:
+        return ""
+    return _macro("event", min(coming, key=lambda e: e.start.start))
 
 
 def entry(
@@ -114,6 +153,12 @@ def entry(
         record=data.opportunity(site, view),
         ics=ics,
         reminder=reminder,
+        money=_money(view),
+        dates=[reminder_line(key.label, key.date) for key in view.key_dates],
+        next_event=next_event(site, view),
+        who=one_line(view.commissioner.name),
+        where=_macro("places", [place.name for place in view.places]),
+        state=view.state.value,
     )
 
 
@@ -130,14 +175,22 @@ def filter_words(site: SiteData, subscriber: Subscriber) -> str:
 
 
 def message(
-    site: SiteData, subscriber: Subscriber, entries: list[Entry], digest: bool, period: str = ""
+    site: SiteData,
+    subscriber: Subscriber,
+    entries: list[Entry],
+    digest: bool,
+    period: str = "",
+    *,
+    kind: str = "",
+    closing: list[Entry] | None = None,
+    widened: bool = False,
 ) -> Message:
     groups: dict[str, list[Entry]] = {}
     for one in entries:
         for place in one.places or [ELSEWHERE]:
             groups.setdefault(place, []).append(one)
     return Message(
-        kind="digest" if digest else "single",
+        kind=kind or ("digest" if digest else "single"),
         entries=entries,
         organisation=subscriber.organisation.name,
         channel=subscriber.channel.id,
@@ -146,6 +199,10 @@ def message(
         home=site.link("index.html"),
         period=period,
         groups=sorted(groups.items()),
+        website=subscriber.organisation.website,
+        area=_macro("places", [site.places.name(s) for s in subscriber.channel.filter.places]),
+        closing=closing or [],
+        widened=widened,
     )
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, and_, select, update
 
 from publisher.changes.diff import Kind, canonical, compare, version
 from publisher.changes.wording import sentence
-from publisher.delivery import channels, messages, outbox, snapshot
+from publisher.delivery import channels, messages, outbox, reminders, snapshot, welcome
 from publisher.delivery.channels import Subscriber
 from publisher.delivery.database import connect, create_or_upgrade, digest_entries, insert_new
 from publisher.delivery.database import outbox as outbox_table
@@ -33,7 +33,7 @@ from publisher.model.views import (
     OpportunityView,
     SiteData,
 )
-from publisher.plans.dates import LONDON, MONTHS, PlanDate, Precision
+from publisher.plans.dates import LONDON, MONTHS
 from publisher.plans.errors import Problem
 from publisher.plans.model import GRANT_FUNDING, Opportunity
 from publisher.plans.reference_files import read_reference_files
@@ -122,68 +122,6 @@ def _view(site: SiteData, uid: str, item: Opportunity) -> OpportunityView:
     return view_in(site, commissioner or CommissionerView.gone(commissioner_id), item)
 
 
-@dataclass(frozen=True)
-class _Due:
-    """A reminder that has fallen due for one channel."""
-
-    key: str
-    view: OpportunityView
-    line: str
-    reminder: dict[str, Any]
-
-
-def _reminders(
-    site: SiteData,
-    subscriber: Subscriber,
-    now: dt.datetime,
-    since: dict[str, dt.datetime],
-) -> Iterator[_Due]:
-    """Reminders due by `now` whose date has not yet come. Of several due for one date, only
-    the nearest is sent: after downtime a channel hears once, not once per missed reminder.
-    A reminder counts only from when the opportunity was last recorded as published
-    (`since`, before this pass): a new opportunity's announcement says more than reminders
-    that fell due before anyone here knew of it, and a first run sends no backlog."""
-    channel = subscriber.channel
-    for view in site.opportunities:
-        if not view.is_current or not channels.wants(subscriber, view):
-            continue
-        grant = view.is_grant
-        dates: list[tuple[str, str, PlanDate, list[str]]] = []
-        for name, offsets in (
-            ("tender_opens", channel.reminders),
-            ("tender_closes", channel.closing_reminders),
-        ):
-            date = getattr(view.item.dates, name)
-            if date is not None:
-                dates.append((name, DATE_LABELS[name][1 if grant else 0], date, offsets))
-        for event in view.item.dates.engagement:
-            name = f"event:{event.id or event.title}"
-            dates.append((name, event.title, event.start, channel.event_reminders))
-        for name, label, date, offsets in dates:
-            if date.precision is Precision.YEAR:
-                continue  # "during 2027" is too vague to count back from
-            starts = date.start.replace(tzinfo=LONDON).astimezone(dt.UTC)
-            if now >= starts:
-                continue
-            known = since.get(view.uid, now)
-            due = [
-                text
-                for text in offsets
-                if known
-                <= channels.at_local(date.first_day - channels.offset(text), channel.digest_time)
-                <= now
-            ]
-            if not due:
-                continue
-            nearest = min(due, key=channels.offset)
-            yield _Due(
-                f"{subscriber.uid}|{view.uid}|reminder:{name}:{nearest}|{date.text}",
-                view,
-                messages.reminder_line(label, date),
-                {"field": name, "date": date.text, "before": nearest},
-            )
-
-
 def _existing(conn: Connection, keys: set[str]) -> set[str]:
     """Keys already queued or put aside, so their messages are not composed again."""
     found: set[str] = set()
@@ -243,7 +181,8 @@ def _digests(
     entries = [messages.Entry.from_json(json.loads(row.payload)) for row in waiting]
     day = due.astimezone(LONDON).date()
     period = f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-    found = messages.message(site, subscriber, entries, digest=True, period=period)
+    closing = _closing_soon(site, subscriber, {one.uid for one in entries})
+    found = messages.message(site, subscriber, entries, digest=True, period=period, closing=closing)
     report.queued.append(
         outbox.NewItem(key, subscriber.uid, subscriber.kind,
                        messages.payload(subscriber, found, key, site.base_url))
@@ -253,6 +192,42 @@ def _digests(
         .where(digest_entries.c.id.in_([row.id for row in waiting]))
         .values(digest=key)
     )
+
+
+def _welcome(site: SiteData, due: welcome.Welcome, entries: _Entries, report: NotifyReport) -> None:
+    """A channel's welcome goes at once, whatever its cadence: it starts the channel off."""
+    subscriber = due.subscriber
+    made = [entries.maker(view, due.key, "welcome", [])() for view in due.views]
+    found = messages.message(
+        site, subscriber, made, digest=False, kind="welcome", widened=due.widened
+    )
+    report.queued.append(
+        outbox.NewItem(due.key, subscriber.uid, subscriber.kind,
+                       messages.payload(subscriber, found, due.key, site.base_url))
+    )  # fmt: skip
+
+
+def _closing_soon(site: SiteData, subscriber: Subscriber, told: set[str]) -> list[messages.Entry]:
+    """A digest's last list: what is open and closes within the channel's `closing_soon`,
+    soonest first, leaving out what the digest already tells of."""
+    within = subscriber.channel.closing_soon
+    if within is None:
+        return []
+    days = channels.offset(within).days
+    found = [
+        v
+        for v in site.opportunities
+        if v.is_open and v.closes is not None and v.days_left is not None
+        and v.days_left <= days and v.uid not in told and channels.wants(subscriber, v)
+    ]  # fmt: skip
+    label = DATE_LABELS["tender_closes"]
+    return [
+        messages.entry(
+            site, v, "", "closing",
+            [messages.reminder_line(label[1 if v.is_grant else 0], v.closes)],
+        )
+        for v in sorted(found, key=OpportunityView.sort_key)
+    ]  # fmt: skip
 
 
 def senders(settings: Settings) -> dict[str, Callable[[], Sender]]:
@@ -316,13 +291,18 @@ def run_pass(
             if uid in stored and stored[uid].withdrawn_at is None
         }
         entries = _Entries(site)
+        plan = welcome.plan(conn, site, subscribers, now, first_run=report.first_run)
         for subscriber in subscribers:
+            # What its welcome lists this pass is not announced or reminded of as well.
+            listed = plan.listed(subscriber.uid)
             candidates: list[tuple[str, Callable[[], messages.Entry]]] = []
             for a in report.announcements:
-                if channels.wants(subscriber, a.view):
+                if a.view.uid not in listed and channels.wants(subscriber, a.view):
                     key = f"{subscriber.uid}|{a.view.uid}|{a.event}|{a.version}"
                     candidates.append((key, entries.maker(a.view, key, a.event, a.lines)))
-            for due in _reminders(site, subscriber, now, since):
+            for due in reminders.due(site, subscriber, now, since, plan.since.get(subscriber.uid)):
+                if due.view.uid in listed:
+                    continue
                 candidates.append(
                     (
                         due.key,
@@ -334,6 +314,8 @@ def run_pass(
             _route(conn, site, subscriber, made, now, report)
             if subscriber.channel.cadence != "immediate":
                 _digests(conn, site, subscriber, now, report)
+        for greeting in plan.welcomes:
+            _welcome(site, greeting, entries, report)
         outbox.enqueue(conn, report.queued, now)
         record = {
             uid: (version(w), _content(w), v.first_seen)

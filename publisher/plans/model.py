@@ -474,6 +474,11 @@ class ChannelBase(Strict):
     )
     closing_reminders: list[Reminder] = Field(default_factory=lambda: ["1w"])
     event_reminders: list[Reminder] = Field(default_factory=lambda: ["1w"])
+    closing_soon: Reminder | None = Field(
+        default="2w",
+        description="Daily and weekly digests end with what closes within this time (like "
+        "2w); null for no such list.",
+    )
     settings_url: Url | None = Field(
         default=None,
         description="Where readers can change what this channel sends them; every message "

@@ -213,7 +213,9 @@ def test_a_daily_digest_groups_what_waited_and_goes_at_its_time(world: World) ->
     assert world.mail_to("weekly@leeds-cvs.org.uk") == []
     world.run("2026-06-02T08:00")
     [digest] = world.mail_to("weekly@leeds-cvs.org.uk")
-    assert digest["Subject"] == "2 updates on NHS and council funding plans (2 June 2026)"
+    assert " ".join(digest["Subject"].split()) == (
+        "1 new opportunity and 1 change in NHS and council funding plans (2 June 2026)"
+    )
     body = text_of(digest)
     assert body.index("== Leeds ==") < body.index("== Wakefield District ==")
     world.run("2026-06-03T08:00")
@@ -339,7 +341,7 @@ def test_a_weekly_digest_goes_on_its_day_at_its_time(world: World) -> None:
     assert world.mail_to("weekly@leeds-cvs.org.uk") == []
     world.run("2026-06-02T09:30")  # Tuesday, 09:30 London (08:30 UTC in summer)
     [digest] = world.mail_to("weekly@leeds-cvs.org.uk")
-    assert digest["Subject"] == "1 update on NHS and council funding plans (2 June 2026)"
+    assert digest["Subject"] == "1 change in NHS and council funding plans (2 June 2026)"
     world.run("2026-06-09T09:30")  # nothing new: no empty digest the next week
     assert len(world.mail_to("weekly@leeds-cvs.org.uk")) == 1
 
