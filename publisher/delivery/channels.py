@@ -11,15 +11,7 @@ from publisher.model.views import OpportunityView
 from publisher.plans import characters
 from publisher.plans.dates import LONDON
 from publisher.plans.errors import Problem, Severity
-from publisher.plans.model import (
-    Amount,
-    ChannelFile,
-    EmailChannel,
-    Funding,
-    Organisation,
-    Range,
-    WebhookChannel,
-)
+from publisher.plans.model import Amount, AnyChannel, ChannelFile, Funding, Organisation, Range
 from publisher.plans.reference_files import ReferenceFiles, read_channel_files
 from publisher.plans.validate import check_schema_version, to_problems, validate
 
@@ -31,7 +23,7 @@ class Subscriber:
     """One channel of one infrastructure body."""
 
     organisation: Organisation
-    channel: EmailChannel | WebhookChannel
+    channel: AnyChannel
 
     @property
     def uid(self) -> str:

@@ -271,7 +271,17 @@ def webhook_payload(subscriber: Subscriber, found: Message, key: str) -> dict[st
     }
 
 
+def subject_line(found: Message) -> str:
+    """What the message is, in one line: the email's subject, a chat message's heading."""
+    return one_line(_render("subject.txt", m=found))
+
+
 def payload(subscriber: Subscriber, found: Message, key: str, base_url: str) -> dict[str, Any]:
     if subscriber.kind == "email":
         return email_payload(subscriber, found, key, base_url)
-    return webhook_payload(subscriber, found, key)
+    if subscriber.kind == "webhook":
+        return webhook_payload(subscriber, found, key)
+    # Imported here: the chat formats build on this module's Message.
+    from publisher.delivery import chat_kinds  # noqa: PLC0415
+
+    return chat_kinds.payload(subscriber, found)

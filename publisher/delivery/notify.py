@@ -19,6 +19,7 @@ from publisher.changes.diff import Kind, canonical, compare, version
 from publisher.changes.wording import sentence
 from publisher.delivery import channels, messages, outbox, reminders, snapshot, welcome
 from publisher.delivery.channels import Subscriber
+from publisher.delivery.chat_sender import chat_senders
 from publisher.delivery.database import connect, create_or_upgrade, digest_entries, insert_new
 from publisher.delivery.database import outbox as outbox_table
 from publisher.delivery.email import email_sender
@@ -236,6 +237,7 @@ def senders(settings: Settings) -> dict[str, Callable[[], Sender]]:
         "webhook": lambda: WebhookSender(
             timeout=settings.webhook_timeout, allow_private=settings.allow_private_webhooks
         ),
+        **chat_senders(settings.webhook_timeout, settings.allow_private_webhooks),
     }
 
 

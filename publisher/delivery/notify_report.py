@@ -15,12 +15,16 @@ def _recipient(item_kind: str, payload: dict[str, object]) -> str:
     if item_kind == "email":
         to = payload.get("to")
         return "email " + ", ".join(str(a) for a in to) if isinstance(to, list) else "email"
+    if "url_env" in payload:  # a chat tool: its address is a secret, so only its variable
+        return f"post to {payload.get('service')} (the address in {payload.get('url_env')})"
     return f"post to {payload.get('url')}"
 
 
 def _what(item_kind: str, payload: dict[str, object]) -> str:
     if item_kind == "email":
         return str(payload.get("subject", ""))
+    if "summary" in payload:
+        return str(payload["summary"])
     body = payload.get("body")
     if isinstance(body, dict):
         entries = body.get("entries") or []

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from publisher.delivery import claims
+from publisher.delivery.chat import FORMAT_REFUSED
 from publisher.delivery.claims import State
 from publisher.delivery.database import insert_new, outbox
 from publisher.delivery.outcome import Outcome, Result, Sender
@@ -215,6 +216,21 @@ def backlog(conn: Connection) -> dict[str, int]:
     for state, count in conn.execute(query):
         counts[state] = count
     return counts
+
+
+def refused_formats(conn: Connection) -> dict[str, str]:
+    """Channels whose receiver refused the format of what it was sent (a chat tool set up
+    as a generic webhook, say), with the reason: nothing there gets through until the
+    channel file is fixed. The latest failed item of each such channel."""
+    query = (
+        select(outbox.c.channel, outbox.c.last_error)
+        .where(
+            outbox.c.state == State.FAILED.value,
+            outbox.c.last_error.contains(FORMAT_REFUSED, autoescape=True),
+        )
+        .order_by(outbox.c.id)
+    )
+    return {channel: reason for channel, reason in conn.execute(query)}
 
 
 def stuck(conn: Connection, now: datetime) -> int:

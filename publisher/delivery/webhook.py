@@ -18,9 +18,9 @@ from typing import Any
 import httpcore
 import httpx
 
-from publisher.delivery import signing
+from publisher.delivery import chat_kinds, signing
 from publisher.delivery.deadline import Answers, DeadlineBackend, Resolver, look_up
-from publisher.delivery.outcome import Outcome
+from publisher.delivery.outcome import Outcome, Result
 from publisher.plans.addresses import Address, not_public
 
 __all__ = ["USER_AGENT", "WebhookSender", "refusal", "retry_after", "sign", "verify"]
@@ -152,17 +152,26 @@ class WebhookSender:
             url, address = self._target(payload.get("url"))  # last: it may ask DNS
         except _RefusedError as refused:
             return refused.outcome
+        timestamp = str(int(self.clock().timestamp()))
+        signed = {
+            "Idempotency-Key": key,
+            "X-Publisher-Timestamp": timestamp,
+            "X-Publisher-Signature": sign(secret, timestamp, body),
+        }
+        return self._post(url, address, body, signed, deadline)
+
+    def _post(
+        self, url: httpx.URL, address: str, body: bytes, extra: dict[str, str], deadline: float
+    ) -> Outcome:
+        """POST `body` to the checked `address` of `url`, by `deadline` (monotonic)."""
         where = f"the receiver at {url.host}"
         left = deadline - time.monotonic()
         if left <= 0:
             return Outcome.retry(f"{where} did not answer within {self.timeout:g} seconds")
-        timestamp = str(int(self.clock().timestamp()))
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
-            "Idempotency-Key": key,
-            "X-Publisher-Timestamp": timestamp,
-            "X-Publisher-Signature": sign(secret, timestamp, body),
+            **extra,
             "Host": url.netloc.decode("ascii"),
             "Content-Length": str(len(body)),
             "Connection": "close",
@@ -180,7 +189,7 @@ class WebhookSender:
             with self._pool.stream(
                 "POST", target, headers=list(headers.items()), content=body, extensions=extensions
             ) as response:
-                return self._outcome(response, where)
+                return self._outcome(response, where, url)
         except httpcore.TimeoutException:
             return Outcome.retry(f"{where} did not answer within {self.timeout:g} seconds")
         except httpcore.ConnectError as error:
@@ -246,7 +255,7 @@ class WebhookSender:
             )
         return secret
 
-    def _outcome(self, response: httpcore.Response, where: str) -> Outcome:
+    def _outcome(self, response: httpcore.Response, where: str, url: httpx.URL) -> Outcome:
         status = response.status
         if 200 <= status < 300:
             return Outcome.sent()
@@ -258,11 +267,23 @@ class WebhookSender:
                 f"{answer}, pointing to {_short(location)}; webhooks do not follow redirects,"
                 " so put the new address in the channel"
             )
-        shown = _short(self._start_of_body(response))
+        start = self._start_of_body(response)
+        shown = _short(start)
         detail = f"{answer}: {shown}" if shown else answer
         if status in _RETRY_STATUSES or status >= 500:
-            return Outcome.retry(detail, retry_after(headers.get("Retry-After"), self.clock()))
-        return Outcome.failed(detail)
+            outcome = Outcome.retry(detail, retry_after(headers.get("Retry-After"), self.clock()))
+        else:
+            outcome = Outcome.failed(detail)
+        return self._judge(url, status, start, outcome)
+
+    def _judge(self, url: httpx.URL, status: int, answer: str, outcome: Outcome) -> Outcome:
+        """The outcome, with plain words when a refusal says more: a chat tool given the
+        publisher's own format says which channel kind it needs."""
+        if outcome.result is Result.FAILED and 400 <= status < 500:
+            said = chat_kinds.misfit(url.host, url.path, status, answer)
+            if said:
+                return Outcome.failed(f"{said} ({outcome.reason})")
+        return outcome
 
     @staticmethod
     def _start_of_body(response: httpcore.Response) -> str:

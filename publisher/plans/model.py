@@ -499,7 +499,30 @@ class WebhookChannel(ChannelBase):
     )
 
 
-Channel = Annotated[EmailChannel | WebhookChannel, Field(discriminator="kind")]
+class ChatChannel(ChannelBase):
+    """A chat tool's incoming webhook: messages in the tool's own format (delivery/slack.py,
+    teams.py, discord.py)."""
+
+    url_env: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")] = Field(
+        description="The environment variable holding the webhook address the chat tool "
+        "gave you; never the address itself: anyone who has it can post to your channel."
+    )
+
+
+class SlackChannel(ChatChannel):
+    kind: Literal["slack"]
+
+
+class TeamsChannel(ChatChannel):
+    kind: Literal["teams"]
+
+
+class DiscordChannel(ChatChannel):
+    kind: Literal["discord"]
+
+
+AnyChannel = EmailChannel | WebhookChannel | SlackChannel | TeamsChannel | DiscordChannel
+Channel = Annotated[AnyChannel, Field(discriminator="kind")]
 
 
 class ChannelHeader(Strict):

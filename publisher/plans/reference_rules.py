@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from publisher.plans.addresses import host_problem
+from publisher.plans.chat_hosts import NAMES, chat_tool_of
 from publisher.plans.errors import FieldPath, did_you_mean
 from publisher.plans.model import ChannelFile, PlacesFile, ThemesFile
 from publisher.plans.reference import Reference
@@ -105,6 +106,21 @@ def check_channels(channels: ChannelFile, reference: Reference, file_stem: str) 
         url = getattr(channel, "url", None)
         if isinstance(url, str):
             out += _private_webhook(url, (*base, "url"), reference.allow_private_webhooks)
+        tool = chat_tool_of(url) if isinstance(url, str) else None
+        if tool is not None:
+            out.append(
+                warning(
+                    (*base, "kind"),
+                    "chat-webhook",
+                    f"This address looks like a {NAMES[tool]} webhook, which cannot read the "
+                    "publisher's own webhook format: every message would be refused.",
+                    f"Write 'kind: {tool}' instead, and put the address in an environment "
+                    "variable named by url_env (for example "
+                    f"url_env: {channel.id.upper().replace('-', '_')}_URL), not in this file: "
+                    "anyone who has the address can post to your channel. See "
+                    "docs/webhooks.md.",
+                )
+            )
         if isinstance(url, str) and url.startswith("http://"):
             out.append(
                 warning(

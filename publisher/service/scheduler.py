@@ -367,8 +367,9 @@ class Service:
         with self.engine.connect() as conn:
             backlog: dict[str, int] = outbox.backlog(conn)
             stuck = outbox.stuck(conn, now)
+            refused = outbox.refused_formats(conn)
         return health_report(
             self.state, now, lock=self.lock.describe(), every=self.every,
             sync_every=self.sync_every, pass_since=self.notifier.running_since,
-            backlog=backlog, stuck=stuck,
+            backlog=backlog, stuck=stuck, refused=refused,
         )  # fmt: skip

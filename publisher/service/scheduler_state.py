@@ -45,6 +45,7 @@ def health_report(
     pass_since: float | None,
     backlog: dict[str, int],
     stuck: int,
+    refused: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The scheduler's state: "problems" are short, public reasons (no paths or error
     texts); the rest is detail for the operator. `every` and `sync_every` are how often a
@@ -69,6 +70,9 @@ def health_report(
             "recent_errors": state.errors,
         },
         "outbox": {**backlog, "stuck": stuck},
+        # A receiver that refuses what it is sent is the channel's fault, not the service's
+        # (like one that is down): said to the operator, without making /healthz 503.
+        "warnings": [f"{channel}: {reason}" for channel, reason in sorted((refused or {}).items())],
     }
 
 
