@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from publisher.cli import delivery, options, plans, settings, site
+from publisher.cli import delivery, options, plans, settings, site, spreadsheet
 from publisher.cli.options import EXIT_OK, EXIT_USAGE
 from publisher.plans.folder import no_plans_folder
 
@@ -50,6 +50,8 @@ def parser() -> argparse.ArgumentParser:
     site.add_serve(commands)
     settings.add_settings(commands)
     plans.add_schema(commands)
+    spreadsheet.add_import(commands)
+    spreadsheet.add_export(commands)
     return top
 
 
