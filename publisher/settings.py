@@ -199,8 +199,9 @@ class Settings(BaseSettings):
         None,
         validation_alias="PUBLISHER_LOGO",
         description="A logo before the site's name: a file in your templates folder's "
-        "static/ folder, written static/logo.png, or a full https:// address. It is shown "
-        "2.5rem high; the site's name stays beside it as text.",
+        "static/ folder, written static/logo.png (the site is served with a policy that "
+        "lets pages show only its own images). It is shown 2.5rem high; the site's name "
+        "stays beside it as text.",
     )
     header_colour: str = Field(
         DEFAULT_HEADER_COLOUR,
@@ -300,13 +301,14 @@ class Settings(BaseSettings):
     @field_validator("logo")
     @classmethod
     def _logo(cls, value: str | None) -> str | None:
-        if value is None or _is_link(value, mail=False):
+        if value is None:
             return value
         if re.fullmatch(r"static/[A-Za-z0-9_./-]+", value) and ".." not in value:
             return value
         raise ValueError(
-            f"{value!r} is not a logo we can show; write static/logo.png for a file in your "
-            "templates folder's static/ folder, or a full https:// address"
+            f"{value!r} is not a logo we can show; put the file in your templates folder's "
+            "static/ folder and write static/logo.png (pages may show only the site's own "
+            "images)"
         )
 
     @field_validator("contact")

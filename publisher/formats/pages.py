@@ -70,7 +70,10 @@ def static_files() -> dict[str, bytes]:
             for path in sorted(own.rglob("*")):
                 if path.is_file():
                     found[path.relative_to(own).as_posix()] = path.read_bytes()
+    if templates.brand().coloured:  # the deployment's colours (text/brand.py)
+        found["brand.css"] = templates.environment().get_template("brand.css").render().encode()
     return found
+
 
 # --- the environment and the pages ---------------------------------------------------------
 

@@ -96,6 +96,7 @@ class Links:
     webcal: str
     embed: str
     count: int  # opportunities open or coming now
+    page: str = ""  # the list's own page, to send on: the site's, or the answer to the form
 
     @property
     def snippet(self) -> str:
@@ -127,6 +128,9 @@ def links(site: SiteData, choice: Choice) -> Links:
         webcal="webcal://" + ics.split("://", 1)[1],
         embed=site.link("embed" + (f"?{query}" if query else "")),
         count=sum(1 for view in filtered.members(site, choice) if view.is_current),
+        page=site.link(
+            "index.html" if stem == "all" else f"{stem}.html" if stem else f"find?{query}"
+        ),
     )
 
 

@@ -22,7 +22,7 @@ class Brand:
 
     name: str = defaults.DEFAULT_SITE_NAME
     tagline: str = defaults.DEFAULT_TAGLINE
-    logo: str | None = None  # a full web address, or a path on the site ('static/logo.png')
+    logo: str | None = None  # a path on the site: 'static/logo.png'
     header_colour: str = defaults.DEFAULT_HEADER_COLOUR
     link_colour: str = defaults.DEFAULT_LINK_COLOUR
     footer_links: tuple[tuple[str, str], ...] = ()  # (words, address), in order
@@ -47,16 +47,11 @@ class Brand:
 
     @property
     def coloured(self) -> bool:
-        """Whether the colours are the deployment's own (then pages carry a style for them)."""
+        """Whether the colours are the deployment's own (then pages link static/brand.css)."""
         return (self.header_colour, self.link_colour) != (
             defaults.DEFAULT_HEADER_COLOUR,
             defaults.DEFAULT_LINK_COLOUR,
         )
-
-    @property
-    def logo_is_address(self) -> bool:
-        """A logo at a full address is used as it is; one on the site goes through href."""
-        return self.logo is not None and "://" in self.logo
 
     @property
     def contact_link(self) -> str | None:

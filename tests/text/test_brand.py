@@ -66,15 +66,17 @@ def test_the_example_override_shows_its_name_and_colours_on_the_site(
         files["static/example-cvs-logo.svg"]
         == (EXAMPLE / "static" / "example-cvs-logo.svg").read_bytes()
     )
+    brand_css = files["static/brand.css"].decode()
+    assert ".site-header { background: #2d4a22; }" in brand_css
+    assert "a, .embed-title { color: #8a1c4a; }" in brand_css
     notice = next(name for name in files if name.startswith("opportunities/"))
     for name in ["index.html", "place/leeds.html", notice]:
         page = files[name].decode()
         assert "<title>" in page and " – Example CVS funding news</title>" in page, name
         assert ">Example CVS funding news</a></p>" in page
         assert "Local funding plans" not in page
-        assert ".site-header { background: #2d4a22; }" in page
-        assert "a, .embed-title { color: #8a1c4a; }" in page
         up = "../" * name.count("/")
+        assert f'<link rel="stylesheet" href="{up}static/brand.css">' in page
         assert f'<img class="site-logo" src="{up}static/example-cvs-logo.svg" alt="">' in page
         assert '<a href="https://example.org/privacy">Privacy</a>' in page
         assert '<a href="mailto:funding@example.org">funding@example.org</a>' in page
@@ -93,7 +95,7 @@ def test_the_example_override_shows_its_name_and_colours_on_the_embed(example: B
     embed = _embed()
     assert " – Example CVS funding news</title>" in embed
     assert "from Example CVS funding news.</p>" in embed
-    assert "a, .embed-title { color: #8a1c4a; }" in embed
+    assert '<link rel="stylesheet" href="/static/brand.css">' in embed
 
 
 def test_without_an_override_nothing_of_a_brand_shows() -> None:
@@ -103,14 +105,14 @@ def test_without_an_override_nothing_of_a_brand_shows() -> None:
     assert templates.brand() == DEFAULT and not DEFAULT.own and not DEFAULT.coloured
     email, embed = _email(), _embed()
     assert "Local funding plans" not in str(email["text"]) + str(email["html"])
-    assert "<style>" not in embed and "from Local funding plans.</p>" in embed
+    assert "brand.css" not in embed and "from Local funding plans.</p>" in embed
     page = (
         templates.environment()
         .from_string('{% extends "base.html" %}{% block title %}T{% endblock %}')
         .render(site=load(), page="index.html", href=lambda p: p, today=TODAY)
     )
     assert "<title>T – Local funding plans</title>" in page
-    for trace in ["<style>", "site-logo", "footer-links", "Questions about this site"]:
+    for trace in ["brand.css", "site-logo", "footer-links", "Questions about this site"]:
         assert trace not in page
 
 
@@ -141,6 +143,7 @@ def test_a_brand_is_part_of_the_build_cache_key(tmp_path: Path) -> None:
         ("PUBLISHER_FOOTER_LINKS", "About: /about", "is not a list of links we can read"),
         ("PUBLISHER_FOOTER_LINKS", '{"Us": "javascript:alert(1)"}', "is not a web address"),
         ("PUBLISHER_LOGO", "../secret.png", "is not a logo we can show"),
+        ("PUBLISHER_LOGO", "https://example.org/logo.png", "pages may show only the site's"),
         ("PUBLISHER_CONTACT", "the office", "is neither an email address nor a web address"),
         ("PUBLISHER_SITE_NAME", "x" * 81, "is not a name of 1 to 80 characters"),
     ],
@@ -167,3 +170,14 @@ def test_footer_links_come_from_the_environment_as_json_in_order() -> None:
 def test_contrast_is_wcags() -> None:
     assert contrast("#000000", "#ffffff") == pytest.approx(21)
     assert contrast("#1d4e89", "#ffffff") > 7  # the publisher's own links
+
+
+def test_without_own_colours_no_brand_stylesheet_is_published(tmp_path: Path) -> None:
+    templates.configure(None, Brand(name="Leeds funding news"))
+    try:
+        build(PLANS, tmp_path / "site", today=TODAY)
+    finally:
+        templates.configure(None)
+    assert not (tmp_path / "site" / "static" / "brand.css").exists()
+    index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "brand.css" not in index and ">Leeds funding news</a></p>" in index
