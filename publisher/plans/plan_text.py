@@ -18,7 +18,7 @@ from publisher.plans.values import resolve_plain
 
 NOTES_START = "# ---- Not placed by publisher import"
 NOTES_END = "# ---- End of what publisher import did not place ----"
-LONG_TEXT = 88
+LONG_TEXT = 72
 FLOW_WIDTH = 72
 NEW_PLAN = """\
 # yaml-language-server: $schema=schema/plan.schema.json

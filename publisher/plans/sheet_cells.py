@@ -386,8 +386,9 @@ def read_route(value: object) -> str | None:
 
 
 def read_text(value: object) -> str | None:
-    """Text as the plan should hold it: line breaks kept, other spacing tidied."""
-    if value is None:
+    """Text as the plan should hold it: line breaks kept, other spacing tidied; None for an
+    empty cell or one that says "TBC" or "None"."""
+    if plain(value) is None:
         return None
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()

@@ -119,7 +119,7 @@ KEEP = "keep"  # a mapping file's word for a column to keep in the plan's notes
 
 # Words a heading may carry that do not change what it means.
 _NOISE = re.compile(
-    r"\b(?:estimated|expected|planned|anticipated|proposed|indicative|approximate|approx|"
+    r"\b(?:estimated|est|expected|planned|anticipated|proposed|indicative|approximate|approx|"
     r"likely|target|forecast|gbp|inc vat|ex vat|excl vat|incl vat|if known|optional)\b"
 )
 

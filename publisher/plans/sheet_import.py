@@ -1,7 +1,9 @@
 """A pipeline spreadsheet's rows made into a plan's opportunities (publisher import).
 
 Each row becomes an opportunity, or updates the one it matches: by the Id column when the
-spreadsheet has one, otherwise by title (case, spacing and punctuation aside). Only the
+spreadsheet has one and the plan has that id, otherwise by title (case, spacing and
+punctuation aside). A matched opportunity keeps its id; a new one takes its id from the
+Id column (as a slug: "LCC-2027-001" -> lcc-2027-001), or else from its title. Only the
 fields the spreadsheet has columns for change; everything else in the plan (events, lots,
 requirements, reasons under `unknown:`) stays as it was. An opportunity in the plan that
 is not in the spreadsheet stays too: taking it out would withdraw it from the site.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -66,7 +69,9 @@ class Outcome:
 
 
 def _slug(text: str) -> str:
-    words = re.sub(r"[^a-z0-9]+", "-", key(text).replace("'", "")).strip("-")
+    """An id from a title or reference: 'Carers' cafés' -> 'carers-cafes'."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    words = re.sub(r"[^a-z0-9]+", "-", key(ascii_text.replace("'", ""))).strip("-")
     return words[:60].rsplit("-", 1)[0] if len(words) > 60 else words
 
 
@@ -337,10 +342,11 @@ def import_rows(
         ref = read_text(row.cell("id"))
         if title is None and ref is None:
             if any(v is not None for v, _ in row.by_key.values()) or row.unplaced:
-                _refuse(out, row, "it has no title")
+                column = next((c.heading for c in table.columns if c.key == "title"), None)
+                _refuse(out, row, f"it has no title (the '{column}' cell is empty)")
             continue
         index = by_id.get(_slug(ref)) if ref else None
-        if index is None and not row.has("id"):
+        if index is None:  # a plan written before the spreadsheet had ids keeps its own
             index = by_title.get(key(title or ""))
         if index is not None and index in seen:
             _refuse(out, row, f"it is the same opportunity as row {seen[index]}")
@@ -353,7 +359,7 @@ def import_rows(
             wanted = _slug(ref) if ref and re.match(SLUG_PATTERN, _slug(ref)) else _slug(
                 title or "")  # fmt: skip
             merged = {"id": _unique(wanted or "opportunity", by_id), **merged}
-        reasons = _errors(merged, reference, today, weeks)
+        reasons = _errors(merged, reference, today, weeks, table)
         if reasons:
             _refuse(out, row, "; ".join(reasons))
             continue
@@ -391,13 +397,24 @@ def _refuse(out: Outcome, row: _Row, reason: str) -> None:
     out.kept.append(f"row {row.number} (not imported): {row.raw()}")
 
 
-def _errors(data: dict[str, Any], reference: Reference, today: dt.date, weeks: int) -> list[str]:
+def _errors(
+    data: dict[str, Any], reference: Reference, today: dt.date, weeks: int, table: Table
+) -> list[str]:
     """What `publisher check` would call an error in this opportunity, in its words."""
     opportunity, findings = validate(Opportunity, data)
     if opportunity is not None:
         findings = check_opportunity(opportunity, (), weeks, reference, today)
-    return [
-        f"{'.'.join(str(p) for p in f.path) or 'it'}: {f.message.rstrip('.')}"
-        for f in findings
-        if f.severity is Severity.ERROR
-    ]
+    headings = {c.key: c.heading for c in table.columns if c.key}
+    out = []
+    for finding in findings:
+        if finding.severity is not Severity.ERROR:
+            continue
+        field = str(finding.path[-1]) if finding.path else ""
+        if finding.code == "missing-field" and field in ("summary", "title"):
+            column = headings.get(field)
+            where = f"the '{column}' cell is empty" if column else "the spreadsheet has none"
+            out.append(f"it has no {field} ({where}), and every opportunity needs one")
+        else:
+            dotted = ".".join(str(p) for p in finding.path) or "it"
+            out.append(f"{dotted}: {finding.message.rstrip('.')}")
+    return out
