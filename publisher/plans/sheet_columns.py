@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from publisher.plans.load import load
-from publisher.plans.sheet_cells import key
+from publisher.plans.sheet_words import key
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,12 @@ from publisher.plans.sheet_cells import (
     CellError,
     Money,
     duration_between,
-    read_contact,
     read_date,
     read_duration,
     read_money,
-    read_route,
-    read_status,
 )
 from publisher.plans.sheet_columns import place, recognise
+from publisher.plans.sheet_words import read_contact, read_route, read_status
 
 
 @pytest.mark.parametrize(
