@@ -13,17 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from publisher.delivery import chat_kinds, messages
 from publisher.delivery.channels import Subscriber
 from publisher.delivery.chat import FORMAT_REFUSED
 from publisher.delivery.chat_sender import ChatSender
 from publisher.delivery.messages import Entry, Message
+from publisher.delivery.notify_report import outbox_text
+from publisher.delivery.outbox import NewItem, dispatch, enqueue, list_items, refused_formats
 from publisher.delivery.outcome import Outcome, Result
 from publisher.delivery.webhook import WebhookSender
 from publisher.model.read import load_site
 from publisher.model.views import SiteData
 from publisher.plans.model import ChannelFile
+from publisher.service.scheduler_state import State, health_report
 from tests.delivery.chat_receivers import (  # noqa: F401 (fixtures, found by pytest by name)
     ChatReceiver,
     chat_receiver_fixture,
@@ -323,3 +327,60 @@ def test_the_receivers_refuse_what_the_tools_refuse(
     assert outcome.result is Result.FAILED
     assert f"answered {status}" in outcome.reason and answer.decode() in outcome.reason
     assert receiver.accepted == []
+
+
+def test_through_the_outbox_a_rate_limit_waits_and_a_refused_format_is_reported(
+    database: Engine,
+) -> None:
+    """Slack takes one message, then asks for 30 seconds; a generic webhook pointed at
+    Slack is parked as failed, in words `publisher outbox` and /healthz show."""
+    receiver, other = make("slack"), make("slack")
+    receiver.start()
+    other.start()
+    receiver.limit = 1
+    found = messages_of_every_kind("slack")["new"]
+    chat = chat_kinds.payload(subscriber("slack"), found)
+    generic = {"url": other.url(), "secret_env": "SECRET", "body": {"version": 1}}
+    items = [NewItem(f"chat-{n}", "leeds-cvs/chat", "slack", chat) for n in range(3)]
+    items.append(NewItem("generic", "leeds-cvs/site", "webhook", generic))
+    moment = NOW
+    try:
+        with database.begin() as conn:
+            enqueue(conn, items, moment)
+        done = dispatch(
+            database,
+            {
+                "slack": lambda: sender({URL_ENV: receiver.url()}, "slack"),
+                "webhook": lambda: WebhookSender(
+                    allow_private=True, environ={"SECRET": "s"}, timeout=5
+                ),
+            },
+            lambda: moment,
+            base_delay=dt.timedelta(0),
+        )
+    finally:
+        receiver.stop()
+        other.stop()
+    assert (done.sent, done.retried, done.failed) == (1, 1, 1)
+    with database.connect() as conn:
+        rows = {row.key: row for row in list_items(conn)}
+        refused = refused_formats(conn)
+    waiting = rows["chat-1"]
+    assert waiting.state.value == "queued"
+    assert waiting.next_attempt_at.replace(tzinfo=dt.UTC) == moment + dt.timedelta(seconds=30)
+    assert rows["chat-2"].attempts == 0  # the channel waits for the next pass
+    assert rows["generic"].state.value == "failed"
+    assert list(refused) == ["leeds-cvs/site"]
+    shown = outbox_text(list(rows.values()), {})
+    assert "post to Slack (the address in CHAT_WEBHOOK_URL): New opportunity" in shown
+    assert "it looks like Slack, which needs 'kind: slack'" in shown
+    assert "http://127.0.0.1" not in shown.split("leeds-cvs/site")[0]  # a chat address stays out
+    notes = " ".join(note for channel in done.notes.values() for note in channel)
+    assert "it looks like Slack" in notes  # what `publisher notify` prints
+    health = health_report(
+        State(), moment, lock="", every=dt.timedelta(minutes=5),
+        sync_every=dt.timedelta(minutes=1), pass_since=None, backlog={}, stuck=0,
+        refused=refused,
+    )  # fmt: skip
+    assert health["warnings"] == [f"leeds-cvs/site: {rows['generic'].last_error}"]
+    assert "message format" not in " ".join(health["problems"])  # the channel's fault: no 503
