@@ -67,7 +67,7 @@ def _say(imported: Imported, dry_run: bool) -> None:
     table, outcome = imported.table, imported.outcome
     print(
         f"Read {table.sheet.name}: headings on row {table.header_row}, "
-        f"{len(table.rows)} rows below them."
+        f"{len(table.rows)} {'row' if len(table.rows) == 1 else 'rows'} below them."
     )
     placed = [f"'{c.heading}' -> {c.key}" for c in table.columns if c.key not in (None, "ignore")]
     print("Columns: " + ", ".join(placed) + ".")
@@ -144,10 +144,10 @@ def run_import(args: argparse.Namespace) -> int:
     except (SheetImportError, MappingError) as err:
         print(f"publisher import: {err}", file=sys.stderr)
         return EXIT_PROBLEMS
-    _say(imported, args.dry_run)
     if args.dry_run:
+        _say(imported, dry_run=True)
         return EXIT_PROBLEMS if imported.outcome.problems else EXIT_OK
-    try:
+    try:  # written before anything is said, so a closed pipe cannot stop it half way
         plan.parent.mkdir(parents=True, exist_ok=True)
         temporary = plan.with_name(f".{plan.name}.import")
         temporary.write_text(imported.text, encoding="utf-8")
@@ -155,6 +155,7 @@ def run_import(args: argparse.Namespace) -> int:
     except OSError as err:
         print(f"publisher import: cannot write {plan}: {err.strerror or err}", file=sys.stderr)
         return EXIT_PROBLEMS
+    _say(imported, dry_run=False)
     result = check([plan], today)
     errors = result.count(report.Severity.ERROR)
     if errors:

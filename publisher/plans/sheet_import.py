@@ -107,7 +107,13 @@ def apply(base: dict[str, Any], updates: dict[Path_, Any]) -> dict[str, Any]:
     contact = out.get("contact")
     if isinstance(contact, dict) and "name" not in contact and contact.get("email"):
         contact["name"] = name_from_email(str(contact["email"]))
-    return {k: out[k] for k in sorted(out, key=lambda k: ORDER.index(k) if k in ORDER else 99)}
+    return in_order(out)
+
+
+def in_order(opportunity: dict[str, Any]) -> dict[str, Any]:
+    """The fields in the order docs/commissioners.md writes them; unknown ones last."""
+    rank = {name: i for i, name in enumerate(ORDER)}
+    return {k: opportunity[k] for k in sorted(opportunity, key=lambda k: rank.get(k, len(rank)))}
 
 
 def _copy(value: Any) -> Any:
@@ -155,7 +161,7 @@ def import_rows(
         read_row(row, reference, base)
         merged = apply(base, row.updates)
         if index is None:
-            merged.setdefault("status", DEFAULT_STATUS)
+            merged = in_order({"status": DEFAULT_STATUS, **merged})
             wanted = _slug(ref) if ref and re.match(SLUG_PATTERN, _slug(ref)) else _slug(
                 title or "")  # fmt: skip
             merged = {"id": _unique(wanted or "opportunity", by_id), **merged}
