@@ -58,7 +58,7 @@ def test_errors_exit_1_and_every_bad_file_is_reported(tmp_path: Path) -> None:
     assert run.returncode == 1, run.stderr
     assert "bad.yaml:8:14: error: 'ledds' is not a place in places.yaml." in run.stdout
     assert "hint: did you mean 'leeds'?" in run.stdout
-    assert "worse.yaml:3:1: error:" in run.stdout
+    assert "worse.yaml:2:15: error: This square bracket '[' is never closed." in run.stdout
     assert run.stdout.splitlines()[-1].startswith("✗ ")
     assert "Traceback" not in run.stderr
 

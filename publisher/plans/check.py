@@ -16,7 +16,7 @@ from enum import StrEnum
 from multiprocessing import get_context
 from pathlib import Path
 
-from publisher.plans import characters, examples, language, reference_rules, rules
+from publisher.plans import characters, examples, language, misread, reference_rules, rules
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.language import JargonIndex
 from publisher.plans.load import Document, load, paused_gc
@@ -146,7 +146,7 @@ def read_plan(
         header, findings = validate(
             PlanHeader, {k: v for k, v in data.items() if k != "opportunities"}
         )
-        findings = unsafe + findings
+        findings = unsafe + findings + misread.check_misread(document)
         raw = data.get("opportunities", [])
         if raw is None:
             raw = []
@@ -162,7 +162,7 @@ def read_plan(
             raw = []
         for index, item in enumerate(raw):
             opportunity, found = validate(Opportunity, item, ("opportunities", index))
-            findings += found
+            findings += reference_rules.known_slug_hints(found, data, reference)
             if opportunity is not None:
                 read.opportunities.append((index, opportunity))
             if opportunity is not None and jargon is not None:

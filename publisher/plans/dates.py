@@ -62,6 +62,22 @@ class Precision(Enum):
 _RANK = {p: i for i, p in enumerate(Precision)}
 
 
+def _year_first(first: int, second: int, year: int) -> str:
+    """Advice for a date written with the year last: day first (14/03/2027) as in the UK,
+    or month first (03/31/2027) when that is the only way it is a real date. The hint is
+    always a real date; when the numbers make none, there is no hint."""
+    real = []
+    for day, month in ((first, second), (second, first)):
+        try:
+            real.append(dt.date(year, month, day))
+        except ValueError:
+            continue
+    if not real or not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        return "'{value}' is not a real date; " + HOW_TO_WRITE
+    order = "day" if real[0].day == first else "month"
+    return f"'{{value}}' is written {order} first; write it year first, as {real[0].isoformat()}"
+
+
 def _date_error(message: str, value: object) -> PydanticCustomError:
     return PydanticCustomError("plan_date", message, {"value": str(value)})
 
@@ -104,12 +120,7 @@ class PlanDate:
         if match is None:
             uk = _UK_STYLE.match(text)
             if uk:
-                day, month, year = uk.groups()
-                raise _date_error(
-                    "'{value}' is written day first; write it year first, as "
-                    f"{year}-{int(month):02d}-{int(day):02d}",
-                    value,
-                )
+                raise _date_error(_year_first(*(int(part) for part in uk.groups())), value)
             raise _date_error("'{value}' is not a date we can read: " + HOW_TO_WRITE, value)
         year = int(match["year"])
         if not EARLIEST_YEAR <= year <= LATEST_YEAR:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -55,10 +56,38 @@ def dotted(path: Sequence[PathPart]) -> str:
     return out
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """A hint naming the closest known word, or None when nothing is close."""
-    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean '{matches[0]}'?" if matches else None
+def _words(text: str) -> list[str]:
+    return [word for word in re.split(r"[^a-z0-9]+", text.lower()) if word]
+
+
+def did_you_mean(
+    word: str, choices: Iterable[str], names: Mapping[str, str] | None = None
+) -> str | None:
+    """A hint naming the known word meant, or None when none is near enough to trust: the
+    same words as a known one or its name (`names`: each known word's name, as
+    'young people' for the theme 'children-and-young-people'), the only one holding all of
+    them, or one close in letters whose words are each close to a word said ('mental-helth',
+    not 'older-people' for 'young-people': one word alike is not the same meaning)."""
+    known = list(choices)
+    names = names or {}
+    said = _words(word)
+    if not said:
+        return None
+
+    def words_of(choice: str) -> set[str]:
+        return {*_words(choice), *_words(names.get(choice, ""))}
+
+    for choice in known:
+        if said in (_words(choice), _words(names.get(choice, ""))):
+            return f"did you mean '{choice}'?"
+    holding = [choice for choice in known if set(said) <= words_of(choice)]
+    if len(holding) == 1:
+        return f"did you mean '{holding[0]}'?"
+    for match in difflib.get_close_matches(word, known, n=3, cutoff=0.6):
+        theirs = words_of(match)
+        if all(difflib.get_close_matches(one, theirs, n=1, cutoff=0.6) for one in said):
+            return f"did you mean '{match}'?"
+    return None
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from publisher.plans.addresses import host_problem
@@ -52,6 +53,35 @@ KINDS = {
 }
 
 
+def names_of(known: Iterable[str]) -> dict[str, str]:
+    """Each known slug's name, where the known ones have names (places, themes)."""
+    found = getattr(known, "by_slug", known)
+    if not isinstance(found, Mapping):
+        return {}
+    return {slug: str(getattr(item, "name", "")) for slug, item in found.items()}
+
+
+def known_slug_hints(findings: list[Finding], data: object, reference: Reference) -> list[Finding]:
+    """A place or theme written as words ('young people'): its hint names the known one
+    meant, by slug or name, rather than a slug made from the words that is not there."""
+    out = []
+    for finding in findings:
+        field = finding.path[-2] if len(finding.path) > 1 else None
+        known = {"places": reference.places, "themes": reference.themes}.get(str(field))
+        if finding.code == "bad-format" and known is not None:
+            value = data
+            for part in finding.path:
+                value = value[part] if isinstance(value, dict | list) else None  # type: ignore[index]
+            if isinstance(value, str):
+                where = "places.yaml" if field == "places" else "themes.yaml"
+                meant = did_you_mean(value, known, names_of(known))
+                hint = meant or f"Use the slug of one in {where}: lower-case words joined by '-'."
+                out.append(replace(finding, hint=hint[:1].upper() + hint[1:]))
+                continue
+        out.append(finding)
+    return out
+
+
 def unknown(
     kind: str,
     slugs: Iterable[str | None],
@@ -67,7 +97,9 @@ def unknown(
     out: list[Finding] = []
     for index, slug in enumerate(slugs):
         if slug is not None and slug not in known:
-            hint = did_you_mean(slug, known) or f"Add it to {where}, or use one that is there."
+            hint = did_you_mean(slug, known, names_of(known)) or (
+                f"Add it to {where}, or use one that is there."
+            )
             path = (*within, index) if field is None else (*within, index, field)
             out.append(error(path, code, f"'{slug}' is not {what} in {where}.", hint))
     return out

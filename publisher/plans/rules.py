@@ -281,7 +281,8 @@ SMALL_TOTAL = 25_000
 
 def _grant_size_as_total(opportunity: Opportunity, base: FieldPath) -> list[Finding]:
     value = opportunity.value
-    if value is None or opportunity.funding not in GRANT_FUNDING or value.per_award is not None:
+    grants = opportunity.funding in GRANT_FUNDING or opportunity.route in GRANT_ROUTES
+    if value is None or not grants or value.per_award is not None:
         return []
     total = value.total
     low, high = (total.min, total.max) if isinstance(total, Range) else (value.min, value.max)

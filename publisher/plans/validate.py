@@ -290,6 +290,11 @@ def _word(
         hint: str | None = did_you_mean(name, known) or f"The fields here are: {', '.join(known)}."
         if name.isdigit():
             hint = "A comma inside {...} separates fields: write numbers without commas."
+        if name.strip() in known and ("\u00a0" in name or "\u202f" in name):
+            hint = (
+                f"It is '{name.strip()}' with a non-breaking space (often pasted from Word or a "
+                "web page) before the ':'. Delete that space."
+            )
         return error(
             full, "unknown-field", f"'{name}' is not a field we know here.", hint, at_key=True
         )

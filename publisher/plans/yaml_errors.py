@@ -115,12 +115,96 @@ def _last_open_bracket(text: str, mark: yaml.Mark) -> yaml.Mark | None:
     index = opened[-1]
     line = text.count("\n", 0, index)
     column = index - (text.rfind("\n", 0, index) + 1)
-    return yaml.Mark("", index, line, column, None, None)
+    return yaml.Mark("", index, line, column, "", 0)
+
+
+# Spaces that look like spaces but are not to YAML: no-break (pasted from Word or a web
+# page), figure, narrow no-break, the typographic ones and the ideographic space.
+_ODD_SPACE = re.compile("[\u00a0\u2000-\u200a\u202f\u3000]")
+_CURLY = "\u201c\u201d\u2018\u2019"  # “ ” ‘ ’
+_KEY_VALUE = re.compile(r"^(\s*(?:-\s+)?([\w-]+):\s+)(.*)$")
+
+
+def _cause(err: yaml.MarkedYAMLError, lines: list[str]) -> tuple[int, int, str, str] | None:
+    """The mistake a person most likely made, where libyaml's words would mislead: a
+    non-breaking space, curly quotes used as quotes, a quote opening a plain value, a list
+    item without '- '. Returns a 1-based line and column, the message and the hint."""
+    problem, context = err.problem or "", err.context or ""
+    marks = [mark for mark in (err.problem_mark, err.context_mark) if mark is not None]
+    rows = sorted({row for mark in marks for row in (mark.line - 1, mark.line) if row >= 0})
+    for row in rows:
+        odd = _ODD_SPACE.search(lines[row]) if row < len(lines) else None
+        if odd:
+            return (
+                row + 1,
+                odd.start() + 1,
+                "This line has a non-breaking space (often pasted from Word or a web page), "
+                "which looks like a space but is not one to YAML.",
+                "Delete the spaces at the start of the line and around the ':', and type "
+                "them again with the space bar.",
+            )
+    if err.problem_mark is None:
+        return None
+    row = err.problem_mark.line
+    here = lines[row] if row < len(lines) else ""
+    field = _KEY_VALUE.match(here)
+    if field and field.group(3)[:1] in _CURLY:
+        return (
+            row + 1,
+            len(field.group(1)) + 1,
+            f"This value starts with a curly quote ({field.group(3)[0]}), which YAML does not "
+            "read as a quote, so it cannot tell where the value ends.",
+            f'Use straight quotes instead: {field.group(2)}: "..." (or no quotes at all).',
+        )
+    quoted = re.match(r"([\"'])(.*?)\1[ \t]*([^\s#].*)$", field.group(3)) if field else None
+    if field and quoted:
+        mark, other = quoted.group(1), "'" if quoted.group(1) == '"' else '"'
+        whole = field.group(3).rstrip()
+        return (
+            row + 1,
+            len(field.group(1)) + 1,
+            f"This value starts with a quote ({mark}{quoted.group(2)}{mark}) and goes on after "
+            "it. To YAML a quote at the start must hold the whole value, so it cannot read "
+            "the rest.",
+            f"Put the whole value in {'single' if other == chr(39) else 'double'} quotes: "
+            f"{field.group(2)}: {other}{whole}{other} (or leave the quotes out).",
+        )
+    if err.context_mark is not None and "could not find expected ':'" in problem:
+        # A bare word under list items: the item is missing its '- '.
+        row = err.context_mark.line
+        bare = lines[row] if row < len(lines) else ""
+        above = next((t for t in reversed(lines[:row]) if t.strip()), "")
+        if (
+            ":" not in bare
+            and above.lstrip().startswith("- ")
+            and _indent(bare) == len(above) - len(above.lstrip())
+        ):
+            return (
+                row + 1,
+                _indent(bare) + 1,
+                "This line is in a list, but it does not start with '- ' like the items above.",
+                f"Start it with '- ', lined up with the others: - {bare.strip()}",
+            )
+    if "did not find expected '-' indicator" in problem and not here.lstrip().startswith("-"):
+        start = err.context_mark
+        if start is not None and start.column == _indent(here) and "block collection" in context:
+            return (
+                row + 1,
+                _indent(here) + 1,
+                "This line is lined up with the '- ' of the list item above it, so YAML "
+                "expects a new item here.",
+                "If it starts a new item, begin it with '- '. If it belongs to the item "
+                "above, indent it 2 more spaces, in line with that item's first field.",
+            )
+    return None
 
 
 def plain_yaml_error(err: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str, str, str | None]:
     problem, context = err.problem or "", err.context or ""
     lines = text.split("\n")
+    cause = _cause(err, lines)
+    if cause is not None:
+        return cause[0], cause[1], "not-yaml", cause[2], cause[3]
     # An unclosed quote or bracket is noticed where the file or the block ends; the person
     # needs to see where it was opened.
     if err.context_mark is not None and context.startswith("while scanning a quoted scalar"):
@@ -131,17 +215,17 @@ def plain_yaml_error(err: yaml.MarkedYAMLError, text: str) -> tuple[int, int, st
             "Close the quote at the end of the text, or remove it.",
         )
     if err.context_mark is not None and context.startswith("while parsing a flow"):
-        mark = err.context_mark
+        opening: yaml.Mark = err.context_mark
         if "sequence" not in context and "mapping" not in context:  # "a flow node"
-            mark = _last_open_bracket(text, err.problem_mark or mark) or mark
-        opened = text[mark.index] if mark.index < len(text) else ""
+            opening = _last_open_bracket(text, err.problem_mark or opening) or opening
+        opened = text[opening.index] if opening.index < len(text) else ""
         shape = (
             "square bracket '['"
             if "sequence" in context or (opened == "[" and "mapping" not in context)
             else "curly bracket '{'"
         )
         return (
-            *at(mark),
+            *at(opening),
             "not-yaml",
             f"This {shape} is never closed.",
             "Check for a missing ',' or closing bracket.",
