@@ -81,7 +81,7 @@ class Discord:
             parts = [f"**{said.summary}**"]
             if more:
                 parts.append(f"{more}: {said.home}")
-            parts.append(f"-# {said.footer} Every opportunity: <{said.home}>")
+            parts.append(f"-# {said.footer} · Every opportunity: <{said.home}>")
             return {
                 "content": chat.shorten("\n".join(parts), CONTENT),
                 "embeds": embeds,

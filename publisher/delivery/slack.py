@@ -82,7 +82,7 @@ class Slack:
             more = said.more(shown)
             if more:
                 blocks.append(_section(f"{more}: <{said.home}|see every opportunity>"))
-            footer = f"{escape(said.footer)} <{said.home}|Every opportunity>"
+            footer = f"{escape(said.footer)} · <{said.home}|Every opportunity>"
             blocks.append(
                 {
                     "type": "context",
