@@ -304,3 +304,35 @@ def test_a_broken_plan_is_not_overwritten(folder: Path, capsys: pytest.CaptureFi
     assert "cannot be read as a plan (line" in err
     assert "Fix it first (publisher check" in err
     assert plan.read_text() == "schema: 1\ncommissioner: [\n"
+
+
+def test_a_plan_whose_list_is_not_indented_stays_readable(folder: Path) -> None:
+    plan = folder / "plans" / "leeds-city-council.yaml"
+    plan.write_text(
+        "schema: 1\n"
+        "commissioner: {id: leeds-city-council, name: Leeds City Council, kind: council}\n"
+        "opportunities:\n"
+        "- id: kept\n"
+        "  title: Kept as it is\n"
+        "  summary: Not in the spreadsheet.\n"
+        "  status: planning\n"
+    )
+    run = _publisher(
+        "import", str(SAMPLES / "tidy.xlsx"), "--commissioner", "leeds-city-council",
+        "--today", TODAY, cwd=folder,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "\n- id: lcc-2027-001\n" in plan.read_text()
+    assert sorted(_opportunities(plan)) == ["kept", "lcc-2027-001", "lcc-2027-002", "lcc-2027-003"]
+
+
+def test_a_csv_saved_by_excel_on_windows(folder: Path) -> None:
+    sheet = folder / "pipeline.csv"
+    sheet.write_bytes(
+        "Title;Description;Value\r\nCafés for carers;Somewhere to rest;£5,000\r\n".encode("cp1252")
+    )
+    run = _publisher("import", str(sheet), "--commissioner", "bradford-council", cwd=folder)
+    assert run.returncode == 0, run.stdout + run.stderr
+    cafes = _opportunities(folder / "plans" / "bradford-council.yaml")["cafes-for-carers"]
+    assert cafes["title"] == "Cafés for carers"
+    assert cafes["value"] == {"total": 5000}

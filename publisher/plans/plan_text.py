@@ -92,8 +92,9 @@ _Dumper.add_representer(str, _text)
 _Dumper.add_representer(float, _number)
 
 
-def opportunity_yaml(opportunity: dict[str, Any]) -> str:
-    """One opportunity as a list item, indented as plans are (two spaces, then '- ')."""
+def opportunity_yaml(opportunity: dict[str, Any], indent: int = 2) -> str:
+    """One opportunity as a list item, indented as the plan's others are (the examples:
+    two spaces, then '- ')."""
     text = yaml.dump(
         [opportunity],
         Dumper=_Dumper,
@@ -102,7 +103,8 @@ def opportunity_yaml(opportunity: dict[str, Any]) -> str:
         width=90,
         indent=2,
     )
-    return "".join(f"  {line}" if line.strip() else line for line in text.splitlines(True))
+    margin = " " * indent
+    return "".join(margin + line if line.strip() else line for line in text.splitlines(True))
 
 
 def without_notes(text: str) -> str:
@@ -170,6 +172,9 @@ def write_plan(
     """The plan's new text. `document` is the plan as it was (None for a new plan), read
     from its text without the old notes block; `header` the plan's other fields."""
     kept = _blocks(document, len(document.data.get("opportunities") or [])) if document else None
+    indent = 2
+    if kept is not None:
+        indent = len(kept[1][0]) - len(kept[1][0].lstrip(" "))
     old: list[str] = []
     tail = ""
     if document is None:
@@ -190,7 +195,7 @@ def write_plan(
         if index < len(old) and index not in changed:
             block = old[index]
         else:
-            block = opportunity_yaml(opportunity)
+            block = opportunity_yaml(opportunity, indent)
             if index > 0 and not parts[-1].endswith("\n\n"):
                 block = "\n" + block
             if index < len(opportunities) - 1:
