@@ -9,14 +9,21 @@ import json
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 
 from publisher import cli
 from publisher.builder.site import build
 from publisher.changes.diff import Change, Kind
 from publisher.changes.preview import Item, Line, Preview
+from publisher.delivery import notify
+from publisher.delivery.database import connect
+from publisher.delivery.snapshot import load_published
 from publisher.plans.model import Status
+from publisher.service.web import create_app
+from publisher.settings import Settings
 from tests.changes.gitplans import COMMISSIONER, PlanRepo
+from tests.service.server import free_socket, serving
 
 TODAY = dt.date(2026, 6, 1)
 BROKEN_AT = "- id: carers-grants\n"
@@ -59,6 +66,9 @@ def test_the_build_keeps_the_last_good_version(
     assert said in (out / f"transparency/{COMMISSIONER}.html").read_text()
     listed = json.loads((out / "all.json").read_text())
     assert len(listed["opportunities"]) == 2
+    with serving(free_socket(), lambda url: create_app(out, repo.plans, url)) as served:
+        answers = {path: httpx.get(served.url + path, timeout=30).status_code for path in sent}
+    assert {path: code for path, code in answers.items() if code != 200} == {}
 
 
 def test_diff_says_the_change_would_hold_them(
@@ -110,3 +120,28 @@ def test_diff_counts_are_never_negative() -> None:
     ]
     preview = Preview("a", "b", {"Leeds": items}, [], [], [])
     assert preview.counts() == {"new": 1, "withdrawn": 3, "changed": 1, "details": 1}
+
+
+def test_notify_agrees_nothing_is_withdrawn(tmp_path: Path) -> None:
+    """The notify pass reads the plans as the build publishes them: the held file's
+    opportunities are still there, unchanged, so nothing is announced or withdrawn."""
+    repo = PlanRepo(tmp_path / "repo")
+    repo.commit("2026-05-01", "first plan")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'state.db'}", maildir=tmp_path / "mail"
+    )
+    engine = connect(settings.database_url)
+    first = notify.run_pass(
+        repo.plans, settings, lambda: dt.datetime(2026, 5, 2, 9, tzinfo=dt.UTC), engine=engine
+    )
+    assert first.first_run
+    repo.file.write_text(repo.file.read_text().replace("status: planning", "status: nonsense"))
+    repo.git("commit", "-q", "-am", "a broken edit", day="2026-05-20")
+    later = notify.run_pass(
+        repo.plans, settings, lambda: dt.datetime(2026, 5, 21, 9, tzinfo=dt.UTC), engine=engine
+    )
+    assert later.announcements == []
+    assert [Path(file).name for file in later.held] == [f"{COMMISSIONER}.yaml"]
+    with engine.connect() as conn:
+        published = load_published(conn)
+    assert published[f"{COMMISSIONER}/social-prescribing"].withdrawn_at is None
