@@ -215,8 +215,9 @@ def read_mapping(path: Path) -> tuple[dict[str, str], int | None]:
     return columns, row
 
 
-def mapping_example(unplaced: list[str], placed: list[Placed]) -> str:
-    """A mapping file to copy: every heading, with the field it holds or a field to choose."""
+def mapping_example(unplaced: list[str], placed: list[Placed], header_row: int) -> str:
+    """A mapping file to copy: every heading, with the field it holds or a field to choose,
+    and the row the headings were read from."""
     lines = [
         "# Which plan field each column holds. Write a field name after each heading:",
         "#   " + ", ".join(BY_KEY),
@@ -227,6 +228,10 @@ def mapping_example(unplaced: list[str], placed: list[Placed]) -> str:
         if column.key is not None:
             lines.append(f"  {_quoted(column.heading)}: {column.key}")
     lines += [f"  {_quoted(heading)}: keep        # title? summary? ..." for heading in unplaced]
+    lines += [
+        f"# These headings are on row {header_row}. If yours are on another row, say which:",
+        f"header_row: {header_row}",
+    ]
     return "\n".join(lines) + "\n"
 
 

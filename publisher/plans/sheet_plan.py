@@ -91,7 +91,7 @@ def import_spreadsheet(
             + ", ".join(f"'{h}'" for h in table.unplaced or headings)
             + ". Write a mapping file like this one (say which field each column holds), "
             "save it as mapping.yaml and run the import again with --mapping mapping.yaml:"
-            "\n\n" + mapping_example(table.unplaced or headings, table.columns)
+            "\n\n" + mapping_example(table.unplaced or headings, table.columns, table.header_row)
         )
     document, _ = _existing(plan)
     data: dict[str, Any] = dict(document.data) if document is not None else {}

@@ -48,6 +48,18 @@ def test_export_then_import_gives_back_the_same_plan(
     assert collect(fresh).rows == collect(plans, plan).rows
 
 
+def test_rows_of_other_plans_are_left_out_of_an_import(
+    plans: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = (plans / "kirklees-council.yaml").read_bytes()
+    assert main(["export", "--format", "csv", "--out", "all.csv"]) == 0
+    assert main(["import", "all.csv", "--commissioner", "kirklees-council", "--today", TODAY]) == 0
+    out = capsys.readouterr().out
+    others = sum(len(collect(plans, p).rows) for p in EXAMPLES if p != "kirklees-council")
+    assert f"Left out {others} rows for other commissioners." in out
+    assert (plans / "kirklees-council.yaml").read_bytes() == before
+
+
 def test_a_workbook_has_dates_as_dates_and_money_as_numbers(plans: Path) -> None:
     assert main(["export", "--format", "xlsx", "--out", "all.xlsx"]) == 0
     sheet = load_workbook("all.xlsx").active
