@@ -101,6 +101,9 @@ def build_message(payload: dict[str, Any], mail_from: str, date: datetime) -> Em
     recipients = payload.get("to")
     if not isinstance(recipients, list) or not recipients:
         raise UnsafeMessageError("the message has no recipients")
+    if payload.get("each"):
+        # Members never see each other's addresses: an item for many is split first.
+        raise UnsafeMessageError("a message for many addresses must go to each on its own")
     message_id = _text(payload, "message_id") or ""
     if not _MESSAGE_ID.fullmatch(message_id):
         raise UnsafeMessageError(f"the message id {message_id!r} is not of the form <id@domain>")

@@ -5,16 +5,18 @@ documented in docs/webhooks.md)."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from publisher.delivery import recipients
 from publisher.delivery.channels import Subscriber
 from publisher.formats import calendar, data, feeds, pages
 from publisher.model.views import FUNDING_WORDS, Collection, OpportunityView, SiteData
 from publisher.plans.characters import one_line, scrub
-from publisher.plans.model import Funding
+from publisher.plans.model import EmailChannel, Funding
 from publisher.text import templates, words
 
 WEBHOOK_VERSION = 1
@@ -95,7 +97,8 @@ def _render(name: str, **context: Any) -> str:
     break a template file ends with (pages end with one); an email part never has: it is
     dropped."""
     text = templates.environment().get_template(f"email/{name}").render(**context)
-    return text.removesuffix("\n")
+    # One blank line between parts, however the template's blocks nest.
+    return re.sub(r"\n{3,}", "\n\n", text).removesuffix("\n")
 
 
 def _macro(name: str, *args: Any, **kwargs: Any) -> str:
@@ -226,13 +229,27 @@ def email_payload(
     # characters (a right-to-left override would disguise the subject). The bodies lose
     # control characters too; a checked plan holds none, but history or a places file might.
     subject = one_line(_render("subject.txt", m=found))
-    host = urlsplit(base_url).hostname or "localhost"
     attachments = []
     if found.kind == "single" and found.entries[0].ics:
         attachments.append(
             {"filename": "dates.ics", "content_type": "text/calendar", "text": found.entries[0].ics}
         )
-    assert subscriber.channel.kind == "email"
+    channel = subscriber.channel
+    assert isinstance(channel, EmailChannel)
+    return recipients.mark(_email(subscriber, found, key, base_url, subject, attachments),
+                           recipients.Source.of(channel))  # fmt: skip
+
+
+def _email(
+    subscriber: Subscriber,
+    found: Message,
+    key: str,
+    base_url: str,
+    subject: str,
+    attachments: list[dict[str, str]],
+) -> dict[str, Any]:
+    assert isinstance(subscriber.channel, EmailChannel)
+    host = urlsplit(base_url).hostname or "localhost"
     return {
         "to": list(subscriber.channel.to),
         "subject": subject,

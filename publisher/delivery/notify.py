@@ -17,7 +17,15 @@ from sqlalchemy import Connection, Engine, and_, select, update
 
 from publisher.changes.diff import Kind, canonical, compare, version
 from publisher.changes.wording import sentence
-from publisher.delivery import channels, messages, outbox, reminders, snapshot, welcome
+from publisher.delivery import (
+    channels,
+    messages,
+    outbox,
+    recipients,
+    reminders,
+    snapshot,
+    welcome,
+)
 from publisher.delivery.channels import Subscriber
 from publisher.delivery.chat_sender import chat_senders
 from publisher.delivery.database import connect, create_or_upgrade, digest_entries, insert_new
@@ -36,7 +44,7 @@ from publisher.model.views import (
 )
 from publisher.plans.dates import LONDON, MONTHS
 from publisher.plans.errors import Problem
-from publisher.plans.model import GRANT_FUNDING, Opportunity
+from publisher.plans.model import GRANT_FUNDING, EmailChannel, Opportunity
 from publisher.plans.reference_files import read_reference_files
 from publisher.settings import Settings
 
@@ -123,8 +131,9 @@ def _view(site: SiteData, uid: str, item: Opportunity) -> OpportunityView:
     return view_in(site, commissioner or CommissionerView.gone(commissioner_id), item)
 
 
-def _existing(conn: Connection, keys: set[str]) -> set[str]:
-    """Keys already queued or put aside, so their messages are not composed again."""
+def _existing(conn: Connection, keys: set[str], split: bool = False) -> set[str]:
+    """Keys already queued or put aside, so their messages are not composed again; with
+    `split`, also those already split into an item per address (recipients.py)."""
     found: set[str] = set()
     ordered = sorted(keys)
     for start in range(0, len(ordered), 500):
@@ -133,6 +142,11 @@ def _existing(conn: Connection, keys: set[str]) -> set[str]:
         found.update(
             conn.scalars(select(digest_entries.c.key).where(digest_entries.c.key.in_(chunk)))
         )
+    for key in ordered if split else ():
+        low, high = recipients.split_range(key)
+        column = outbox_table.c.key
+        if key not in found and conn.scalar(select(column).where(column > low, column < high)):
+            found.add(key)
     return found
 
 
@@ -311,7 +325,10 @@ def run_pass(
                         entries.maker(due.view, due.key, "reminder", [due.line], due.reminder),
                     )
                 )
-            known = _existing(conn, {key for key, _ in candidates})
+            split = isinstance(subscriber.channel, EmailChannel) and recipients.Source.of(
+                subscriber.channel
+            ).each
+            known = _existing(conn, {key for key, _ in candidates}, split)
             made = [make() for key, make in candidates if key not in known]
             _route(conn, site, subscriber, made, now, report)
             if subscriber.channel.cadence != "immediate":

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from publisher.delivery import claims
+from publisher.delivery import claims, recipients
 from publisher.delivery.chat import FORMAT_REFUSED
 from publisher.delivery.claims import State
 from publisher.delivery.database import insert_new, outbox
@@ -126,6 +126,10 @@ def dispatch(
     )  # fmt: skip
     started = now()
     over = started + pass_time
+    # An item for many addresses becomes one per address before any is sent.
+    split = recipients.split_due(
+        engine, started, max_attempts=max_attempts, base_delay=base_delay, max_delay=max_delay
+    )
     with engine.connect() as conn:
         channels = conn.scalars(
             select(outbox.c.channel)
@@ -134,7 +138,7 @@ def dispatch(
             .order_by(outbox.c.channel)
         ).all()
     if not channels:
-        return DispatchReport()
+        return DispatchReport(notes=_split_notes(split))
 
     def one(channel: str) -> claims.Tally:
         return _dispatch_channel(engine, channel, senders, now, policy, stop, over)
@@ -157,8 +161,16 @@ def dispatch(
         sent=sum(t.sent for t in found),
         retried=sum(t.retried for t in found),
         failed=sum(t.failed for t in found),
-        notes={t.channel: t.notes for t in found if t.notes},
+        notes={**_split_notes(split), **{t.channel: t.notes for t in found if t.notes}},
     )
+
+
+def _split_notes(split: list[str]) -> dict[str, list[str]]:
+    notes: dict[str, list[str]] = {}
+    for note in split:
+        channel, _, words = note.partition(": ")
+        notes.setdefault(channel, []).append(words)
+    return notes
 
 
 def list_items(

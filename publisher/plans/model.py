@@ -488,7 +488,27 @@ class ChannelBase(Strict):
 
 class EmailChannel(ChannelBase):
     kind: Literal["email"]
-    to: Annotated[list[Email], Field(min_length=1)]
+    to: list[Email] = Field(
+        default_factory=list,
+        description="Addresses here are in git for anyone to read: a mailing list's address, "
+        "or an editor's. Members' own addresses go in to_file or to_env.",
+    )
+    to_file: ShortText | None = Field(
+        default=None,
+        description="A file outside the plans repository, one address a line (# starts a "
+        "note); a relative path is from the folder the publisher runs in.",
+    )
+    to_env: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")] | None = Field(
+        default=None,
+        description="An environment variable holding addresses, separated by commas, spaces "
+        "or new lines.",
+    )
+
+    @model_validator(mode="after")
+    def _someone(self) -> EmailChannel:
+        if not (self.to or self.to_file or self.to_env):
+            raise ValueError("an email channel needs to:, to_file: or to_env: to say who gets it")
+        return self
 
 
 class WebhookChannel(ChannelBase):

@@ -6,10 +6,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from urllib.parse import urlsplit
 
+from publisher.plans import channel_addresses
 from publisher.plans.addresses import host_problem
 from publisher.plans.chat_hosts import NAMES, chat_tool_of
 from publisher.plans.errors import FieldPath, did_you_mean
-from publisher.plans.model import ChannelFile, PlacesFile, ThemesFile
+from publisher.plans.model import ChannelFile, EmailChannel, PlacesFile, ThemesFile
 from publisher.plans.reference import Reference
 from publisher.plans.validate import Finding, error, warning
 
@@ -135,6 +136,8 @@ def check_channels(channels: ChannelFile, reference: Reference, file_stem: str) 
                     "min_value is more than max_value, so nothing would match.",
                 )
             )
+        if isinstance(channel, EmailChannel):
+            out += channel_addresses.check(channel, base)
         url = getattr(channel, "url", None)
         if isinstance(url, str):
             out += _private_webhook(url, (*base, "url"), reference.allow_private_webhooks)

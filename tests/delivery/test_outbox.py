@@ -21,8 +21,10 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 
 from publisher.delivery.claims import State
 from publisher.delivery.database import (
+    ADOPT,
     SCHEMA_VERSION,
     DatabaseError,
+    channel_state,
     connect,
     create_or_upgrade,
     outbox,
@@ -836,11 +838,14 @@ def test_a_version_2_database_is_upgraded_keeping_its_outbox(database: Engine) -
         )  # fmt: skip
         conn.exec_driver_sql("ALTER TABLE outbox DROP COLUMN started_at")
         conn.exec_driver_sql("ALTER TABLE outbox DROP COLUMN cut_off")
+        conn.exec_driver_sql("DROP TABLE channel_state")
         conn.execute(delete(schema_version))
         conn.execute(insert(schema_version).values(version=2, applied_at=T0))
-    assert create_or_upgrade(database) == SCHEMA_VERSION == 3
+    assert create_or_upgrade(database) == SCHEMA_VERSION == 4
     with database.connect() as conn:
-        assert conn.scalars(select(schema_version.c.version)).all() == [2, 3]
+        assert conn.scalars(select(schema_version.c.version)).all() == [2, 3, 4]
+        # Version 4: the channels there are will be adopted without a welcome.
+        assert conn.scalars(select(channel_state.c.channel)).all() == [ADOPT]
     assert states(database) == {"a": ("sending", 1), "b": ("queued", 0)}
     receiver = Receiver()
     assert run(database, receiver, Clock()).sent == 1
