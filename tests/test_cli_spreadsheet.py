@@ -294,6 +294,14 @@ def test_a_missing_file_and_a_missing_commissioner(
     assert capsys.readouterr().err == "publisher import: There is no file called 'nowhere.xlsx'.\n"
     assert main(["import", str(SAMPLES / "tidy.xlsx")]) == 2
     assert "say whose plan this is, with --commissioner ID" in capsys.readouterr().err
+    tidy = str(SAMPLES / "tidy.xlsx")
+    assert main(["import", tidy, "--commissioner", "leeds-city-council", "--out", "x.yaml"]) == 1
+    assert "write the plan of 'leeds-city-council' to leeds-city-council.yaml, not x.yaml" in (
+        capsys.readouterr().err
+    )
+    assert main(["import", tidy, "--commissioner", "Leeds City Council"]) == 1
+    assert "'Leeds City Council' cannot be a commissioner id" in capsys.readouterr().err
+    assert sorted(p.name for p in (folder / "plans").iterdir()) == ["places.yaml", "themes.yaml"]
 
 
 def test_a_broken_plan_is_not_overwritten(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -103,6 +103,11 @@ def import_spreadsheet(
             f"{plan} is the plan of '{found}', not '{commissioner}'. Leave out "
             "--commissioner, or choose the right --out file."
         )
+    if document is None and plan.stem != commissioner:
+        raise SheetImportError(
+            f"A plan file is named after its commissioner: write the plan of "
+            f"'{commissioner}' to {plan.with_name(commissioner + '.yaml')}, not {plan}."
+        )
     if not re.match(SLUG_PATTERN, commissioner):
         raise SheetImportError(
             f"'{commissioner}' cannot be a commissioner id: use lower-case letters, digits "
