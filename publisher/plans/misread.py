@@ -12,6 +12,7 @@ from publisher.plans.load import Document
 from publisher.plans.validate import Finding, warning
 
 _COMMENT_AFTER = re.compile(r"[ \t]+#(.*)")
+_TEXT_THEN_COMMENT = re.compile(r"\S[ \t]+#")
 _CURLY_OPEN = "\u201c\u2018"  # “ ‘
 _CURLY_CLOSE = "\u201d\u2019"  # ” ’
 _SHOWN = 60
@@ -40,9 +41,17 @@ def check_misread(document: Document) -> list[Finding]:
     text = document.text
     if " #" not in text and "\t#" not in text and not any(q in text for q in _CURLY_OPEN):
         return []  # most files: nothing to look at
+    # only the lines where something follows a value, or a curly quote is
+    suspect = {
+        number
+        for number, line in enumerate(text.split("\n"))
+        if _TEXT_THEN_COMMENT.search(line) or any(q in line for q in _CURLY_OPEN)
+    }
     out: list[Finding] = []
     for path, span in document.positions.items():
-        if span.end <= span.start or text[span.start] in "\"'|>[{":
+        if span.line not in suspect or span.end <= span.start:
+            continue
+        if text[span.start] in "\"'|>[{":
             continue  # quoted, a block of lines, or brackets: written as meant
         value = _at(document.data, path)
         if not isinstance(value, str):
