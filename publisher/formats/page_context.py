@@ -240,8 +240,8 @@ templates.share(
 # The groups of current opportunities, in page order: open now, opening soon (within
 # model.views.SOON), later (further ahead, no opening date, or closed and being decided).
 GROUPS = ("open", "soon", "later")
-FIRST_CARDS = 3  # cards a group shows before the rest are listed by title only: a phone
-# shows about one card a screen, so three groups of three keep a page to a few screens
+FIRST_CARDS = 2  # cards each group shows on the home page, before a link to all of them:
+# with the form and the lists, the home page stays a few screens long on a phone
 _GROUP_OF = {State.OPEN: "open", State.OPENING_SOON: "soon"}
 
 

@@ -23,7 +23,17 @@ from publisher.formats.base import (
     Whole,
     digest,
 )
-from publisher.formats.cards import Card, Filler, filled, sections
+from publisher.formats.cards import (
+    Card,
+    Filler,
+    Pager,
+    Section,
+    filled,
+    overview,
+    page_path,
+    paginate,
+    sections,
+)
 from publisher.formats.page_context import (
     FIRST_CARDS,
     GROUPS,
@@ -42,6 +52,7 @@ from publisher.model.transparency import record as transparency_record
 from publisher.model.views import (
     Collection,
     CommissionerView,
+    Listing,
     OpportunityView,
     Scope,
     SiteData,
@@ -186,6 +197,11 @@ def _group(card: Card) -> str:
 
 WHEN = [(key, "") for key in GROUPS]
 
+# Awarded, cancelled or withdrawn opportunities a list page names under its cards, on its
+# last page: the first few in list order; its spreadsheet and the transparency pages have
+# every one.
+SETTLED_SHOWN = 10
+
 
 def index(site: SiteData) -> str:
     current = [v for v in site.opportunities if v.is_current]
@@ -211,7 +227,7 @@ def index_page(
         "index.html",
         site,
         "index.html",
-        sections=sections(current, WHEN, _group, FIRST_CARDS, fill, more=True),
+        sections=sections(current, WHEN, _group, FIRST_CARDS, fill),
         total=len(current),
         groups=listing_groups(site, counts),
         packaged=packaged,
@@ -219,15 +235,35 @@ def index_page(
     )
 
 
-def when_page(site: SiteData, group: str, current: Sequence[Card], fill: Filler = filled) -> str:
-    """A page of every current opportunity in one group: 'open.html', 'soon.html'..."""
-    chosen = [one for one in current if one.group == group]
+def _filled(page: Sequence[Section], fill: Filler) -> list[Section]:
+    return [replace(one, cards=[fill(c) for c in one.cards]) for one in page]
+
+
+def _pager(stem: str, pages: Sequence[object], number: int) -> Pager:
+    return Pager(number, [page_path(stem, n) for n in range(1, len(pages) + 1)])
+
+
+def when_paged(group: str, current: Sequence[Card]) -> list[list[Section]]:
+    """The pages of one group of the home page ('open.html', then 'open/page-2.html'...)."""
+    return paginate([one for one in current if one.group == group], [(group, "")], _group)
+
+
+def when_page(
+    site: SiteData,
+    group: str,
+    pages: Sequence[Sequence[Section]],
+    number: int,
+    fill: Filler = filled,
+) -> str:
+    """Page `number` of every current opportunity in one group: 'open.html'..."""
+    pager = _pager(group, pages, number)
     return _render(
         "when.html",
         site,
-        f"{group}.html",
+        pager.address(number),
         group=group,
-        sections=sections(chosen, [(group, "")], _group, LIST_CARDS, fill),
+        sections=_filled(pages[number - 1], fill),
+        pager=pager,
         finder=finder(site),
     )
 
@@ -235,62 +271,72 @@ def when_page(site: SiteData, group: str, current: Sequence[Card], fill: Filler 
 def whens(site: SiteData) -> Iterator[tuple[str, str]]:
     current = [card(site, v) for v in site.opportunities if v.is_current]
     for group in GROUPS:
-        yield f"{group}.html", when_page(site, group, current)
+        pages = when_paged(group, current)
+        for number in range(1, len(pages) + 1):
+            yield page_path(group, number), when_page(site, group, pages, number)
 
 
-# Cards a group shows on a list page before the rest are listed by title only: the same as
-# the home page, so that no list of cards is more than a few screens on a phone.
-LIST_CARDS = FIRST_CARDS
-
-
-def listing(site: SiteData, collection: Collection) -> str:
+def listing(site: SiteData, collection: Collection) -> Iterator[tuple[str, str]]:
+    """Every page of a list: 'place/leeds.html', then 'place/leeds/page-2.html'..."""
     members = collection.members
     listing = collection.listing
-    packaged = bool(members) if listing is not None and listing.kind == "commissioner" else None
-    return listing_page(
-        site,
-        collection,
-        [card(site, v) for v in members if v.is_current],
-        [card(site, v) for v in members if not v.is_current],
-        packaged=bool(site.opportunities) if packaged is None else packaged,
-    )
+    assert listing is not None, "'all' is the index page"
+    packaged = bool(members) if listing.kind == "commissioner" else bool(site.opportunities)
+    current = [card(site, v) for v in members if v.is_current]
+    settled = [card(site, v) for v in members if not v.is_current]
+    pages = listing_paged(site, listing, current)
+    for number in range(1, len(pages) + 1):
+        yield (
+            page_path(collection.path, number),
+            listing_page(site, collection, pages, number, settled, packaged),
+        )
+
+
+def listing_paged(site: SiteData, shown: Listing, current: Sequence[Card]) -> list[list[Section]]:
+    """A list page's current opportunities in groups and pages: a place's by how far they
+    reach (in the place, across each wider place), any other list's as the home page
+    groups them."""
+    if shown.kind != "place":
+        return paginate(current, WHEN, _group)
+    places = site.places
+    wider = [(slug, places.name(slug)) for slug in places.chain(shown.slug)[1:]]
+
+    def key_of(one: Card) -> str:
+        return place_group(one.places, shown.slug, places)
+
+    return paginate(current, [("in", shown.name), *wider], key_of)
 
 
 def listing_page(
     site: SiteData,
     collection: Scope,
-    current: Sequence[Card],
+    pages: Sequence[Sequence[Section]],
+    number: int,
     settled: Sequence[Card],
     packaged: bool,
     fill: Filler = filled,
 ) -> str:
-    """A list page, its current opportunities in groups: a place's by how far they reach
-    (in the place, across each wider place), any other list's as the home page groups them;
-    `packaged` says whether the OCDS package it links exists (a commissioner's own, else
-    the site's)."""
+    """Page `number` of a list page; the last page also names the list's awarded and
+    cancelled opportunities (`settled`); `packaged` says whether the OCDS package it links
+    exists (a commissioner's own, else the site's)."""
     shown = collection.listing
     assert shown is not None, "'all' is the index page"
     commissioner = next((c for c in site.commissioners if c.listing == shown), None)
-    if shown.kind == "place":
-        places = site.places
-        wider = [(slug, places.name(slug)) for slug in places.chain(shown.slug)[1:]]
-        keys = [("in", shown.name), *wider]
-
-        def key_of(one: Card) -> str:
-            return place_group(one.places, shown.slug, places)
-
-        groups = sections(current, keys, key_of, LIST_CARDS, fill)
-    else:
-        groups = sections(current, WHEN, _group, LIST_CARDS, fill)
+    pager = _pager(collection.path, pages, number)
+    last = number == len(pages)
+    groups = overview(pages)
     return _render(
         "list.html",
         site,
-        f"{collection.path}.html",
+        pager.address(number),
         collection=collection,
         shown=shown,
-        sections=groups,
-        total=len(current),
-        settled=settled,
+        groups=groups,
+        sections=_filled(pages[number - 1], fill),
+        pager=pager,
+        total=sum(one.total for one in groups),
+        settled=settled[:SETTLED_SHOWN] if last else (),
+        settled_total=len(settled),
         commissioner=commissioner,
         packaged=packaged,
         finder=finder(site),
@@ -338,7 +384,7 @@ def pages(site: SiteData) -> Iterator[tuple[str, str]]:
         yield f"transparency/{commissioner.id}.html", transparency(site, commissioner)
     for collection in site.collections():
         if collection.listing is not None:
-            yield f"{collection.path}.html", listing(site, collection)
+            yield from listing(site, collection)
 
 
 # --- as a format (formats/base.py) ---------------------------------------------------------
@@ -370,55 +416,95 @@ class Pages(Format):
 
         shown = [one for one in members if one.current]
         fill = _Fill(shelf, shown)
+        current = [shelf.facts(one) for one in shown]
 
         def index() -> str:
-            cards = [shelf.facts(one) for one in shown]
-            return index_page(site, cards, counts, bool(members), fill)
+            return index_page(site, current, counts, bool(members), fill)
 
         key = digest("index.html", whole.said, whole.every)
         yield Output("index.html", key, index, len(members))
         for group in GROUPS:
+            pages = when_paged(group, current)
+            base = digest(group, whole.said, repr(_shape(pages)))
+            for number, page in enumerate(pages, 1):
 
-            def when(group: str = group) -> str:
-                return when_page(site, group, [shelf.facts(one) for one in shown], fill)
+                def when(
+                    group: str = group, pages: list[list[Section]] = pages, number: int = number
+                ) -> str:
+                    return when_page(site, group, pages, number, fill)
 
-            key = digest(f"{group}.html", whole.said, whole.every)
-            yield Output(f"{group}.html", key, when, len(members))
+                key = digest(base, str(number), fill.digests(page))
+                yield Output(page_path(group, number), key, when, _size(page))
         yield Output("glossary.html", digest("glossary.html"), lambda: glossary(site), 0)
         for name, content in static_files().items():
             key = digest(name, content)
             yield Output(f"static/{name}", key, partial(_same, content), 0)
         for bundle in whole.bundles:
             if bundle.listing is not None:
-                make = partial(_list_page, site, bundle, shelf)
-                yield Output(f"{bundle.path}.html", bundle.key, make, len(bundle.members))
+                yield from _list_pages(site, whole, bundle, shelf)
+
+
+def _shape(pages: Sequence[Sequence[Section]]) -> list[list[tuple[str, int, int, bool]]]:
+    """What a page shows of its list besides its own cards: every group's count and where
+    it starts, and the number of pages."""
+    return [[(s.key, s.total, s.start, s.continued) for s in page] for page in pages]
+
+
+def _size(page: Sequence[Section]) -> int:
+    return sum(len(one.cards) for one in page)
 
 
 def _same(content: bytes) -> bytes:
     return content
 
 
-def _list_page(site: SiteData, bundle: Bundle, shelf: Shelf) -> str:
+def _list_pages(site: SiteData, whole: Whole, bundle: Bundle, shelf: Shelf) -> Iterator[Output]:
+    """A list's pages, each keyed by its own cards and the list's shape: a change to one
+    opportunity makes again only the page it is on (and the last, which names the settled
+    ones, when it is one of those)."""
+    listing = bundle.listing
+    assert listing is not None
     shown = [m for m in bundle.members if m.current]
-    settled = [shelf.facts(m) for m in bundle.members if not m.current]
-    current = [shelf.facts(m) for m in shown]
-    return listing_page(site, bundle, current, settled, bundle.packaged, _Fill(shelf, shown))
+    settled_members = [m for m in bundle.members if not m.current]
+    settled = [shelf.facts(m) for m in settled_members]
+    pages = listing_paged(site, listing, [shelf.facts(m) for m in shown])
+    fill = _Fill(shelf, shown)
+    own = repr(next((c for c in site.commissioners if c.listing == listing), None))
+    base = digest(
+        bundle.path, repr(listing), own, repr(bundle.packaged), whole.said, repr(_shape(pages))
+    )
+    ends = b"".join(m.digest for m in settled_members[:SETTLED_SHOWN])
+    for number, page in enumerate(pages, 1):
+        last = ends + str(len(settled)).encode() if number == len(pages) else b""
+
+        def make(pages: list[list[Section]] = pages, number: int = number) -> str:
+            return listing_page(site, bundle, pages, number, settled, bundle.packaged, fill)
+
+        key = digest(base, str(number), fill.digests(page), last)
+        yield Output(page_path(bundle.path, number), key, make, _size(page))
 
 
 class _Fill:
-    """Gives a kept card its HTML, as seen from the top folder: only the few a list shows
-    as cards are read (the rest of a list is its titles)."""
+    """Gives a kept card its HTML, as seen from the top folder: a page reads only its own
+    cards' fragments."""
 
     def __init__(self, shelf: Shelf, members: Sequence[Member]) -> None:
         self.shelf = shelf
         self.members = members
         self.by_url: dict[str, Member] = {}
 
-    def __call__(self, card: Card) -> Card:
+    def _member(self, card: Card) -> Member:
         if not self.by_url:
             self.by_url = {self.shelf.facts(one).url: one for one in self.members}
-        fragment = self.shelf.fragment(self.by_url[card.url], 0)
+        return self.by_url[card.url]
+
+    def __call__(self, card: Card) -> Card:
+        fragment = self.shelf.fragment(self._member(card), 0)
         return replace(card, html=bytes(fragment).decode("utf-8"))
+
+    def digests(self, page: Sequence[Section]) -> bytes:
+        """What the cards on a page are made from: their members' digests."""
+        return b"".join(self._member(c).digest for one in page for c in one.cards)
 
 
 PAGES = Pages()

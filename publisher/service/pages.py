@@ -10,7 +10,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 # Also imported for its helpers (the `day` filter of base.html...): it shares them with
 # every template when it is imported (publisher/text/templates.py, share).
@@ -202,13 +202,22 @@ def found(site: SiteData, choice: Choice, wanted: list[str]) -> list[Opportunity
     ]
 
 
-def find(site: SiteData, choice: Choice, text: str) -> bytes:
-    """The answer to the form: the matching opportunities grouped as on the home page, and
-    where to get alerts and feeds for the same places, themes and funding types."""
+def find(site: SiteData, choice: Choice, text: str, page: int = 1) -> bytes:
+    """The answer to the form: the matching opportunities grouped as on the home page, a
+    page of them at a time, and where to get alerts and feeds for the same places, themes
+    and funding types. A page past the last shows the last."""
     wanted = words_of(text)
     current = [site_pages.card(site, view) for view in found(site, choice, wanted)]
-    groups = cards.sections(current, [(key, "") for key in GROUPS], _group, site_pages.LIST_CARDS)
+    paged = cards.paginate(current, [(key, "") for key in GROUPS], _group)
+    number = max(1, min(page, len(paged)))
     query = choice.query()
+    asked = [part for part in (query, urlencode({"q": text}) if text else "") if part]
+
+    def address(number: int) -> str:
+        params = asked + ([f"page={number}"] if number > 1 else [])
+        return "find" + ("?" + "&".join(params) if params else "")
+
+    addresses = [address(n) for n in range(1, len(paged) + 1)]
     return render(
         "find.html",
         site,
@@ -218,13 +227,23 @@ def find(site: SiteData, choice: Choice, text: str) -> bytes:
         names=_names(site, choice),
         words=" ".join(wanted),
         typed=text,
-        sections=groups,
+        groups=cards.overview(paged),
+        sections=paged[number - 1],
+        pager=cards.Pager(number, addresses),
         total=len(current),
         finder=page_lists.finder(site),
         alerts="subscribe" + (f"?{query}" if query else ""),
         follow=None if choice.empty else links(site, choice),
         cards=lambda cards: site_pages.cards_for(cards, "find"),
     )
+
+
+def page_number(text: str | None) -> int:
+    """The page of /find asked for: 1 unless a whole number above 1 is given."""
+    try:
+        return max(1, int(text or 1))
+    except ValueError:
+        return 1
 
 
 def _group(card: cards.Card) -> str:

@@ -260,8 +260,9 @@ class Web:
         if isinstance(choice, Response):
             return choice
         text = (request.query_params.get("q") or "")[:200]  # a search, not an essay
-        make = partial(service_pages.find, choice=choice, text=text)
-        key = ("find", choice.query(), text)
+        page = service_pages.page_number(request.query_params.get("page"))
+        make = partial(service_pages.find, choice=choice, text=text, page=page)
+        key = ("find", choice.query(), text, page)
         return await self._rendered(request, key, make, HTML, PAGE_CACHE)
 
     async def healthz(self, request: Request) -> Response:

@@ -20,7 +20,7 @@ import pytest
 import textstat  # type: ignore[import-untyped]
 
 from publisher.builder.site import build, sizes
-from publisher.formats import page_context, pages
+from publisher.formats import cards, page_context, pages
 from publisher.model import transparency
 from publisher.model.read import load_site
 from publisher.model.views import Gap, OpportunityView, SiteData
@@ -477,7 +477,7 @@ def test_the_relative_helper() -> None:
 
 
 def _group_titles(html: str) -> dict[str, list[str]]:
-    """The titles each group of a page shows, as cards then by title, by the group's id."""
+    """The titles of the cards each group of a page shows, by the group's id."""
     out: dict[str, list[str]] = {}
     for key, body in re.findall(
         r'<section class="group" aria-labelledby="group-([^"]+)">(.*?)</section>', html, re.S
@@ -487,6 +487,24 @@ def _group_titles(html: str) -> dict[str, list[str]]:
             for t in re.findall(r'<a href="[^"]*opportunities/[^"]+">([^<]+)</a>', body)
         ]
     return out
+
+
+def _pages_shown(built: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """What a list's pages show together, group by group, in page order; and every page
+    shows at most a page's worth of cards and links to the others."""
+    together: dict[str, list[str]] = {}
+    for number, (path, html) in enumerate(built, 1):
+        groups = _group_titles(html)
+        assert sum(map(len, groups.values())) <= cards.PER_PAGE, path
+        for key, titles in groups.items():
+            together.setdefault(key, []).extend(titles)
+        links = Page(html).links
+        near = {1, number - 1, number + 1, len(built)} - {0, number, len(built) + 1}
+        for other in near:
+            assert page_context.relative(path, built[other - 1][0]) in links, (path, other)
+        if len(built) > 1:
+            assert f"Page {number} of {len(built)}" in html, path
+    return together
 
 
 def test_the_index_shows_the_first_of_each_group_and_links_the_rest(site: SiteData) -> None:
@@ -499,10 +517,14 @@ def test_the_index_shows_the_first_of_each_group_and_links_the_rest(site: SiteDa
     html = pages.index(site)
     page = Page(html)
     assert _group_titles(html) == {k: v[: page_context.FIRST_CARDS] for k, v in groups.items()}
-    built = dict(pages.whens(site))
+    built = list(pages.whens(site))
+    assert any("/page-2.html" in path for path, _ in built), "a group should run to pages"
     for key, titles in groups.items():
-        # each group's page has all of them, in list order: the first as cards, the rest by title
-        assert _group_titles(built[f"{key}.html"]) == {key: titles}
+        # each group's pages have all of them, in list order, a page at a time
+        mine = [(path, html) for path, html in built if path.split("/")[0].startswith(key)]
+        assert mine[0][0] == f"{key}.html"
+        assert len(mine) == -(-len(titles) // cards.PER_PAGE)
+        assert _pages_shown(mine) == {key: titles}
         if len(titles) > page_context.FIRST_CARDS:
             assert f"{key}.html" in page.links
     for listing in site.listings:
@@ -515,28 +537,54 @@ _LIST_HEADINGS = {"By place", "By theme", "By commissioner (who pays)", "By type
 
 
 def test_list_pages_show_current_members_and_the_rest_apart(site: SiteData) -> None:
+    paged = 0
     for collection in site.collections():
         if collection.listing is None:
             continue
-        here = f"{collection.path}.html"
-        html = pages.listing(site, collection)
-        page = Page(html)
-        current = [v.item.title for v in collection.members if v.is_current]
-        shown = [title for titles in _group_titles(html).values() for title in titles]
-        assert sorted(shown) == sorted(current), here
-        cards = [
-            h
-            for level, h in page.headings
-            if level == 3 and not h.endswith(("more opportunity", "more opportunities"))
+        built = list(pages.listing(site, collection))
+        here = built[0][0]
+        assert here == f"{collection.path}.html"
+        assert [p for p, _ in built[1:]] == [
+            f"{collection.path}/page-{n}.html" for n in range(2, len(built) + 1)
         ]
-        assert len(cards) <= page_context.FIRST_CARDS * len(_group_titles(html)), here
+        paged += len(built) > 1
+        current = [v.item.title for v in collection.members if v.is_current]
+        shown = [title for titles in _pages_shown(built).values() for title in titles]
+        assert sorted(shown) == sorted(current), here
         settled = [v for v in collection.members if not v.is_current]
-        assert ("Also recently awarded or cancelled" in page.blocks) == bool(settled), here
-        for view in settled:
-            assert page_context.relative(here, view.url) in page.links, here
-        name = collection.listing.slug
-        for ext in ("rss", "atom", "ics", "json"):
-            assert f"{name}.{ext}" in page.links, here
+        for number, (path, html) in enumerate(built, 1):
+            page = Page(html)
+            last = number == len(built)
+            assert ("Also recently awarded or cancelled" in page.blocks) == (last and bool(settled))
+            if last:
+                for view in settled:
+                    assert page_context.relative(path, view.url) in page.links, path
+            for ext in ("rss", "atom", "ics", "json"):
+                feed = f"{collection.path}.{ext}"
+                assert page_context.relative(path, feed) in page.links, path
+    assert paged, "some example lists should run to a second page"
+
+
+def test_a_long_list_is_cut_into_pages_with_groups_going_on() -> None:
+    made = [
+        cards.Card(f"o/{n}.html", f"T{n}", "", "", "open" if n < 11 else "later") for n in range(13)
+    ]
+    keys = [("open", ""), ("soon", ""), ("later", "")]
+    paged = cards.paginate(made, keys, lambda c: c.group, per_page=8)
+    assert [[(s.key, len(s.cards), s.total, s.start, s.continued) for s in p] for p in paged] == [
+        [("open", 8, 11, 1, False)],
+        [("open", 3, 11, 1, True), ("soon", 0, 0, 2, False), ("later", 2, 2, 2, False)],
+    ]
+    assert [s.key for s in cards.overview(paged)] == ["open", "soon", "later"]
+    assert [s.start for s in cards.overview(paged)] == [1, 2, 2]
+    assert cards.paginate([], keys, lambda c: c.group) == [
+        [cards.Section(k, "", (), 0, start=1) for k, _ in keys]
+    ]
+    pager = cards.Pager(5, [f"p{n}" for n in range(1, 21)])
+    assert pager.shown() == [1, None, 4, 5, 6, None, 20]
+    assert cards.Pager(1, ["a", "b"]).shown() == [1, 2]
+    assert cards.page_path("place/leeds", 1) == "place/leeds.html"
+    assert cards.page_path("place/leeds", 3) == "place/leeds/page-3.html"
 
 
 def test_the_glossary_has_every_term_with_its_anchor(site: SiteData) -> None:

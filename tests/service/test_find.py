@@ -15,8 +15,9 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, ViewportSize
 
+from publisher.formats.cards import PER_PAGE
 from publisher.model.read import load_site
 from publisher.model.views import OpportunityView, SiteData
 from tests.formats.examples import TODAY
@@ -30,9 +31,15 @@ from tests.formats.test_browser import (
 )
 from tests.service.conftest import PLANS, Site
 
-# The measure of "a few screens": at 320 px wide, no list of cards on any page is taller
-# than this many 640 px phone screens (the rest of a long group is listed by title).
+# The measure of "a few screens": on a small phone (375 by 667 px) no page that lists
+# opportunities is taller than PAGE_SCREENS screens, and at 320 px wide no list of cards is
+# taller than SCREENS 640 px screens (a long list goes on over pages: formats/cards.py).
+SMALL_PHONE: ViewportSize = {"width": 375, "height": 667}
+PAGE_SCREENS = 7
 SCREENS = 6
+CARD_LISTS = (
+    "() => [...document.querySelectorAll('ol.cards')].map(e => e.getBoundingClientRect().height)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -117,19 +124,29 @@ def test_the_form_finds_exactly_the_matching_opportunities(
         assert len(expected) < len([v for v in data.opportunities if v.is_current]) or (
             "q=&" in query or query.endswith("q=")
         )
-    response = client.get(f"find?{query}")
-    assert response.status_code == 200
-    links = re.findall(r'<section class="group".*?</section>', response.text, re.S)
-    found = [
-        href
-        for section in links
-        for href in re.findall(r'<a href="/?(opportunities/[^"]+\.html)"', section)
-    ]
+    found: list[str] = []
+    count, number = 1, 0
+    while number < count:  # every page of the answer
+        number += 1
+        response = client.get(f"find?{query}&page={number}")
+        assert response.status_code == 200
+        pages = re.search(r"Page (\d+) of (\d+)", response.text)
+        count = int(pages.group(2)) if pages else 1
+        assert (int(pages.group(1)) if pages else 1) == number
+        links = re.findall(r'<section class="group".*?</section>', response.text, re.S)
+        here = [
+            href
+            for section in links
+            for href in re.findall(r'<a href="/?(opportunities/[^"]+\.html)"', section)
+        ]
+        assert len(here) <= PER_PAGE
+        found += here
+        total = re.search(r"There (?:is|are) (\S+) opportunit", response.text)
+        assert total is not None
+        assert total.group(1) == (str(len(expected)) if expected else "no")
+    assert count == max(1, -(-len(expected) // PER_PAGE))
     assert sorted(found) == sorted(v.url for v in expected)
-    assert len(found) == len(set(found)), "an opportunity is in two groups"
-    total = re.search(r"There (?:is|are) (\S+) opportunit", response.text)
-    assert total is not None
-    assert total.group(1) == (str(len(expected)) if expected else "no")
+    assert len(found) == len(set(found)), "an opportunity is in two groups, or on two pages"
 
 
 def test_the_form_on_the_home_page_sends_the_browser_to_the_matches(
@@ -180,16 +197,36 @@ def test_a_volunteer_in_harehills_reaches_its_notices_in_two_clicks(
     expected["group-west-yorkshire"] = [
         v.url for v in current if v.url not in expected["group-in"] + expected["group-leeds"]
     ]
-    assert list(groups) == ["group-in", "group-leeds", "group-west-yorkshire"]
-    for key, urls in expected.items():
-        assert sorted(groups[key]) == sorted(urls), key
     assert expected["group-in"] and expected["group-leeds"] and expected["group-west-yorkshire"]
-    headings = phone.locator("section.group h2").all_inner_texts()
-    assert [h.split(" (")[0] for h in headings] == [
+    # the first page opens with those for Harehills itself, and counts each group
+    assert next(iter(groups)) == "group-in" and groups["group-in"] == expected["group-in"]
+    counts = phone.locator("ul.group-counts li").all_inner_texts()
+    assert counts == [
+        f"In Harehills: {len(expected['group-in'])}",
+        f"Across Leeds: {len(expected['group-leeds'])}",
+        f"Across West Yorkshire: {len(expected['group-west-yorkshire'])}",
+    ]
+    # the list's other pages go on with the rest, told apart the same way
+    together: dict[str, list[str]] = {}
+    headings: list[str] = []
+    while True:
+        for key, urls in shown(phone).items():
+            together.setdefault(key, []).extend(urls)
+        headings += phone.locator("section.group h2").all_inner_texts()
+        after = phone.get_by_role("link", name="Next page")
+        if not after.count():
+            break
+        after.click()
+        phone.wait_for_load_state()
+    assert list(together) == ["group-in", "group-leeds", "group-west-yorkshire"]
+    for key, urls in expected.items():
+        assert sorted(together[key]) == sorted(urls), key
+    assert list(dict.fromkeys(h.split(" (")[0] for h in headings)) == [
         "In Harehills",
         "Across Leeds",
         "Across West Yorkshire",
     ]
+    phone.goto(site.url + "place/harehills.html")
     first = phone.locator("#group-in").locator("xpath=..").locator(".card-title a").first
     title = first.inner_text()
     first.click()  # click 2
@@ -237,6 +274,8 @@ NEW_PAGES = [
     "soon.html",
     "later.html",
     "place/harehills.html",
+    "place/harehills/page-2.html",
+    "later/page-2.html",
     "place/leeds.html",
     "theme/mental-health.html",
     "funding/grant.html",
@@ -262,30 +301,35 @@ def test_new_pages_are_accessible_and_fit_a_phone(phone: Page, site: Site) -> No
     assert not problems, "\n".join(problems)
 
 
-def test_no_list_of_cards_is_more_than_a_few_phone_screens(browser: Browser, site: Site) -> None:
-    """Every page of the example site that lists opportunities, on a 320 px phone."""
-    pages = ["index.html", "open.html", "soon.html", "later.html"]
-    pages += [p.relative_to(site.folder).as_posix() for p in sorted(site.folder.glob("*/*.html"))]
-    pages = [p for p in pages if not p.startswith(("opportunities/", "transparency/"))]
-    assert "place/leeds.html" in pages and "theme/mental-health.html" in pages
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    tallest = (0.0, "")
+def test_no_page_that_lists_opportunities_is_more_than_a_few_phone_screens(
+    browser: Browser, site: Site
+) -> None:
+    """Every page of the example site that lists opportunities (the home page, each group's
+    and each list's pages, and the form's answers), whole, on a small phone; and every list
+    of cards on the narrowest one."""
+    pages = [p.relative_to(site.folder).as_posix() for p in sorted(site.folder.rglob("*.html"))]
+    pages = [p for p in pages if not p.startswith(("opportunities/", "transparency/", "glossary"))]
+    assert "place/leeds.html" in pages and "later/page-2.html" in pages
+    pages += ["find", "find?page=2", "find?place=harehills"]
     problems = []
-    try:
-        page = context.new_page()
-        for path in [*pages, "find"]:
-            page.goto(site.url + path)
-            heights = page.evaluate(
-                "() => [...document.querySelectorAll('ol.cards')]"
-                ".map(e => e.getBoundingClientRect().height)"
-            )
-            for height in heights:
-                tallest = max(tallest, (height, path))
-                if height > SCREENS * PHONE["height"]:
-                    problems.append(f"{path}: a list of cards {height:.0f} px tall")
-    finally:
-        context.close()
-    assert tallest[0] > PHONE["height"], "the measure should see some tall lists"
+    tallest: dict[str, tuple[float, str]] = {}
+    for viewport, what, measure, most in (
+        (SMALL_PHONE, "the page", "document.documentElement.scrollHeight", PAGE_SCREENS),
+        (PHONE, "a list of cards", CARD_LISTS, SCREENS),
+    ):
+        context = browser.new_context(viewport=viewport, is_mobile=True, has_touch=True)
+        try:
+            page = context.new_page()
+            for path in pages:
+                page.goto(site.url + path)
+                found = page.evaluate(measure)
+                for height in found if isinstance(found, list) else [found]:
+                    tallest[what] = max(tallest.get(what, (0.0, "")), (height, path))
+                    if height > most * viewport["height"]:
+                        problems.append(f"{path}: {what} {height:.0f} px tall")
+        finally:
+            context.close()
+    assert tallest["the page"][0] > 4 * SMALL_PHONE["height"], "the measure should see long pages"
     assert not problems, "\n".join(problems)
 
 
