@@ -42,22 +42,23 @@ class Said:
 
     summary: str  # one line: what the message is (the email's subject line)
     grouped: bool  # a digest or welcome, grouped by place; else one announcement
-    groups: list[tuple[str, list[Item]]]
+    groups: list[tuple[str, list[Entry]]]
     footer: str  # why you get this, and how to change it
     home: str  # every opportunity, on the site
 
     @property
     def total(self) -> int:
-        return sum(len(items) for _, items in self.groups)
+        return sum(len(entries) for _, entries in self.groups)
 
     def first(self, shown: int) -> list[tuple[str, list[Item]]]:
-        """The groups holding the first `shown` items, in order."""
+        """The groups holding the first `shown` entries, in order, as items. Only these are
+        put into words: a digest of 20,000 shows a few dozen."""
         out: list[tuple[str, list[Item]]] = []
-        for place, items in self.groups:
+        for place, entries in self.groups:
             if shown <= 0:
                 break
-            out.append((place, items[:shown]))
-            shown -= len(items)
+            out.append((place, [_item(entry, self.grouped) for entry in entries[:shown]]))
+            shown -= len(entries)
         return out
 
     def more(self, shown: int) -> str:
@@ -80,12 +81,11 @@ def said(message: Message) -> Said:
     """Any message the outbox holds: one announcement or reminder ("single"), or several
     entries (a digest, a welcome), each shown once under its first place; a digest's
     "closing soon" list comes first, since it is the most pressing."""
-    items: dict[str, list[Item]] = {}
+    items: dict[str, list[Entry]] = {}
     grouped = message.kind != "single"
     for entry in message.entries:
-        place = entry.places[0] if entry.places else ELSEWHERE
-        items.setdefault(place, []).append(_item(entry, grouped))
-    closing = [_item(entry, True) for entry in getattr(message, "closing", None) or []]
+        items.setdefault(entry.places[0] if entry.places else ELSEWHERE, []).append(entry)
+    closing: list[Entry] = list(getattr(message, "closing", None) or [])
     where = f'its "{message.channel}" channel of the forward plan publisher'
     change = (
         f"To change what you get, or to stop: {message.settings_url}"
@@ -118,10 +118,11 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip() + "…"
 
 
-def fit(total: int, render: Callable[[int], T], fits: Callable[[T], bool]) -> T:
-    """`render(n)` for the largest n ≤ total that `fits`; render(0) must fit. A binary
-    search: a digest of 20,000 entries is laid out about 15 times, not 20,000."""
-    low, high = 0, total
+def fit(total: int, render: Callable[[int], T], fits: Callable[[T], bool], most: int) -> T:
+    """`render(n)` for the largest n ≤ total (and ≤ `most`, more than the tool could ever
+    show) that `fits`; render(0) must fit. A binary search: a few layouts, not one for each
+    entry."""
+    low, high = 0, min(total, most)
     while low < high:
         middle = (low + high + 1) // 2
         if fits(render(middle)):

@@ -93,7 +93,7 @@ class Discord:
             embeds = body["embeds"]
             return len(embeds) <= EMBEDS and sum(map(_embed_length, embeds)) <= EMBEDS_TOTAL
 
-        return chat.fit(said.total, render, fits)
+        return chat.fit(said.total, render, fits, EMBEDS)
 
     def refused(self, status: int, answer: str, url_env: str) -> str | None:
         found = _json(answer)

@@ -96,7 +96,7 @@ class Slack:
                 "unfurl_media": False,
             }
 
-        return chat.fit(said.total, render, lambda body: len(body["blocks"]) <= BLOCKS)
+        return chat.fit(said.total, render, lambda body: len(body["blocks"]) <= BLOCKS, BLOCKS)
 
     def refused(self, status: int, answer: str, url_env: str) -> str | None:
         words = _ANSWERS.get(answer.strip())

@@ -92,7 +92,8 @@ class Teams:
                 "attachments": [{"contentType": CONTENT_TYPE, "contentUrl": None, "content": card}],
             }
 
-        return chat.fit(said.total, render, lambda body: size(body) <= MAX_BYTES - _ROOM)
+        # An opportunity takes at least 200 bytes of a card: no more than 150 can fit.
+        return chat.fit(said.total, render, lambda body: size(body) <= MAX_BYTES - _ROOM, 150)
 
     def refused(self, status: int, answer: str, url_env: str) -> str | None:
         if status == 404:
