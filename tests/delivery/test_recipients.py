@@ -77,7 +77,8 @@ def test_300_members_each_get_their_own_message_and_see_no_one_else(
     publisher.list.write_text(
         "# Leeds CVS members, kept on the server, not in git\n"
         + "".join(f"{address}\n" for address in FILE_MEMBERS)
-        + "\n# the same address again, spelt differently: still one message\nGROUP1@members1.org.uk\n"
+        + "\n# the same address again, spelt differently: still one message\n"
+        + "GROUP1@members1.org.uk\n"
     )
     publisher.run(START)
     publisher.add_channel()
