@@ -115,6 +115,7 @@ def made(site: SiteData) -> dict[str, dict[str, str]]:
             ),
         ),
         "welcome": (one, messages.message(site, one, welcome, digest=False, kind="welcome")),
+        "nothing yet": (other, messages.message(site, other, [], digest=False, kind="welcome")),
         "widened": (
             other,
             messages.message(site, other, welcome[:2], digest=False, kind="welcome", widened=True),
@@ -157,4 +158,6 @@ def test_what_each_email_carries(site: SiteData) -> None:
     assert "To stop getting these emails, or to change what you get: https://" in announcement
     assert "ask Leeds CVS: https://leeds-cvs.example.org/" in found["change"]["text"]
     assert found["welcome"]["subject"].startswith("Welcome: ")
+    assert found["nothing yet"]["subject"] == "Welcome: news of opportunities in Leeds"
+    assert "Nothing is open or coming up for you just now" in found["nothing yet"]["text"]
     assert "more opportunities open or coming up in Leeds" in found["widened"]["subject"]
