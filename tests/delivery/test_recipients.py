@@ -17,6 +17,8 @@ from sqlalchemy import Engine
 
 from publisher.delivery import notify, outbox
 from publisher.delivery.recipients import RecipientsError, Source, read
+from publisher.plans.channel_addresses import check
+from publisher.plans.model import EmailChannel
 from publisher.settings import Settings
 from tests.changes.gitplans import EXAMPLES
 from tests.delivery.receivers import (  # noqa: F401 (fixtures, found by pytest by name)
@@ -132,3 +134,22 @@ def test_addresses_are_read_with_plain_reasons(tmp_path: Path) -> None:
     assert read(Source(("list@example.org",), to_env="M"), environ={"M": "b@x.org;c@y.org"}) == [
         "list@example.org", "b@x.org", "c@y.org",
     ]  # fmt: skip
+
+
+def test_the_checker_reads_the_file_and_variable_where_they_are(tmp_path: Path) -> None:
+    listed = tmp_path / "members.txt"
+    listed.write_text("a@example.org  # the chair\nnobody\n")
+    channel = EmailChannel.model_validate(
+        {"id": "members", "kind": "email", "to_file": str(listed), "to_env": "MEMBERS"}
+    )
+    found = check(channel, ("channels", 0), environ={"MEMBERS": "b@example.org, c-at-example"})
+    assert [(f.code, f.message) for f in found] == [
+        ("bad-address", f"Line 2 of {listed}: 'nobody' is not an email address."),
+        (
+            "bad-address",
+            "The variable MEMBERS holds 'c-at-example', which is not an email address.",
+        ),
+    ]
+    # In a pull request's check neither is there: nothing to say.
+    missing = channel.model_copy(update={"to_file": str(tmp_path / "elsewhere.txt")})
+    assert check(missing, ("channels", 0), environ={}) == []
