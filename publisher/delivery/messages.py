@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from publisher.delivery import recipients
 from publisher.delivery.channels import Subscriber
-from publisher.formats import calendar, data, feeds, pages
+from publisher.formats import calendar, data, feeds, page_render
 from publisher.model.views import FUNDING_WORDS, Collection, OpportunityView, SiteData
 from publisher.plans.characters import one_line, scrub
 from publisher.plans.model import EmailChannel, Funding
@@ -150,7 +150,7 @@ def entry(
         url=site.link(view.url),
         heading=heading(event, next(iter(lines), "") if event == "reminder" else ""),
         lines=list(lines),
-        headline=pages.headline(site, view),
+        headline=page_render.headline(site, view),
         facts=feeds.facts(view),
         places=[place.name for place in view.places],
         record=data.opportunity(site, view),

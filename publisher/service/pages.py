@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-# Also imported for its helpers (the `day` filter of base.html...): it shares them with
-# every template when it is imported (publisher/text/templates.py, share).
-from publisher.formats import cards, page_lists
-from publisher.formats import pages as site_pages
+# page_render also brings the pages' helpers (the `day` filter of base.html...): they are
+# shared with every template when it is imported (publisher/text/templates.py, share).
+from publisher.formats import cards, page_lists, page_render
 from publisher.formats.page_context import GROUPS
 from publisher.model.views import FUNDING_WORDS, KeyDate, OpportunityView, SiteData
 from publisher.plans.model import Funding
@@ -207,7 +206,7 @@ def find(site: SiteData, choice: Choice, text: str, page: int = 1) -> bytes:
     page of them at a time, and where to get alerts and feeds for the same places, themes
     and funding types. A page past the last shows the last."""
     wanted = words_of(text)
-    current = [site_pages.card(site, view) for view in found(site, choice, wanted)]
+    current = [page_render.card(site, view) for view in found(site, choice, wanted)]
     paged = cards.paginate(current, [(key, "") for key in GROUPS], _group)
     number = max(1, min(page, len(paged)))
     query = choice.query()
@@ -234,7 +233,7 @@ def find(site: SiteData, choice: Choice, text: str, page: int = 1) -> bytes:
         finder=page_lists.finder(site),
         alerts="subscribe" + (f"?{query}" if query else ""),
         follow=None if choice.empty else links(site, choice),
-        cards=lambda cards: site_pages.cards_for(cards, "find"),
+        cards=lambda cards: page_render.cards_for(cards, "find"),
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from publisher.builder import cache, tasks
 from publisher.builder.site import build
-from publisher.formats import calendar, data, feeds, ocds, pages
+from publisher.formats import calendar, data, feeds, list_pages, ocds, pages
 from publisher.model.read import load_site
 from tests.changes.gitplans import PlanRepo
 
@@ -208,10 +208,10 @@ def test_the_build_assembles_what_each_renderer_makes_alone(
         assert (out / f"{path}.ics").read_bytes() == calendar.ics(site, collection)
         assert (out / f"{path}.json").read_bytes() == data.as_json(site, collection)
         if path != "all":
-            for page, html in pages.listing(site, collection):
+            for page, html in list_pages.listing(site, collection):
                 assert (out / page).read_text() == html, page
     assert (out / "index.html").read_text() == pages.index(site)
-    for page, html in pages.whens(site):
+    for page, html in list_pages.whens(site):
         assert (out / page).read_text() == html, page
     releases = ocds.made_for(site, site.opportunities)
     assert (out / ocds.RELEASES).read_bytes() == ocds.package_text(site, releases, ocds.RELEASES)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from publisher.formats import data, pages
+from publisher.formats import data, page_render, pages
 from publisher.model import transparency
 from publisher.model.from_plan import state_of, view_in
 from publisher.model.read import load_site
@@ -248,10 +248,10 @@ def test_passed_dates_read_as_past(site: SiteData) -> None:
     for view in waited:
         decision = view.item.dates.decision
         assert decision is not None
-        headline = pages.headline(site, view)
+        headline = page_render.headline(site, view)
         assert "a decision was expected" in headline and "decision expected" not in headline
         assert "A decision was expected" in _top(pages.notice(site, view))
-        card = pages.card(site, view).html
+        card = page_render.card(site, view).html
         if all(key.date.last_day < TODAY for key in view.key_dates):
             assert "(this date has passed)" in card, view.uid
     closed = [v for v in site.opportunities if v.is_current and v.state is State.CLOSED]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from publisher.formats import csv, data, pages
+from publisher.formats import csv, data, page_render, pages
 from publisher.model.views import OpportunityView, SiteData
 from publisher.plans.model import GrantSize, Money, OrganisationKind
 from publisher.text import organisations, words
@@ -112,7 +112,7 @@ def test_the_notice_and_card_say_what_one_group_can_get(site: SiteData) -> None:
     page = notice(site, GENTLE)
     money = page.after("How much money", "When")
     assert money[:2] == ["Grants of up to £4,000.", "£60,000 in total."]
-    card = Text(pages.card(site, view_of(site, GENTLE)).html)
+    card = Text(page_render.card(site, view_of(site, GENTLE)).html)
     assert "Grants of up to £4,000 (£60,000 in total)" in card.blocks
     ranged = notice(site, SMALL_HEALTH).after("How much money", "When")
     assert ranged[0] == "Grants of £500 to £5,000."

@@ -20,7 +20,7 @@ import pytest
 import textstat  # type: ignore[import-untyped]
 
 from publisher.builder.site import build, sizes
-from publisher.formats import cards, page_context, pages
+from publisher.formats import cards, list_pages, page_context, page_render, pages
 from publisher.model import transparency
 from publisher.model.read import load_site
 from publisher.model.views import Gap, OpportunityView, SiteData
@@ -185,9 +185,9 @@ def test_the_headline_says_who_wants_what_where_and_when(site: SiteData, notices
         "risk of suicide in West Yorkshire, with the tender opening on 19 April 2027."
         in page.blocks
     )
-    assert pages.headline(site, view) in page.blocks
+    assert page_render.headline(site, view) in page.blocks
     view, _ = notices["leeds-city-council/leeds-money-advice-in-surgeries"]
-    assert "doctors' surgeries" in pages.headline(site, view)  # plain text, for feeds
+    assert "doctors' surgeries" in page_render.headline(site, view)  # plain text, for feeds
 
 
 # --- (b) every gap, with its reason -----------------------------------------------------------
@@ -512,14 +512,18 @@ def _pages_shown(built: list[tuple[str, str]]) -> dict[str, list[str]]:
 def test_the_index_shows_the_first_of_each_group_and_links_the_rest(site: SiteData) -> None:
     current = [v for v in site.opportunities if v.is_current]
     groups = {
-        key: [pages.card(site, v).title for v in current if pages.card(site, v).group == key]
+        key: [
+            page_render.card(site, v).title
+            for v in current
+            if page_render.card(site, v).group == key
+        ]
         for key in page_context.GROUPS
     }
     assert sum(map(len, groups.values())) == len(current) and all(groups.values())
     html = pages.index(site)
     page = Page(html)
     assert _group_titles(html) == {k: v[: page_context.FIRST_CARDS] for k, v in groups.items()}
-    built = list(pages.whens(site))
+    built = list(list_pages.whens(site))
     assert any("/page-2.html" in path for path, _ in built), "a group should run to pages"
     for key, titles in groups.items():
         # each group's pages have all of them, in list order, a page at a time
@@ -543,7 +547,7 @@ def test_list_pages_show_current_members_and_the_rest_apart(site: SiteData) -> N
     for collection in site.collections():
         if collection.listing is None:
             continue
-        built = list(pages.listing(site, collection))
+        built = list(list_pages.listing(site, collection))
         here = built[0][0]
         assert here == f"{collection.path}.html"
         assert [p for p, _ in built[1:]] == [

@@ -1,0 +1,109 @@
+"""How a page is rendered: the one set of names every page template is given (its links
+made relative to the page, the glossary's terms, the words that keep their capitals), and
+each opportunity's card and headline, rendered once per site and reused by every page
+that shows them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+from markupsafe import Markup
+
+from publisher.formats.cards import Card
+from publisher.formats.page_context import Terms, group_of, jargon_index, proper_words, relative
+from publisher.model.views import OpportunityView, SiteData
+from publisher.text import templates
+
+
+class _Memo:
+    """What every page of one site shares, worked out once per site: the words that keep
+    their capitals, each commissioner's opportunities, and each opportunity's card and
+    headline (rendered once, then reused by every page that shows them)."""
+
+    def __init__(self, site: SiteData) -> None:
+        self.site = site
+        self.proper = proper_words(site)
+        self.by_commissioner: dict[str, list[OpportunityView]] = {}
+        for view in site.opportunities:
+            self.by_commissioner.setdefault(view.commissioner.id, []).append(view)
+        self.cards: dict[int, tuple[OpportunityView, Card]] = {}
+        self.headlines: dict[int, tuple[OpportunityView, Markup]] = {}
+
+    def card(self, view: OpportunityView) -> Card:
+        known = self.cards.get(id(view))
+        if known is None or known[0] is not view:
+            html = render("card.html", self.site, "index.html", view=view)
+            made = Card(
+                view.url,
+                view.item.title,
+                view.status_words,
+                html,
+                group_of(view),
+                tuple(view.item.places),
+            )
+            known = (view, made)
+            self.cards[id(view)] = known
+        return known[1]
+
+    def headline(self, view: OpportunityView) -> Markup:
+        """The one-sentence headline: the same on its notice, in every list and feed."""
+        known = self.headlines.get(id(view))
+        if known is None or known[0] is not view:
+            html = render("headline.html", self.site, "index.html", view=view).strip()
+            known = (view, Markup(html))
+            self.headlines[id(view)] = known
+        return known[1]
+
+
+def cards_for(cards: Sequence[Card], page: str) -> Markup:
+    """The cards as seen from `page`."""
+    return Markup("".join(card_at(card, page) for card in cards))
+
+
+def card_at(card: Card, page: str) -> str:
+    """A card as seen from `page`. Rendered from the top folder: a card's only links are
+    to pages of this site, so from a folder below, each gains a '../'."""
+    depth = page.count("/")
+    return card.html.replace('href="', 'href="' + "../" * depth) if depth else card.html
+
+
+_SITE_MEMO: list[_Memo] = []
+
+
+def memo(site: SiteData) -> _Memo:
+    """The memo of the site being rendered; one site at a time."""
+    if not _SITE_MEMO or _SITE_MEMO[0].site is not site:
+        _SITE_MEMO[:] = [_Memo(site)]
+    return _SITE_MEMO[0]
+
+
+def render(name: str, site: SiteData, page: str, **context: Any) -> str:
+    """A template as the page at `page`."""
+    href = partial(relative, page)
+    known = memo(site)
+    cards = partial(cards_for, page=page)
+    template = templates.environment().get_template(name)
+    return template.render(
+        site=site,
+        page=page,
+        href=href,
+        terms=Terms(site.glossary, jargon_index(site.glossary), href),
+        today=site.today,
+        proper=known.proper,
+        cards=cards,
+        headline=known.headline,
+        **context,
+    )
+
+
+def card(site: SiteData, view: OpportunityView) -> Card:
+    """An opportunity's card as the home page shows it (list pages adjust its links)."""
+    return memo(site).card(view)
+
+
+def headline(site: SiteData, view: OpportunityView) -> str:
+    """The notice's one-sentence headline as plain text, for feeds and emails to reuse:
+    'Leeds City Council plans a contract for ..., with the tender opening on 7 June 2027.'"""
+    return memo(site).headline(view).unescape()
