@@ -130,7 +130,8 @@ def render_file(ctx: Context, path: Path, shown: str, name: str) -> Entry:
         last_good.keep(ctx.cache, shown, raw, ctx.site.today)
     commissioner = commissioner_view(read.header, read.file, held)
     site = derive(ctx, opportunities=[], commissioners=[commissioner])
-    views = file_views(site, commissioner, read, ctx.history, ctx.names)
+    until = held.when if held is not None else None
+    views = file_views(site, commissioner, read, ctx.history, ctx.names, until)
     site.opportunities = views
     gone = ctx.withdrawn.get(commissioner.id)
     if gone:

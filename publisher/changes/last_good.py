@@ -24,6 +24,7 @@ class Held:
 
     raw: bytes
     day: dt.date  # when that version was committed (or published, without git)
+    when: dt.datetime | None = None  # the commit's time: later commits are the broken ones
 
 
 def from_git(path: Path, good: Callable[[bytes], bool], revision: str = "HEAD") -> Held | None:
@@ -49,7 +50,7 @@ def from_git(path: Path, good: Callable[[bytes], bool], revision: str = "HEAD") 
             continue  # this commit deleted the file
         if good(raw):
             when = dt.datetime.fromtimestamp(int(stamp), dt.UTC).astimezone(LONDON)
-            return Held(raw, when.date())
+            return Held(raw, when.date(), when)
     return None
 
 

@@ -82,7 +82,9 @@ def load_site(
             if held is not None:
                 site.held.append(read.file)
             site.commissioners.append(commissioner)
-            site.opportunities += file_views(site, commissioner, read, history, begun.names)
+            until = held.when if held is not None else None
+            views = file_views(site, commissioner, read, history, begun.names, until)
+            site.opportunities += views
         site.opportunities += changelog.withdrawn_views(site, history, begun.names)
     site.opportunities.sort(key=lambda view: view.sort_key())
     site.commissioners.sort(key=lambda c: c.id)
@@ -165,15 +167,31 @@ def start(
 
 
 def file_views(
-    site: SiteData, commissioner: CommissionerView, read: PlanRead, history: History, names: Names
+    site: SiteData,
+    commissioner: CommissionerView,
+    read: PlanRead,
+    history: History,
+    names: Names,
+    until: dt.datetime | None = None,
 ) -> list[OpportunityView]:
     """The views of a plan file's opportunities, with what git tells of each. An example
     plan's dates were moved to today as it was read (plans/examples.py); what git tells of
-    it moves with them, and each view keeps the entry as the file wrote it."""
+    it moves with them, and each view keeps the entry as the file wrote it. `until`: the
+    file is held at its last good version, committed then; what later commits changed was
+    never published, so it is not told."""
     out = []
     for index, item in read.opportunities:
         key = f"{commissioner.id}/{item.id}"
-        told = changelog.history_of(history, key, item, names)
+        record = history.records.get(key)
+        if record is not None and until is not None:
+            record = replace(
+                record,
+                events=[event for event in record.events if event.when <= until],
+                versions=[(when, raw) for when, raw in record.versions if when <= until],
+                withdrawn=None,
+                last=None,
+            )
+        told = changelog.history_of(history, key, item, names, record)
         if read.shift is not None and told is not None:
             told = examples.shifted_history(told, read.shift, site.today)
         view = view_in(site, commissioner, item, told)

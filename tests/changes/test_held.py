@@ -19,6 +19,7 @@ from publisher.changes.preview import Item, Line, Preview
 from publisher.delivery import notify
 from publisher.delivery.database import connect
 from publisher.delivery.snapshot import load_published
+from publisher.model.read import load_site
 from publisher.plans.model import Status
 from publisher.service.web import create_app
 from publisher.settings import Settings
@@ -145,3 +146,24 @@ def test_notify_agrees_nothing_is_withdrawn(tmp_path: Path) -> None:
     with engine.connect() as conn:
         published = load_published(conn)
     assert published[f"{COMMISSIONER}/social-prescribing"].withdrawn_at is None
+
+
+def test_what_the_broken_version_changed_is_not_told(tmp_path: Path) -> None:
+    """A version whose opportunities are well formed but which breaks a rule (a place that
+    does not exist) is in git's history; the site shows the version before it, so neither
+    the notice nor the feed tells of the change it made."""
+    repo = PlanRepo(tmp_path)
+    repo.commit("2026-05-01", "first plan")
+    repo.first["dates"]["tender_closes"] = "2027-07-31"
+    repo.first["places"] = ["nowhere"]
+    repo.commit("2026-05-20", "closing later, and a place that does not exist")
+    out = tmp_path / "feeds"
+    report = build(repo.plans, out, today=TODAY)
+    assert [day for _, day in report.held] == [dt.date(2026, 5, 1)]
+    notice = (out / f"opportunities/{COMMISSIONER}/social-prescribing.html").read_text()
+    assert "20 May 2026" not in notice
+    assert "20 May 2026" not in (out / "all.atom").read_text()
+    site, _ = load_site(repo.plans, TODAY)
+    (view,) = site.opportunities
+    assert view.changes[0].day == dt.date(2026, 5, 1)  # only its first publication
+    assert all(line.day < dt.date(2026, 5, 20) for line in view.changes)
