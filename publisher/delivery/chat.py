@@ -62,12 +62,20 @@ class Said:
         return out
 
     def more(self, shown: int) -> str:
-        """'…and 12 more updates' for what is left out, or ''."""
+        """'…and 12 more updates' for what is left out; for a welcome with nothing to list
+        yet, that it will come; or ''."""
+        if self.total == 0:
+            return NOTHING_YET
         left = self.total - shown
         return f"…and {count(left, 'more update', 'more updates')}" if left > 0 else ""
 
 
 CLOSING_SOON = "Closing soon"
+# Followed by ": see every opportunity", linked.
+NOTHING_YET = (
+    "Nothing is open or coming up for this channel yet. New opportunities will be posted "
+    "here as they are published. Until then"
+)
 
 
 def _item(entry: Entry, grouped: bool) -> Item:

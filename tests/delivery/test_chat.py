@@ -124,6 +124,7 @@ def messages_of_every_kind(kind: str) -> dict[str, Message]:
         "digest of awkward ones": message(kind, [awkward()] * 30, "digest"),
         "digest of 20,000": message(kind, generated(20_000), "digest"),
         "welcome": message(kind, entries, "welcome"),
+        "welcome with nothing to list yet": message(kind, [], "welcome"),
     }
     if "closing" in {field.name for field in dataclasses.fields(Message)}:  # issue 17, point 1
         digest = message(kind, entries[:5], "digest")
@@ -166,6 +167,12 @@ def test_a_digest_too_big_for_one_message_says_how_many_more_and_links_the_site(
         assert "https://plans.example.org/index.html" in text, kind
         assert "(number 0)" in text, kind  # the first ones are shown
         assert "(number 19999)" not in text, kind
+
+
+def test_a_welcome_with_nothing_to_list_yet_says_so() -> None:
+    for kind, service in chat_kinds.SERVICES.items():
+        text = shown_text(service.body(message(kind, [], "welcome")))
+        assert "Nothing is open or coming up for this channel yet." in text, kind
 
 
 def test_one_announcement_links_its_notice_and_says_why_you_get_it() -> None:
