@@ -40,7 +40,7 @@ def text(report: NotifyReport, dry_run: bool = False) -> str:
     lines = [f"{report.mail}."] if report.mail else []
     for file in report.held:
         lines.append(
-            f"Left out {file}: it has errors, so its opportunities are neither announced nor "
+            f"Held {file}: it has errors, so its opportunities are neither announced nor "
             f"withdrawn until it is fixed. Run 'publisher check {file}'."
         )
     for problem in report.problems:
