@@ -26,6 +26,10 @@ class Card:
 # 667 px), so a page of them and the page's own parts stay within a few screens
 # (tests/service/test_find.py measures every list page).
 PER_PAGE = 8
+# Pages of one list at most: no one pages through more, and a list of thousands (a whole
+# region's) would otherwise make thousands of pages. The last page says how many more
+# there are, and where to find them (the form, a narrower list, the spreadsheet).
+MOST_PAGES = 50
 
 
 @dataclass(frozen=True)
@@ -83,11 +87,14 @@ def paginate(
     keys: Sequence[tuple[str, str]],
     key_of: Callable[[Card], str],
     per_page: int = PER_PAGE,
+    most: int | None = None,  # MOST_PAGES
 ) -> list[list[Section]]:
     """A list's cards (in list order) by group, in `keys` order, cut into pages of
     `per_page` cards: each page's groups, a group that runs over a page going on at the top
     of the next. A group with none is on the page where it would be, so that it can say so.
-    The cards are not filled: a page fills only its own when it is made."""
+    Cards past `most` pages are left out (each group still counts them: `left_out`). The
+    cards are not filled: a page fills only its own when it is made."""
+    most = most or MOST_PAGES
     by_key = _grouped(cards, keys, key_of)
     pages: list[list[Section]] = [[]]
     room = per_page
@@ -99,6 +106,8 @@ def paginate(
         start, done = 0, 0
         while done < len(here):
             if room == 0:
+                if len(pages) == most:
+                    break
                 pages.append([])
                 room = per_page
             start = start or len(pages)
@@ -106,7 +115,16 @@ def paginate(
             pages[-1].append(Section(key, name, taken, len(here), None, start, done > 0))
             done += len(taken)
             room -= len(taken)
+        if not start:  # past the last page: counted, with none of its cards shown
+            pages[-1].append(Section(key, name, (), len(here), start=len(pages)))
     return pages
+
+
+def left_out(pages: Sequence[Sequence[Section]]) -> int:
+    """How many of a list's cards are past its last page."""
+    return sum(one.total for one in overview(pages)) - sum(
+        len(one.cards) for page in pages for one in page
+    )
 
 
 def overview(pages: Sequence[Sequence[Section]]) -> list[Section]:

@@ -15,6 +15,7 @@ from publisher.formats.cards import (
     Pager,
     Section,
     filled,
+    left_out,
     overview,
     page_path,
     paginate,
@@ -67,6 +68,7 @@ def when_page(
         group=group,
         sections=_filled(pages[number - 1], fill),
         pager=pager,
+        left_out=left_out(pages),
         finder=finder(site),
     )
 
@@ -137,6 +139,7 @@ def listing_page(
         groups=groups,
         sections=_filled(pages[number - 1], fill),
         pager=pager,
+        left_out=left_out(pages),
         total=sum(one.total for one in groups),
         settled=settled[:SETTLED_SHOWN] if last else (),
         settled_total=len(settled),

@@ -229,6 +229,7 @@ def find(site: SiteData, choice: Choice, text: str, page: int = 1) -> bytes:
         groups=cards.overview(paged),
         sections=paged[number - 1],
         pager=cards.Pager(number, addresses),
+        left_out=cards.left_out(paged),
         total=len(current),
         finder=page_lists.finder(site),
         alerts="subscribe" + (f"?{query}" if query else ""),

@@ -586,11 +586,37 @@ def test_a_long_list_is_cut_into_pages_with_groups_going_on() -> None:
     assert cards.paginate([], keys, lambda c: c.group) == [
         [cards.Section(k, "", (), 0, start=1) for k, _ in keys]
     ]
+    # past the most pages a list has: counted, not shown
+    paged = cards.paginate(made, keys, lambda c: c.group, per_page=8, most=1)
+    assert [[(s.key, len(s.cards), s.total) for s in p] for p in paged] == [
+        [("open", 8, 11), ("soon", 0, 0), ("later", 0, 2)]
+    ]
+    assert cards.left_out(paged) == 5
     pager = cards.Pager(5, [f"p{n}" for n in range(1, 21)])
     assert pager.shown() == [1, None, 4, 5, 6, None, 20]
     assert cards.Pager(1, ["a", "b"]).shown() == [1, 2]
     assert cards.page_path("place/leeds", 1) == "place/leeds.html"
     assert cards.page_path("place/leeds", 3) == "place/leeds/page-3.html"
+
+
+def test_a_list_too_long_to_show_whole_says_so_and_where_the_rest_are(
+    site: SiteData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cards, "MOST_PAGES", 1)
+    leeds = next(c for c in site.collections() if c.path == "place/leeds")
+    built = list(list_pages.listing(site, leeds))
+    assert [path for path, _ in built] == ["place/leeds.html"]
+    html = built[0][1]
+    current = [v for v in leeds.members if v.is_current]
+    assert len(current) > cards.PER_PAGE
+    assert sum(map(len, _group_titles(html).values())) == cards.PER_PAGE
+    left = len(current) - cards.PER_PAGE
+    assert f"{left} more opportunities are not shown:" in _space(unescape(html))
+    links = Page(html).links
+    assert "leeds.csv" in links and "leeds.json" in links
+    # and a list that fits its pages says nothing of the kind
+    monkeypatch.undo()
+    assert not [path for path, html in list_pages.listing(site, leeds) if "not shown:" in html]
 
 
 def test_the_glossary_has_every_term_with_its_anchor(site: SiteData) -> None:
