@@ -341,6 +341,14 @@ def _word(
         return error(full, "wrong-type", f"'{name}' should be true or false, not {_show(value)}.")
     if kind == "list_type":
         example = f"[{value}]" if isinstance(value, (str, int)) else "[first, second]"
+        if isinstance(value, str) and re.match("-[\u00a0\u202f]", value):
+            return error(
+                full,
+                "wrong-type",
+                f"'{name}' should be a list, but the space after its '-' is a non-breaking "
+                "space (often pasted from Word or a web page), so YAML reads the line as text.",
+                "Delete the space after the '-' and type it again with the space bar.",
+            )
         return error(
             full,
             "wrong-type",
