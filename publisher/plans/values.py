@@ -173,12 +173,20 @@ class ValueBuilder:
                 "Write the fields out in full.",
             )
         elif key in top.first_line:
+            # The first field of a list item again: most likely a new item missing its '- '.
+            new_item = bool(top.path) and isinstance(top.path[-1], int)
+            new_item = new_item and next(iter(top.first_line)) == key
             self.found.add(
                 *at(mark),
                 "duplicate-key",
                 f"'{key}' is written twice here; the first is on line {top.first_line[key]}.",
-                "Keep one of them.",
+                "If this line starts a new item of the list, begin it with '- ', lined up "
+                "with the '- ' of the item above."
+                if new_item
+                else "Keep one of them.",
             )
+            if new_item:  # the fields below belong to that item: said once, not for each
+                top.first_line = {key: mark.line + 1}
         else:
             top.first_line[key] = mark.line + 1
         top.key = key

@@ -157,6 +157,24 @@ def _cause(err: yaml.MarkedYAMLError, lines: list[str]) -> tuple[int, int, str, 
             f'Use straight quotes instead: {field.group(2)}: "..." (or no quotes at all).',
         )
     quoted = re.match(r"([\"'])(.*?)\1[ \t]*([^\s#].*)$", field.group(3)) if field else None
+    whole = field.group(3).split(" #")[0].rstrip() if field else ""
+    if field and quoted and len(whole) > 1 and whole[-1] == whole[0]:
+        # 'Carer's breaks': the quote inside ends the value early
+        mark = whole[0]
+        inside = whole[1:-1]
+        other = '"' if mark == "'" else "'"
+        fix = f"Put the value in the other kind of quotes: {field.group(2)}: {other}{inside}{other}"
+        if other in inside:
+            doubled = inside.replace(mark, mark * 2)
+            fix = f"Write each {mark} inside it twice: {field.group(2)}: {mark}{doubled}{mark}"
+        return (
+            row + 1,
+            len(field.group(1)) + len(quoted.group(2)) + 2,
+            f"The {'apostrophe' if mark == chr(39) else 'quote mark'} after "
+            f"'{quoted.group(2)}' ends the value early: inside {mark}...{mark} it closes the "
+            "quotes.",
+            fix,
+        )
     if field and quoted:
         mark, other = quoted.group(1), "'" if quoted.group(1) == '"' else '"'
         whole = field.group(3).rstrip()
