@@ -75,6 +75,7 @@ class Message:
     area: str = ""  # 'Leeds', the places the channel follows ('' for everywhere)
     closing: list[Entry] = field(default_factory=list)  # a digest's "closing soon" list
     widened: bool = False  # a welcome after the channel's filter widened
+    more: int = 0  # a welcome's opportunities left out for length: the site lists them
 
     @property
     def count(self) -> int:
@@ -140,7 +141,10 @@ def entry(
     lines: Iterable[str],
     reminder: dict[str, Any] | None = None,
 ) -> Entry:
-    has_dates = bool(view.key_dates or view.item.dates.engagement)
+    # Only an announcement or reminder sent on its own carries the calendar (attached).
+    has_dates = event not in ("welcome", "closing") and bool(
+        view.key_dates or view.item.dates.engagement
+    )
     ics = calendar.ics(site, Collection(None, [view])).decode() if has_dates else None
     return Entry(
         key=key,
@@ -187,6 +191,7 @@ def message(
     kind: str = "",
     closing: list[Entry] | None = None,
     widened: bool = False,
+    more: int = 0,
 ) -> Message:
     groups: dict[str, list[Entry]] = {}
     for one in entries:
@@ -206,6 +211,7 @@ def message(
         area=_macro("places", [site.places.name(s) for s in subscriber.channel.filter.places]),
         closing=closing or [],
         widened=widened,
+        more=more,
     )
 
 

@@ -212,10 +212,12 @@ def _digests(
 def _welcome(site: SiteData, due: welcome.Welcome, entries: _Entries, report: NotifyReport) -> None:
     """A channel's welcome goes at once, whatever its cadence: it starts the channel off."""
     subscriber = due.subscriber
-    made = [entries.maker(view, due.key, "welcome", [])() for view in due.views]
+    shown = due.views[: welcome.MOST]
+    made = [entries.maker(view, due.key, "welcome", [])() for view in shown]
     found = messages.message(
-        site, subscriber, made, digest=False, kind="welcome", widened=due.widened
-    )
+        site, subscriber, made, digest=False, kind="welcome", widened=due.widened,
+        more=len(due.views) - len(shown),
+    )  # fmt: skip
     report.queued.append(
         outbox.NewItem(due.key, subscriber.uid, subscriber.kind,
                        messages.payload(subscriber, found, due.key, site.base_url))

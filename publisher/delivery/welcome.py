@@ -18,6 +18,9 @@ from publisher.plans.model import ChannelFilter
 
 # What a welcome lists: what is open today and what is still to come.
 UPCOMING = (State.OPEN, State.OPENING_SOON, State.LATER)
+# A welcome lists at most this many, open ones first, closing soonest first; the rest are
+# on the site (an email of thousands would be refused by mail servers, and read by no one).
+MOST = 100
 
 
 @dataclass(frozen=True)

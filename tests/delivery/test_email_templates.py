@@ -116,6 +116,10 @@ def made(site: SiteData) -> dict[str, dict[str, str]]:
         ),
         "welcome": (one, messages.message(site, one, welcome, digest=False, kind="welcome")),
         "nothing yet": (other, messages.message(site, other, [], digest=False, kind="welcome")),
+        "long": (
+            other,
+            messages.message(site, other, welcome[:3], digest=False, kind="welcome", more=250),
+        ),
         "widened": (
             other,
             messages.message(site, other, welcome[:2], digest=False, kind="welcome", widened=True),
@@ -159,5 +163,7 @@ def test_what_each_email_carries(site: SiteData) -> None:
     assert "ask Leeds CVS: https://leeds-cvs.example.org/" in found["change"]["text"]
     assert found["welcome"]["subject"].startswith("Welcome: ")
     assert found["nothing yet"]["subject"] == "Welcome: news of opportunities in Leeds"
+    assert "And 250 more opportunities: every one is on the site, https://" in found["long"]["text"]
+    assert found["long"]["subject"] == "Welcome: 253 opportunities open or coming up in Leeds"
     assert "Nothing is open or coming up for you just now" in found["nothing yet"]["text"]
     assert "more opportunities open or coming up in Leeds" in found["widened"]["subject"]

@@ -13,10 +13,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from sqlalchemy import Engine
 
-from publisher.delivery import channels, notify
+from publisher.delivery import channels, notify, welcome
 from publisher.delivery.welcome import UPCOMING
 from publisher.model.read import load_site
 from publisher.settings import Settings
@@ -146,3 +147,22 @@ def test_channels_there_at_the_first_run_are_not_welcomed(
     assert smtp_server.messages == []
     subscribers, _ = channels.load_channels(plans)
     assert any(s.uid == "leeds-cvs/members" for s in subscribers)
+
+
+def test_a_long_welcome_lists_the_first_and_sends_readers_to_the_site_for_the_rest(
+    tmp_path: Path, database: Engine, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(welcome, "MOST", 3)
+    plans = tmp_path / "plans"
+    shutil.copytree(EXAMPLES, plans)
+    settings = Settings(smtp_url=smtp_server.url(), base_url=BASE, maildir=tmp_path / "mail")
+    send = {"email": notify.senders(settings)["email"]}
+    notify.run_pass(plans, settings, partial(lambda at: at, START), engine=database, send=send)
+    (plans / "channels" / "leeds-cvs.yaml").write_text(yaml.safe_dump(channel_file(["leeds"])))
+    later = START + timedelta(hours=1)
+    notify.run_pass(plans, settings, partial(lambda at: at, later), engine=database, send=send)
+    [message] = smtp_server.messages
+    leeds = expected(plans, ["leeds"])
+    assert len(notice_links(text_of(message))) == 3
+    assert f"And {len(leeds) - 3} more opportunities: every one is on the site" in text_of(message)
+    assert message["Subject"] == f"Welcome: {len(leeds)} opportunities open or coming up in Leeds"
