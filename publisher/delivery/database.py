@@ -175,9 +175,7 @@ def _channel_state(conn: Connection) -> None:
     """Version 4: channels are remembered, so a new one is welcomed (the ones there are
     now are adopted at the next pass, without a welcome)."""
     channel_state.create(conn, checkfirst=True)
-    conn.execute(
-        insert(channel_state).values(channel=ADOPT, filter="{}", since=datetime.now(UTC))
-    )
+    conn.execute(insert(channel_state).values(channel=ADOPT, filter="{}", since=datetime.now(UTC)))
 
 
 _UPGRADES: list[Callable[[Connection], None]] = [_channel_index, _send_started, _channel_state]

@@ -327,9 +327,10 @@ def run_pass(
                         entries.maker(due.view, due.key, "reminder", [due.line], due.reminder),
                     )
                 )
-            split = isinstance(subscriber.channel, EmailChannel) and recipients.Source.of(
-                subscriber.channel
-            ).each
+            split = (
+                isinstance(subscriber.channel, EmailChannel)
+                and recipients.Source.of(subscriber.channel).each
+            )
             known = _existing(conn, {key for key, _ in candidates}, split)
             made = [make() for key, make in candidates if key not in known]
             _route(conn, site, subscriber, made, now, report)
