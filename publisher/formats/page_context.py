@@ -210,16 +210,18 @@ def short_names(term: GlossaryTerm) -> list[str]:
 
 
 def proper_words(site: SiteData) -> frozenset[str]:
-    """Words that keep their capital letter inside a sentence: the first words of the
-    names of places, commissioners, themes' proper names and organisations."""
+    """What keeps its capital letter at the start of a title inside a sentence: the first
+    words of the names of places and commissioners ('Leeds', 'NHS'), and organisations'
+    whole names (their first words are often plain words: 'Community Action Bradford'
+    keeps its capital, 'Community health champions' does not)."""
     names = [site.places.name(slug) for slug in site.places]
     if site.commissioner_names is not None:
         names += site.commissioner_names
     else:
         names += [c.name for c in site.commissioners]
-    names += [o.name for o in site.organisations.values()]
     found = (FIRST_WORD.match(name) for name in names)
-    return frozenset(m.group(0) for m in found if m is not None)
+    words = {m.group(0) for m in found if m is not None}
+    return frozenset(words | {o.name for o in site.organisations.values()})
 
 
 # The pages' own helpers, in the one set every template shares (publisher/text/templates.py,

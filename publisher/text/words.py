@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 from publisher.plans.dates import MONTHS, PlanDate, Precision
@@ -236,14 +237,30 @@ def and_list(items: Iterable[str], last: str = "and") -> str:
 
 def lower_first(text: str, proper: frozenset[str] = frozenset()) -> str:
     """A title made to run on inside a sentence: 'Grants for Leeds' -> 'grants for Leeds',
-    but 'NHS help' and 'Leeds help' keep their capitals."""
+    but 'NHS help' and 'Leeds help' keep their capitals. `proper` holds words that keep
+    their capital ('Leeds') and whole names that do only when the text starts with all of
+    them ('Community Action Bradford', not 'Community health champions')."""
     match = FIRST_WORD.match(text)
     if match is None:
         return text
     first = match.group(0)
     if first in proper or first[1:] != first[1:].lower() or len(first) == 1:
         return text
+    for name in _names_by_first_word(proper).get(first, ()):
+        if text.startswith(name) and not text[len(name) : len(name) + 1].isalnum():
+            return text
     return text[:1].lower() + text[1:]
+
+
+@lru_cache(maxsize=8)
+def _names_by_first_word(proper: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    """The whole names in `proper` by their first word (worked out once a site)."""
+    found: dict[str, list[str]] = {}
+    for name in proper:
+        match = FIRST_WORD.match(name)
+        if " " in name and match is not None:
+            found.setdefault(match.group(0), []).append(name)
+    return {word: tuple(names) for word, names in found.items()}
 
 
 def full_stop(text: str) -> str:
