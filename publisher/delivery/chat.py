@@ -94,7 +94,6 @@ def said(message: Message) -> Said:
     for entry in message.entries:
         items.setdefault(entry.places[0] if entry.places else ELSEWHERE, []).append(entry)
     closing: list[Entry] = list(getattr(message, "closing", None) or [])
-    where = f'its "{message.channel}" channel of the forward plan publisher'
     change = (
         f"To change what you get, or to stop: {message.settings_url}"
         if message.settings_url
@@ -105,8 +104,8 @@ def said(message: Message) -> Said:
         grouped=grouped,
         groups=([(CLOSING_SOON, closing)] if closing else [])
         + (sorted(items.items()) if grouped else list(items.items())),
-        footer=f"You get this because {message.organisation} set up {where} to send you "
-        f"{message.filter}. {change}",
+        footer=f"You get this because {message.organisation} sends you {message.filter}, "
+        f"from the forward plans of NHS bodies and councils. {change}",
         home=message.home,
     )
 

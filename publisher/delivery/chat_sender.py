@@ -15,7 +15,7 @@ import httpx
 from publisher.delivery.chat import FORMAT_REFUSED, ChatService
 from publisher.delivery.chat_kinds import SERVICES
 from publisher.delivery.outcome import Outcome, Result, Sender
-from publisher.delivery.webhook import WebhookSender, _not_an_example, _RefusedError
+from publisher.delivery.webhook import RefusedError, WebhookSender, not_an_example
 
 
 class ChatSender(WebhookSender):
@@ -35,24 +35,24 @@ class ChatSender(WebhookSender):
             body = self._chat_body(payload.get("body"))
             address_of = self._address(name)
             if not self.send_to_examples:
-                _not_an_example(address_of)
+                not_an_example(address_of)
             url, address = self._target(address_of)
-        except _RefusedError as refused:
+        except RefusedError as refused:
             return refused.outcome
         return self._post(url, address, body, {}, deadline)
 
     def _chat_body(self, value: object) -> bytes:
         if not isinstance(value, dict) or not value:
-            raise _RefusedError(Outcome.failed(f"the {self.service.name} message is empty"))
+            raise RefusedError(Outcome.failed(f"the {self.service.name} message is empty"))
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
         return text.encode("utf-8")
 
     def _address(self, name: object) -> str:
         if not isinstance(name, str) or not name:
-            raise _RefusedError(Outcome.failed("the channel does not name a url_env variable"))
+            raise RefusedError(Outcome.failed("the channel does not name a url_env variable"))
         value = self.environ.get(name, "").strip()
         if not value:
-            raise _RefusedError(
+            raise RefusedError(
                 Outcome.failed(
                     f"the environment variable {name} that this channel names is not set: "
                     f"put the {self.service.name} webhook's address in it"

@@ -73,7 +73,7 @@ def _short(text: str) -> str:
 _STEPS = ("connect", "read", "write", "pool")
 
 
-class _RefusedError(Exception):
+class RefusedError(Exception):
     """A webhook that must not be sent; carries the Outcome to return."""
 
     def __init__(self, outcome: Outcome) -> None:
@@ -85,7 +85,7 @@ RESERVED_TLDS = frozenset({"example", "invalid", "test"})
 RESERVED_DOMAINS = ("example.org", "example.com", "example.net")
 
 
-def _not_an_example(value: object) -> None:
+def not_an_example(value: object) -> None:
     """RFC 2606 names stand in for real ones in example channels: nothing there is ours to
     call, so nothing is sent, and the reason says what to do."""
     try:
@@ -102,7 +102,7 @@ def _not_an_example(value: object) -> None:
             f"the webhook address {host} is a reserved example name, so nothing is sent; "
             "put the receiver's real address in the channel file"
         )
-        raise _RefusedError(Outcome.failed(reason))
+        raise RefusedError(Outcome.failed(reason))
 
 
 class WebhookSender:
@@ -147,10 +147,10 @@ class WebhookSender:
         try:
             body = self._body(payload.get("body"))
             if not self.send_to_examples:
-                _not_an_example(payload.get("url"))
+                not_an_example(payload.get("url"))
             secret = self._secret(payload.get("secret_env"))
             url, address = self._target(payload.get("url"))  # last: it may ask DNS
-        except _RefusedError as refused:
+        except RefusedError as refused:
             return refused.outcome
         timestamp = str(int(self.clock().timestamp()))
         signed = {
@@ -205,50 +205,50 @@ class WebhookSender:
             url = None
         if url is None or url.scheme not in ("http", "https") or not url.host:
             reason = f"the webhook address {value!r} is not an http or https URL"
-            raise _RefusedError(Outcome.failed(reason))
+            raise RefusedError(Outcome.failed(reason))
         port = url.port or (443 if url.scheme == "https" else 80)
         try:
             found = self._lookup(url.raw_host.decode("ascii"), port)
         except (socket.gaierror, UnicodeError) as error:
             reason = getattr(error, "strerror", None) or str(error)
-            raise _RefusedError(
+            raise RefusedError(
                 Outcome.retry(f"the name {url.host} could not be looked up: {reason}")
             ) from None
         # The scope of a link-local IPv6 address ("%eth0") is not part of the address.
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
         if not addresses:
-            raise _RefusedError(Outcome.retry(f"the name {url.host} has no address"))
+            raise RefusedError(Outcome.retry(f"the name {url.host} has no address"))
         if not self.allow_private:
             refused = refusal(url.host, addresses)
             if refused is not None:
-                raise _RefusedError(Outcome.failed(refused))
+                raise RefusedError(Outcome.failed(refused))
         return url, str(addresses[0])
 
     def _lookup(self, host: str, port: int) -> Answers:
         try:
             return look_up(self.resolve, host, port, self.timeout)
         except TimeoutError as error:
-            raise _RefusedError(Outcome.retry(str(error))) from None
+            raise RefusedError(Outcome.retry(str(error))) from None
 
     @staticmethod
     def _body(value: object) -> bytes:
         if not isinstance(value, dict):
-            raise _RefusedError(Outcome.failed("the webhook body is not a JSON object"))
+            raise RefusedError(Outcome.failed("the webhook body is not a JSON object"))
         try:
             text = json.dumps(
                 value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False
             )
         except (TypeError, ValueError) as error:
             reason = f"the webhook body cannot be written as JSON: {error}"
-            raise _RefusedError(Outcome.failed(reason)) from None
+            raise RefusedError(Outcome.failed(reason)) from None
         return text.encode("utf-8")
 
     def _secret(self, name: object) -> str:
         if not isinstance(name, str) or not name:
-            raise _RefusedError(Outcome.failed("the channel does not name a secret_env variable"))
+            raise RefusedError(Outcome.failed("the channel does not name a secret_env variable"))
         secret = self.environ.get(name)
         if not secret:
-            raise _RefusedError(
+            raise RefusedError(
                 Outcome.failed(
                     f"the environment variable {name} that this channel names is not set"
                 )
