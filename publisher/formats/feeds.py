@@ -54,6 +54,7 @@ TAG_YEAR = 2026
 GENERATOR = "Forward plan publisher"
 # The key dates the one-line summary of an item names, when the plan gives them.
 HEADLINE_DATES = ("tender_opens", "tender_closes")
+STANDSTILL_DATES = ("intention_to_award", "standstill_ends")
 # The newest announced changes each opportunity keeps in feeds; older ones stay on its notice.
 CHANGES_IN_FEEDS = 10
 # The newest items a feed carries. A feed is news: readers keep what they have fetched, and
@@ -149,6 +150,8 @@ def midnight(day: dt.date) -> dt.datetime:
 def headline_dates(view: OpportunityView) -> list[KeyDate]:
     """The dates the one-line summary names: when it opens and closes, else the first known."""
     named = [key for key in view.key_dates if key.field in HEADLINE_DATES]
+    # a route with no tender (a direct award): its intention to award and standstill
+    named = named or [key for key in view.key_dates if key.field in STANDSTILL_DATES]
     return named or list(view.key_dates[:1])
 
 

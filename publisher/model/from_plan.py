@@ -9,7 +9,6 @@ from collections.abc import Iterable
 
 from publisher.changes.last_good import Held
 from publisher.model.views import (
-    DATE_LABELS,
     REQUIREMENT_LABELS,
     SOON,
     Behind,
@@ -26,9 +25,9 @@ from publisher.model.views import (
     State,
     SupportOffer,
 )
-from publisher.plans import rules
+from publisher.plans import routes, rules
+from publisher.plans.dates import PlanDate, Precision
 from publisher.plans.model import (
-    GRANT_FUNDING,
     Opportunity,
     Organisation,
     PlanHeader,
@@ -36,6 +35,7 @@ from publisher.plans.model import (
     Theme,
 )
 from publisher.plans.reference import Glossary, Places
+from publisher.plans.working_days import add_working_days
 
 
 def reach(places: Places, slugs: Iterable[str]) -> frozenset[str]:
@@ -102,6 +102,36 @@ def stale_of(item: Opportunity, behind: Behind | None, updated: dt.date | None) 
     return None
 
 
+def standstill_end(item: Opportunity) -> dt.date | None:
+    """The last day of a Provider Selection Regime standstill: the 8th working day after
+    the day the intention to award is published. None when the route has none, or the plan
+    does not name the day, or the day is past the bank holidays we know."""
+    intention = item.dates.intention_to_award
+    if intention is None or intention.is_approximate:
+        return None
+    if not routes.steps(item.route, item.funding).intention:
+        return None
+    return add_working_days(intention.first_day, routes.STANDSTILL_WORKING_DAYS)
+
+
+def _key_dates(item: Opportunity) -> tuple[KeyDate, ...]:
+    """The plan's dates that its route has, labelled for the route, with the standstill's
+    end worked out where there is one."""
+    dates = item.dates
+    not_applicable = routes.steps(item.route, item.funding).not_applicable
+    ends = standstill_end(item)
+    out: list[KeyDate] = []
+    for name in routes.DATE_LABELS:
+        if name in not_applicable:
+            continue
+        date = getattr(dates, name, None)
+        if name == "standstill_ends" and ends is not None:
+            date = PlanDate(ends.year, Precision.DAY, month=ends.month, day=ends.day)
+        if date is not None:
+            out.append(KeyDate(name, routes.label(name, item.route, item.funding), date))
+    return tuple(out)
+
+
 def view_in(
     site: SiteData,
     commissioner: CommissionerView,
@@ -143,13 +173,7 @@ def opportunity_view(
     today: dt.date,
     history: OpportunityHistory | None = None,
 ) -> OpportunityView:
-    grant = item.funding in GRANT_FUNDING
-    dates = item.dates
-    key_dates = tuple(
-        KeyDate(name, DATE_LABELS[name][1 if grant else 0], getattr(dates, name))
-        for name in DATE_LABELS
-        if getattr(dates, name) is not None
-    )
+    key_dates = _key_dates(item)
     gaps = [Gap(name, rules.EXPECTED[name], item.unknown.get(name)) for name in rules.gaps(item)]
     requirements: list[Requirement] = []
     needs = item.requirements

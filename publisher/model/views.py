@@ -27,6 +27,7 @@ from publisher.plans.model import (
     Theme,
 )
 from publisher.plans.reference import Glossary, GlossaryTerm, Places
+from publisher.plans.routes import Steps, steps
 from publisher.settings import DEFAULT_OCID_PREFIX
 
 KIND_WORDS = {
@@ -257,6 +258,16 @@ class OpportunityView:
     @property
     def is_grant(self) -> bool:
         return self.item.funding in GRANT_FUNDING
+
+    @property
+    def steps(self) -> Steps:
+        """What its route has: a tender or a round, an intention to award and standstill."""
+        return steps(self.item.route, self.item.funding)
+
+    @property
+    def standstill_ends(self) -> PlanDate | None:
+        """The last day of the standstill after the intention to award, where worked out."""
+        return next((k.date for k in self.key_dates if k.field == "standstill_ends"), None)
 
     @property
     def is_current(self) -> bool:

@@ -311,7 +311,57 @@ class Dates(Strict):
     )
     tender_closes: PlanDate | None = Field(default=None, description="The closing date.")
     decision: PlanDate | None = Field(default=None, description="When the provider is chosen.")
+    intention_to_award: PlanDate | None = Field(
+        default=None,
+        description="Provider Selection Regime (direct award C, most suitable provider, "
+        "competitive): when the intention to award is published. The standstill of 8 "
+        "working days after it is worked out.",
+    )
     service_starts: PlanDate | None = None
+
+
+class KeyCriteria(Strict):
+    """The reasons for the choice against each of the Provider Selection Regime's five key
+    criteria, in a sentence or a few."""
+
+    quality_and_innovation: Reason | None = None
+    value: Reason | None = None
+    integration_collaboration_and_sustainability: Reason | None = Field(
+        default=None, description="Integration, collaboration and service sustainability."
+    )
+    access_inequalities_and_choice: Reason | None = Field(
+        default=None,
+        description="Improving access, reducing health inequalities and facilitating choice.",
+    )
+    social_value: Reason | None = None
+
+
+class Conflict(Strict):
+    """A conflict of interest declared by someone involved in the decision."""
+
+    who: ShortText = Field(description="Their role, not their name: 'A board member'.")
+    interest: Reason = Field(description="What the interest is.")
+    managed: Reason = Field(description="How it was managed: 'They took no part in the decision.'")
+
+
+class AwardDecision(Strict):
+    """Provider Selection Regime: what the intention to award says. Who decided, the reasons
+    against the key criteria, and the conflicts of interest declared."""
+
+    decided_by: list[ShortText] = Field(
+        default_factory=list,
+        description="Who made the decision, by role: 'ICB Contracts Committee'.",
+    )
+    provider: ShortText | None = Field(
+        default=None, description="The provider the commissioner intends to award to."
+    )
+    key_criteria: KeyCriteria | None = Field(
+        default=None, description="The reasons, against each of the five key criteria."
+    )
+    conflicts_of_interest: list[Conflict] | None = Field(
+        default=None,
+        description="Each conflict declared and how it was managed; [] when none was declared.",
+    )
 
 
 class CurrentProvider(Strict):
@@ -378,6 +428,11 @@ class Opportunity(Strict):
     evaluation: Evaluation | None = None
     dates: Dates = Field(default_factory=Dates)
     current_provider: CurrentProvider | None = None
+    award_decision: AwardDecision | None = Field(
+        default=None,
+        description="Provider Selection Regime: who decided, the reasons against the key "
+        "criteria, and conflicts of interest, as the intention to award says.",
+    )
     awarded: list[Recipient] = Field(
         default_factory=list,
         description="Once awarded: who was funded, and how much each was given.",

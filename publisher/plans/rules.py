@@ -26,6 +26,8 @@ from publisher.plans.model import (
 )
 from publisher.plans.reference import Reference
 from publisher.plans.reference_rules import repeated, unknown
+from publisher.plans.route_rules import NOT_APPLICABLE_WORDS, route_steps
+from publisher.plans.routes import steps
 from publisher.plans.validate import Finding, error, warning
 
 # The fields a VCSE organisation needs to decide whether to prepare (DESIGN.md). A missing
@@ -54,14 +56,16 @@ SHUTS_OUT = {
 
 
 def gaps(opportunity: Opportunity) -> list[str]:
-    """The expected fields this opportunity leaves unknown, in the order of EXPECTED."""
+    """The expected fields this opportunity leaves unknown, in the order of EXPECTED. A
+    field its route does not have (a direct award's tender) is never a gap."""
     dates = opportunity.dates
+    route = steps(opportunity.route, opportunity.funding)
     missing = {
         "value": opportunity.value is None,
         "route": opportunity.route in (None, Route.UNDECIDED),
         "funding": opportunity.funding in (None, Funding.UNDECIDED),
         "places": not opportunity.places,
-        "tender_opens": dates.tender_opens is None,
+        "tender_opens": dates.tender_opens is None and route.expects_opening,
         "service_starts": dates.service_starts is None,
         "duration": opportunity.duration is None,
     }
@@ -167,6 +171,7 @@ def check_opportunity(
     out.extend(_dates_in_order(opportunity.dates, (*base, "dates")))
     out.extend(_references(opportunity, base, reference))
     out.extend(_unknowns(opportunity, base))
+    out.extend(route_steps(opportunity, base))
     if opportunity.status not in SETTLED:
         out.extend(_transparency(opportunity, base, promised_weeks, today))
         out.extend(_status_behind_dates(opportunity, base, today))
@@ -305,6 +310,11 @@ _ORDER = [
     ("tender_closes", "decision", "The decision comes before the closing date."),
     ("tender_opens", "decision", "The decision comes before the tender opens."),
     ("decision", "service_starts", "The service starts before the provider is chosen."),
+    (
+        "intention_to_award",
+        "service_starts",
+        "The service starts before the intention to award is published.",
+    ),
     ("tender_closes", "service_starts", "The service starts before the closing date."),
     ("tender_opens", "service_starts", "The service starts before the tender opens."),
 ]
@@ -375,6 +385,8 @@ def _references(opportunity: Opportunity, base: FieldPath, reference: Reference)
 def _unknowns(opportunity: Opportunity, base: FieldPath) -> list[Finding]:
     out: list[Finding] = []
     open_gaps = set(gaps(opportunity))
+    not_applicable = steps(opportunity.route, opportunity.funding).not_applicable
+    route = opportunity.route.value if opportunity.route is not None else ""
     for name in opportunity.unknown:
         path = (*base, "unknown", name)
         if name not in REASONABLE_UNKNOWNS:
@@ -388,6 +400,17 @@ def _unknowns(opportunity: Opportunity, base: FieldPath) -> list[Finding]:
                     "unknown-gap",
                     f"'{name}' is not a field of an opportunity.",
                     hint,
+                    at_key=True,
+                )
+            )
+        elif name in not_applicable:
+            out.append(
+                warning(
+                    path,
+                    "reason-not-needed",
+                    f"'unknown' explains why {name} is not known, but the route "
+                    f"'{route}' has no {NOT_APPLICABLE_WORDS.get(name, name)}.",
+                    f"Remove unknown.{name}: the notice already says how this route works.",
                     at_key=True,
                 )
             )

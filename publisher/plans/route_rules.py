@@ -1,0 +1,66 @@
+"""The checker's rules about a route's steps: dates and details the route does not have
+(a tender on a direct award, an intention to award outside the Provider Selection Regime's
+routes that publish one). rules.py calls `route_steps` for each opportunity."""
+
+from __future__ import annotations
+
+from publisher.plans.errors import FieldPath
+from publisher.plans.model import Opportunity
+from publisher.plans.routes import Round, steps
+from publisher.plans.validate import Finding, warning
+
+# What a plan field is, in words, when a route has none of it.
+NOT_APPLICABLE_WORDS = {
+    "tender_opens": "tender, so no date for one to open",
+    "tender_closes": "tender, so no closing date for bids",
+}
+INTENTION_ROUTES = "direct-award-c, most-suitable-provider or competitive"
+
+
+def route_steps(opportunity: Opportunity, base: FieldPath) -> list[Finding]:
+    """Warnings for what the plan gives that its route never has."""
+    route = opportunity.route
+    if route is None:
+        return []
+    has = steps(route, opportunity.funding)
+    dates = opportunity.dates
+    out: list[Finding] = []
+    if has.round is Round.NONE:
+        for name in ("tender_opens", "tender_closes"):
+            if getattr(dates, name) is not None:
+                out.append(
+                    warning(
+                        (*base, "dates", name),
+                        "date-not-on-route",
+                        f"The route '{route.value}' has no "
+                        f"{NOT_APPLICABLE_WORDS[name]}, but the plan gives {name}.",
+                        f"Remove {name}, or choose a route with a tender. For the day the "
+                        "provider is chosen, use decision.",
+                        at_key=True,
+                    )
+                )
+    if not has.intention:
+        if dates.intention_to_award is not None:
+            out.append(
+                warning(
+                    (*base, "dates", "intention_to_award"),
+                    "intention-not-on-route",
+                    f"The route '{route.value}' does not publish an intention to award, "
+                    "but the plan gives intention_to_award.",
+                    f"Only {INTENTION_ROUTES} publish one, then wait 8 working days. "
+                    "Check the route, or remove the date.",
+                    at_key=True,
+                )
+            )
+        if opportunity.award_decision is not None and not has.psr:
+            out.append(
+                warning(
+                    (*base, "award_decision"),
+                    "intention-not-on-route",
+                    f"award_decision is for the NHS Provider Selection Regime, but the "
+                    f"route is '{route.value}'.",
+                    "Check the route, or remove award_decision.",
+                    at_key=True,
+                )
+            )
+    return out
