@@ -12,6 +12,7 @@ from publisher.formats.base import Format, Layout, Member, Output, Part, Shelf, 
 from publisher.formats.data import Json, dumps
 from publisher.formats.memo import per_view
 from publisher.formats.ocds_releases import history, releases
+from publisher.formats.ocds_uk import SUITABILITY_EXTENSION, UK_EXTENSION
 from publisher.formats.ocds_values import timestamp
 from publisher.formats.pages import TEMPLATES
 from publisher.model.views import CommissionerView, OpportunityView, SiteData
@@ -91,7 +92,12 @@ def _head(site: SiteData, path: str, publisher: CommissionerView | None) -> Json
     return {
         "uri": site.link(path),
         "version": OCDS_VERSION,
-        "extensions": [LOTS_EXTENSION, site.link(f"{EXTENSION}/extension.json")],
+        "extensions": [
+            LOTS_EXTENSION,
+            SUITABILITY_EXTENSION,
+            UK_EXTENSION,
+            site.link(f"{EXTENSION}/extension.json"),
+        ],
         "publishedDate": timestamp(site.today),
         "publisher": {"name": name, "uri": uri} if uri else {"name": name},
     }

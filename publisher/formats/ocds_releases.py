@@ -9,6 +9,7 @@ import hashlib
 import json
 
 from publisher.formats import calendar as ics
+from publisher.formats import ocds_uk
 from publisher.formats.data import Json
 from publisher.formats.ocds_values import contract_period, moment, period, timestamp, values
 from publisher.model.from_plan import view_in
@@ -83,17 +84,25 @@ def organisation(view: OpportunityView) -> Json:
     party: Json = {"name": body.name, "id": body.id}
     if any(point.values()):
         party["contactPoint"] = {key: value for key, value in point.items() if value}
-    return {**party, "roles": ["buyer", "procuringEntity"]}
+    party["roles"] = ["buyer", "procuringEntity"]
+    details = ocds_uk.buyer_details(body.kind)
+    if details:
+        party["details"] = details
+    return party
 
 
 def milestones(view: OpportunityView) -> list[Json]:
-    """Engagement events, with the ids their calendar events use, so both stay matched."""
+    """Engagement events, with the ids their calendar events use, so both stay matched: each
+    one's place (or that it is online) and its date and time, as a UK2 notice gives them."""
     events = view.item.dates.engagement
     out = []
     for key, event in zip(ics.event_keys(events), events, strict=True):
         milestone: Json = {"id": key, "title": event.title, "type": "engagement"}
-        if event.where:
-            milestone["description"] = event.where
+        where = event.where or ("Online" if event.online else None)
+        if event.where and event.online:
+            where = f"{event.where}, and online"
+        if where:
+            milestone["description"] = where
         milestone["dueDate"] = moment(event.start)
         milestone["datePrecision"] = {"dueDate": event.start.precision.value}
         out.append(milestone)
@@ -128,6 +137,7 @@ def tender(site: SiteData, view: OpportunityView) -> Json:
         **values(item.value, "minValue"),
         **method(view),
         "mainProcurementCategory": "services",
+        "suitability": ocds_uk.suitability(view),
         "tenderPeriod": period(dates.tender_opens, dates.tender_closes),
         # awardPeriod ends when the award decision is due.
         "awardPeriod": period(end=dates.decision),
@@ -171,10 +181,15 @@ def release(
     date: dt.date | dt.datetime,
     prefix: str,
     previous: OpportunityView | None = None,
+    notice: str | None = None,
 ) -> Json:
     """One version of an opportunity, published on `date`, as an OCDS release. `previous`
-    is the version before it, if any: a second release at the same stage is an update."""
+    is the version before it, if any: a second release at the same stage is an update.
+    `notice`: the Procurement Act notice it stands for (UK1 in a pipeline package); else a
+    planning release stands for the one its plan entry fits (ocds_uk.notice_type)."""
     tag = stage(view)[0]
+    if notice is None and tag == "planning":
+        notice = ocds_uk.notice_type(view)
     if previous is not None and stage(previous)[0] == tag and tag != "tenderCancellation":
         tag += "Update"
     party = organisation(view)
@@ -186,9 +201,11 @@ def release(
         "parties": [party],
         "buyer": {"id": party["id"], "name": party["name"]},
     }
-    planned = milestones(view)
-    if planned:
-        body["planning"] = {"milestones": planned}
+    planning: Json = {"milestones": milestones(view)}
+    planning["documents"] = ocds_uk.planning_documents(site, view, notice)
+    planning = {key: value for key, value in planning.items() if value}
+    if planning:
+        body["planning"] = planning
     body["tender"] = tender(site, view)
     body["language"] = "en"
     # Derived from everything else in the release, so the same content always has the same
