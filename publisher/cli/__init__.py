@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from publisher.cli import delivery, options, plans, settings, site, spreadsheet
+from publisher.cli import delivery, options, pipeline, plans, settings, site, spreadsheet
 from publisher.cli.options import EXIT_OK, EXIT_USAGE
 from publisher.plans.folder import no_plans_folder
 
@@ -52,6 +52,7 @@ def parser() -> argparse.ArgumentParser:
     plans.add_schema(commands)
     spreadsheet.add_import(commands)
     spreadsheet.add_export(commands)
+    pipeline.add_pipeline(commands)
     return top
 
 
