@@ -46,7 +46,7 @@ def ocid_prefix_problem(prefix: str) -> str | None:
     )
 
 
-SECRETS = frozenset({"hook_secret"})  # never shown, not even in part
+SECRETS = frozenset({"hook_secret", "secret_key"})  # never shown, not even in part
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 
 CONFIG_VARIABLE = "PUBLISHER_CONFIG"  # where the settings file is
@@ -229,6 +229,38 @@ class Settings(BaseSettings):
         "address or a web address.",
     )
 
+    secret_key: str | None = Field(
+        None,
+        validation_alias="PUBLISHER_SECRET_KEY",
+        description="The key that signs the links in email alerts (confirm, change, "
+        "unsubscribe) and the sign-up forms. Unset, the publisher makes one and keeps it in "
+        "the database. Make one with: openssl rand -hex 32. Changing it makes every link "
+        "already sent stop working.",
+        repr=False,
+    )
+    privacy_url: str | None = Field(
+        None,
+        validation_alias="PUBLISHER_PRIVACY_URL",
+        description="Your privacy notice for email alerts, linked from the sign-up form and "
+        "every alert email. Unset, the web app shows /privacy from the template "
+        "privacy.html (copy it into your templates folder and make it yours).",
+    )
+    unconfirmed_hours: int = Field(
+        72,
+        ge=1,
+        validation_alias="PUBLISHER_UNCONFIRMED_HOURS",
+        description="How long a sign-up for email alerts waits to be confirmed: its "
+        "confirmation link works this long, the form sends that address nothing more "
+        "meanwhile, and after it the sign-up is removed.",
+    )
+    signups_per_hour: int = Field(
+        10,
+        ge=1,
+        validation_alias="PUBLISHER_SIGNUPS_PER_HOUR",
+        description="How many sign-up forms one client (one IP address) may send an hour; "
+        "more are refused with a page saying when to try again.",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -309,6 +341,15 @@ class Settings(BaseSettings):
             f"{value!r} is not a logo we can show; put the file in your templates folder's "
             "static/ folder and write static/logo.png (pages may show only the site's own "
             "images)"
+        )
+
+    @field_validator("privacy_url")
+    @classmethod
+    def _privacy_url(cls, value: str | None) -> str | None:
+        if value is None or _is_link(value, mail=False):
+            return value
+        raise ValueError(
+            f"{value!r} is not a web address; write it like https://example.org/privacy"
         )
 
     @field_validator("contact")
@@ -400,6 +441,8 @@ _EXPECTED = {
     "PUBLISHER_SITE_NAME": "a name of 1 to 80 characters; write it like Leeds funding plans",
     "PUBLISHER_TAGLINE": "a line of up to 200 characters",
     "PUBLISHER_FOOTER_LINKS": 'a list of links; write it like {"About us": "https://example.org/about"}',
+    "PUBLISHER_UNCONFIRMED_HOURS": "a whole number of hours, 1 or more; write it like 72",
+    "PUBLISHER_SIGNUPS_PER_HOUR": "a whole number, 1 or more; write it like 10",
 }
 
 

@@ -24,6 +24,10 @@ class Subscriber:
 
     organisation: Organisation
     channel: AnyChannel
+    # Email sign-ups from the web app (signup_mail.py): a one-click unsubscribe address
+    # (List-Unsubscribe, RFC 8058) and the deployer's privacy notice, in every email.
+    unsubscribe_url: str | None = None
+    privacy_url: str | None = None
 
     @property
     def uid(self) -> str:

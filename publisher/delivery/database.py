@@ -1,4 +1,5 @@
-"""The publisher's state tables (outbox, published snapshot) and how to open and upgrade them."""
+"""The publisher's state tables (outbox, published snapshot, email sign-ups) and how to open
+and upgrade them."""
 
 from __future__ import annotations
 
@@ -153,6 +154,38 @@ snapshot_log = Table(
     Column("changes", Integer, nullable=False),
 )
 
+# People who signed up for email alerts on the web app (signups.py). `uid` is the random
+# name used everywhere else (outbox channel `signup/<uid>`, tokens, logs): the address is
+# only ever in this table and in the outbox payloads of messages to it. Schema version 5.
+signups = Table(
+    "signups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("uid", Text, nullable=False, unique=True),
+    Column("address", Text, nullable=False, unique=True),  # lower case
+    Column("choice", Text, nullable=False),  # JSON: {"place": [...], "theme": [...], ...}
+    Column("cadence", Text, nullable=False),  # immediate | daily | weekly
+    Column("state", Text, nullable=False),  # unconfirmed | confirmed | suspended
+    Column("reason", Text, nullable=False, default=""),  # why it is suspended
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("confirmed_at", UTCDateTime, nullable=True),
+    # The last confirmation (or "your link") email: at most one a window per address.
+    Column("mailed_at", UTCDateTime, nullable=True),
+    Column("mailings", Integer, nullable=False, default=0),  # how many such, for their keys
+    Index("signups_state", "state", "created_at"),
+)
+
+# Keys the publisher made for itself: the key that signs sign-up links when
+# PUBLISHER_SECRET_KEY is not set (made once, kept here for every instance). Version 5.
+secret_keys = Table(
+    "secret_keys",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 
 # Upgrades of an existing database, oldest first: _UPGRADES[0] takes version 1 to 2, and so
 # on. A change to a table above goes there too, as a step that alters old databases without
@@ -178,7 +211,18 @@ def _channel_state(conn: Connection) -> None:
     conn.execute(insert(channel_state).values(channel=ADOPT, filter="{}", since=datetime.now(UTC)))
 
 
-_UPGRADES: list[Callable[[Connection], None]] = [_channel_index, _send_started, _channel_state]
+def _signups(conn: Connection) -> None:
+    """Version 5: email sign-ups from the web app, and the key that signs their links."""
+    signups.create(conn, checkfirst=True)
+    secret_keys.create(conn, checkfirst=True)
+
+
+_UPGRADES: list[Callable[[Connection], None]] = [
+    _channel_index,
+    _send_started,
+    _channel_state,
+    _signups,
+]
 SCHEMA_VERSION = 1 + len(_UPGRADES)
 
 

@@ -119,6 +119,19 @@ def build_message(payload: dict[str, Any], mail_from: str, date: datetime) -> Em
         if scheme not in ("http", "https") or not re.fullmatch(r"[!-;=?-~]+", settings_url):
             raise UnsafeMessageError(f"the settings page {settings_url!r} is not a web address")
         message["List-Unsubscribe"] = f"<{settings_url}>"
+    unsubscribe_url = _text(payload, "unsubscribe_url", required=False)
+    if unsubscribe_url is not None:
+        # RFC 8058: a mail program's own unsubscribe button POSTs to this address, and the
+        # address alone unsubscribes (it carries a signed token), in one click.
+        if urlsplit(unsubscribe_url).scheme not in ("http", "https") or not re.fullmatch(
+            r"[!-;=?-~]+", unsubscribe_url
+        ):
+            raise UnsafeMessageError(
+                f"the unsubscribe address {unsubscribe_url!r} is not a web address"
+            )
+        del message["List-Unsubscribe"]
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     # RFC 3834: tells mail servers and out-of-office replies that a program sent this.
     message["Auto-Submitted"] = "auto-generated"
     message["MIME-Version"] = "1.0"

@@ -16,7 +16,7 @@ from publisher.delivery.channels import Subscriber
 from publisher.formats import calendar, data, feeds, page_render
 from publisher.model.views import FUNDING_WORDS, Collection, OpportunityView, SiteData
 from publisher.plans.characters import one_line, scrub
-from publisher.plans.model import EmailChannel, Funding
+from publisher.plans.model import ChannelFilter, EmailChannel, Funding
 from publisher.text import templates, words
 
 WEBHOOK_VERSION = 1
@@ -76,6 +76,7 @@ class Message:
     closing: list[Entry] = field(default_factory=list)  # a digest's "closing soon" list
     widened: bool = False  # a welcome after the channel's filter widened
     more: int = 0  # a welcome's opportunities left out for length: the site lists them
+    privacy_url: str | None = None  # the deployer's privacy notice (email sign-ups)
 
     @property
     def count(self) -> int:
@@ -170,7 +171,11 @@ def entry(
 
 
 def filter_words(site: SiteData, subscriber: Subscriber) -> str:
-    wanted = subscriber.channel.filter
+    return filter_text(site, subscriber.channel.filter)
+
+
+def filter_text(site: SiteData, wanted: ChannelFilter) -> str:
+    """'opportunities in Leeds about mental health': what a filter takes, in words."""
     return _macro(
         "filter",
         [site.places.name(slug) for slug in wanted.places],
@@ -212,6 +217,7 @@ def message(
         closing=closing or [],
         widened=widened,
         more=more,
+        privacy_url=subscriber.privacy_url,
     )
 
 
@@ -266,6 +272,7 @@ def _email(
         f"{subscriber.organisation.id}.{host}>",
         "settings_url": found.settings_url,
         "attachments": attachments,
+        **({"unsubscribe_url": subscriber.unsubscribe_url} if subscriber.unsubscribe_url else {}),
     }
 
 

@@ -23,6 +23,8 @@ from publisher.delivery import (
     outbox,
     recipients,
     reminders,
+    signup_mail,
+    signups,
     snapshot,
     welcome,
 )
@@ -284,11 +286,15 @@ def run_pass(
     if published is not None and not published():  # changed while they were read
         return _dispatch_only(engine, settings, clock, send, stop)
     subscribers, channel_problems = channels.load_channels(plans, files)
+    links = signup_mail.Links(settings.base_url, signup_mail.signer(engine, settings, now), now)
     report = NotifyReport(problems=problems + channel_problems, held=[*site.skipped, *site.held])
     report.mail = email_sender(settings.smtp_url, settings.maildir, settings.mail_from).describe()
     current = {v.uid: v for v in site.opportunities if v.withdrawn is None}
     with engine.connect() as conn:
         transaction = conn.begin()
+        # Email sign-ups from the web app: confirmed ones are channels like the others.
+        signups.purge_unconfirmed(conn, now, dt.timedelta(hours=settings.unconfirmed_hours))
+        subscribers = [*subscribers, *signup_mail.subscribers(conn, settings, links)]
         stored = snapshot.load_published(conn)
         report.first_run = not stored
         present = {c.id for c in site.commissioners}
@@ -351,8 +357,9 @@ def run_pass(
             return report
         transaction.commit()
     report.dispatch = outbox.dispatch(
-        engine, send or senders(settings), clock, max_attempts=settings.max_attempts, stop=stop
-    )
+        engine, signup_mail.guarded(send or senders(settings), engine, clock), clock,
+        max_attempts=settings.max_attempts, stop=stop,
+    )  # fmt: skip
     return report
 
 
@@ -366,8 +373,9 @@ def _dispatch_only(
     """A pass that announces nothing new: the plans are not yet published as they are."""
     report = NotifyReport(unpublished=True)
     report.dispatch = outbox.dispatch(
-        engine, send or senders(settings), clock, max_attempts=settings.max_attempts, stop=stop
-    )
+        engine, signup_mail.guarded(send or senders(settings), engine, clock), clock,
+        max_attempts=settings.max_attempts, stop=stop,
+    )  # fmt: skip
     return report
 
 

@@ -1,0 +1,208 @@
+"""Email sign-ups in the state database, on SQLite and PostgreSQL: asked for, confirmed,
+limited per address, suspended after a permanent refusal, left, exported, forgotten and
+removed when never confirmed; the upgrade from today's database keeps every row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import os
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, MetaData, select
+
+from publisher.delivery import outbox, signup_mail, signup_tokens, signups
+from publisher.delivery.database import SCHEMA_VERSION, connect, create_or_upgrade
+from publisher.delivery.database import outbox as outbox_table
+from publisher.delivery.outcome import Outcome, Result
+from publisher.delivery.signup_tokens import BadTokenError, Signer
+from publisher.settings import Settings
+from tests.delivery.receivers import (  # noqa: F401 (fixtures, found by pytest by name)
+    SmtpServer,
+    smtp_server_fixture,
+    start_smtp_server_fixture,
+)
+from tests.test_deploy import fresh_postgresql
+
+T0 = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
+WINDOW = dt.timedelta(hours=72)
+LEEDS = {"place": ["leeds"], "theme": [], "funding": []}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ask(engine: Engine, address: str, now: dt.datetime = T0, **choice: Any) -> signups.Asked:
+    with engine.begin() as conn:
+        return signups.ask(conn, address, choice or LEEDS, "immediate", now, WINDOW)
+
+
+def test_a_new_address_is_kept_unconfirmed_and_sent_one_confirmation(database: Engine) -> None:
+    asked = ask(database, "Jo@Example.org")
+    assert asked.send == "confirm"
+    assert asked.signup.state is signups.SignupState.UNCONFIRMED
+    assert asked.signup.address == "jo@example.org"
+    # However often the form is sent within the window: nothing more.
+    for minutes in range(1, 30):
+        assert ask(database, "jo@example.org", T0 + dt.timedelta(minutes=minutes)).send is None
+    again = ask(database, "jo@example.org", T0 + WINDOW + dt.timedelta(minutes=1), theme=["carers"])
+    assert again.send == "confirm" and again.signup.choice["theme"] == ["carers"]
+
+
+def test_confirmed_addresses_get_their_link_once_a_window_and_keep_their_choice(
+    database: Engine,
+) -> None:
+    uid = ask(database, "jo@example.org").signup.uid
+    with database.begin() as conn:
+        assert signups.confirm(conn, uid, T0) is not None
+    later = T0 + WINDOW + dt.timedelta(hours=1)
+    asked = ask(database, "jo@example.org", later, theme=["carers"])
+    assert asked.send == "link" and asked.signup.choice == LEEDS
+    assert ask(database, "jo@example.org", later + dt.timedelta(minutes=5)).send is None
+
+
+def test_leaving_and_forgetting_keep_nothing(database: Engine) -> None:
+    signup = ask(database, "jo@example.org").signup
+    item = outbox.NewItem(f"{signup.channel}|confirm|1", signup.channel, "email", {"to": ["x"]})
+    with database.begin() as conn:
+        outbox.enqueue(conn, [item], T0)
+        assert signups.export(conn, "JO@example.org") is not None
+        assert signups.forget(conn, "jo@example.org")
+        assert signups.export(conn, "jo@example.org") is None
+        assert conn.scalars(select(outbox_table.c.key)).all() == []
+        assert not signups.forget(conn, "jo@example.org")
+
+
+def test_unconfirmed_sign_ups_are_removed_after_the_set_time(database: Engine) -> None:
+    ask(database, "old@example.org")
+    kept = ask(database, "new@example.org", T0 + dt.timedelta(hours=70)).signup
+    with database.begin() as conn:
+        assert signups.purge_unconfirmed(conn, T0 + dt.timedelta(hours=73), WINDOW) == 1
+        assert signups.counts(conn) == {"unconfirmed": 1, "confirmed": 0, "suspended": 0}
+        assert signups.find(conn, kept.uid) is not None
+
+
+def test_tokens_are_refused_when_forged_for_something_else_or_expired() -> None:
+    signer = Signer("a key for the tests")
+    token = signer.make(signup_tokens.MANAGE, "abc", T0)
+    day = dt.timedelta(days=1)
+    assert signer.check(token, signup_tokens.MANAGE, T0 + day, day) == "abc"
+    with pytest.raises(BadTokenError, match="expired"):
+        signer.check(token, signup_tokens.MANAGE, T0 + 2 * day, day)
+    with pytest.raises(BadTokenError, match="not one of ours"):
+        signer.check(token, signup_tokens.UNSUBSCRIBE, T0, day)
+    with pytest.raises(BadTokenError, match="not one of ours"):
+        Signer("another key").check(token, signup_tokens.MANAGE, T0, day)
+    body, _, mac = token.partition(".")
+    with pytest.raises(BadTokenError):
+        signer.check(body[:-2] + "xx." + mac, signup_tokens.MANAGE, T0, day)
+
+
+def test_the_key_made_for_links_is_kept_in_the_database(database: Engine) -> None:
+    first = signup_tokens.signer(database, None, T0)
+    assert signup_tokens.signer(database, None, T0) == first
+    assert signup_tokens.signer(database, "configured key", T0) == Signer("configured key")
+
+
+def test_a_permanent_refusal_suspends_the_address_and_never_names_it(
+    database: Engine, smtp_server: SmtpServer
+) -> None:
+    from publisher.delivery.email import SmtpSender  # noqa: PLC0415
+
+    signup = ask(database, "gone@example.org").signup
+    smtp_server.handler.refuse_recipients["gone@example.org"] = "550 No such user"
+    settings = Settings()
+    links = signup_mail.Links(settings.base_url, Signer("k"), T0)
+    item = signup_mail.sign_up_email(
+        signups.Asked(signup, "confirm"), settings, links, "opportunities in Leeds"
+    )
+    guard = signup_mail.Guard(
+        SmtpSender(smtp_server.url(), "publisher@example.org"), database, lambda: T0
+    )
+    outcome = guard.send(item.key, item.payload)
+    guard.close()
+    assert outcome.result is Result.FAILED
+    assert "gone@example.org" not in outcome.reason and "suspended" in outcome.reason
+    with database.connect() as conn:
+        found = signups.find(conn, signup.uid)
+    assert found is not None and found.state is signups.SignupState.SUSPENDED
+    # A suspended address is sent nothing, and the form sends it nothing.
+    assert guard.send(item.key, item.payload) == Outcome.failed(
+        "not sent: the sign-up is suspended"
+    )
+    assert ask(database, "gone@example.org", T0 + 2 * WINDOW).send is None
+
+
+def _database_py_at_head() -> Any:
+    """publisher/delivery/database.py as committed before sign-ups (schema version 4)."""
+    source = subprocess.run(
+        ["git", "log", "--format=%H", "-1", "--", "publisher/delivery/database.py"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    text = subprocess.run(
+        ["git", "show", f"{source}:publisher/delivery/database.py"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    if "signups" in text:  # committed already: the version before it
+        text = subprocess.run(
+            ["git", "show", f"{source}~1:publisher/delivery/database.py"],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    spec = importlib.util.spec_from_loader("old_database", loader=None)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    exec(compile(text, "old_database.py", "exec"), module.__dict__)
+    sys.modules.pop("old_database", None)
+    return module
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_a_database_made_before_sign_ups_is_upgraded_keeping_every_row(
+    dialect: str, tmp_path: Path
+) -> None:
+    old = _database_py_at_head()
+    assert old.SCHEMA_VERSION == 4
+    with ExitStack() as stack:
+        if dialect == "sqlite":
+            url = f"sqlite:///{tmp_path / 'old.db'}"
+        else:
+            url = stack.enter_context(fresh_postgresql(f"publisher_signups_{os.getpid()}"))
+        engine = old.connect(url)
+        old.create_or_upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(old.outbox.insert().values(
+                key="leeds-cvs/bulletin|a|new|1", channel="leeds-cvs/bulletin", kind="email",
+                payload='{"to": ["a@example.org"]}', state="sent", attempts=1,
+                next_attempt_at=T0, last_error="", created_at=T0, sent_at=T0,
+            ))  # fmt: skip
+            conn.execute(old.channel_state.insert().values(
+                channel="leeds-cvs/bulletin", filter="{}", since=T0
+            ))  # fmt: skip
+        engine.dispose()
+        engine = connect(url)
+        before = _rows(engine)
+        assert "signups" not in before
+        assert create_or_upgrade(engine) == SCHEMA_VERSION == 5
+        after = _rows(engine)
+        for table, rows in before.items():
+            assert after[table] == rows, table
+        ask(engine, "jo@example.org")
+        with engine.connect() as conn:
+            assert signups.counts(conn)["unconfirmed"] == 1
+        engine.dispose()
+
+
+def _rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    found = MetaData()
+    found.reflect(engine)
+    with engine.connect() as conn:
+        return {
+            table.name: [
+                tuple(row) for row in conn.execute(select(table).order_by(*table.primary_key))
+            ]
+            for table in found.sorted_tables
+            if table.name != "schema_version"
+        }
