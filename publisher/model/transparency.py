@@ -7,6 +7,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
+from publisher.model.psr_summary import PsrSummary, psr_summary
 from publisher.model.views import (
     FUNDING_WORDS,
     STATUS_WORDS,
@@ -107,6 +108,7 @@ class Record:
     by_place: list[PlaceMoney]
     # opportunities whose status has fallen behind their dates, longest behind first
     stale: list[OpportunityView] = field(default_factory=list)
+    psr: PsrSummary | None = None  # the Provider Selection Regime summary, if it has any
 
     def longest_stale(self, today: dt.date) -> int:
         """How many days the longest-stale opportunity's status has been behind its dates."""
@@ -167,6 +169,7 @@ def record(site: SiteData, commissioner: CommissionerView, views: list[Opportuni
             (v for v in mine if v.stale is not None),
             key=lambda v: (v.stale.since if v.stale is not None else dt.date.max, v.item.id),
         ),
+        psr=psr_summary(site, mine),
     )
 
 

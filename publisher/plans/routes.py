@@ -90,7 +90,7 @@ DATE_LABELS: dict[str, dict[Round, str]] = {
     "tender_opens": {
         Round.BIDS: "Tender opens",
         Round.APPLICATIONS: "Applications open",
-        Round.JOINING: "Providers can ask to join from",
+        Round.JOINING: "Providers can start asking to join",
         Round.INTEREST: "Expressions of interest open",
         Round.NONE: "Tender opens",
     },
@@ -109,7 +109,8 @@ DATE_LABELS: dict[str, dict[Round, str]] = {
         Round.NONE: "Provider chosen",
     },
     "intention_to_award": {r: "Intention to award published" for r in Round},
-    "standstill_ends": {r: "Standstill ends" for r in Round},
+    # the end of the standstill: providers can make representations until then
+    "standstill_ends": {r: "Last day to challenge the decision" for r in Round},
     "service_starts": {
         Round.BIDS: "Service starts",
         Round.APPLICATIONS: "Funding starts",

@@ -142,7 +142,7 @@ def test_approximate_dates_are_tentative_all_day_spans_titled_around(site: SiteD
     )
     assert quarter["STATUS"] == "TENTATIVE"
     assert str(quarter["SUMMARY"]).startswith(
-        "Example only: Around April to June 2027: tender opens – "
+        "Example only: Around April to June 2027: providers can start asking to join – "
     )
     year = changed(site, MONTHLY, tender_opens=PlanDate.parse("2028"))
     event = vevents(calendar.ics(year, year.everything))[f"{MONTHLY}/tender_opens@localhost"]
