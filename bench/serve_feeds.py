@@ -62,7 +62,8 @@ http {{
 
 APP = (
     "import sys; from pathlib import Path; from publisher.service.web import serve; "
-    "serve(Path(sys.argv[1]), None, '127.0.0.1', int(sys.argv[2]))"
+    "from publisher.service.limits import Limits; "
+    "serve(Path(sys.argv[1]), None, '127.0.0.1', int(sys.argv[2]), Limits.default())"
 )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from functools import cached_property
@@ -95,16 +96,21 @@ class Asked:
 
     @classmethod
     def of(cls, scope: Scope) -> Asked:
+        return cls.of_headers(scope["method"] == "HEAD", scope["headers"])
+
+    @classmethod
+    def of_headers(cls, head: bool, headers: Iterable[tuple[bytes, bytes]]) -> Asked:
+        """From the request's headers, their names in lower case (as ASGI servers give them)."""
         match = since = None
         encodings = b""
-        for name, value in scope["headers"]:  # ASGI servers give names in lower case
+        for name, value in headers:
             if name == b"if-none-match":
                 match = value
             elif name == b"if-modified-since":
                 since = value
             elif name == b"accept-encoding":
                 encodings = value
-        return cls(scope["method"] == "HEAD", match, since, encodings)
+        return cls(head, match, since, encodings)
 
     def has_current(self, rep: Representation) -> bool:
         """Whether the client's copy is current. If-None-Match wins over If-Modified-Since

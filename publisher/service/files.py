@@ -148,15 +148,9 @@ class Files:
     async def get(self, found: Found) -> Representation:
         """The file as a representation; read from disk only when new or changed.
         Raises FileNotFoundError when it is gone, or has become a symlink."""
-        kept = self._kept.get(found.path)
+        kept = self.current(found)
         if kept is not None:
-            try:
-                info = os.stat(found.path)
-            except OSError as error:
-                raise FileNotFoundError(found.path) from error
-            if kept[0] == (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns):
-                self._kept.move_to_end(found.path)
-                return kept[1]
+            return kept
         try:
             # no following a symlink put where a file was since it was located
             fd = os.open(found.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
@@ -180,6 +174,21 @@ class Files:
         self._last[found.path] = (rep.etag, rep.last_modified or info.st_mtime)
         self.keep(found.path, key, rep)
         return rep
+
+    def current(self, found: Found) -> Representation | None:
+        """The file's representation if one is kept and the file has not changed since;
+        None otherwise (nothing is read)."""
+        kept = self._kept.get(found.path)
+        if kept is None:
+            return None
+        try:
+            info = os.stat(found.path)
+        except OSError:
+            return None
+        if kept[0] != (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns):
+            return None
+        self._kept.move_to_end(found.path)
+        return kept[1]
 
     def keep(self, path: str, key: tuple[int, ...], rep: Representation) -> None:
         old = self._kept.pop(path, None)

@@ -5,12 +5,17 @@ The same rules as the site's own lists: an opportunity is in a place's feed when
 is in its reach; several values of one filter mean any of them, different filters must all
 match. They are rendered by the same code as the static feeds, over the matching
 opportunities, and only the feed's own addresses are changed to the filtered ones.
+
+The matching opportunities come from an index made once per loaded site (`Index`): for each
+value of each filter, the positions of the opportunities it picks, so a choice is answered
+by joining and intersecting a few short lists, not by looking at every opportunity.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
@@ -88,20 +93,90 @@ def known_values(site: SiteData, kind: str) -> tuple[str, ...]:
 
 def choose(site: SiteData, params: Iterable[tuple[str, str]]) -> Choice | Unknown:
     """The choice an address's query string makes; other parameters are ignored."""
+    index = index_of(site)
     chosen: dict[str, set[str]] = {kind: set() for kind in KINDS}
     for key, value in params:
         if key not in chosen or not value:
             continue
-        known = known_values(site, key)
-        if value not in known:
-            return Unknown(key, value, known)
+        if value not in index.known_sets[key]:
+            return Unknown(key, value, index.known[key])
         chosen[key].add(value)
     return Choice(**{kind: tuple(sorted(values)) for kind, values in chosen.items()})
 
 
 def members(site: SiteData, choice: Choice) -> list[OpportunityView]:
-    """The matching opportunities, in the site's list order (as the static feeds have them)."""
-    return [view for view in site.opportunities if choice.matches(view)]
+    """The matching opportunities, in the site's list order (as the static feeds have them):
+    `Choice.matches` over every opportunity, answered from the site's index."""
+    index = index_of(site)
+    groups: list[Sequence[int]] = []
+    for kind in KINDS:
+        values = choice.values(kind)
+        if values:
+            groups.append(index.picked(kind, values))
+    if not groups:
+        return list(site.opportunities)
+    groups.sort(key=len)
+    first, rest = groups[0], [frozenset(group) for group in groups[1:]]
+    views = site.opportunities
+    return [views[at] for at in first if all(at in other for other in rest)]
+
+
+@dataclass
+class Index:
+    """For each filter (KINDS) and each of its values, the positions in the site's list of
+    the opportunities the value picks, ascending; and the values each filter knows."""
+
+    opportunities: list[OpportunityView]  # the list indexed, to tell when it is replaced
+    positions: dict[str, dict[str, tuple[int, ...]]]
+    known: dict[str, tuple[str, ...]]
+    known_sets: dict[str, frozenset[str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.known_sets = {kind: frozenset(values) for kind, values in self.known.items()}
+
+    @classmethod
+    def of(cls, site: SiteData) -> Index:
+        positions: dict[str, dict[str, list[int]]] = {kind: {} for kind in KINDS}
+        for at, view in enumerate(site.opportunities):
+            funding = view.item.funding
+            for kind, values in (
+                ("place", view.reach),
+                ("theme", {theme.slug for theme in view.themes}),
+                ("commissioner", (view.commissioner.id,)),
+                ("funding", (funding.value,) if funding is not None else ()),
+            ):
+                table = positions[kind]
+                for value in values:
+                    table.setdefault(value, []).append(at)
+        return cls(
+            site.opportunities,
+            {kind: {v: tuple(at) for v, at in table.items()} for kind, table in positions.items()},
+            {kind: known_values(site, kind) for kind in (*KINDS, "format")},
+        )
+
+    def picked(self, kind: str, values: Sequence[str]) -> Sequence[int]:
+        """The positions picked by any of the values, ascending."""
+        table = self.positions[kind]
+        if len(values) == 1:
+            return table.get(values[0], ())
+        return sorted(set().union(*(table.get(value, ()) for value in values)))
+
+
+# One index per loaded site, dropped with it. SiteData cannot be a dictionary key (it is
+# a mutable dataclass), so the index is kept by the site's id while the site lives.
+_indexes: dict[int, tuple[weakref.ref[SiteData], Index]] = {}
+
+
+def index_of(site: SiteData) -> Index:
+    """The site's index, made the first time it is asked for."""
+    kept = _indexes.get(id(site))
+    if kept is not None and kept[0]() is site and kept[1].opportunities is site.opportunities:
+        return kept[1]
+    index = Index.of(site)
+    if kept is None:
+        weakref.finalize(site, _indexes.pop, id(site), None)
+    _indexes[id(site)] = (weakref.ref(site), index)
+    return index
 
 
 def listing(site: SiteData, choice: Choice) -> Listing:

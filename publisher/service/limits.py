@@ -26,6 +26,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from publisher.service.quick import QuickFiles
 from publisher.settings import Settings
 
 log = logging.getLogger("publisher")
@@ -119,6 +120,7 @@ class LimitedHttpTools(HttpToolsProtocol):
 
     limits: ClassVar[Limits]
     refusals: ClassVar[Refusals]
+    quick: ClassVar[QuickFiles | None] = None  # answers 304s before the app (quick.py)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -128,6 +130,7 @@ class LimitedHttpTools(HttpToolsProtocol):
         self.refused = False
         self.begun = False  # a request began in the piece of data being parsed
         self.waiting_since = 0.0  # time.monotonic() of connecting or of the last reply sent
+        self.answered = False  # the request being read was answered by `quick`
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -190,12 +193,43 @@ class LimitedHttpTools(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._cancel_header_timer()
+        # A request has come, so the connection is not idle, even when an earlier one in
+        # the same data was answered at once (which arms the keep-alive timer).
+        self._unset_keepalive_if_required()
         self.phase = "body"
-        super().on_headers_complete()
+        if not self._answer_quickly():
+            super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        super().on_message_complete()
+        if self.answered:
+            self.answered = False  # uvicorn has no cycle for this request
+        else:
+            super().on_message_complete()
         self.phase = "idle"
+
+    def _answer_quickly(self) -> bool:
+        """Answer with a 304 at once, without the app, when `quick` can (see quick.py)."""
+        if self.quick is None or self.pipeline or self.root_path:
+            return False
+        if self.cycle is not None and not self.cycle.response_complete:
+            return False  # a reply is on its way: this one waits its turn, in the app
+        parser = self.parser
+        method = parser.get_method()
+        if method not in (b"GET", b"HEAD") or parser.get_http_version() != "1.1":
+            return False
+        if not parser.should_keep_alive() or parser.should_upgrade():
+            return False
+        headers = self.quick(method == b"HEAD", self.url, self.headers)
+        if headers is None:
+            return False
+        lines = [STATUS_LINE[304]]
+        for name, value in (*self.server_state.default_headers, *headers):
+            lines += [name, b": ", value, b"\r\n"]
+        lines.append(b"\r\n")
+        self.transport.write(b"".join(lines))
+        self.answered = True
+        self.on_response_complete()
+        return True
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -253,14 +287,16 @@ class LimitedHttpTools(HttpToolsProtocol):
             self.transport.close()
 
 
-def limited_protocol(limits: Limits) -> type[LimitedHttpTools]:
-    """`LimitedHttpTools` for these limits: uvicorn makes one per connection by itself."""
+def limited_protocol(limits: Limits, quick: QuickFiles | None = None) -> type[LimitedHttpTools]:
+    """`LimitedHttpTools` for these limits (and `quick`, to answer 304s before the app):
+    uvicorn makes one per connection by itself."""
 
     class Limited(LimitedHttpTools):
         pass
 
     Limited.limits = limits
     Limited.refusals = Refusals()
+    Limited.quick = quick
     return Limited
 
 
@@ -369,11 +405,14 @@ async def refuse(send: Send, status: int, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def server_config(app: ASGIApp, limits: Limits, **options: Any) -> uvicorn.Config:
-    """uvicorn's settings for the app under these limits; `options` are passed on."""
+def server_config(
+    app: ASGIApp, limits: Limits, quick: QuickFiles | None = None, **options: Any
+) -> uvicorn.Config:
+    """uvicorn's settings for the app under these limits; `quick` answers the 304s it can
+    before the app (web.create_app's app.state.web.quick); `options` are passed on."""
     return uvicorn.Config(
         app,
-        http=limited_protocol(limits),
+        http=limited_protocol(limits, quick),
         ws="none",  # no WebSockets here: nothing to upgrade to
         # uvicorn answers 503 to requests past this many connections or running requests;
         # our protocol refuses connections past max_connections before that, so this bounds

@@ -25,6 +25,7 @@ from publisher.formats import calendar_sequences
 from publisher.model.read import PlansUnreadableError, load_site
 from publisher.model.views import SiteData
 from publisher.plans.dates import LONDON
+from publisher.service import filtered
 from publisher.service.conditional import Representation
 
 Clock = Callable[[], dt.datetime]
@@ -83,6 +84,7 @@ class Live:
         self._lock: anyio.Lock | None = None
         self._limiter: anyio.CapacityLimiter | None = None
         self._rendered: OrderedDict[Hashable, Representation] = OrderedDict()
+        self._making: dict[Hashable, anyio.Event] = {}  # renderings under way, by key
         self._held = 0
 
     def stamp(self) -> Stamp | None:
@@ -128,6 +130,7 @@ class Live:
         site, _ = load_site(self.plans, today, self.base_url)
         # The served calendars' SEQUENCE numbers, so filtered calendars give the same ones.
         site.sequences = calendar_sequences.read_sequences(self.site_dir / "all.ics")
+        filtered.index_of(site)  # made here, off the event loop
         return Loaded(site, stamp, built.when.timestamp() if built.when else None)
 
     async def _in_thread(self, work: Callable[..., T], *args: object) -> T:
@@ -141,14 +144,23 @@ class Live:
         make: Callable[[SiteData], bytes],
         content_type: str,
     ) -> tuple[Loaded, Representation]:
-        """`make(site)` as a representation, made once per build and key."""
+        """`make(site)` as a representation, made once per build and key: requests for a
+        key being made wait for it rather than make it again, one after another."""
         loaded = await self.site()
+        while (making := self._making.get(key)) is not None:
+            await making.wait()
         kept = self._rendered.get(key)
         if kept is not None:
             self._rendered.move_to_end(key)
             return loaded, kept
-        body = await self._in_thread(make, loaded.site)
-        rep = Representation.of(body, content_type, loaded.built)
+        self._making[key] = made = anyio.Event()
+        try:  # the ETag's hash of a large body takes a while too: made in the thread
+            rep = await self._in_thread(
+                lambda: Representation.of(make(loaded.site), content_type, loaded.built)
+            )
+        finally:
+            del self._making[key]
+            made.set()
         if self.loaded is loaded and rep.size <= self.budget // 4:
             self._rendered[key] = rep
             self._held += rep.size

@@ -76,9 +76,11 @@ def run(plans: Path, site: Path, host: str, port: int, settings: Settings) -> No
     )
     service.start()
     try:
+        app = application(service, plans, site, settings)
         config = server_config(
-            application(service, plans, site, settings),
+            app,
             Limits.of(settings),
+            app.state.web.quick,  # 304s of the site's files, before the app
             log_level="warning",
             access_log=False,
             lifespan="on",  # the app loads the plans for filtered feeds at start

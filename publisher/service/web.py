@@ -43,6 +43,7 @@ from publisher.service.files import (
 from publisher.service.filtered import Choice, Unknown
 from publisher.service.limits import BodyLimits, Limits, server_config
 from publisher.service.live import Clock, Live, PlansError, last_build
+from publisher.service.quick import QuickFiles
 
 Health = Callable[[], dict[str, Any]]
 
@@ -140,6 +141,7 @@ class Web:
         self.health = health
         self.files = Files()
         self.locator = Locator(site_dir)
+        self.quick = QuickFiles(self.locator, self.files, OWN_PATHS)  # for server_config
         self.live = Live(site_dir, plans, self.base_url, clock) if plans is not None else None
         self.health_token = health_token
 
@@ -352,7 +354,9 @@ def serve(
         print(message, flush=True)
     else:
         announce(message)
-    config = server_config(app, limits, log_level="warning", access_log=False, server_header=False)
+    config = server_config(
+        app, limits, app.state.web.quick, log_level="warning", access_log=False, server_header=False
+    )
     with stop_on_sigterm():
         uvicorn.Server(config).run(sockets=[sock])
 
