@@ -141,6 +141,11 @@ def test_site_releases_stand_for_uk2_or_uk3_only_under_the_act(site: SiteData) -
         "ocds/test.json",
     )
     kinds = {}
+    by_ocid = {r["ocid"].removeprefix("ocds-test00-"): r for r in whole["releases"]}
+    grants = by_ocid["bradford-district-and-craven-partnership-bdc-small-health-grants"]
+    assert grants["tender"]["suitability"] == {"sme": True, "vcse": True}  # CICs among them
+    assert "suitability" not in by_ocid[f"{ICB}-wy-mens-suicide-prevention"]["tender"]
+    assert by_ocid[f"{ICB}-wy-mens-suicide-prevention"]["parties"][0]["details"] == {"vcse": False}
     for release in whole["releases"]:
         docs = release.get("planning", {}).get("documents", [])
         kinds[release["ocid"].removeprefix("ocds-test00-")] = [d["noticeType"] for d in docs]
