@@ -133,8 +133,9 @@ def links(site: SiteData, choice: Choice) -> Links:
     )
 
 
-def subscribe(site: SiteData, choice: Choice, show: bool) -> bytes:
-    """The subscribe page; with the links for the choice when the form was sent."""
+def subscribe(site: SiteData, choice: Choice, show: bool, emails: bool = False) -> bytes:
+    """The subscribe page; with the links for the choice when the form was sent, and a way
+    to email alerts when the web app takes sign-ups (`emails`)."""
     return render(
         "subscribe.html",
         site,
@@ -145,6 +146,7 @@ def subscribe(site: SiteData, choice: Choice, show: bool) -> bytes:
         themes=sorted(site.themes.values(), key=lambda t: t.name.lower()),
         funding=[(f.value, FUNDING_WORDS[f]) for f in Funding],
         result=links(site, choice) if show else None,
+        emails=emails,
     )
 
 

@@ -18,6 +18,7 @@ from publisher.delivery import signing
 from publisher.delivery.database import connect, create_or_upgrade
 from publisher.service.limits import Limits, server_config
 from publisher.service.scheduler import Service
+from publisher.service.signup_pages import Signups
 from publisher.service.web import create_app, listen, stop_on_sigterm
 from publisher.settings import Settings
 
@@ -60,6 +61,7 @@ def application(service: Service, plans: Path, site: Path, settings: Settings) -
         routes=[push_hook(service, settings.hook_secret)],
         limits=Limits.of(settings),
         health_token=settings.hook_secret,  # a bearer token for /healthz's details
+        signups=Signups(service.engine, settings),
     )
 
 

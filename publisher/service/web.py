@@ -44,6 +44,7 @@ from publisher.service.filtered import Choice, Unknown
 from publisher.service.limits import BodyLimits, Limits, server_config
 from publisher.service.live import Clock, Live, PlansError, last_build
 from publisher.service.quick import QuickFiles
+from publisher.service.signup_pages import SignupPages, Signups
 
 Health = Callable[[], dict[str, Any]]
 
@@ -144,6 +145,7 @@ class Web:
         self.quick = QuickFiles(self.locator, self.files, OWN_PATHS)  # for server_config
         self.live = Live(site_dir, plans, self.base_url, clock) if plans is not None else None
         self.health_token = health_token
+        self.alerts: SignupPages | None = None  # email sign-ups, when create_app has them
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -242,8 +244,9 @@ class Web:
         if isinstance(choice, Response):
             return choice
         show = request.query_params.get("show") == "links" or not choice.empty
-        make = partial(service_pages.subscribe, choice=choice, show=show)
-        key = ("subscribe", choice.query(), show)
+        emails = self.alerts is not None
+        make = partial(service_pages.subscribe, choice=choice, show=show, emails=emails)
+        key = ("subscribe", choice.query(), show, emails)
         return await self._rendered(request, key, make, HTML, PAGE_CACHE)
 
     async def embed(self, request: Request) -> Response:
@@ -282,6 +285,7 @@ def create_app(
     routes: Sequence[BaseRoute] = (),
     limits: Limits | None = None,
     health_token: str | None = None,
+    signups: Signups | None = None,
 ) -> Starlette:
     """The web app over the built site in `site_dir`. With `plans`, also filtered feeds,
     the subscribe page and the embeddable list (the plans are loaded at start-up when the
@@ -290,8 +294,12 @@ def create_app(
     (a GET route there is only reached when no file of the site has its path). `limits`
     bound request bodies (the defaults of the settings when None); the server they run in
     is made by `limits.server_config` for the rest. /healthz shows its details to local
-    callers and to those sending `health_token` as a bearer token (service/health.py)."""
+    callers and to those sending `health_token` as a bearer token (service/health.py).
+    `signups` (the state database and settings) turns on email alerts (signup_pages.py)."""
     web = Web(site_dir, plans, base_url, clock, health, health_token)
+    if signups is not None:
+        web.alerts = SignupPages(signups.engine, signups.settings, web.live, web.base_url, clock)
+        web.health = signups.health(health)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -306,6 +314,7 @@ def create_app(
         lifespan=lifespan,
         routes=[
             *routes,
+            *(web.alerts.routes() if web.alerts is not None else ()),
             Route("/healthz", web.healthz, methods=methods),
             Route("/feeds", web.feeds, methods=[*methods, "OPTIONS"]),
             Route("/subscribe", web.subscribe, methods=methods),
