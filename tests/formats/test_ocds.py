@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import json_merge_patch  # type: ignore[import-untyped]
 import ocdsmerge  # type: ignore[import-untyped]
 import pytest
 from jsonschema import Draft4Validator
