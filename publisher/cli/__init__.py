@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 from publisher.cli import delivery, options, pipeline, plans, settings, site, spreadsheet
 from publisher.cli.options import EXIT_OK, EXIT_USAGE
+from publisher.cli.subscribers import add_subscribers
 from publisher.plans.folder import no_plans_folder
 
 __all__ = ["entry", "main", "parser"]
@@ -46,6 +47,7 @@ def parser() -> argparse.ArgumentParser:
     plans.add_diff(commands)
     delivery.add_notify(commands)
     delivery.add_outbox(commands)
+    add_subscribers(commands)
     site.add_run(commands)
     site.add_serve(commands)
     settings.add_settings(commands)

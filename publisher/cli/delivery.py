@@ -78,7 +78,7 @@ def run_notify(args: argparse.Namespace) -> int:
 
 def run_outbox(args: argparse.Namespace) -> int:
     settings: Settings = args.settings
-    from publisher.delivery import notify_report, outbox  # noqa: PLC0415
+    from publisher.delivery import notify_report, outbox, signups  # noqa: PLC0415
     from publisher.delivery.database import DatabaseError, connect, create_or_upgrade  # noqa: PLC0415
 
     try:
@@ -92,9 +92,10 @@ def run_outbox(args: argparse.Namespace) -> int:
                 return EXIT_OK
             rows = outbox.list_items(conn, args.state, args.limit or None)
             waiting = outbox.backlog(conn)
+            people, suspended = signups.counts(conn), signups.suspended(conn)
     except DatabaseError as err:
         print(f"publisher outbox: {err}", file=sys.stderr)
         return EXIT_PROBLEMS
     render = notify_report.outbox_json if args.format == "json" else notify_report.outbox_text
-    sys.stdout.write(render(rows, waiting))
+    sys.stdout.write(render(rows, waiting, people, suspended))
     return EXIT_OK

@@ -10,8 +10,12 @@ from publisher.delivery.notify import NotifyReport
 from publisher.delivery.outbox import OutboxRow
 from publisher.plans.errors import Severity, count
 
+SIGNUP = "signup/"  # signups.PREFIX: the channels of people who signed up on the web app
 
-def _recipient(item_kind: str, payload: dict[str, object]) -> str:
+
+def _recipient(item_kind: str, payload: dict[str, object], channel: str = "") -> str:
+    if channel.startswith(SIGNUP):  # a person's address is never shown
+        return "email a subscriber"
     if item_kind == "email":
         to = payload.get("to")
         return "email " + ", ".join(str(a) for a in to) if isinstance(to, list) else "email"
@@ -79,8 +83,21 @@ def text(report: NotifyReport, dry_run: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def outbox_text(rows: list[OutboxRow], backlog: dict[str, int]) -> str:
+def outbox_text(
+    rows: list[OutboxRow],
+    backlog: dict[str, int],
+    subscribers: dict[str, int] | None = None,
+    suspended: list[tuple[str, str]] | None = None,
+) -> str:
     lines = [", ".join(f"{n} {state}" for state, n in backlog.items()) + "."]
+    if subscribers is not None:
+        lines.append(
+            f"Email sign-ups: {subscribers.get('confirmed', 0)} confirmed, "
+            f"{subscribers.get('unconfirmed', 0)} waiting to confirm, "
+            f"{subscribers.get('suspended', 0)} suspended."
+        )
+    for channel, reason in suspended or []:
+        lines.append(f"suspended {channel}: {reason}")
     for row in rows:
         if row.sent_at is not None:
             when = f"sent {row.sent_at:%Y-%m-%d %H:%M} UTC"
@@ -89,7 +106,8 @@ def outbox_text(rows: list[OutboxRow], backlog: dict[str, int]) -> str:
         else:
             when = f"queued {row.created_at:%Y-%m-%d %H:%M} UTC"
         line = (
-            f"{row.state.value:8} {when}  {row.channel}: {_recipient(row.kind, row.payload)}: "
+            f"{row.state.value:8} {when}  {row.channel}: "
+            f"{_recipient(row.kind, row.payload, row.channel)}: "
             f"{_what(row.kind, row.payload)}"
         )
         lines.append(line)
@@ -99,11 +117,22 @@ def outbox_text(rows: list[OutboxRow], backlog: dict[str, int]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def outbox_json(rows: list[OutboxRow], backlog: dict[str, int]) -> str:
+def outbox_json(
+    rows: list[OutboxRow],
+    backlog: dict[str, int],
+    subscribers: dict[str, int] | None = None,
+    suspended: list[tuple[str, str]] | None = None,
+) -> str:
     return (
         json.dumps(
             {
                 "backlog": backlog,
+                **({"subscribers": subscribers} if subscribers is not None else {}),
+                **(
+                    {"suspended": [{"channel": c, "reason": r} for c, r in suspended]}
+                    if suspended
+                    else {}
+                ),
                 "items": [
                     {
                         "key": r.key,
@@ -114,7 +143,7 @@ def outbox_json(rows: list[OutboxRow], backlog: dict[str, int]) -> str:
                         "next_attempt_at": r.next_attempt_at.isoformat(),
                         "sent_at": r.sent_at.isoformat() if r.sent_at else None,
                         "last_error": r.last_error or None,
-                        "to": _recipient(r.kind, r.payload),
+                        "to": _recipient(r.kind, r.payload, r.channel),
                         "what": _what(r.kind, r.payload),
                     }
                     for r in rows

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -137,20 +138,16 @@ def test_a_permanent_refusal_suspends_the_address_and_never_names_it(
 
 
 def _database_py_at_head() -> Any:
-    """publisher/delivery/database.py as committed before sign-ups (schema version 4)."""
-    source = subprocess.run(
-        ["git", "log", "--format=%H", "-1", "--", "publisher/delivery/database.py"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    text = subprocess.run(
-        ["git", "show", f"{source}:publisher/delivery/database.py"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    if "signups" in text:  # committed already: the version before it
-        text = subprocess.run(
-            ["git", "show", f"{source}~1:publisher/delivery/database.py"],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
+    """publisher/delivery/database.py as last committed before sign-ups (schema version 4)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+
+    commits = git("log", "--format=%H", "--", "publisher/delivery/database.py").split()
+    texts = (git("show", f"{commit}:publisher/delivery/database.py") for commit in commits)
+    text = next(text for text in texts if "signups = Table(" not in text)
     spec = importlib.util.spec_from_loader("old_database", loader=None)
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
@@ -206,3 +203,40 @@ def _rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             for table in found.sorted_tables
             if table.name != "schema_version"
         }
+
+
+def test_export_forget_and_the_outbox_report_never_name_the_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from publisher import cli  # noqa: PLC0415
+
+    url = f"sqlite:///{tmp_path / 'publisher.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("PUBLISHER_CONFIG", raising=False)
+    engine = connect(url)
+    create_or_upgrade(engine)
+    kept = ask(engine, "jo@example.org").signup
+    gone = ask(engine, "gone@example.org").signup
+    item = outbox.NewItem(f"{kept.channel}|confirm|1", kept.channel, "email",
+                          {"to": ["jo@example.org"], "subject": "Confirm"})  # fmt: skip
+    with engine.begin() as conn:
+        outbox.enqueue(conn, [item], T0)
+        signups.suspend(conn, gone.uid, "the mail server refused it (550)", T0)
+    engine.dispose()
+
+    assert cli.main(["outbox"]) == 0
+    shown = capsys.readouterr().out
+    assert "Email sign-ups: 0 confirmed, 1 waiting to confirm, 1 suspended." in shown
+    assert f"suspended signup/{gone.uid}: the mail server refused it (550)" in shown
+    assert "@example.org" not in shown
+    assert cli.main(["outbox", "--format", "json"]) == 0
+    assert "@example.org" not in capsys.readouterr().out
+
+    assert cli.main(["subscribers", "export", "JO@example.org"]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert exported["address"] == "jo@example.org"
+    assert [e["subject"] for e in exported["emails"]] == ["Confirm"]
+    assert cli.main(["subscribers", "forget", "jo@example.org"]) == 0
+    assert "Deleted everything" in capsys.readouterr().out
+    assert cli.main(["subscribers", "export", "jo@example.org"]) == 1
+    assert "nothing is kept about that address" in capsys.readouterr().err
