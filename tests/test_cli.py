@@ -56,7 +56,9 @@ def test_errors_exit_1_and_every_bad_file_is_reported(tmp_path: Path) -> None:
     folder = _broken_plans(tmp_path)
     run = _publisher("check", str(folder), "--today", TODAY, cwd=tmp_path)
     assert run.returncode == 1, run.stderr
-    assert "bad.yaml:8:14: error: 'ledds' is not a place in places.yaml." in run.stdout
+    assert (
+        "bad.yaml:8:14: error: 'ledds' is not a place in places.yaml or among England's places."
+    ) in run.stdout
     assert "hint: did you mean 'leeds'?" in run.stdout
     assert "worse.yaml:2:15: error: This square bracket '[' is never closed." in run.stdout
     assert run.stdout.splitlines()[-1].startswith("✗ ")
@@ -69,7 +71,8 @@ def test_github_format_annotates_lines(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert (
         "::error file=bad.yaml,line=8,col=14,title=unknown-place::'ledds' is not a place "
-        "in places.yaml. (at opportunities[0].places[0]) Hint: did you mean 'leeds'?"
+        "in places.yaml or among England's places. (at opportunities[0].places[0]) "
+        "Hint: did you mean 'leeds'?"
     ) in run.stdout
 
 
@@ -86,8 +89,9 @@ def test_json_format_is_for_tools(tmp_path: Path) -> None:
         "path": "opportunities[0].places[0]",
         "severity": "error",
         "code": "unknown-place",
-        "message": "'ledds' is not a place in places.yaml.",
-        "hint": "did you mean 'leeds'?",
+        "message": "'ledds' is not a place in places.yaml or among England's places.",
+        "hint": "did you mean 'leeds'? If it is a place of your own, add it to places.yaml. "
+        "See 'Places' in docs/commissioners.md.",
     }
 
 

@@ -103,11 +103,13 @@ def build(
     if (wrong := ocid_prefix_problem(site.ocid_prefix)) is not None:
         raise BuildError(f"{wrong}.")
     raw = {path: _read_or_none(path) for path in start.files}
+    read.listing(site, raw.values())  # England's places the plans name get pages too
     heads = {path: commissioner_of(text) if text else None for path, text in raw.items()}
     site.commissioner_names = tuple(sorted({head[1] for head in heads.values() if head}))
     base = digest(
         cache.version(), _reference_bytes(start.reference_files), today.isoformat(), base_url,
         site.ocid_prefix, repr(site.commissioner_names),
+        repr(sorted(site.places.by_slug)),
     )  # fmt: skip
     names = _entry_names(start, base, raw, heads)
     out = out.resolve()

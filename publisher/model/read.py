@@ -11,6 +11,7 @@ the build's cache key, or given by `notify`, which wants the channels too), each
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from publisher.model.views import (
 )
 from publisher.plans import characters
 from publisher.plans.check import PlanRead, display_path, load_reference, read_plan
+from publisher.plans.england import named_places
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.folder import plan_files
 from publisher.plans.load import paused_gc
@@ -69,11 +71,14 @@ def load_site(
     begun = start(plans, today, base_url, progress, files)
     site, history = begun.site, begun.history
     problems: list[Problem] = []
+    raw = {path: read_or_none(path) for path in begun.files}
+    listing(site, raw.values())
     with paused_gc():
         for done, path in enumerate(begun.files, start=1):
             if progress is not None and (done % 20 == 0 or done == len(begun.files)):
                 progress(done, len(begun.files), "Reading plans")
-            read, held = read_published(path, display_path(path), begun.reference, today)
+            shown = display_path(path)
+            read, held = read_published(path, shown, begun.reference, today, raw[path])
             problems += read.problems
             if read.header is None or (read.has_errors and held is None):
                 site.skipped.append(read.file)
@@ -89,6 +94,20 @@ def load_site(
     site.opportunities.sort(key=lambda view: view.sort_key())
     site.commissioners.sort(key=lambda c: c.id)
     return site, problems
+
+
+def read_or_none(path: Path) -> bytes | None:
+    """A plan file's bytes; None when it cannot be read (reading it again says why)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def listing(site: SiteData, raws: Iterable[bytes | None]) -> None:
+    """The site lists, beside its own places and those its channels name, the places of
+    England's that these plan files (their bytes) name, and the places they are in."""
+    site.places = site.places.listing(named_places(raws))
 
 
 def read_published(
@@ -156,6 +175,10 @@ def start(
             f"{display_path(plans / PLACES_FILE)} or {display_path(plans / THEMES_FILE)} is "
             "missing or has errors; run 'publisher check' to see what is wrong."
         )
+    paths = plan_files(plans)
+    # The places of England's the channels name are listed; those the plans name, once
+    # their bytes are read (`listing`).
+    reference.places = reference.places.listing(named_places(r.raw for r in files.channels))
     history = read_history(plans, progress)
     site = SiteData(
         [], [], reference.places, reference.themes, glossary, organisations(files), today,
@@ -163,7 +186,7 @@ def start(
     )  # fmt: skip
     site.history_note = history.note
     names = changelog.site_names(site)
-    return Start(site, reference, history, names, plan_files(plans), files)
+    return Start(site, reference, history, names, paths, files)
 
 
 def file_views(

@@ -17,6 +17,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from publisher.plans import characters, examples, language, misread, reference_rules, rules
+from publisher.plans.england import england_places
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.language import JargonIndex
 from publisher.plans.load import Document, load, paused_gc
@@ -36,7 +37,9 @@ from publisher.plans.reference import (
     Reference,
     load_glossary,
     organisation_id,
+    own_places,
     plans_root,
+    with_slugs,
 )
 from publisher.plans.reference_files import ReferenceFiles, read_reference_files
 from publisher.plans.reference_files import display_path as display_path  # noqa: PLC0414 (re-exported: its home before)
@@ -179,6 +182,11 @@ def read_plan(
                     for index, item in read.opportunities
                 ]
             findings += rules.check_plan(header, read.opportunities, reference, path.stem, today)
+            if reference.places is not None:  # a place named by its ONS code: by its slug
+                read.opportunities = [
+                    (index, with_slugs(item, reference.places))
+                    for index, item in read.opportunities
+                ]
         read.problems = to_problems(document, findings)
     return read
 
@@ -202,7 +210,8 @@ def _check_other(
         elif kind is Kind.PLACES:
             places, found = validate(PlacesFile, document.data)
             findings += found
-            findings += reference_rules.check_places(places) if places is not None else []
+            if places is not None:
+                findings += reference_rules.check_places(places)
         else:
             themes, found = validate(ThemesFile, document.data)
             findings += found
@@ -292,10 +301,13 @@ def load_reference(
     files = files if files is not None else read_reference_files(root)
     reference = Reference(glossary=glossary)
     places_doc = files.places.document
-    if places_doc is not None and not _refused(places_doc, "places"):
+    if files.places.raw is None and not files.places.path.exists():
+        # No places.yaml: plans name places from England's (england.py) alone.
+        reference.places = Places({}, england_places())
+    elif places_doc is not None and not _refused(places_doc, "places"):
         places, _ = validate(PlacesFile, places_doc.data)
         if places is not None:
-            reference.places = Places({p.slug: p for p in places.places})
+            reference.places = own_places(places.places)
     themes_doc = files.themes.document
     if themes_doc is not None and not _refused(themes_doc, "themes"):
         themes, _ = validate(ThemesFile, themes_doc.data)
@@ -327,6 +339,8 @@ def check(
     for root in sorted(set(roots.values())):
         for name in (PLACES_FILE, THEMES_FILE):
             reference_file = root / name
+            if name == PLACES_FILE and not reference_file.exists():
+                continue  # a folder's own places are optional: England's are always there
             if not reference_file.is_file():
                 extra.append(
                     Problem(

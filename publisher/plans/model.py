@@ -29,6 +29,21 @@ Slug = Annotated[
         description="Lower-case letters, digits and hyphens, like leeds-social-prescribing.",
     ),
 ]
+# A place a plan names: a slug from places.yaml or from the places every plan may name
+# (publisher/plans/england-places.csv), or that place's ONS code.
+PLACE_CODE_PATTERN = r"^[EWSN]\d{8}$"
+PlaceCode = Annotated[
+    str,
+    Field(pattern=PLACE_CODE_PATTERN, description="An ONS code, like E08000016 (Barnsley)."),
+]
+PlaceRef = Annotated[
+    str,
+    Field(
+        pattern=r"^([a-z0-9]+(-[a-z0-9]+)*|[EWSN]\d{8})$",
+        max_length=80,
+        description="A place's slug (barnsley) or its ONS code (E08000016).",
+    ),
+]
 Text = Annotated[str, Field(min_length=1, max_length=5000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Url = Annotated[
@@ -208,7 +223,7 @@ class Lot(Strict):
     id: Slug
     title: ShortText
     summary: Text | None = None
-    places: list[Slug] = Field(default_factory=list)
+    places: list[PlaceRef] = Field(default_factory=list)
     value: Money | None = None
 
 
@@ -413,7 +428,10 @@ class Opportunity(Strict):
     title: ShortText = Field(description="Who wants what, in a few plain words.")
     summary: Text = Field(description="The need, who it is for and what the service will do.")
     status: Status = Field(description="Where this opportunity has got to.")
-    places: list[Slug] = Field(default_factory=list, description="Slugs from places.yaml.")
+    places: list[PlaceRef] = Field(
+        default_factory=list,
+        description="Slugs from places.yaml or England's places, or their ONS codes.",
+    )
     themes: list[Slug] = Field(default_factory=list, description="Slugs from themes.yaml.")
     funding: Funding | None = None
     route: Route | None = Field(default=None, description="How the provider will be chosen.")
@@ -506,7 +524,7 @@ class Organisation(Strict):
 
 
 class ChannelFilter(Strict):
-    places: list[Slug] = Field(default_factory=list, description="Empty means everywhere.")
+    places: list[PlaceRef] = Field(default_factory=list, description="Empty means everywhere.")
     themes: list[Slug] = Field(default_factory=list, description="Empty means every theme.")
     funding: list[Funding] = Field(default_factory=list, description="Empty means any.")
     min_value: Pounds | None = None
@@ -619,7 +637,8 @@ class Place(Strict):
     slug: Slug
     name: ShortText
     kind: Literal["system", "place", "neighbourhood", "ward", "other"] = "place"
-    within: Slug | None = Field(default=None, description="The place this one is part of.")
+    within: PlaceRef | None = Field(default=None, description="The place this one is part of.")
+    code: PlaceCode | None = Field(default=None, description="Its ONS code, if it has one.")
 
 
 class PlacesFile(Strict):

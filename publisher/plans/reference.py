@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -11,8 +11,9 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 
 from publisher.plans import model
+from publisher.plans.england import england_places
 from publisher.plans.load import Document, load
-from publisher.plans.model import Funding, Place, Route, Slug, Strict, Theme
+from publisher.plans.model import Funding, Opportunity, Place, Route, Slug, Strict, Theme
 
 # The glossary is the package's, beside its templates but not one of them: `check` judges
 # plan wording against it, so a deployment's templates folder (text/templates.py) does not
@@ -46,27 +47,97 @@ class GlossaryFile(Strict):
 
 @dataclass(frozen=True)
 class Places:
-    """Places by slug; a place is inside its `within` place, and so on up to the system."""
+    """Places by slug; a place is inside its `within` place, and so on up to the system.
+
+    `by_slug` holds the places a site lists (a page and feeds each): the folder's own, and
+    those of every place in England (`more`, england.py) that its plans or channels name,
+    with the places they are in. Every other place in England is in `more`, which a plan
+    may name too, by slug or ONS code (`resolve`)."""
 
     by_slug: dict[str, Place]
+    more: Mapping[str, Place] = field(default_factory=dict)
 
     def __contains__(self, slug: object) -> bool:
-        return slug in self.by_slug
+        return isinstance(slug, str) and self.resolve(slug) is not None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.by_slug)
 
+    @cached_property
+    def by_code(self) -> dict[str, str]:
+        """Each ONS code's slug; the folder's own places first."""
+        out = {p.code: slug for slug, p in self.more.items() if p.code is not None}
+        out.update({p.code: slug for slug, p in self.by_slug.items() if p.code is not None})
+        return out
+
+    def everything(self) -> dict[str, Place]:
+        """Every place a plan may name, listed or not."""
+        return {**self.more, **self.by_slug}
+
+    def find(self, slug: str) -> Place | None:
+        place = self.by_slug.get(slug)
+        return place if place is not None else self.more.get(slug)
+
+    def resolve(self, value: str) -> str | None:
+        """The slug of the place `value` names, by slug or by ONS code; None if none."""
+        if value in self.by_slug or value in self.more:
+            return value
+        return self.by_code.get(value)
+
     def chain(self, slug: str) -> list[str]:
         """The place and every place it is part of, innermost first."""
         out: list[str] = []
-        while slug in self.by_slug and slug not in out:
+        slug = self.resolve(slug) or slug
+        while (place := self.find(slug)) is not None and slug not in out:
             out.append(slug)
-            slug = self.by_slug[slug].within or ""
+            slug = self.resolve(place.within or "") or ""
         return out
 
     def name(self, slug: str) -> str:
-        place = self.by_slug.get(slug)
+        place = self.find(self.resolve(slug) or slug)
         return place.name if place is not None else slug
+
+    def listing(self, named: Iterable[str]) -> Places:
+        """These places, listing as well the places of `more` that `named` names (by slug or
+        code) and the places they are in."""
+        listed = dict(self.by_slug)
+        for value in named:
+            for slug in self.chain(value):
+                place = self.find(slug)
+                if slug not in listed and place is not None:
+                    listed[slug] = place
+        if len(listed) == len(self.by_slug):
+            return self
+        return Places(listed, self.more)
+
+
+def own_places(places: Iterable[Place]) -> Places:
+    """A folder's own places (places.yaml) over England's. One that restates a place of
+    England's (the example's `leeds`) is that place, in the folder's own words and nesting,
+    and keeps England's ONS code; check_places says when the two cannot be the same."""
+    england = england_places()
+    own: dict[str, Place] = {}
+    for place in places:
+        known = england.get(place.slug)
+        code = known.code if known is not None and place.code is None else None
+        own[place.slug] = place.model_copy(update={"code": code}) if code else place
+    return Places(own, england)
+
+
+def with_slugs(item: Opportunity, places: Places) -> Opportunity:
+    """The opportunity with each place it names by ONS code named by its slug instead, so
+    everything after the check knows places by slug alone."""
+
+    def slugs(named: list[str]) -> list[str]:
+        return [places.resolve(value) or value for value in named]
+
+    def coded(named: list[str]) -> bool:
+        return any(value[:1].isupper() for value in named)
+
+    if not coded(item.places) and not any(coded(lot.places) for lot in item.lots):
+        return item
+    lots = [lot.model_copy(update={"places": slugs(lot.places)}) for lot in item.lots]
+    return item.model_copy(update={"places": slugs(item.places), "lots": lots})
 
 
 @dataclass(frozen=True)
@@ -98,12 +169,13 @@ class Reference:
 
 
 def plans_root(path: Path) -> Path:
-    """The plans folder a file belongs to: where places.yaml is, or the nearest guess."""
+    """The plans folder a file belongs to: where places.yaml or themes.yaml is, or the
+    nearest guess."""
     start = path if path.is_dir() else path.parent
     if start.name == CHANNELS_DIR:
         start = start.parent
     for folder in (start, *start.parents):
-        if (folder / PLACES_FILE).is_file():
+        if (folder / PLACES_FILE).is_file() or (folder / THEMES_FILE).is_file():
             return folder
     return start
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from urllib.parse import urlsplit
@@ -9,9 +10,17 @@ from urllib.parse import urlsplit
 from publisher.plans import channel_addresses
 from publisher.plans.addresses import host_problem
 from publisher.plans.chat_hosts import NAMES, chat_tool_of
+from publisher.plans.england import england_places
 from publisher.plans.errors import FieldPath, did_you_mean
-from publisher.plans.model import ChannelFile, EmailChannel, PlacesFile, ThemesFile
-from publisher.plans.reference import Reference
+from publisher.plans.model import (
+    PLACE_CODE_PATTERN,
+    ChannelFile,
+    EmailChannel,
+    Place,
+    PlacesFile,
+    ThemesFile,
+)
+from publisher.plans.reference import Places, Reference
 from publisher.plans.validate import Finding, error, warning
 
 
@@ -48,15 +57,19 @@ def repeated(
 # What each kind of reference names, for messages: its problem code, what it is, where
 # the known ones are listed.
 KINDS = {
-    "place": ("unknown-place", "a place", "places.yaml"),
+    "place": ("unknown-place", "a place", "places.yaml or among England's places"),
     "theme": ("unknown-theme", "a theme", "themes.yaml"),
     "organisation": ("unknown-organisation", "an infrastructure body", "channels/"),
 }
 
 
+# Where a commissioner reads how to name a place, or add one of their own.
+PLACES_DOCS = "See 'Places' in docs/commissioners.md."
+
+
 def names_of(known: Iterable[str]) -> dict[str, str]:
     """Each known slug's name, where the known ones have names (places, themes)."""
-    found = getattr(known, "by_slug", known)
+    found = known.everything() if isinstance(known, Places) else known
     if not isinstance(found, Mapping):
         return {}
     return {slug: str(getattr(item, "name", "")) for slug, item in found.items()}
@@ -74,13 +87,44 @@ def known_slug_hints(findings: list[Finding], data: object, reference: Reference
             for part in finding.path:
                 value = value[part] if isinstance(value, dict | list) else None  # type: ignore[index]
             if isinstance(value, str):
-                where = "places.yaml" if field == "places" else "themes.yaml"
-                meant = did_you_mean(value, known, names_of(known))
-                hint = meant or f"Use the slug of one in {where}: lower-case words joined by '-'."
+                if field == "places":
+                    hint = _place_hint(value, known)
+                else:
+                    hint = _meant(value, known) or (
+                        "Use the slug of one in themes.yaml: lower-case words joined by '-'."
+                    )
                 out.append(replace(finding, hint=hint[:1].upper() + hint[1:]))
                 continue
         out.append(finding)
     return out
+
+
+def _meant(word: str, known: Iterable[str]) -> str | None:
+    """'did you mean 'barnsley' (Barnsley)?': the known slug nearest `word` by slug or
+    name, with its name where it has one; None when none is close."""
+    names = names_of(known)
+    choices = names if isinstance(known, Places) else known
+    meant = did_you_mean(word, choices, names)
+    if meant is None:
+        return None
+    slug = meant.split("'")[1]
+    name = names.get(slug)
+    if name and name.lower() != slug.replace("-", " "):
+        return f"did you mean '{slug}' ({name})?"
+    return meant
+
+
+def _place_hint(value: str, known: Iterable[str]) -> str:
+    """The place meant, when one is close by slug or name (never by code: codes close in
+    digits are different places), and how to add one."""
+    meant = None if re.fullmatch(PLACE_CODE_PATTERN, value) else _meant(value, known)
+    add = f"If it is a place of your own, add it to places.yaml. {PLACES_DOCS}"
+    if meant is not None:
+        return f"{meant} {add}"
+    return (
+        "Use the slug or ONS code of a place in England (barnsley or E08000016), or one "
+        f"from your places.yaml. {add}"
+    )
 
 
 def unknown(
@@ -98,9 +142,10 @@ def unknown(
     out: list[Finding] = []
     for index, slug in enumerate(slugs):
         if slug is not None and slug not in known:
-            hint = did_you_mean(slug, known, names_of(known)) or (
-                f"Add it to {where}, or use one that is there."
-            )
+            if kind == "place":
+                hint = _place_hint(slug, known)
+            else:
+                hint = _meant(slug, known) or f"Add it to {where}, or use one that is there."
             path = (*within, index) if field is None else (*within, index, field)
             out.append(error(path, code, f"'{slug}' is not {what} in {where}.", hint))
     return out
@@ -205,11 +250,17 @@ def _private_webhook(url: str, path: FieldPath, allowed: bool) -> list[Finding]:
     ]
 
 
-def check_places(places: PlacesFile) -> list[Finding]:
+def check_places(places: PlacesFile, england: Mapping[str, Place] | None = None) -> list[Finding]:
+    """places.yaml: its slugs once each; each `within` a place of its own or England's; a
+    place of England's restated (the example's `leeds`) is that same place, so a code that
+    belongs to another place is an error."""
+    england = england if england is not None else england_places()
     out: list[Finding] = []
     slugs = [place.slug for place in places.places]
     out += repeated(slugs, ("places",), "slug", "places", key="slug")
-    out += unknown("place", (place.within for place in places.places), slugs, ("places",), "within")
+    known = Places({p.slug: p for p in places.places}, england)
+    out += unknown("place", (place.within for place in places.places), known, ("places",), "within")
+    out += _clashes(places, england)
     parents = {p.slug: p.within for p in places.places}
     for index, place in enumerate(places.places):
         slug: str | None = place.slug
@@ -223,6 +274,38 @@ def check_places(places: PlacesFile) -> list[Finding]:
                     ("places", index, "within"),
                     "place-loop",
                     f"'{place.slug}' ends up inside itself through 'within'.",
+                )
+            )
+    return out
+
+
+def _clashes(places: PlacesFile, england: Mapping[str, Place]) -> list[Finding]:
+    by_code = {p.code: p for p in england.values() if p.code is not None}
+    out: list[Finding] = []
+    for index, place in enumerate(places.places):
+        same = england.get(place.slug)
+        if place.code is None:
+            continue
+        if same is not None and same.code != place.code:
+            out.append(
+                error(
+                    ("places", index, "code"),
+                    "place-clash",
+                    f"'{place.slug}' is {same.name} among England's places, whose ONS code is "
+                    f"{same.code}, not {place.code}.",
+                    f"Give this place a slug of its own, or leave the code out. {PLACES_DOCS}",
+                )
+            )
+            continue
+        owner = by_code.get(place.code)
+        if owner is not None and owner.slug != place.slug:
+            out.append(
+                error(
+                    ("places", index, "code"),
+                    "place-clash",
+                    f"{place.code} is the ONS code of {owner.name} ('{owner.slug}') among "
+                    "England's places.",
+                    f"Use the slug '{owner.slug}' for it, or leave the code out. {PLACES_DOCS}",
                 )
             )
     return out
