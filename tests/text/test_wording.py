@@ -39,7 +39,8 @@ BASE = "https://plans.example.org/"
 # Nouns the site counts: after "1" (and an optional adjective) they must be singular.
 COUNTED = (
     "opportunities|groups|organisations|lots|parts|events|places|weeks|days|months|years|"
-    "updates|grants|contracts|changes|dates|things|providers|sessions|meetings|applications"
+    "updates|grants|contracts|changes|dates|things|providers|sessions|meetings|applications|"
+    "conflicts"
 )
 SLIPS: list[tuple[str, re.Pattern[str]]] = [
     ("a plural after 1", re.compile(rf"\b1 (?:[a-z]+ )?(?:{COUNTED})\b")),
@@ -267,6 +268,10 @@ def _one_of_each(item: dict[str, Any]) -> dict[str, Any]:
         one["current_provider"]["name"] = "Leeds Mums Together"
     if one.get("support"):
         one["support"] = one["support"][:1]
+    decision = one.get("award_decision")
+    if decision:
+        decision["decided_by"] = decision.get("decided_by", [])[:1]
+        decision["conflicts_of_interest"] = (decision.get("conflicts_of_interest") or [])[:1]
     return one
 
 
@@ -275,6 +280,9 @@ def _several(item: dict[str, Any]) -> dict[str, Any]:
     many = copy.deepcopy(item)
     many["id"] = f"{item['id']}-many"
     many["current_provider"] = {"name": "36 neighbourhood network groups"}
+    decision = many.get("award_decision")
+    if decision and decision.get("conflicts_of_interest"):
+        decision["conflicts_of_interest"] = decision["conflicts_of_interest"] * 3
     return many
 
 
@@ -300,6 +308,13 @@ def counted_plans(folder: Path) -> Path:
                 again["id"] = f"{item['id']}-{status}"
                 again["status"] = status
                 extra.append(again)
+        for item in items:  # what an intention to award says once the decision is made
+            if item.get("award_decision"):
+                for status in ("evaluating", "awarded"):
+                    again = copy.deepcopy(item)
+                    again["id"] = f"{item['id']}-decided-{status}"
+                    again["status"] = status
+                    extra.append(again)
         plan["opportunities"] = items + extra
         (folder / path.name).write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
     return folder
