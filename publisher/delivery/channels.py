@@ -10,6 +10,7 @@ from pathlib import Path
 from publisher.model.views import OpportunityView
 from publisher.plans import characters
 from publisher.plans.dates import LONDON
+from publisher.plans.england import slug_of_code
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.model import Amount, AnyChannel, ChannelFile, Funding, Organisation, Range
 from publisher.plans.reference_files import ReferenceFiles, read_channel_files
@@ -61,8 +62,20 @@ def load_channels(
         problems += to_problems(document, findings)
         if channels is None or any(f.severity is Severity.ERROR for f in findings):
             continue
-        subscribers += [Subscriber(channels.organisation, c) for c in channels.channels]
+        subscribers += [
+            Subscriber(channels.organisation, with_place_slugs(c)) for c in channels.channels
+        ]
     return subscribers, problems
+
+
+def with_place_slugs(channel: AnyChannel) -> AnyChannel:
+    """The channel with each place its filter names by ONS code named by its slug, as
+    opportunities' places are (`publisher check` knows the code)."""
+    wanted = channel.filter
+    if not any(value[:1].isupper() for value in wanted.places):
+        return channel
+    places = [slug_of_code(value) or value for value in wanted.places]
+    return channel.model_copy(update={"filter": wanted.model_copy(update={"places": places})})
 
 
 def _bounds(amount: Amount) -> tuple[float, float]:

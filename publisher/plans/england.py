@@ -34,6 +34,16 @@ def england_places() -> dict[str, Place]:
         }
 
 
+@cache
+def _codes() -> dict[str, str]:
+    return {p.code: slug for slug, p in england_places().items() if p.code is not None}
+
+
+def slug_of_code(value: str) -> str | None:
+    """The slug of the place of England's whose ONS code `value` is; None if none is."""
+    return _codes().get(value)
+
+
 # A `places:` list as plans and channel files write it: [a, b] or one '- a' a line.
 _FLOW = re.compile(rb"places:[ \t]*\[([^\]]*)\]")
 _BLOCK = re.compile(rb"places:[ \t]*(?:#[^\n]*)?\r?\n((?:[ \t]*-[ \t]+[^\n]*\r?\n?)+)")

@@ -95,9 +95,11 @@ def choose(site: SiteData, params: Iterable[tuple[str, str]]) -> Choice | Unknow
     """The choice an address's query string makes; other parameters are ignored."""
     index = index_of(site)
     chosen: dict[str, set[str]] = {kind: set() for kind in KINDS}
-    for key, value in params:
-        if key not in chosen or not value:
+    for key, given in params:
+        if key not in chosen or not given:
             continue
+        # A place may be named by its ONS code too.
+        value = (site.places.resolve(given) or given) if key == "place" else given
         if value not in index.known_sets[key]:
             return Unknown(key, value, index.known[key])
         chosen[key].add(value)

@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from publisher.builder.site import build
+from publisher.delivery.channels import with_place_slugs
 from publisher.model.read import load_site
 from publisher.plans.check import check
 from publisher.plans.england import ENGLAND_FILE, england_places, named_in
 from publisher.plans.errors import Severity
-from publisher.plans.model import Place
+from publisher.plans.model import Place, WebhookChannel
+from publisher.service.filtered import Choice, choose
 
 ROOT = Path(__file__).parents[2]
 TODAY = dt.date(2026, 12, 7)
@@ -210,3 +212,18 @@ def test_places_lists_are_found_in_a_files_bytes() -> None:
     assert named_in(raw) == {
         "leeds", "E08000016", "barnsley", "south-yorkshire", "harehills", "armley", "kirklees",
     }  # fmt: skip
+
+
+def test_filters_take_a_places_code_as_its_slug() -> None:
+    site, _ = load_site(ROOT / "plans", TODAY)
+    assert choose(site, [("place", "E08000035")]) == Choice(place=("leeds",))
+    channel = WebhookChannel.model_validate(
+        {
+            "id": "hook",
+            "kind": "webhook",
+            "url": "https://example.org/hook",
+            "secret_env": "HOOK_SECRET",
+            "filter": {"places": ["E08000035", "harehills"]},
+        }
+    )
+    assert with_place_slugs(channel).filter.places == ["leeds", "harehills"]
