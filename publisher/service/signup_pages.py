@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import secrets
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 from sqlalchemy import Engine
@@ -26,41 +23,17 @@ from publisher.delivery.email_message import UnsafeMessageError, checked_address
 from publisher.delivery.signup_tokens import BadTokenError, Signer
 from publisher.model.views import FUNDING_WORDS, SiteData
 from publisher.plans.model import Funding
-from publisher.service import filtered
+from publisher.service import filtered, form_guard
 from publisher.service import pages as service_pages
+from publisher.service.form_guard import COOKIE, ClientLimit
 from publisher.service.live import Live, PlansError
 from publisher.settings import Settings
 
-COOKIE = "signup_form"
 CADENCE_WORDS = (
     ("immediate", "Straight away: an email for each new opportunity or change"),
     ("daily", "Daily: one email a day with everything new"),
     ("weekly", "Weekly: one email on Monday with everything new"),
 )
-HOUR = 3600.0
-
-
-class ClientLimit:
-    """At most `most` sign-up forms an hour from one client address (in this process)."""
-
-    def __init__(self, most: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.most = most
-        self.clock = clock
-        self.seen: dict[str, deque[float]] = {}
-
-    def allow(self, client: str) -> float | None:
-        """None when allowed (and counted); else the seconds until it would be."""
-        now = self.clock()
-        times = self.seen.setdefault(client, deque())
-        while times and now - times[0] >= HOUR:
-            times.popleft()
-        if len(times) >= self.most:
-            return HOUR - (now - times[0])
-        times.append(now)
-        if len(self.seen) > 10_000:  # forget clients with nothing recent
-            for key in [k for k, v in self.seen.items() if not v or now - v[-1] >= HOUR]:
-                del self.seen[key]
-        return None
 
 
 Health = Callable[[], dict[str, Any]]
@@ -203,35 +176,23 @@ class SignupPages:
 
     async def form_token(self, request: Request) -> tuple[str, str]:
         """The form's CSRF token, and the cookie's nonce it is tied to (new if need be)."""
-        nonce = request.cookies.get(COOKIE) or secrets.token_urlsafe(16)
-        return (await self.signer()).make(signup_tokens.FORM, nonce, self.clock()), nonce
+        return form_guard.token(await self.signer(), request.cookies.get(COOKIE), self.clock())
 
     async def posted(self, request: Request) -> list[tuple[str, str]] | Response:
         """The form's fields, or the refusal when it has no valid CSRF token."""
-        body = (await request.body()).decode("utf-8", "replace")
-        fields = parse_qsl(body, keep_blank_values=True)
-        given = next((value for name, value in fields if name == "csrf"), "")
-        nonce = request.cookies.get(COOKIE, "")
-        try:
-            signer = await self.signer()
-            if (
-                not nonce
-                or signer.check(
-                    given, signup_tokens.FORM, self.clock(), signup_tokens.FORM_LIFETIME
-                )
-                != nonce
-            ):
-                raise BadTokenError("missing")
-        except BadTokenError:
-            return await self.message(
-                request,
-                "Please send the form again",
-                "We could not accept this form: it was not sent from this site's own page, "
-                "or the page was open for too long.",
-                "Go back, reload the page, and send it again.",
-                status=403,
-            )
-        return fields
+        fields = form_guard.fields(await request.body())
+        if form_guard.genuine(
+            await self.signer(), fields, request.cookies.get(COOKIE, ""), self.clock()
+        ):
+            return fields
+        return await self.message(
+            request,
+            "Please send the form again",
+            "We could not accept this form: it was not sent from this site's own page, "
+            "or the page was open for too long.",
+            "Go back, reload the page, and send it again.",
+            status=403,
+        )
 
     def token_from(self, request: Request, fields: list[tuple[str, str]] | None = None) -> str:
         found = next((value for name, value in fields or () if name == "t"), None)

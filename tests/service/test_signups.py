@@ -22,7 +22,8 @@ from publisher.builder.site import build
 from publisher.delivery import notify, outbox, signup_mail, signup_tokens, signups
 from publisher.delivery.database import connect, create_or_upgrade
 from publisher.delivery.signup_tokens import Signer
-from publisher.service.signup_pages import ClientLimit, Signups
+from publisher.service.form_guard import ClientLimit
+from publisher.service.signup_pages import Signups
 from publisher.service.web import create_app
 from publisher.settings import Settings
 from tests.delivery.receivers import (  # noqa: F401 (fixtures, found by pytest by name)
@@ -278,3 +279,11 @@ def test_one_client_is_limited(alerts: Alerts) -> None:
         ]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert "try again in" in answers[-1].text
+
+
+def test_healthz_counts_sign_ups_and_names_no_one(alerts: Alerts) -> None:
+    with alerts.engine.begin() as conn:
+        signups.ask(conn, "jo@example.org", {}, "weekly", NOW, dt.timedelta(hours=72))
+    answer = httpx.get(alerts.url + "healthz")
+    assert answer.json()["subscribers"] == {"unconfirmed": 1, "confirmed": 0, "suspended": 0}
+    assert "@" not in answer.text
