@@ -96,7 +96,7 @@ def row(commissioner: str, item: Opportunity, reference: Reference) -> list[Cell
         total = money.total
         if total is None and money.min is not None and money.max is not None:
             total = Range(min=money.min, max=money.max)
-    places = reference.places.by_slug if reference.places is not None else {}
+    places = reference.places.everything() if reference.places is not None else {}
     themes = reference.themes or {}
     duration = item.duration
     length = None

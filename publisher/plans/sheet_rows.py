@@ -161,9 +161,11 @@ def _read_money(row: Row) -> None:
 
 
 def read_row(row: Row, reference: Reference, base: dict[str, Any]) -> None:
-    places = {key(s): s for s in (reference.places or {})}
-    if reference.places is not None:
-        places |= {key(p.name): s for s, p in reference.places.by_slug.items()}
+    # Every place a plan may name (England's, then the folder's own), by slug, name or code.
+    known = reference.places.everything() if reference.places is not None else {}
+    places = {key(s): s for s in known}
+    places |= {key(p.name): s for s, p in known.items()}
+    places |= {key(p.code): s for s, p in known.items() if p.code is not None}
     themes = {key(s): s for s in (reference.themes or {})}
     themes |= {key(t.name): s for s, t in (reference.themes or {}).items()}
     row.put("title", ("title",), lambda v, _: read_text(v))
