@@ -1,56 +1,206 @@
-"""Benchmark: how long a filtered feed (`/feeds?place=...&format=...`) takes to make, in the
-web app's own process, on 4,000 opportunities.
+"""Benchmark: filtered feeds (`/feeds?place=...&format=...`), first how long one takes to
+make in the web app's own process, then their latency over HTTP under load.
 
-The app makes each filtered feed once per build and keeps it (publisher/service/live.py),
-so what costs is the first request for each choice. This times, for each format, the first
-rendering of choices never asked for before: the very first (no opportunity's items made
-yet, as after a new build) and later ones (items made once per build are shared). The time
-is CPU in this process, without HTTP, compression or ETags (bench/serve_feeds.py measures
-those for the site's files).
+The app makes each filtered feed once per build and keeps it (publisher/service/live.py);
+the opportunities a choice picks come from an index made once per loaded site
+(publisher/service/filtered.py).
 
-Run by hand: `.venv/bin/python -m bench.filtered_feeds`; record the result in
+1. Making (`--render`, on by default): for each format, the first rendering of choices
+   never asked for before: the very first (no opportunity's items made yet, as after a new
+   build) and later ones (items made once per build are shared). CPU time in this process,
+   without HTTP, compression or ETags.
+2. Served (`--serve`, on by default): `publisher serve` (one process, uvicorn) over the
+   plans on loopback, and wrk with 100 keep-alive connections asking for a mix of
+   choices (one to three places, themes, commissioners and funding types; RSS, Atom,
+   iCal and JSON; gzip taken, as feed readers do): right after start, when every choice
+   is made for the first time ("cold"), then again once made ("warm"). wrk reports the
+   latency percentiles; p99 is the target (under 50 ms at 100 connections).
+
+    .venv/bin/python -m bench.filtered_feeds                      # 20,000, England's shape
+    .venv/bin/python -m bench.filtered_feeds --shape west-yorkshire --opportunities 4000
+
+Needs wrk for the second part (`apt-get install -y wrk`). Record the figures in
 docs/performance.md.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import importlib
+import json
+import random
+import re
+import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+import httpx
+
 from bench.generate import generate
+from bench.serve_feeds import free_port, running
 from publisher.model.read import load_site
+from publisher.model.views import SiteData
 from publisher.service import filtered
 
 TODAY = dt.date(2026, 11, 23)
+CONNECTIONS = 100
+TARGET_P99_MS = 50.0
+APP = (
+    "import sys; from pathlib import Path; from publisher.service.web import serve; "
+    "from publisher.service.limits import Limits; "
+    "serve(Path(sys.argv[1]), Path(sys.argv[2]), '127.0.0.1', int(sys.argv[3]), "
+    "Limits.default())"
+)
+# wrk asks for each address in turn; with an ETag for it, as a feed reader polling does.
+ROTATE = """\
+local paths = {%s}
+local etags = {%s}
+local at = 0
+request = function()
+  at = at %% #paths + 1
+  if etags[at] ~= "" then
+    return wrk.format("GET", paths[at], {["If-None-Match"] = etags[at]})
+  end
+  return wrk.format("GET", paths[at])
+end
+"""
+
+
+def make_plans(folder: Path, shape: str, opportunities: int) -> Path:
+    plans = folder / "plans"
+    if shape == "england":
+        try:  # looked for only when asked for: another benchmark's module
+            generate_england = importlib.import_module("bench.generate_england")
+        except ImportError:
+            sys.exit("bench/generate_england.py is missing: use --shape west-yorkshire")
+        generate_england.generate(plans, opportunities)
+        return plans
+    return generate(plans, files=max(1, opportunities // 50), per_file=50)
+
+
+def render_times(plans: Path) -> None:
+    for fmt in filtered.FORMATS:
+        site, _ = load_site(plans, TODAY)  # afresh: nothing made yet, as after a build
+        choices = [
+            filtered.Choice(place=(slug,))
+            for slug in sorted(site.places.by_slug)
+            if filtered.members(site, filtered.Choice(place=(slug,)))
+        ][:40]
+        times = []
+        sizes = []
+        for choice in choices:
+            started = time.process_time()
+            body = filtered.render(site, choice, fmt)
+            times.append(time.process_time() - started)
+            sizes.append(len(body))
+        later = times[1:]
+        print(
+            f"{fmt:4}  {len(site.opportunities)} opportunities, {len(choices)} choices "
+            f"(one place each): first {times[0] * 1000:.0f} ms; later median "
+            f"{statistics.median(later) * 1000:.1f} ms, max {max(later) * 1000:.1f} ms; "
+            f"median {statistics.median(sizes) / 1024:.0f} KB",
+            flush=True,
+        )
+
+
+def mix(site: SiteData, count: int, seed: int = 2027) -> list[str]:
+    """Addresses of `count` filtered feeds that pick something: what subscribers ask for."""
+    rng = random.Random(seed)
+    known = {kind: filtered.known_values(site, kind) for kind in filtered.KINDS}
+    formats = ["rss"] * 4 + ["atom", "ics", "json"]
+    out: list[str] = []
+    while len(out) < count:
+        kinds = rng.sample(filtered.KINDS, rng.choice([1, 1, 2, 2, 3]))
+        params = [(k, v) for k in kinds for v in rng.sample(known[k], rng.choice([1, 1, 2, 3]))]
+        choice = filtered.choose(site, params)
+        assert isinstance(choice, filtered.Choice)
+        if filtered.members(site, choice) and choice.single() is None:
+            out.append(f"/feeds?{choice.query()}&format={rng.choice(formats)}")
+    return out
+
+
+def wrk(url: str, paths: list[str], etags: list[str], seconds: int, script: Path) -> dict[str, str]:
+    quoted = [", ".join(json.dumps(value) for value in values) for values in (paths, etags)]
+    script.write_text(ROTATE % tuple(quoted))
+    run = subprocess.run(
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "30s",
+         "-H", "Accept-Encoding: gzip", "-s", str(script), url],
+        capture_output=True, text=True, check=True, timeout=seconds + 120,
+    )  # fmt: skip
+    out = {"requests/s": _find(r"Requests/sec:\s+([\d.]+)", run.stdout)}
+    for percent in ("50", "90", "99"):
+        out[f"p{percent}"] = _find(rf"^\s+{percent}(?:\.000)?%\s+(\S+)", run.stdout)
+    out["errors"] = _find(r"Non-2xx or 3xx responses: (\d+)", run.stdout, "0")
+    out["socket errors"] = _find(r"Socket errors: (.*)", run.stdout, "none")
+    return out
+
+
+def _find(pattern: str, text: str, default: str = "?") -> str:
+    found = re.search(pattern, text, re.MULTILINE)
+    return found.group(1) if found else default
+
+
+def served(plans: Path, folder: Path, choices: int, seconds: int) -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install -y wrk")
+    # No built site: filtered feeds need only the plans, and the day it was built for.
+    site_dir = folder / "site"
+    site_dir.mkdir()
+    (site_dir / "all.json").write_text(json.dumps({"generated_for": TODAY.isoformat()}))
+    site, _ = load_site(plans, TODAY)
+    paths = mix(site, choices)
+    count = len(site.opportunities)
+    del site
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-c", APP, str(site_dir), str(plans), str(port)]
+    print(
+        f"\nServed: {len(paths)} filtered feeds of {count} opportunities, "
+        f"wrk with {CONNECTIONS} connections, one thread, loopback",
+        flush=True,
+    )
+    started = time.monotonic()
+    with running(command, url + "/healthz", seconds=300):
+        httpx.get(url + "/subscribe", timeout=600).raise_for_status()  # the plans are loaded
+        print(f"app up, plans loaded, in {time.monotonic() - started:.1f} s", flush=True)
+        none = [""] * len(paths)
+        for phase in ("cold 200", "warm 200"):
+            result = wrk(url + "/", paths, none, seconds, folder / "rotate.lua")
+            shown = ", ".join(f"{name} {value}" for name, value in result.items())
+            print(f"{phase:<9} {shown}", flush=True)
+        with httpx.Client(base_url=url, headers={"accept-encoding": "gzip"}) as http:
+            etags = [http.get(path).headers["etag"] for path in paths]
+        result = wrk(url + "/", paths, etags, seconds, folder / "rotate.lua")
+        shown = ", ".join(f"{name} {value}" for name, value in result.items())
+        print(f"{'warm 304':<9} {shown}", flush=True)
+    print(
+        f"Target: p99 under {TARGET_P99_MS:.0f} ms at {CONNECTIONS} connections. cold: every "
+        "feed made for the first time; warm: made; 200: no ETag sent; 304: the reader's ETag"
+    )
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-filtered-") as folder:
-        plans = generate(Path(folder) / "plans", files=80, per_file=50)
-        for fmt in filtered.FORMATS:
-            site, _ = load_site(plans, TODAY)  # afresh: nothing made yet, as after a build
-            choices = [
-                filtered.Choice(place=(slug,))
-                for slug in sorted(site.places.by_slug)
-                if filtered.members(site, filtered.Choice(place=(slug,)))
-            ]
-            times = []
-            sizes = []
-            for choice in choices:
-                started = time.process_time()
-                body = filtered.render(site, choice, fmt)
-                times.append(time.process_time() - started)
-                sizes.append(len(body))
-            later = times[1:]
-            print(
-                f"{fmt:4}  {len(site.opportunities)} opportunities, {len(choices)} choices "
-                f"(one place each): first {times[0] * 1000:.0f} ms; later median "
-                f"{statistics.median(later) * 1000:.1f} ms, max {max(later) * 1000:.1f} ms; "
-                f"median {statistics.median(sizes) / 1024:.0f} KB"
-            )
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shape", choices=("england", "west-yorkshire"), default="england")
+    parser.add_argument("--opportunities", type=int, default=20_000)
+    parser.add_argument("--choices", type=int, default=200, help="feeds in the mix")
+    parser.add_argument("--seconds", type=int, default=15, help="per wrk run")
+    parser.add_argument("--no-render", action="store_true", help="skip part 1")
+    parser.add_argument("--no-serve", action="store_true", help="skip part 2")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-filtered-") as name:
+        folder = Path(name)
+        plans = make_plans(folder, args.shape, args.opportunities)
+        print(f"Plans: {args.shape} shape, {args.opportunities} opportunities", flush=True)
+        if not args.no_render:
+            render_times(plans)
+        if not args.no_serve:
+            served(plans, folder, args.choices, args.seconds)
 
 
 if __name__ == "__main__":

@@ -79,8 +79,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], seconds: float = STARTUP_SECONDS
+) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             sys.exit(f"the server at {url} stopped at start; exit code {process.returncode}")
@@ -90,14 +92,14 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
         except httpx.TransportError:
             time.sleep(0.05)
     process.terminate()
-    sys.exit(f"the server at {url} did not start within {STARTUP_SECONDS} s")
+    sys.exit(f"the server at {url} did not start within {seconds:.0f} s")
 
 
 @contextmanager
-def running(command: list[str], url: str) -> Iterator[None]:
+def running(command: list[str], url: str, seconds: float = STARTUP_SECONDS) -> Iterator[None]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_until_up(url, process)
+        wait_until_up(url, process, seconds)
         yield
     finally:
         process.terminate()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from functools import cached_property
 
+import anyio
 import anyio.to_thread
 from starlette.responses import Response
 from starlette.types import Scope
@@ -38,6 +39,8 @@ class Representation:
     last_modified: float | None = None  # seconds since the epoch
     compressible: bool = True
     gzip_body: bytes | None = field(default=None, repr=False)  # made when first asked for
+    # set while the gzipped body is being made, for other requests to wait on
+    gzipping: anyio.Event | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(
@@ -141,10 +144,18 @@ class Asked:
 
 async def gzipped(rep: Representation) -> bytes:
     """The compressed body, made in a worker thread the first time (a large feed takes a
-    while) and kept with the representation."""
+    while) and kept with the representation; requests meanwhile wait for it, rather than
+    each compressing it again."""
+    while rep.gzip_body is None and rep.gzipping is not None:
+        await rep.gzipping.wait()
     if rep.gzip_body is not None:
         return rep.gzip_body
-    return await anyio.to_thread.run_sync(rep.gzipped)
+    rep.gzipping = made = anyio.Event()
+    try:
+        return await anyio.to_thread.run_sync(rep.gzipped)
+    finally:
+        rep.gzipping = None
+        made.set()
 
 
 def answer(asked: Asked, rep: Representation, extra: Headers) -> tuple[int, Headers, bytes]:

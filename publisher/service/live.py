@@ -138,6 +138,13 @@ class Live:
             self._limiter = anyio.CapacityLimiter(1)
         return await anyio.to_thread.run_sync(work, *args, limiter=self._limiter)
 
+    def current(self, key: Hashable) -> Representation | None:
+        """What was made for `key` from the served build's plans; None when it was not
+        made, or a new build has landed since (nothing is loaded or made)."""
+        if self.loaded is None or self.loaded.stamp != self.stamp():
+            return None
+        return self._rendered.get(key)
+
     async def rendered(
         self,
         key: Hashable,

@@ -1,43 +1,68 @@
-"""Conditional GETs of the site's files answered as soon as the request's headers are read,
-without the ASGI app: most requests are feed readers polling a file they already have, and
-the reply is a 304 of a few headers.
+"""Conditional GETs of the site's files and of filtered feeds answered as soon as the
+request's headers are read, without the ASGI app: most requests are feed readers polling
+something they already have, and the reply is a 304 of a few headers.
 
 `QuickFiles` is asked by the HTTP protocol (limits.LimitedHttpTools) for every GET or HEAD
 it could answer at once; it answers only when the file's representation is already kept
-and current and the client's copy matches it. Anything else (no validator, a file not read
-yet, a changed file, a query string, an escaped path, a body) goes on to the app, which
-gives the same reply the slower way (web.FastFiles).
+and current (or the filtered feed at that very address was made from the served build's
+plans, and is kept) and the client's copy matches it. Anything else (no validator, a file
+not read yet, a changed file, a new build, an escaped path, a body) goes on to the app,
+which gives the same reply the slower way (web.FastFiles, web.Web.feeds).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
+
+from starlette.types import Scope
 
 from publisher.service.conditional import Asked, Headers, answer
 from publisher.service.files import Files, Found, Locator, cache_headers
+from publisher.service.live import Live
+
+MOST_FEEDS = 100_000  # filtered feed addresses remembered; past this, start again
 
 
 class QuickFiles:
     """The 304s the site's files can be answered with before routing; see the module."""
 
-    def __init__(self, locator: Locator, files: Files, own_paths: frozenset[str]) -> None:
+    def __init__(
+        self, locator: Locator, files: Files, own_paths: frozenset[str], live: Live | None
+    ) -> None:
         self.locator = locator
         self.files = files
         self.own_paths = own_paths  # the app's own pages, never a file
+        self.live = live
+        # a filtered feed's address as sent -> its key in `live` and its cache headers
+        self.feeds: dict[bytes, tuple[Hashable, Headers]] = {}
+
+    def remember(self, scope: Scope, key: Hashable, extra: Mapping[str, str]) -> None:
+        """The address of a request the app answered with what `live` made for `key`."""
+        target: bytes = scope["raw_path"]
+        if scope["query_string"]:
+            target += b"?" + scope["query_string"]
+        if target not in self.feeds:
+            if len(self.feeds) >= MOST_FEEDS:
+                self.feeds.clear()
+            raw = [(name.encode(), value.encode()) for name, value in extra.items()]
+            self.feeds[target] = (key, raw)
 
     def __call__(
         self, head: bool, target: bytes, headers: Sequence[tuple[bytes, bytes]]
     ) -> Headers | None:
         """The headers of the 304 reply for a request (`head`: a HEAD; `target` as sent;
         `headers` with names in lower case), or None when the app must answer."""
-        # A query or an escape: the app decodes the path and ignores the query its own way.
-        if not target.startswith(b"/") or b"?" in target or b"%" in target:
+        if not target.startswith(b"/"):
             return None
         asked = Asked.of_headers(head, headers)
         if asked.if_none_match is None and asked.if_modified_since is None:
             return None  # no copy to compare with: a 200, made by the app
         if any(name in (b"content-length", b"transfer-encoding") for name, _ in headers):
             return None  # a body: the app reads (and limits) it
+        if b"?" in target:
+            return self._feed(asked, target)
+        if b"%" in target:
+            return None  # the app decodes the path its own way
         try:
             path = target.decode("ascii")
         except UnicodeDecodeError:
@@ -51,4 +76,15 @@ class QuickFiles:
         if rep is None or not asked.has_current(rep):
             return None
         status, reply_headers, _ = answer(asked, rep, cache_headers(path, found.suffix))
+        return reply_headers if status == 304 else None
+
+    def _feed(self, asked: Asked, target: bytes) -> Headers | None:
+        known = self.feeds.get(target)
+        if known is None or self.live is None:
+            return None
+        key, extra = known
+        rep = self.live.current(key)
+        if rep is None or not asked.has_current(rep):
+            return None
+        status, reply_headers, _ = answer(asked, rep, extra)
         return reply_headers if status == 304 else None

@@ -64,6 +64,7 @@ EMBED_HEADERS = [
 ]
 HTML = "text/html; charset=utf-8"
 PAGE_CACHE = {"cache-control": f"public, max-age={PAGE_MAX_AGE}"}
+FEED_CACHE = {**PAGE_CACHE, **CORS}
 PREFLIGHT = {
     "access-control-allow-methods": "GET, HEAD, OPTIONS",
     "access-control-allow-headers": "If-None-Match, If-Modified-Since",
@@ -142,8 +143,8 @@ class Web:
         self.health = health
         self.files = Files()
         self.locator = Locator(site_dir)
-        self.quick = QuickFiles(self.locator, self.files, OWN_PATHS)  # for server_config
         self.live = Live(site_dir, plans, self.base_url, clock) if plans is not None else None
+        self.quick = QuickFiles(self.locator, self.files, OWN_PATHS, self.live)  # server_config
         self.health_token = health_token
         self.alerts: SignupPages | None = None  # email sign-ups, when create_app has them
 
@@ -235,9 +236,9 @@ class Web:
             return RedirectResponse(f"all.{fmt}", status_code=301)
         make = partial(filtered.render, choice=choice, fmt=fmt)
         key = ("feed", choice.query(), fmt)
-        return await self._rendered(
-            request, key, make, CONTENT_TYPES["." + fmt], {**PAGE_CACHE, **CORS}
-        )
+        response = await self._rendered(request, key, make, CONTENT_TYPES["." + fmt], FEED_CACHE)
+        self.quick.remember(request.scope, key, FEED_CACHE)  # readers' next 304s: quick.py
+        return response
 
     async def subscribe(self, request: Request) -> Response:
         choice = await self._choice(request)

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from publisher.service.limits import Limits, server_config
 from publisher.service.web import create_app
-from tests.service.conftest import Site
+from tests.service.conftest import PLANS, Site
 from tests.service.server import free_socket
 
 WAIT = 10.0
@@ -64,11 +64,11 @@ class Server:
 
 
 @contextmanager
-def server(folder: Path, quick: bool) -> Iterator[Server]:
+def server(folder: Path, quick: bool, plans: Path | None = None) -> Iterator[Server]:
     """`publisher serve`'s app and server settings on a free loopback port; with or
     without the quick 304s."""
     sock = free_socket()
-    app = create_app(folder, None, f"http://127.0.0.1:{sock.getsockname()[1]}/")
+    app = create_app(folder, plans, f"http://127.0.0.1:{sock.getsockname()[1]}/")
     counting = Counting(app)
     config = server_config(
         counting,
@@ -215,3 +215,29 @@ def test_old_clients_and_closing_connections_are_answered_by_the_app(folder: Pat
         assert exchange(quick.port, [old]) == [(304, b"")]
         assert exchange(quick.port, [request("/all.rss", etag, close=True)]) == [(304, b"")]
         assert quick.counting.calls == before + 2
+
+
+def test_filtered_feeds_are_answered_quickly_until_a_new_build(folder: Path) -> None:
+    address = "/feeds?place=leeds&theme=mental-health&format=rss"
+    with server(folder, quick=True, plans=PLANS) as quick, httpx.Client(base_url=quick.url) as http:
+        first = http.get(address, headers={"accept-encoding": "gzip"})
+        assert first.status_code == 200
+        calls = quick.counting.calls
+        asks = {"if-none-match": first.headers["etag"], "accept-encoding": "gzip"}
+        again = http.get(address, headers=asks)
+        assert again.status_code == 304
+        assert again.headers["etag"] == first.headers["etag"]
+        assert again.headers["access-control-allow-origin"] == "*"
+        assert quick.counting.calls == calls  # not asked of the app
+        other = http.get(address.replace("rss", "atom"), headers=asks)
+        assert other.status_code == 200  # another address, another feed
+        # A new build: the app loads the plans again before anything is answered.
+        data = folder / "all.json"
+        new = folder / "all.json.new"
+        new.write_bytes(data.read_bytes())
+        new.replace(data)
+        calls = quick.counting.calls
+        assert http.get(address, headers=asks).status_code == 304
+        assert quick.counting.calls == calls + 1
+        assert http.get(address, headers=asks).status_code == 304
+        assert quick.counting.calls == calls + 1
