@@ -34,7 +34,7 @@ from publisher.plans.model import (
     Status,
     Theme,
 )
-from publisher.plans.reference import Glossary, Places
+from publisher.plans.reference import Glossary, Places, with_slugs
 from publisher.plans.working_days import add_working_days
 
 
@@ -173,6 +173,7 @@ def opportunity_view(
     today: dt.date,
     history: OpportunityHistory | None = None,
 ) -> OpportunityView:
+    item = with_slugs(item, places)  # a version from git may name a place by its ONS code
     key_dates = _key_dates(item)
     gaps = [Gap(name, rules.EXPECTED[name], item.unknown.get(name)) for name in rules.gaps(item)]
     requirements: list[Requirement] = []
