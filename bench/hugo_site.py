@@ -1,0 +1,195 @@
+"""The anchor for the England benchmark: the same opportunities as a Hugo site.
+
+One page per opportunity (its plan values as front matter, its summary as the body), four
+taxonomies (place, theme, commissioner, funding) with a list page and an RSS feed per
+term, list pages paged like ours (8 cards a page, at most 50 pages a list), feeds capped
+like ours (the newest 200 items). A place term carries every opportunity the publisher's
+place list carries: those for the place, for places inside it, and for the places it is
+part of. Hugo is Debian's `hugo` package (0.111 on bookworm); nothing here installs it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG = """\
+baseURL = "https://example.org/"
+title = "Forward plans"
+languageCode = "en-gb"
+paginate = 8
+rssLimit = 200
+disableKinds = ["sitemap", "robotsTXT", "404"]
+
+[taxonomies]
+  place = "places"
+  theme = "themes"
+  commissioner = "commissioners"
+  funding = "funding"
+
+[outputs]
+  home = ["HTML", "RSS"]
+  section = ["HTML", "RSS"]
+  taxonomy = ["HTML"]
+  term = ["HTML", "RSS"]
+"""
+
+BASEOF = """\
+<!doctype html>
+<html lang="en-GB"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ .Title }} | {{ .Site.Title }}</title>
+{{ range .AlternativeOutputFormats }}<link rel="{{ .Rel }}" type="{{ .MediaType.Type }}" \
+href="{{ .Permalink }}">{{ end }}
+</head><body>
+<header><a href="{{ "/" | relURL }}">{{ .Site.Title }}</a>
+<nav>{{ range $name, $t := .Site.Taxonomies }}<a href="{{ printf "/%s/" $name | relURL }}">\
+{{ $name | humanize }}</a> {{ end }}</nav></header>
+<main>{{ block "main" . }}{{ end }}</main>
+<footer>Made from the commissioners' forward plans.</footer>
+</body></html>
+"""
+
+SINGLE = """\
+{{ define "main" }}
+<article>
+<h1>{{ .Title }}</h1>
+<p>{{ .Params.status_words }} &middot; {{ .Params.commissioner_name }}</p>
+{{ .Content }}
+<dl>
+<dt>Where</dt><dd>{{ range .GetTerms "places" }}<a href="{{ .RelPermalink }}">\
+{{ .LinkTitle }}</a> {{ end }}</dd>
+<dt>Themes</dt><dd>{{ range .GetTerms "themes" }}<a href="{{ .RelPermalink }}">\
+{{ .LinkTitle }}</a> {{ end }}</dd>
+<dt>Funding</dt><dd>{{ range .GetTerms "funding" }}{{ .LinkTitle }}{{ end }}</dd>
+<dt>How the provider will be chosen</dt><dd>{{ .Params.route }}</dd>
+{{ with .Params.value }}<dt>Value</dt><dd>{{ range $k, $v := . }}{{ $k | humanize }}: \
+&pound;{{ lang.FormatNumber 0 $v }} {{ end }}</dd>{{ end }}
+{{ with .Params.duration }}<dt>Length</dt><dd>{{ range $k, $v := . }}{{ $v }} \
+{{ $k | humanize }} {{ end }}</dd>{{ end }}
+{{ range $k, $v := .Params.dates }}{{ if ne $k "engagement" }}<dt>{{ $k | humanize }}</dt>\
+<dd>{{ $v }}</dd>{{ end }}{{ end }}
+</dl>
+{{ with .Params.dates.engagement }}<h2>Events</h2><ul>{{ range . }}<li>{{ .title }}: \
+{{ .start }}{{ with .where }}, {{ . }}{{ end }}</li>{{ end }}</ul>{{ end }}
+{{ with .Params.unknown }}<h2>What we don't know yet</h2><dl>{{ range $k, $v := . }}\
+<dt>{{ $k | humanize }}</dt><dd>{{ $v }}</dd>{{ end }}</dl>{{ end }}
+{{ with .Params.requirements }}<h2>What bidders need</h2><ul>{{ range $k, $v := . }}\
+<li>{{ $k | humanize }}{{ with $v.why }}: {{ . }}{{ end }}</li>{{ end }}</ul>{{ end }}
+{{ with .Params.lots }}<h2>Lots</h2><ul>{{ range . }}<li>{{ .title }}</li>{{ end }}</ul>\
+{{ end }}
+{{ with .Params.contact }}<p>Contact: {{ .name }} {{ .email }}</p>{{ end }}
+</article>
+{{ end }}
+"""
+
+CARD = """\
+<li><a href="{{ .RelPermalink }}">{{ .Title }}</a><br>{{ .Params.status_words }} \
+&middot; {{ .Params.commissioner_name }} &middot; {{ range .GetTerms "places" }}\
+{{ .LinkTitle }} {{ end }}{{ with .Params.dates.tender_opens }}&middot; opens {{ . }}\
+{{ end }}</li>
+"""
+
+LIST = """\
+{{ define "main" }}
+<h1>{{ .Title }}</h1>
+{{ $pager := .Paginate (first 400 .Pages) }}
+<p>{{ len .Pages }} opportunities</p>
+<ul>{{ range $pager.Pages }}{{ partial "card.html" . }}{{ end }}</ul>
+{{ template "_internal/pagination.html" . }}
+{{ end }}
+"""
+
+TERMS = """\
+{{ define "main" }}
+<h1>{{ .Title }}</h1>
+<ul>{{ range .Data.Terms.ByTerm }}<li><a href="{{ .Page.RelPermalink }}">\
+{{ .Page.LinkTitle }}</a> ({{ .Count }})</li>{{ end }}</ul>
+{{ end }}
+"""
+
+LAYOUTS = {
+    "_default/baseof.html": BASEOF,
+    "_default/single.html": SINGLE,
+    "_default/list.html": LIST,
+    "_default/terms.html": TERMS,
+    "partials/card.html": CARD,
+}
+
+
+def _reach(places: dict[str, dict[str, Any]], named: list[str]) -> list[str]:
+    """The places whose lists carry an opportunity for `named` (as model.from_plan.reach
+    works it out): each named place, the places it is part of and the places inside it."""
+    out: set[str] = set()
+    for name in named:
+        slug = name
+        while slug in places and slug not in out:
+            out.add(slug)
+            slug = places[slug].get("within") or ""
+    children: dict[str, list[str]] = {}
+    for slug, place in places.items():
+        children.setdefault(place.get("within") or "", []).append(slug)
+    todo = [s for s in named if s in places]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in out:
+                out.add(child)
+                todo.append(child)
+    return sorted(out)
+
+
+def write_site(plans: Path, site: Path, date: str) -> int:
+    """A Hugo site in `site` from the plans folder; the number of opportunity pages."""
+    if site.exists():
+        shutil.rmtree(site)
+    for name, text in LAYOUTS.items():
+        (site / "layouts" / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / "layouts" / name).write_text(text, encoding="utf-8")
+    (site / "config.toml").write_text(CONFIG, encoding="utf-8")
+    content = site / "content"
+    (content / "opportunities").mkdir(parents=True)
+    loader = yaml.CSafeLoader
+    raw = yaml.load((plans / "places.yaml").read_text(encoding="utf-8"), Loader=loader)
+    places = {p["slug"]: p for p in raw["places"]}
+    for slug, place in places.items():
+        _index(content / "places" / slug, place["name"])
+    count = 0
+    for path in sorted(plans.glob("*.y*ml")):
+        if path.stem in ("places", "themes"):
+            continue
+        plan = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        body = plan["commissioner"]
+        _index(content / "commissioners" / body["id"], body["name"])
+        for item in plan["opportunities"]:
+            front = {
+                "title": item["title"],
+                "date": date,
+                "summary": item.get("summary", ""),
+                "places": _reach(places, item.get("places", [])),
+                "themes": item.get("themes", []),
+                "commissioners": [body["id"]],
+                "funding": [item["funding"]] if item.get("funding") else [],
+                "commissioner_name": body["name"],
+                "status_words": item["status"].capitalize(),
+                **{
+                    k: item[k]
+                    for k in ("route", "value", "duration", "dates", "unknown", "lots")
+                    if k in item
+                },
+                **{k: item[k] for k in ("requirements", "contact") if k in item},
+            }
+            text = yaml.dump(front, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True)
+            page = content / "opportunities" / f"{body['id']}--{item['id']}.md"
+            page.write_text(f"---\n{text}---\n\n{item.get('summary', '')}\n", encoding="utf-8")
+            count += 1
+    return count
+
+
+def _index(folder: Path, title: str) -> None:
+    """A term's own page, so its list is titled with the name, not the slug."""
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        (folder / "_index.md").write_text(f"---\ntitle: {title!r}\n---\n", encoding="utf-8")
