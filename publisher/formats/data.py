@@ -242,7 +242,14 @@ def opportunity(site: SiteData, view: OpportunityView) -> Json:
         ],
         "dates": {
             name: dates.get(name)
-            for name in ("tender_opens", "tender_closes", "decision", "service_starts")
+            for name in (
+                "tender_opens",
+                "tender_closes",
+                "decision",
+                "intention_to_award",
+                "standstill_ends",
+                "service_starts",
+            )
         },
         "engagement": [
             {

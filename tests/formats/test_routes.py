@@ -13,7 +13,7 @@ import feedparser
 import pytest
 from icalendar import Calendar
 
-from publisher.formats import calendar, feeds, pages
+from publisher.formats import calendar, data, feeds, pages
 from publisher.model import transparency
 from publisher.model.from_plan import opportunity_view
 from publisher.model.views import OpportunityView, SiteData
@@ -98,6 +98,14 @@ def test_the_feed_says_when_the_intention_and_the_standstill_are(site: SiteData)
     entry = next(e for e in parsed.entries if e.link.endswith(view.url))
     assert "Intention to award published on" in entry.summary
     assert "last day to challenge the decision on" in entry.summary
+
+
+def test_the_json_carries_the_intention_and_the_standstill(site: SiteData) -> None:
+    view = _view(site, DIRECT)
+    dates = data.opportunity(site, view)["dates"]
+    assert dates["tender_opens"] is None
+    assert dates["intention_to_award"]["label"] == "Intention to award published"
+    assert dates["standstill_ends"]["label"] == "Last day to challenge the decision"
 
 
 # --- the routes table ------------------------------------------------------------------------
