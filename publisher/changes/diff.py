@@ -14,7 +14,7 @@ from enum import StrEnum
 from publisher.plans.dates import PlanDate
 from publisher.plans.model import EngagementEvent, Funding, Opportunity, Route, Status
 
-KEY_DATES = ("tender_opens", "tender_closes", "decision", "service_starts")
+KEY_DATES = ("tender_opens", "tender_closes", "decision", "intention_to_award", "service_starts")
 
 
 class Weight(StrEnum):

@@ -21,6 +21,10 @@ DATE_WORDS = {
     "tender_opens": ("date the tender opens", "date applications open"),
     "tender_closes": ("closing date for bids", "closing date for applications"),
     "decision": ("date the provider is chosen", "date of the decision on applications"),
+    "intention_to_award": (
+        "date the intention to award is published",
+        "date the intention to award is published",
+    ),
     "service_starts": ("date the service starts", "date the funding starts"),
 }
 FIELD_WORDS = {

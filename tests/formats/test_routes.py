@@ -13,6 +13,7 @@ import feedparser
 import pytest
 from icalendar import Calendar
 
+from publisher.changes import diff, wording
 from publisher.formats import calendar, data, feeds, pages
 from publisher.model import transparency
 from publisher.model.from_plan import opportunity_view
@@ -106,6 +107,14 @@ def test_the_json_carries_the_intention_and_the_standstill(site: SiteData) -> No
     assert dates["tender_opens"] is None
     assert dates["intention_to_award"]["label"] == "Intention to award published"
     assert dates["standstill_ends"]["label"] == "Last day to challenge the decision"
+
+
+def test_a_moved_intention_to_award_is_news(site: SiteData) -> None:
+    item = _view(site, DIRECT).item
+    later = item.dates.model_copy(update={"intention_to_award": PlanDate.parse("2027-06-16")})
+    (change,) = diff.compare(item, item.model_copy(update={"dates": later}))
+    assert change.is_news
+    assert "date the intention to award is published" in wording.sentence(change)
 
 
 # --- the routes table ------------------------------------------------------------------------
