@@ -182,7 +182,12 @@ def _route(
 
 
 def _digests(
-    conn: Connection, site: SiteData, subscriber: Subscriber, now: dt.datetime, report: NotifyReport
+    conn: Connection,
+    site: SiteData,
+    subscriber: Subscriber,
+    now: dt.datetime,
+    report: NotifyReport,
+    made: _Entries,
 ) -> None:
     """The channel's digest, when entries put aside for it have come due."""
     waiting = conn.execute(
@@ -195,11 +200,11 @@ def _digests(
         return
     due = max(row.due_at for row in waiting)
     key = f"{subscriber.uid}|digest|{due.isoformat()}"
-    entries = [messages.Entry.from_json(json.loads(row.payload)) for row in waiting]
+    waited = [messages.Entry.from_json(json.loads(row.payload)) for row in waiting]
     day = due.astimezone(LONDON).date()
     period = f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-    closing = _closing_soon(site, subscriber, {one.uid for one in entries})
-    found = messages.message(site, subscriber, entries, digest=True, period=period, closing=closing)
+    closing = _closing_soon(site, subscriber, {one.uid for one in waited}, made)
+    found = messages.message(site, subscriber, waited, digest=True, period=period, closing=closing)
     report.queued.append(
         outbox.NewItem(key, subscriber.uid, subscriber.kind,
                        messages.payload(subscriber, found, key, site.base_url))
@@ -226,9 +231,12 @@ def _welcome(site: SiteData, due: welcome.Welcome, entries: _Entries, report: No
     )  # fmt: skip
 
 
-def _closing_soon(site: SiteData, subscriber: Subscriber, told: set[str]) -> list[messages.Entry]:
+def _closing_soon(
+    site: SiteData, subscriber: Subscriber, told: set[str], made: _Entries
+) -> list[messages.Entry]:
     """A digest's last list: what is open and closes within the channel's `closing_soon`,
-    soonest first, leaving out what the digest already tells of."""
+    soonest first, leaving out what the digest already tells of. Each entry is made once a
+    pass, however many digests list it."""
     within = subscriber.channel.closing_soon
     if within is None:
         return []
@@ -241,12 +249,11 @@ def _closing_soon(site: SiteData, subscriber: Subscriber, told: set[str]) -> lis
     ]  # fmt: skip
     label = DATE_LABELS["tender_closes"]
     return [
-        messages.entry(
-            site, v, "", "closing",
-            [messages.reminder_line(label[1 if v.is_grant else 0], v.closes)],
-        )
+        made.maker(
+            v, "", "closing", [messages.reminder_line(label[1 if v.is_grant else 0], v.closes)]
+        )()
         for v in sorted(found, key=OpportunityView.sort_key)
-    ]  # fmt: skip
+    ]
 
 
 def senders(settings: Settings) -> dict[str, Callable[[], Sender]]:
@@ -341,9 +348,10 @@ def run_pass(
             made = [make() for key, make in candidates if key not in known]
             _route(conn, site, subscriber, made, now, report)
             if subscriber.channel.cadence != "immediate":
-                _digests(conn, site, subscriber, now, report)
+                _digests(conn, site, subscriber, now, report, entries)
         for greeting in plan.welcomes:
             _welcome(site, greeting, entries, report)
+        report.queued = signup_mail.pooled(report.queued)
         outbox.enqueue(conn, report.queued, now)
         record = {
             uid: (version(w), _content(w), v.first_seen)

@@ -10,11 +10,11 @@ from publisher.delivery.notify import NotifyReport
 from publisher.delivery.outbox import OutboxRow
 from publisher.plans.errors import Severity, count
 
-SIGNUP = "signup/"  # signups.PREFIX: the channels of people who signed up on the web app
+SIGNUP = "signup"  # signups.OUTBOX_CHANNEL: people who signed up on the web app
 
 
 def _recipient(item_kind: str, payload: dict[str, object], channel: str = "") -> str:
-    if channel.startswith(SIGNUP):  # a person's address is never shown
+    if channel.startswith(SIGNUP):  # a person's address is never shown (signups.py)
         return "email a subscriber"
     if item_kind == "email":
         to = payload.get("to")

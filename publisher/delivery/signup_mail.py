@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 from urllib.parse import urlencode, urlsplit
 
@@ -134,7 +134,17 @@ def sign_up_email(
         "settings_url": None,
         "attachments": [],
     }
-    return NewItem(key, signup.channel, "email", payload)
+    return NewItem(key, signups.OUTBOX_CHANNEL, "email", payload)
+
+
+def pooled(items: list[NewItem]) -> list[NewItem]:
+    """Sign-ups' items moved into their one outbox channel (signups.OUTBOX_CHANNEL)."""
+    return [
+        replace(item, channel=signups.OUTBOX_CHANNEL)
+        if item.channel.startswith(signups.PREFIX)
+        else item
+        for item in items
+    ]
 
 
 class Guard:

@@ -18,7 +18,10 @@ from publisher.delivery.database import channel_state, digest_entries, outbox, s
 
 CADENCES = ("immediate", "daily", "weekly")
 KINDS = ("place", "theme", "funding")  # what a sign-up chooses, as filtered feeds name them
-PREFIX = "signup/"  # the outbox channel of a sign-up is PREFIX + its uid
+PREFIX = "signup/"  # a sign-up's channel (keys, digests, welcomes) is PREFIX + its uid
+# Its messages, though, all wait in this one outbox channel: they all go to the same mail
+# server, so they are sent in turn over one connection rather than a turn each.
+OUTBOX_CHANNEL = "signup"
 
 
 class SignupState(StrEnum):
@@ -163,7 +166,7 @@ def leave(conn: Connection, uid: str) -> bool:
     messages (sent, waiting or failed), its waiting digest entries and what the publisher
     remembered of its filter. Returns whether there was such a sign-up."""
     channel = PREFIX + uid
-    conn.execute(delete(outbox).where(outbox.c.channel == channel))
+    conn.execute(delete(outbox).where(outbox.c.key.startswith(channel + "|", autoescape=True)))
     conn.execute(delete(digest_entries).where(digest_entries.c.channel == channel))
     conn.execute(delete(channel_state).where(channel_state.c.channel == channel))
     return bool(conn.execute(delete(signups).where(signups.c.uid == uid)).rowcount)
@@ -194,7 +197,7 @@ def export(conn: Connection, address: str) -> dict[str, Any] | None:
     rows = conn.execute(
         select(outbox.c.key, outbox.c.state, outbox.c.payload, outbox.c.created_at,
                outbox.c.sent_at, outbox.c.last_error)
-        .where(outbox.c.channel == found.channel)
+        .where(outbox.c.key.startswith(found.channel + "|", autoescape=True))
         .order_by(outbox.c.id)
     ).all()  # fmt: skip
     waiting = conn.scalar(
