@@ -99,9 +99,10 @@ class Places:
 
     def listing(self, named: Iterable[str]) -> Places:
         """These places, listing as well the places of `more` that `named` names (by slug or
-        code) and the places they are in."""
+        code) and the places they and the listed ones are in (`hoyland` of places.yaml is
+        within England's `barnsley`, so Barnsley has its page)."""
         listed = dict(self.by_slug)
-        for value in named:
+        for value in [*self.by_slug, *named]:
             for slug in self.chain(value):
                 place = self.find(slug)
                 if slug not in listed and place is not None:

@@ -158,6 +158,11 @@ def test_own_places_nest_beneath_englands(tmp_path: Path) -> None:
     assert site.places.chain("dearne") == ["dearne", "barnsley", "south-yorkshire"]
 
 
+def test_the_places_that_own_places_are_in_are_listed(tmp_path: Path) -> None:
+    site, _ = load_site(_folder(tmp_path, "[hoyland]", OWN), TODAY)
+    assert sorted(site.places.by_slug) == ["barnsley", "dearne", "hoyland", "south-yorkshire"]
+
+
 @pytest.mark.parametrize(
     ("own", "words"),
     [
