@@ -192,11 +192,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15, help="per wrk run")
     parser.add_argument("--no-render", action="store_true", help="skip part 1")
     parser.add_argument("--no-serve", action="store_true", help="skip part 2")
+    parser.add_argument("--plans", type=Path, help="a plans folder made before (not --shape)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-filtered-") as name:
         folder = Path(name)
-        plans = make_plans(folder, args.shape, args.opportunities)
-        print(f"Plans: {args.shape} shape, {args.opportunities} opportunities", flush=True)
+        if args.plans is not None:
+            plans = args.plans.resolve()
+            print(f"Plans: {plans}", flush=True)
+        else:
+            plans = make_plans(folder, args.shape, args.opportunities)
+            print(f"Plans: {args.shape} shape, {args.opportunities} opportunities", flush=True)
         if not args.no_render:
             render_times(plans)
         if not args.no_serve:
