@@ -36,6 +36,23 @@ COLOUR_PATTERN = re.compile(r"#[0-9a-fA-F]{6}")
 MIN_CONTRAST = 4.5  # WCAG 2.2 AA, for text of any size
 
 
+# An S3 bucket's name (AWS's rules, less the rarely used ones); publisher publish's --to.
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def bucket_address_problem(text: str) -> str | None:
+    """What is wrong with an s3://BUCKET/PREFIX address, in plain words (None: nothing)."""
+    scheme, _, rest = text.partition("://")
+    bucket = rest.split("/", 1)[0]
+    if scheme == "s3" and BUCKET_NAME.fullmatch(bucket) and ".." not in bucket:
+        return None
+    return (
+        f"{text!r} is not a bucket address we can use; write it like s3://my-bucket or "
+        "s3://my-bucket/site (a bucket's name is 3 to 63 lower-case letters, digits, dots "
+        "and hyphens)"
+    )
+
+
 def ocid_prefix_problem(prefix: str) -> str | None:
     """What is wrong with an ocid prefix a build is given, in plain words (None: nothing)."""
     if OCID_PREFIX_PATTERN.fullmatch(prefix):
@@ -228,6 +245,16 @@ class Settings(BaseSettings):
         description="Who to ask about the site, shown at the foot of every page: an email "
         "address or a web address.",
     )
+    publish_to: str | None = Field(
+        None,
+        validation_alias="PUBLISHER_PUBLISH_TO",
+        description="Where `publisher run` uploads the site after each build, and where "
+        "`publisher publish` uploads it when not told: S3-compatible object storage, "
+        "s3://bucket or s3://bucket/folder (docs/operations.md). Credentials and the "
+        "storage's address come from the standard AWS variables (AWS_ACCESS_KEY_ID, "
+        "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, AWS_ENDPOINT_URL). Unset, the site is only "
+        "served from this machine.",
+    )
 
     secret_key: str | None = Field(
         None,
@@ -391,6 +418,14 @@ class Settings(BaseSettings):
                 f"{mask_password(value)!r} is not a mail server address; write it like "
                 "smtp+starttls://user:password@mail.example.org:587"
             )
+        return value
+
+    @field_validator("publish_to")
+    @classmethod
+    def _publish_to(cls, value: str | None) -> str | None:
+        problem = None if value is None else bucket_address_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("ocid_prefix")

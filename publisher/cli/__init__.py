@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from publisher.cli import delivery, options, pipeline, plans, settings, site, spreadsheet
+from publisher.cli import delivery, options, pipeline, plans, publish, settings, site, spreadsheet
 from publisher.cli.options import EXIT_OK, EXIT_USAGE
 from publisher.cli.subscribers import add_subscribers
 from publisher.plans.folder import no_plans_folder
@@ -50,6 +50,7 @@ def parser() -> argparse.ArgumentParser:
     add_subscribers(commands)
     site.add_run(commands)
     site.add_serve(commands)
+    publish.add_publish(commands)
     settings.add_settings(commands)
     plans.add_schema(commands)
     spreadsheet.add_import(commands)

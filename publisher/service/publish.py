@@ -1,0 +1,146 @@
+"""`publisher publish`: the built site to S3-compatible object storage, the way a static
+site is served behind a CDN. Only files whose content changed are uploaded (compared by
+MD5 with each object's ETag), each with the Content-Type and Cache-Control the web app
+gives it; files the new site no longer has are deleted only after every new and changed
+file is in place, so a reader never finds a file missing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from publisher.service.bucket import Bucket, StorageError
+from publisher.service.files import CONTENT_TYPES, OTHER_TYPE, PAGE_MAX_AGE, STATIC_MAX_AGE
+
+WORKERS = 8  # uploads at once: a few hundred small files go up in seconds
+# Told after each file is uploaded ("uploaded", name) and once before removed files are
+# deleted ("deleting", ""): the command shows progress with it, tests look at the bucket.
+Step = Callable[[str, str], None]
+
+
+def content_type(name: str) -> str:
+    """The Content-Type the web app serves this file with (service/files.py)."""
+    return CONTENT_TYPES.get(os.path.splitext(name)[1].lower(), OTHER_TYPE)
+
+
+def cache_control(name: str) -> str:
+    """The Cache-Control the web app serves this file with (service/files.py)."""
+    age = STATIC_MAX_AGE if name.startswith("static/") else PAGE_MAX_AGE
+    return f"public, max-age={age}"
+
+
+def site_files(site: Path) -> dict[str, Path]:
+    """Every file the web app would serve from the site: its path in the site -> the file
+    (hidden files and folders are never served, so never published)."""
+    root = site.resolve()
+    found: dict[str, Path] = {}
+    for folder, folders, files in os.walk(root):
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        for file in files:
+            if file.startswith("."):
+                continue
+            path = Path(folder, file)
+            if path.is_file():
+                found[path.relative_to(root).as_posix()] = path
+    return found
+
+
+def md5_of(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def rank(name: str) -> int:
+    """When a file goes up: what others link to first (static files and notices), then the
+    lists and feeds that link to them, the home pages last."""
+    if name.startswith(("static/", "opportunities/")):
+        return 0
+    if name == "index.html" or name.endswith("/index.html"):
+        return 2
+    return 1
+
+
+def waves(names: list[str]) -> list[list[str]]:
+    """The files to upload, in groups by rank: each group goes up once the one before it is
+    all in place."""
+    grouped: dict[int, list[str]] = {}
+    for name in sorted(names):
+        grouped.setdefault(rank(name), []).append(name)
+    return [grouped[r] for r in sorted(grouped)]
+
+
+@dataclass
+class Published:
+    """What one publish did."""
+
+    uploaded: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    deleted: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # not uploaded -> why
+    kept: dict[str, str] = field(default_factory=dict)  # not deleted -> why
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed and not self.kept
+
+
+def publish(
+    site: Path, bucket: Bucket, *, workers: int = WORKERS, on_step: Step | None = None
+) -> Published:
+    """Make the bucket's folder hold exactly the site: upload what is new or changed, then
+    delete what the site no longer has. Raises StorageError when the storage cannot be used
+    at all (nothing has changed there then); a file that fails is reported, not raised, and
+    while any has failed nothing is deleted."""
+    local = site_files(site)
+    remote = bucket.listing()
+    done = Published()
+    changed = []
+    for name, path in local.items():
+        if remote.get(name) == md5_of(path):
+            done.unchanged += 1
+        else:
+            changed.append(name)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for wave in waves(changed):
+            futures = {pool.submit(_upload, bucket, name, local[name]): name for name in wave}
+            for future in as_completed(futures):
+                name = futures[future]
+                problem = future.result()
+                if problem:
+                    done.failed[name] = problem
+                    continue
+                done.uploaded.append(name)
+                if on_step:
+                    on_step("uploaded", name)
+    if done.failed:
+        return done  # the old files stay until every new one is in place
+    removed = sorted(set(remote) - set(local))
+    if removed:
+        if on_step:
+            on_step("deleting", "")
+        done.kept = bucket.delete(removed)
+        done.deleted = [name for name in removed if name not in done.kept]
+    return done
+
+
+def _upload(bucket: Bucket, name: str, path: Path) -> str | None:
+    """Upload one file; why it failed, or None."""
+    try:
+        body = path.read_bytes()
+    except OSError as err:
+        return (
+            f"could not read {path}: {err.strerror or err} (did a build replace the site "
+            "meanwhile? run it again)"
+        )
+    try:
+        bucket.put(name, body, content_type(name), cache_control(name))
+    except StorageError as err:
+        return str(err)
+    return None
