@@ -10,10 +10,16 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import settings
 from psycopg import sql
 from sqlalchemy import Engine, delete
 
 from publisher.delivery.database import connect, create_or_upgrade, metadata, schema_version
+
+# Generated-input tests check what happens, never how fast: hypothesis's 200 ms deadline a
+# case would fail a test on a busy machine (speed is measured in bench/).
+settings.register_profile("publisher", deadline=None)
+settings.load_profile("publisher")
 
 POSTGRESQL_SERVER = "host=127.0.0.1 port=5432 user=postgres"
 
