@@ -1,7 +1,12 @@
-"""Generate plans shaped like England for the benchmarks: 42 systems, each with its ICB,
-councils and NHS trusts as commissioners (about 300 plan files), places and
-neighbourhoods beneath each system (places.yaml), and opportunities spread as they would
-be: most for one place or a few neighbourhoods, some for a whole system, a few national.
+"""Generate plans shaped like England for the benchmarks: England's 42 systems and their
+places as the publisher ships them (publisher/plans/england-places.csv, with ONS codes),
+each system's ICB, upper-tier councils and two or three NHS trusts as commissioners
+(about 300 plan files), neighbourhoods beneath each council area (the bench's
+places.yaml), and opportunities spread as they would be: most for one place or a few
+neighbourhoods, some for a whole system, a few national (every system).
+
+Trust names are made up in the pattern of real ones; neighbourhoods are named for their
+place and a direction ("Leeds North").
 
 Each opportunity is an example opportunity (plans/) with a new id, places, dates and
 gaps, so sizes and shapes match what commissioners write. Deterministic for a seed.
@@ -21,11 +26,11 @@ from typing import Any
 
 import yaml
 
-from bench.england_areas import SYSTEMS, System
 from bench.generate import EXAMPLES, _examples
+from publisher.plans.england import england_places
+from publisher.plans.model import Place
 
 TODAY = dt.date(2026, 12, 7)  # the day the benchmark builds as
-NATIONAL = "england"
 # Where an opportunity is for, and how often: most local, some system-wide, a few national.
 LEVELS = (("national", 0.005), ("system", 0.15), ("place", 0.55), ("neighbourhood", 0.295))
 # Who commissions at each level: (icb, council, trust) weights.
@@ -56,72 +61,86 @@ class Body:
 
 @dataclass
 class England:
-    """The places (slug -> (name, kind, within)) and the commissioners."""
+    """The places (slug -> (name, kind, within)): England's, then the bench's own
+    neighbourhoods (places.yaml); and the commissioners."""
 
     places: dict[str, tuple[str, str, str | None]]
-    places_of: dict[str, list[str]]  # system slug -> its place slugs
+    own: list[str]  # the slugs places.yaml adds
+    places_of: dict[str, list[str]]  # system slug -> the places opportunities are for
     neighbourhoods_of: dict[str, list[str]]  # place slug -> its neighbourhood slugs
     bodies: dict[str, Body]
     icb_of: dict[str, str]  # system slug -> the ICB's body id
     councils_of: dict[str, list[str]]
     trusts_of: dict[str, list[str]]
 
+    @property
+    def systems(self) -> list[str]:
+        return list(self.places_of)
+
+
+UPPER_TIER = ("E06", "E08", "E09", "E10")  # unitary, metropolitan, London, county
+LOCAL = ("E06", "E08", "E09", "E07")  # the council areas that are not counties
+
 
 def england(rng: random.Random) -> England:
-    """Places and commissioners of England's 42 systems."""
-    places: dict[str, tuple[str, str, str | None]] = {NATIONAL: ("England", "other", None)}
+    """England's 42 systems with their councils and places (publisher/plans/
+    england-places.csv, ONS codes), neighbourhoods made up beneath each local place, and
+    commissioners: NHS England, each ICB, each upper-tier council, two or three trusts."""
+    known = england_places()
+    children: dict[str | None, list[Place]] = {}
+    for place in known.values():
+        children.setdefault(place.within, []).append(place)
+    places: dict[str, tuple[str, str, str | None]] = {
+        slug: (p.name, p.kind, p.within) for slug, p in known.items()
+    }
+    own: list[str] = []
     places_of: dict[str, list[str]] = {}
     neighbourhoods_of: dict[str, list[str]] = {}
     bodies: dict[str, Body] = {"nhs-england": Body("nhs-england", "NHS England", "other")}
     icb_of: dict[str, str] = {}
     councils_of: dict[str, list[str]] = {}
     trusts_of: dict[str, list[str]] = {}
-
-    def new_slug(name: str, system: System) -> str:
-        slug = slugify(name)
-        return slug if slug not in places else f"{slug}-{system.slug}"
-
-    # West Yorkshire's places are the example plans' (the example channels name them).
-    examples = yaml.safe_load((EXAMPLES / "places.yaml").read_text())["places"]
-    for system in SYSTEMS:
-        places[system.slug] = (system.name, "system", NATIONAL)
-        places_of[system.slug] = []
-        if system.slug == "west-yorkshire":
-            for place in examples[1:]:
-                slug, within = place["slug"], place["within"]
-                places[slug] = (place["name"], place["kind"], within)
-                if place["kind"] == "place":
-                    places_of[system.slug].append(slug)
-                    neighbourhoods_of[slug] = []
-                else:
-                    neighbourhoods_of[within].append(slug)
-        for place in system.places if system.slug != "west-yorkshire" else ():
-            slug = new_slug(place, system)
-            places[slug] = (place, "place", system.slug)
-            places_of[system.slug].append(slug)
-            neighbourhoods_of[slug] = []
+    for system in sorted((p for p in known.values() if p.kind == "system"), key=_slug):
+        inside = children.get(system.slug, [])
+        local = [p for p in inside if (p.code or "")[:3] in LOCAL]
+        for county in (p for p in inside if (p.code or "")[:3] == "E10"):
+            local += children.get(county.slug, [])
+        if len(local) < 3:  # a system whose council areas are listed under another
+            local += [p for p in inside if (p.code or "")[:3] == "E38"]
+        places_of[system.slug] = [p.slug for p in local]
+        for place in local:
+            neighbourhoods_of[place.slug] = []
             for direction in DIRECTIONS[: rng.randint(3, 7)]:
-                name = f"{place} {direction}"
-                child = new_slug(name, system)
-                places[child] = (name, "neighbourhood", slug)
-                neighbourhoods_of[slug].append(child)
-        icb = Body(f"nhs-{system.slug}-icb", system.icb, "icb", [system.slug])
+                name, slug = f"{place.name} {direction}", f"{place.slug}-{slugify(direction)}"
+                if slug not in places:
+                    places[slug] = (name, "neighbourhood", place.slug)
+                    own.append(slug)
+                    neighbourhoods_of[place.slug].append(slug)
+        name = f"NHS {system.name} Integrated Care Board"
+        icb = Body(f"nhs-{system.slug.removesuffix('-icb')}-icb", name, "icb", [system.slug])
         bodies[icb.id] = icb
         icb_of[system.slug] = icb.id
+        councils = [p for p in inside if (p.code or "")[:3] in UPPER_TIER]
         councils_of[system.slug] = []
-        for council in system.councils:
-            name = council if "Council" in council else f"{council} Council"
-            body = bodies.setdefault(slugify(name), Body(slugify(name), name, "council"))
+        for area in councils or [p for p in local if (p.code or "")[:3] == "E07"]:
+            body = Body(f"{area.slug}-council", f"{area.name} Council", "council")
+            body = bodies.setdefault(body.id, body)
             body.systems.append(system.slug)
             councils_of[system.slug].append(body.id)
         trusts_of[system.slug] = []
         for pattern in rng.sample(TRUST_KINDS, rng.randint(2, 3)):
-            name = pattern.format(place=rng.choice(system.places), system=system.name)
+            name = pattern.format(place=rng.choice(local).name, system=system.name)
             slug = slugify(name).replace("-nhs-foundation-trust", "-nhs-ft")[:70].strip("-")
             body = bodies.setdefault(slug, Body(slug, name, "nhs-trust"))
             body.systems.append(system.slug)
             trusts_of[system.slug].append(body.id)
-    return England(places, places_of, neighbourhoods_of, bodies, icb_of, councils_of, trusts_of)
+    return England(
+        places, own, places_of, neighbourhoods_of, bodies, icb_of, councils_of, trusts_of
+    )
+
+
+def _slug(place: Place) -> str:
+    return place.slug
 
 
 def _month(day: dt.date, months: int) -> dt.date:
@@ -165,7 +184,7 @@ def _gaps(item: dict[str, Any], rng: random.Random) -> None:
 
 def _places(level: str, system: str, land: England, rng: random.Random) -> list[str]:
     if level == "national":
-        return [NATIONAL]
+        return land.systems
     if level == "system":
         return [system]
     place = rng.choice(land.places_of[system])
@@ -182,6 +201,7 @@ def _commissioner(level: str, system: str, land: England, rng: random.Random) ->
     icb, council, trust = WHO[level]
     pools = [([land.icb_of[system]], icb), (land.councils_of[system], council)]
     pools.append((land.trusts_of[system], trust))
+    pools = [(pool, weight) for pool, weight in pools if pool and weight]
     pool = rng.choices([p for p, _ in pools], weights=[w for _, w in pools])[0]
     return rng.choice(pool)
 
@@ -196,7 +216,7 @@ def generate(out: Path, opportunities: int = 20_000, seed: int = 2026) -> Englan
     rng = random.Random(seed)
     templates = _examples()
     land = england(rng)
-    systems = [s.slug for s in SYSTEMS]
+    systems = land.systems
     weights = [len(land.places_of[s]) for s in systems]
     levels = [name for name, _ in LEVELS]
     # Every commissioner has at least one opportunity; the rest go where they would.
@@ -230,10 +250,12 @@ def _write(out: Path, land: England) -> None:
     shutil.copy(EXAMPLES / "themes.yaml", out / "themes.yaml")
     for path in sorted((EXAMPLES / "channels").glob("*.yaml")):
         shutil.copy(path, out / "channels" / path.name)
-    places = [
-        {"slug": slug, "name": name, "kind": kind, **({"within": within} if within else {})}
-        for slug, (name, kind, within) in land.places.items()
-    ]
+    # England's places come with the publisher; the bench adds its neighbourhoods, and the
+    # example places (the example channels name them).
+    places = yaml.safe_load((EXAMPLES / "places.yaml").read_text())["places"]
+    for slug in land.own:
+        name, kind, within = land.places[slug]
+        places.append({"slug": slug, "name": name, "kind": kind, "within": within})
     text = yaml.safe_dump({"schema": 1, "places": places}, sort_keys=False, width=90)
     (out / "places.yaml").write_text(text, encoding="utf-8")
     for body in land.bodies.values():

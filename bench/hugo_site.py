@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from publisher.plans.england import england_places
+
 CONFIG = """\
 baseURL = "https://example.org/"
 title = "Forward plans"
@@ -60,8 +62,8 @@ SINGLE = """\
 <p>{{ .Params.status_words }} &middot; {{ .Params.commissioner_name }}</p>
 {{ .Content }}
 <dl>
-<dt>Where</dt><dd>{{ range .GetTerms "places" }}<a href="{{ .RelPermalink }}">\
-{{ .LinkTitle }}</a> {{ end }}</dd>
+<dt>Where</dt><dd>{{ range .Params.where_slugs }}<a href="{{ printf "/places/%s/" . \
+| relURL }}">{{ index $.Params.where_names . }}</a> {{ end }}</dd>
 <dt>Themes</dt><dd>{{ range .GetTerms "themes" }}<a href="{{ .RelPermalink }}">\
 {{ .LinkTitle }}</a> {{ end }}</dd>
 <dt>Funding</dt><dd>{{ range .GetTerms "funding" }}{{ .LinkTitle }}{{ end }}</dd>
@@ -88,8 +90,8 @@ SINGLE = """\
 
 CARD = """\
 <li><a href="{{ .RelPermalink }}">{{ .Title }}</a><br>{{ .Params.status_words }} \
-&middot; {{ .Params.commissioner_name }} &middot; {{ range .GetTerms "places" }}\
-{{ .LinkTitle }} {{ end }}{{ with .Params.dates.tender_opens }}&middot; opens {{ . }}\
+&middot; {{ .Params.commissioner_name }} &middot; {{ delimit .Params.where ", " }}\
+{{ with .Params.dates.tender_opens }}&middot; opens {{ . }}\
 {{ end }}</li>
 """
 
@@ -120,20 +122,23 @@ LAYOUTS = {
 }
 
 
-def _reach(places: dict[str, dict[str, Any]], named: list[str]) -> list[str]:
+def _reach(
+    places: dict[str, dict[str, Any]],
+    named: list[str],
+    children: dict[str, list[str]] | None = None,
+) -> list[str]:
     """The places whose lists carry an opportunity for `named` (as model.from_plan.reach
-    works it out): each named place, the places it is part of and the places inside it."""
+    works it out): each named place, the places it is part of and the places
+    inside it, when `children` (place -> the places directly inside it) is given)."""
     out: set[str] = set()
     for name in named:
         slug = name
         while slug in places and slug not in out:
             out.add(slug)
             slug = places[slug].get("within") or ""
-    children: dict[str, list[str]] = {}
-    for slug, place in places.items():
-        children.setdefault(place.get("within") or "", []).append(slug)
-    todo = [s for s in named if s in places]
+    todo = [s for s in named if s in places] if children is not None else []
     while todo:
+        assert children is not None
         for child in children.get(todo.pop(), []):
             if child not in out:
                 out.add(child)
@@ -152,23 +157,39 @@ def write_site(plans: Path, site: Path, date: str) -> int:
     content = site / "content"
     (content / "opportunities").mkdir(parents=True)
     loader = yaml.CSafeLoader
+    # England's places (shipped with the publisher) and the folder's own, as the site has
+    # them; the site lists its own places and the ones plans name, with those they are in.
+    places: dict[str, dict[str, Any]] = {
+        slug: {"name": p.name, "within": p.within} for slug, p in england_places().items()
+    }
     raw = yaml.load((plans / "places.yaml").read_text(encoding="utf-8"), Loader=loader)
-    places = {p["slug"]: p for p in raw["places"]}
+    for place in raw["places"]:
+        within = place.get("within") or places.get(place["slug"], {}).get("within")
+        places[place["slug"]] = {"name": place["name"], "within": within}
+    paths = [p for p in sorted(plans.glob("*.y*ml")) if p.stem not in ("places", "themes")]
+    docs = [yaml.load(p.read_text(encoding="utf-8"), Loader=loader) for p in paths]
+    named = {slug for doc in docs for item in doc["opportunities"] for slug in item["places"]}
+    listed = set(_reach(places, [p["slug"] for p in raw["places"]]))
+    listed |= set(_reach(places, sorted(named)))
+    children: dict[str, list[str]] = {}
     for slug, place in places.items():
-        _index(content / "places" / slug, place["name"])
+        children.setdefault(place["within"] or "", []).append(slug)
+    for slug in sorted(listed):
+        _index(content / "places" / slug, places[slug]["name"])
     count = 0
-    for path in sorted(plans.glob("*.y*ml")):
-        if path.stem in ("places", "themes"):
-            continue
-        plan = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    for plan in docs:
         body = plan["commissioner"]
         _index(content / "commissioners" / body["id"], body["name"])
         for item in plan["opportunities"]:
+            own = item.get("places", [])
             front = {
                 "title": item["title"],
                 "date": date,
                 "summary": item.get("summary", ""),
-                "places": _reach(places, item.get("places", [])),
+                "places": [p for p in _reach(places, own, children) if p in listed],
+                "where": [places[p]["name"] for p in own if p in places],
+                "where_slugs": own,
+                "where_names": {p: places[p]["name"] for p in own if p in places},
                 "themes": item.get("themes", []),
                 "commissioners": [body["id"]],
                 "funding": [item["funding"]] if item.get("funding") else [],
