@@ -36,6 +36,7 @@ from bench.deliver_email import start_sink
 from publisher.delivery import channels, notify, signup_mail, signups
 from publisher.delivery.database import ADOPT, channel_state, connect, create_or_upgrade
 from publisher.delivery.database import signups as signups_table
+from publisher.delivery.signup_tokens import Signer
 from publisher.model.read import load_site
 from publisher.plans.dates import LONDON
 from publisher.settings import Settings
@@ -197,7 +198,7 @@ def main() -> None:
 
     site, _ = load_site(plans, MONDAY.astimezone(LONDON).date(), settings.base_url)
     new = [v for v in site.opportunities if v.commissioner.id == "bench-borough"]
-    links = signup_mail.Links(settings.base_url, signup_mail.Signer("x"), MONDAY)
+    links = signup_mail.Links(settings.base_url, Signer("x"), MONDAY)
     with engine.connect() as conn:
         everyone = signups.confirmed(conn)
     wrong = []

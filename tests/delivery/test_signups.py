@@ -36,6 +36,13 @@ LEEDS = {"place": ["leeds"], "theme": [], "funding": []}
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def plain(message: Any) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    text: str = part.get_content()
+    return text
+
+
 def ask(engine: Engine, address: str, now: dt.datetime = T0, **choice: Any) -> signups.Asked:
     with engine.begin() as conn:
         return signups.ask(conn, address, choice or LEEDS, "immediate", now, WINDOW)
@@ -240,3 +247,57 @@ def test_export_forget_and_the_outbox_report_never_name_the_address(
     assert "Deleted everything" in capsys.readouterr().out
     assert cli.main(["subscribers", "export", "jo@example.org"]) == 1
     assert "nothing is kept about that address" in capsys.readouterr().err
+
+
+def test_a_weekly_sign_up_gets_a_welcome_then_one_digest_grouped_by_place(
+    database: Engine, tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    import shutil  # noqa: PLC0415
+
+    from publisher.delivery import notify  # noqa: PLC0415
+    from publisher.plans.dates import LONDON  # noqa: PLC0415
+
+    plans = tmp_path / "plans"
+    shutil.copytree(ROOT / "plans", plans, ignore=shutil.ignore_patterns("channels"))
+    settings = Settings(smtp_url=smtp_server.url(), mail_from="alerts@example.org")
+    sunday = dt.datetime(2026, 11, 29, 10, 0, tzinfo=LONDON).astimezone(dt.UTC)
+    monday = dt.datetime(2026, 11, 30, 8, 0, tzinfo=LONDON).astimezone(dt.UTC)
+
+    def run(moment: dt.datetime) -> None:
+        notify.run_pass(plans, settings, lambda: moment, engine=database)
+
+    run(sunday - dt.timedelta(hours=2))  # the first pass records what there is
+    with database.begin() as conn:
+        uid = signups.ask(conn, "jo@example.org", LEEDS, "weekly", sunday, WINDOW).signup.uid
+        signups.confirm(conn, uid, sunday)
+    run(sunday - dt.timedelta(hours=1))
+    (welcome,) = smtp_server.messages  # what is open and coming up in Leeds
+    listed = plain(welcome)
+    assert "Open now" in listed or "Coming up" in listed
+    assert "Calderdale Council" not in listed and "Leeds" in listed
+    (plans / "test-borough.yaml").write_text(
+        "schema: 1\ncommissioner:\n  id: test-borough\n  name: Test Borough Council\n"
+        "  kind: council\n  website: https://example.org/tb\n"
+        "  contact: {name: Grants, email: grants@example.org}\nopportunities:\n"
+        + "".join(
+            f"  - id: {slug}\n    title: {title}\n    summary: >-\n      Grants for groups.\n"
+            f"    status: planning\n    places: [{place}]\n    themes: [loneliness]\n"
+            "    funding: grant\n    route: open-grant-round\n    value: {total: 40000}\n"
+            "    unknown:\n      tender_opens: Not set.\n      service_starts: Not set.\n"
+            "      duration: Not set.\n"
+            for slug, title, place in (
+                ("lunch-clubs", "Lunch clubs in Harehills", "harehills"),
+                ("gardens", "Community gardens in Calderdale", "calderdale"),
+            )
+        ),
+        encoding="utf-8",
+    )
+    run(sunday)
+    assert len(smtp_server.messages) == 1  # weekly: it waits for Monday
+    run(monday)
+    run(monday + dt.timedelta(minutes=5))
+    (digest,) = smtp_server.messages[1:]
+    body = plain(digest)
+    assert "Lunch clubs in Harehills" in body and "Calderdale" not in body
+    assert "== Harehills ==" in body  # grouped by place, as channels' digests are
+    assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
