@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import httpx
 
@@ -83,7 +84,40 @@ def make_plans(folder: Path, shape: str, opportunities: int) -> Path:
     return generate(plans, files=max(1, opportunities // 50), per_file=50)
 
 
+def picking(plans: Path) -> None:
+    """How long picking a choice's opportunities takes: the index against the scan of every
+    opportunity it replaced (filtered.Choice.matches), over the served mix of choices."""
+    site, _ = load_site(plans, TODAY)
+    started = time.process_time()
+    filtered.index_of(site)
+    made = time.process_time() - started
+    choices = []
+    for path in mix(site, 200):
+        choice = filtered.choose(site, parse_qsl(path.partition("?")[2]))
+        assert isinstance(choice, filtered.Choice)
+        choices.append(choice)
+    times: dict[str, list[float]] = {"index": [], "scan": []}
+    for choice in choices:
+        started = time.process_time()
+        picked = filtered.members(site, choice)
+        times["index"].append(time.process_time() - started)
+        started = time.process_time()
+        scanned = [view for view in site.opportunities if choice.matches(view)]
+        times["scan"].append(time.process_time() - started)
+        assert picked == scanned
+    shown = ", ".join(
+        f"{name} median {statistics.median(t) * 1000:.2f} ms, max {max(t) * 1000:.2f} ms"
+        for name, t in times.items()
+    )
+    print(
+        f"picking, {len(site.opportunities)} opportunities, {len(choices)} choices: {shown}; "
+        f"the index made in {made * 1000:.0f} ms",
+        flush=True,
+    )
+
+
 def render_times(plans: Path) -> None:
+    picking(plans)
     for fmt in filtered.FORMATS:
         site, _ = load_site(plans, TODAY)  # afresh: nothing made yet, as after a build
         choices = [

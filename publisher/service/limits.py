@@ -120,7 +120,7 @@ class LimitedHttpTools(HttpToolsProtocol):
 
     limits: ClassVar[Limits]
     refusals: ClassVar[Refusals]
-    quick: ClassVar[QuickFiles | None] = None  # answers 304s before the app (quick.py)
+    quick: ClassVar[QuickFiles | None] = None  # answers before the app (quick.py)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -208,9 +208,9 @@ class LimitedHttpTools(HttpToolsProtocol):
         self.phase = "idle"
 
     def _answer_quickly(self) -> bool:
-        """Answer with a 304 at once, without the app, when `quick` can (see quick.py)."""
-        if self.quick is None or self.pipeline or self.root_path:
-            return False
+        """Answer at once, without the app, when `quick` can (see quick.py)."""
+        if self.quick is None or self.pipeline or self.root_path or self.flow.write_paused:
+            return False  # (a client not reading its replies waits for them in the app)
         if self.cycle is not None and not self.cycle.response_complete:
             return False  # a reply is on its way: this one waits its turn, in the app
         parser = self.parser
@@ -219,14 +219,17 @@ class LimitedHttpTools(HttpToolsProtocol):
             return False
         if not parser.should_keep_alive() or parser.should_upgrade():
             return False
-        headers = self.quick(method == b"HEAD", self.url, self.headers)
-        if headers is None:
+        reply = self.quick(method == b"HEAD", self.url, self.headers)
+        if reply is None:
             return False
-        lines = [STATUS_LINE[304]]
+        status, headers, body = reply
+        lines = [STATUS_LINE[status]]
         for name, value in (*self.server_state.default_headers, *headers):
             lines += [name, b": ", value, b"\r\n"]
         lines.append(b"\r\n")
         self.transport.write(b"".join(lines))
+        if body:
+            self.transport.write(body)
         self.answered = True
         self.on_response_complete()
         return True
@@ -288,7 +291,7 @@ class LimitedHttpTools(HttpToolsProtocol):
 
 
 def limited_protocol(limits: Limits, quick: QuickFiles | None = None) -> type[LimitedHttpTools]:
-    """`LimitedHttpTools` for these limits (and `quick`, to answer 304s before the app):
+    """`LimitedHttpTools` for these limits (and `quick`, to answer what it can before the app):
     uvicorn makes one per connection by itself."""
 
     class Limited(LimitedHttpTools):
@@ -408,7 +411,7 @@ async def refuse(send: Send, status: int, message: str) -> None:
 def server_config(
     app: ASGIApp, limits: Limits, quick: QuickFiles | None = None, **options: Any
 ) -> uvicorn.Config:
-    """uvicorn's settings for the app under these limits; `quick` answers the 304s it can
+    """uvicorn's settings for the app under these limits; `quick` answers what it can
     before the app (web.create_app's app.state.web.quick); `options` are passed on."""
     return uvicorn.Config(
         app,

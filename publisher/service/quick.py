@@ -1,13 +1,14 @@
-"""Conditional GETs of the site's files and of filtered feeds answered as soon as the
-request's headers are read, without the ASGI app: most requests are feed readers polling
-something they already have, and the reply is a 304 of a few headers.
+"""GETs of the site's files and of filtered feeds answered as soon as the request's headers
+are read, without the ASGI app: most requests are feed readers polling something they
+already have (a 304 of a few headers), or asking again for a feed already made.
 
 `QuickFiles` is asked by the HTTP protocol (limits.LimitedHttpTools) for every GET or HEAD
 it could answer at once; it answers only when the file's representation is already kept
 and current (or the filtered feed at that very address was made from the served build's
-plans, and is kept) and the client's copy matches it. Anything else (no validator, a file
-not read yet, a changed file, a new build, an escaped path, a body) goes on to the app,
-which gives the same reply the slower way (web.FastFiles, web.Web.feeds).
+plans, and is kept), and, for a compressed reply, its gzipped body is made already.
+Anything else (a file not read yet, a changed file, a new build, an escaped path, a body)
+goes on to the app, which gives the same reply the slower way (web.FastFiles,
+web.Web.feeds); `page_headers` are what the app adds to every reply but a 304.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from collections.abc import Hashable, Mapping, Sequence
 
 from starlette.types import Scope
 
-from publisher.service.conditional import Asked, Headers, answer
+from publisher.service.conditional import Asked, Headers, Representation, answer
 from publisher.service.files import Files, Found, Locator, cache_headers
 from publisher.service.live import Live
+
+Reply = tuple[int, Headers, bytes]  # status, headers, body
 
 MOST_FEEDS = 100_000  # filtered feed addresses remembered; past this, start again
 
@@ -27,12 +30,18 @@ class QuickFiles:
     """The 304s the site's files can be answered with before routing; see the module."""
 
     def __init__(
-        self, locator: Locator, files: Files, own_paths: frozenset[str], live: Live | None
+        self,
+        locator: Locator,
+        files: Files,
+        own_paths: frozenset[str],
+        live: Live | None,
+        page_headers: Headers,
     ) -> None:
         self.locator = locator
         self.files = files
         self.own_paths = own_paths  # the app's own pages, never a file
         self.live = live
+        self.page_headers = page_headers
         # a filtered feed's address as sent -> its key in `live` and its cache headers
         self.feeds: dict[bytes, tuple[Hashable, Headers]] = {}
 
@@ -49,14 +58,12 @@ class QuickFiles:
 
     def __call__(
         self, head: bool, target: bytes, headers: Sequence[tuple[bytes, bytes]]
-    ) -> Headers | None:
-        """The headers of the 304 reply for a request (`head`: a HEAD; `target` as sent;
-        `headers` with names in lower case), or None when the app must answer."""
+    ) -> Reply | None:
+        """The reply to a request (`head`: a HEAD; `target` as sent; `headers` with names
+        in lower case), or None when the app must answer."""
         if not target.startswith(b"/"):
             return None
         asked = Asked.of_headers(head, headers)
-        if asked.if_none_match is None and asked.if_modified_since is None:
-            return None  # no copy to compare with: a 200, made by the app
         if any(name in (b"content-length", b"transfer-encoding") for name, _ in headers):
             return None  # a body: the app reads (and limits) it
         if b"?" in target:
@@ -73,18 +80,20 @@ class QuickFiles:
         if not isinstance(found, Found):
             return None
         rep = self.files.current(found)
-        if rep is None or not asked.has_current(rep):
-            return None
-        status, reply_headers, _ = answer(asked, rep, cache_headers(path, found.suffix))
-        return reply_headers if status == 304 else None
+        return None if rep is None else self._answer(asked, rep, cache_headers(path, found.suffix))
 
-    def _feed(self, asked: Asked, target: bytes) -> Headers | None:
+    def _feed(self, asked: Asked, target: bytes) -> Reply | None:
         known = self.feeds.get(target)
         if known is None or self.live is None:
             return None
         key, extra = known
         rep = self.live.current(key)
-        if rep is None or not asked.has_current(rep):
-            return None
-        status, reply_headers, _ = answer(asked, rep, extra)
-        return reply_headers if status == 304 else None
+        return None if rep is None else self._answer(asked, rep, extra)
+
+    def _answer(self, asked: Asked, rep: Representation, extra: Headers) -> Reply | None:
+        if asked.wants_gzip(rep) and rep.gzip_body is None:
+            return None  # the app compresses it, in a worker thread
+        status, headers, body = answer(asked, rep, extra)
+        if status != 304:
+            headers += self.page_headers
+        return status, headers, body

@@ -144,7 +144,7 @@ class Web:
         self.files = Files()
         self.locator = Locator(site_dir)
         self.live = Live(site_dir, plans, self.base_url, clock) if plans is not None else None
-        self.quick = QuickFiles(self.locator, self.files, OWN_PATHS, self.live)  # server_config
+        self.quick = QuickFiles(self.locator, self.files, OWN_PATHS, self.live, HEADERS)
         self.health_token = health_token
         self.alerts: SignupPages | None = None  # email sign-ups, when create_app has them
 
