@@ -65,7 +65,7 @@ def text(report: NotifyReport, dry_run: bool = False) -> str:
     lines.append(f"{verb} {count(len(report.queued), 'message')}.")
     for item in report.queued:
         lines.append(
-            f"  {item.channel}: {_recipient(item.kind, item.payload)}: "
+            f"  {item.channel}: {_recipient(item.kind, item.payload, item.channel)}: "
             f"{_what(item.kind, item.payload)}"
         )
     if report.waiting:

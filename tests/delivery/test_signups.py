@@ -301,3 +301,12 @@ def test_a_weekly_sign_up_gets_a_welcome_then_one_digest_grouped_by_place(
     assert "Lunch clubs in Harehills" in body and "Calderdale" not in body
     assert "== Harehills ==" in body  # grouped by place, as channels' digests are
     assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_the_notify_report_names_no_subscriber() -> None:
+    from publisher.delivery import notify, notify_report  # noqa: PLC0415
+
+    item = outbox.NewItem("signup/abc|confirm|1", "signup", "email",
+                          {"to": ["jo@example.org"], "subject": "Confirm"})  # fmt: skip
+    shown = notify_report.text(notify.NotifyReport(queued=[item]))
+    assert "email a subscriber: Confirm" in shown and "jo@" not in shown
