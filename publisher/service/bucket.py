@@ -176,7 +176,7 @@ class Bucket:
                 "(set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
             )
         if isinstance(err, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)):
-            endpoint = self.endpoint_url or "Amazon S3"
+            endpoint = self.client.meta.endpoint_url
             return (
                 f"could not {doing} in {where}: the storage at {endpoint} did not answer "
                 "(is the address right, and is it running?)"
@@ -200,4 +200,5 @@ class Bucket:
         return f"could not {doing} in {where}: {err}"
 
     def _at(self) -> str:
-        return f" at {self.endpoint_url}" if self.endpoint_url else ""
+        endpoint = str(self.client.meta.endpoint_url)
+        return "" if endpoint.endswith(".amazonaws.com") else f" at {endpoint}"

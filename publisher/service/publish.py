@@ -7,15 +7,18 @@ file is in place, so a reader never finds a file missing."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from publisher.service.bucket import Bucket, StorageError
+from publisher.plans.errors import count
+from publisher.service.bucket import Bucket, StorageError, parse_target
 from publisher.service.files import CONTENT_TYPES, OTHER_TYPE, PAGE_MAX_AGE, STATIC_MAX_AGE
 
+log = logging.getLogger("publisher")
 WORKERS = 8  # uploads at once: a few hundred small files go up in seconds
 # Told after each file is uploaded ("uploaded", name) and once before removed files are
 # deleted ("deleting", ""): the command shows progress with it, tests look at the bucket.
@@ -143,4 +146,31 @@ def _upload(bucket: Bucket, name: str, path: Path) -> str | None:
         bucket.put(name, body, content_type(name), cache_control(name))
     except StorageError as err:
         return str(err)
+    return None
+
+
+def after_build(site: Path, address: str) -> str | None:
+    """`publisher run`'s upload after each build (PUBLISHER_PUBLISH_TO): None once the bucket
+    holds the new site, else why not, in plain words. The storage's address, when it is not
+    Amazon's, comes from AWS_ENDPOINT_URL."""
+    try:
+        done = publish(site, Bucket(parse_target(address)))
+    except (StorageError, ValueError) as err:
+        return str(err)
+    if done.failed:
+        name = min(done.failed)
+        return (
+            f"{count(len(done.failed), 'file')} could not be uploaded ({name}: "
+            f"{done.failed[name]}); nothing was deleted"
+        )
+    log.info(
+        "Published the site to %s: %s uploaded, %d unchanged, %d deleted%s.",
+        address,
+        count(len(done.uploaded), "file"),
+        done.unchanged,
+        len(done.deleted),
+        f" ({len(done.kept)} old files could not be deleted; tried again next time)"
+        if done.kept
+        else "",
+    )
     return None

@@ -297,6 +297,14 @@ class Service:
         # Exit status 1 with "Built ...": a plan file with errors was left out, the rest built.
         if done.returncode == 0 or (done.returncode == 1 and "Built " in done.stdout):
             log.info("%s", said)
+            # Before anything is announced, the CDN's copy too (PUBLISHER_PUBLISH_TO).
+            if self.settings.publish_to:
+                from publisher.service.publish import after_build  # noqa: PLC0415 (boto3)
+
+                unpublished = after_build(self.site, self.settings.publish_to)
+                if unpublished:
+                    where = self.settings.publish_to
+                    return self._build_failed(plans, f"it could not go to {where}: {unpublished}")
             self.state.build_failures, self.state.build_error = 0, ""
             self.state.next_build_try, self._failed = None, None
             return True

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import logging
 import shutil
 import socket
 import threading
@@ -39,6 +40,7 @@ NEW_TITLE = "title: Community anchor organisations for Calderdale's towns and vi
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
     """moto's S3 server on a free loopback port, stopped after the module."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line for every request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
