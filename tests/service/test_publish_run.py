@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from publisher.service.publish import site_files
+from tests.changes.gitplans import BASE_OPPORTUNITY
 from tests.delivery.receivers import (  # noqa: F401 (fixtures, found by pytest by name)
     SmtpServer,
     smtp_server_fixture,
@@ -20,7 +21,7 @@ from tests.service.test_publish import (  # noqa: F401 (fixtures, found by pytes
     md5,
     objects,
 )
-from tests.service.test_run import BASE_OPPORTUNITY, Plans
+from tests.service.test_run import Plans
 from tests.service.test_scheduler import Clock, subjects
 
 
