@@ -4,9 +4,11 @@ each plan file's rendered parts, and a manifest of the site they made.
 A later build takes a plan file's parts from here, and its notices from the site by hard
 link, when nothing they were made from has changed: the file's bytes, its commissioner's
 history in git, and the site-wide inputs (the publisher's code and templates, places,
-themes, channels, the day, the site's address and OCDS prefix), all named by one key. Files
-made from the whole set (lists, feeds, calendars, packages) are linked when their own key,
-made from their members' digests, is the same as last time, and made again otherwise.
+themes, channels, the site's address and OCDS prefix), all named by one key, and the day
+as far as they read it (days.py: a plan file rendered again on a new day only when its
+content differs that day). Files made from the whole set (lists, feeds, calendars,
+packages) are linked when their own key, made from their members' digests and the day as
+far as they read it, is the same as last time, and made again otherwise.
 
 The cache only saves time: anything missing, unreadable or written by another version is
 ignored, and the build makes what it needs.
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from jinja2 import FileSystemBytecodeCache
 
+from publisher.builder.days import DAILY, Rule
 from publisher.builder.parts import Kept
 from publisher.builder.splice import Spans
 from publisher.formats.base import digest
@@ -33,7 +36,7 @@ from publisher.text.brand import DEFAULT, Brand
 
 # Raised when what is kept changes shape. What is pickled is also tagged with the code's
 # digest (`version`), so another version of the publisher never reads this one's cache.
-FORMAT = 3
+FORMAT = 4
 MANIFEST = "manifest.pickle"
 CODE = Path(__file__).resolve().parents[1]  # the publisher package: code and templates
 
@@ -48,6 +51,17 @@ class Entry:
     parts: list[Kept] = field(default_factory=list)  # fragments in its store: <name>.data
     files: list[str] = field(default_factory=list)  # site paths it wrote: notices...
     bounds: bytes = b"\0" * 8  # of the fragments in its store (array('Q'))
+    days: Rule = DAILY  # the days on which it reads the same as on the day it was made
+
+
+@dataclass(frozen=True)
+class Dated:
+    """A plan file's entries by the day: each is the file as read on the days that give its
+    `rule` the same sign. `stem`: the digest of everything else it is made from."""
+
+    stem: str
+    rule: Rule
+    names: dict[str, str]  # rule.sign(day) -> entry name
 
 
 @dataclass
@@ -58,6 +72,8 @@ class Manifest:
     entries: dict[str, str]  # plan file path -> entry name
     outputs: dict[str, bytes]  # site path -> key of what it was made from
     spans: dict[str, Spans] = field(default_factory=dict)  # where the members of big files are
+    dated: dict[str, Dated] = field(default_factory=dict)  # plan file path -> its entries
+    days: dict[str, Rule] = field(default_factory=dict)  # site path -> what it read of the day
 
 
 def version() -> bytes:

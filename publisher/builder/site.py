@@ -19,8 +19,8 @@ import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from publisher.builder import assemble, cache, parts, swap, tasks
-from publisher.builder.cache import Entry, Manifest
+from publisher.builder import assemble, cache, days, parts, swap, tasks
+from publisher.builder.cache import Dated, Entry, Manifest
 from publisher.builder.parts import Kept
 from publisher.builder.splice import Spans
 from publisher.changes.history import History, Progress, Record
@@ -107,17 +107,17 @@ def build(
     heads = {path: commissioner_of(text) if text else None for path, text in raw.items()}
     site.commissioner_names = tuple(sorted({head[1] for head in heads.values() if head}))
     base = digest(
-        cache.version(), _reference_bytes(start.reference_files), today.isoformat(), base_url,
-        site.ocid_prefix, repr(site.commissioner_names),
-        repr(sorted(site.places.by_slug)),
+        cache.version(), _reference_bytes(start.reference_files), base_url, site.ocid_prefix,
+        repr(site.commissioner_names), repr(sorted(site.places.by_slug)),
     )  # fmt: skip
-    names = _entry_names(start, base, raw, heads)
+    # The day is in each key as far as each file reads it (days.py), not in `base`.
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     swap.remove_abandoned(out)
     folder = cache.folder_for(out)
     cache.keep_templates(folder / "templates")
     manifest = cache.load_manifest(folder, out)
+    names = _entry_names(start, base, raw, heads, manifest)
     staging = out.with_name(f".{out.name}.building-{os.getpid()}")
     staging.mkdir()
     try:
@@ -144,25 +144,55 @@ def _entry_names(
     base: bytes,
     raw: dict[Path, bytes | None],
     heads: dict[Path, tuple[str, str] | None],
-) -> dict[Path, tuple[str, str]]:
-    """Each plan file as shown, and the name of its entry: a digest of everything its
-    notices and parts are made from (the site-wide inputs in `base`, its bytes, and its
-    commissioner's history; all the history when the file does not plainly name one)."""
+    manifest: Manifest | None,
+) -> dict[Path, tuple[str, str, str]]:
+    """Each plan file as shown, its stem and the name of its entry. The stem is a digest of
+    everything but the day its notices and parts are made from (the site-wide inputs in
+    `base`, its bytes, and its commissioner's history; all the history when the file does
+    not plainly name one). The entry is the last build's for that stem when the file reads
+    the same today as on the day that entry was made (cache.Dated); otherwise a new one."""
     stories = _history_digests(start.history)
     everything = digest(*(stories[body] for body in sorted(stories)))
+    today = start.site.today
     names = {}
     for path in start.files:
         shown = display_path(path)
         head = heads[path]
         story = stories.get(head[0], b"") if head is not None else everything
-        names[path] = (shown, digest(base, shown, raw[path] or b"\0", story).hex())
+        stem = digest(base, shown, raw[path] or b"\0", story).hex()
+        known = manifest.dated.get(shown) if manifest is not None else None
+        name = None
+        if known is not None and known.stem == stem:
+            name = known.names.get(known.rule.sign(today))
+        if name is None:
+            name = digest(stem, "made on", today.isoformat()).hex()
+        names[path] = (shown, stem, name)
     return names
+
+
+def _dated(
+    names: dict[Path, tuple[str, str, str]],
+    entries: dict[Path, Entry],
+    manifest: Manifest | None,
+    today: dt.date,
+) -> dict[str, Dated]:
+    """Which entry of each plan file serves which days, for the next build."""
+    out = {}
+    for path, (shown, stem, name) in names.items():
+        rule = entries[path].days
+        known = manifest.dated.get(shown) if manifest is not None else None
+        found = {}
+        if known is not None and known.stem == stem and known.rule == rule:
+            found = {sign: one for sign, one in known.names.items() if one != name}
+        found[rule.sign(today)] = name
+        out[shown] = Dated(stem, rule, found)
+    return out
 
 
 def _build_into(
     start: read.Start,
     base: bytes,
-    names: dict[Path, tuple[str, str]],  # plan file -> (as shown, entry name)
+    names: dict[Path, tuple[str, str, str]],  # plan file -> (as shown, stem, entry name)
     raw: dict[Path, bytes | None],  # plan file -> its bytes, as named
     manifest: Manifest | None,
     out: Path,
@@ -179,7 +209,7 @@ def _build_into(
     entries: dict[Path, Entry] = {}
     earlier: list[Entry] = []  # last build's, for what formats recall of them
     if manifest is not None:
-        wanted = {name: path for path, (shown, name) in names.items()}
+        wanted = {name: path for path, (_, _, name) in names.items()}
         for name in manifest.entries.values():
             entry = cache.load_entry(folder, name)
             if entry is None:
@@ -203,7 +233,9 @@ def _build_into(
     ctx = tasks.Context(
         site, start.reference, start.history, start.names, withdrawn, staging, folder
     )
-    ctx.tasks = [(path, *names[path]) for path in start.files if path not in entries]
+    ctx.tasks = [
+        (path, names[path][0], names[path][2]) for path in start.files if path not in entries
+    ]
     ctx.raw = {path: text for path, text in raw.items() if text is not None}
     for (path, _, name), entry in zip(
         ctx.tasks, tasks.render_files(ctx, workers, progress), strict=True
@@ -228,15 +260,28 @@ def _build_into(
     everything += gone
     everything.sort(key=lambda one: one.sort_key)
     commissioners.sort(key=lambda c: c.id)
-    whole = tasks.derive(ctx, opportunities=[], commissioners=commissioners)
+    today = site.today
+    whole = tasks.derive(ctx, opportunities=[], commissioners=commissioners, today=days.Day(today))
+    # Each file's key: its members and shape, and the day as far as it read it last time
+    # (as far as working out the list of files read it: that list is the same whenever
+    # that reading is, and so is all it hands each file).
+    with days.watching() as listing:
+        outputs = list(assemble.outputs(whole, everything))
+    shared = listing().sign(today)
+    before = manifest.days if manifest is not None else {}
     keys: dict[str, bytes] = {}
+    rules: dict[str, days.Rule] = {}
     to_make: list[Output] = []
     kept: dict[str, Spans] = {}
-    for output in assemble.outputs(whole, everything):
-        key = digest(base, output.key)
+    for output in outputs:
+        rule = before.get(output.path)
+        if rule is not None:
+            rules[output.path] = rule
+        key = digest(base, output.key, shared, rule.sign(today) if rule else "not made yet")
         keys[output.path] = key
         if (
             manifest is None
+            or rule is None
             or manifest.outputs.get(output.path) != key
             or not tasks.link(out, staging, output.path)
         ):
@@ -244,10 +289,17 @@ def _build_into(
         elif output.path in manifest.spans:
             kept[output.path] = manifest.spans[output.path]
     last = (out, manifest.spans) if manifest is not None else None
-    kept.update(tasks.make_all(to_make, staging, last, workers, progress))
+    spans, read_days = tasks.make_all(to_make, staging, last, workers, progress)
+    kept.update(spans)
+    for output in to_make:
+        rule = rules[output.path] = read_days[output.path]
+        keys[output.path] = digest(base, output.key, shared, rule.sign(today))
     report.opportunities = len(everything)
     report.files = len(keys) + sum(len(entry.files) for entry in ordered) + written
-    made = Manifest((0, 0), {shown: name for shown, name in names.values()}, keys, kept)
+    made = Manifest(
+        (0, 0), {shown: name for shown, _, name in names.values()}, keys, kept,
+        _dated(names, entries, manifest, today), rules,
+    )  # fmt: skip
     return report, made
 
 

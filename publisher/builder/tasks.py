@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
-from publisher.builder import cache, parts, splice
+from publisher.builder import cache, days, parts, splice
 from publisher.builder.cache import Entry
 from publisher.builder.parts import Kept
 from publisher.builder.splice import Spans
@@ -122,14 +122,22 @@ def render_file(ctx: Context, path: Path, shown: str, name: str) -> Entry:
     site, and its parts' fragments into the store `name`; return the rest of its parts.
     A file with errors is reported, and its last good version published instead (or,
     without one, it is left out)."""
+    with days.watching() as rule:
+        entry = _render_file(ctx, path, shown, name)
+    entry.days = rule()
+    return entry
+
+
+def _render_file(ctx: Context, path: Path, shown: str, name: str) -> Entry:
     raw = ctx.raw.get(path)
-    read, held = read_published(path, shown, ctx.reference, ctx.site.today, raw, ctx.cache)
+    today = days.Day(ctx.site.today)  # what is read of it is noted, to key the entry
+    read, held = read_published(path, shown, ctx.reference, today, raw, ctx.cache)
     if read.header is None or (read.has_errors and held is None):
         return Entry(shown, read.problems, None)
     if held is None and raw is not None:
         last_good.keep(ctx.cache, shown, raw, ctx.site.today)
     commissioner = commissioner_view(read.header, read.file, held)
-    site = derive(ctx, opportunities=[], commissioners=[commissioner])
+    site = derive(ctx, opportunities=[], commissioners=[commissioner], today=today)
     until = held.when if held is not None else None
     views = file_views(site, commissioner, read, ctx.history, ctx.names, until)
     site.opportunities = views
@@ -222,26 +230,31 @@ _folder: Path | None = None
 _last: tuple[Path, dict[str, Spans]] | None = None  # the site replaced, and its spans
 
 
-def _make_at(indices: list[int]) -> list[tuple[int, Spans | None]]:
+def _make_at(indices: list[int]) -> list[tuple[int, Spans | None, days.Rule]]:
     """Make the outputs at `indices`; a big one's members are copied from the last site
-    where they are unchanged. Returns where the members of each big one are."""
+    where they are unchanged. Returns where the members of each big one are, and what
+    each read of the day."""
     assert _folder is not None
-    out: list[tuple[int, Spans | None]] = []
+    out: list[tuple[int, Spans | None, days.Rule]] = []
     with paused_gc():
         for index in indices:
-            output = _outputs[index]
-            made = output.make()
-            if not isinstance(made, Layout):
-                write(_folder, output.path, made)
-                out.append((index, None))
-                continue
-            target = _folder / output.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            old, spans = None, None
-            if _last is not None and output.path in _last[1]:
-                old, spans = str(_last[0] / output.path), _last[1][output.path]
-            out.append((index, splice.write(str(target), made, old, spans)))
+            with days.watching() as rule:  # a Layout's members are made as they are written
+                where = _make_one(_outputs[index], _folder)
+            out.append((index, where, rule()))
     return out
+
+
+def _make_one(output: Output, folder: Path) -> Spans | None:
+    made = output.make()
+    if not isinstance(made, Layout):
+        write(folder, output.path, made)
+        return None
+    target = folder / output.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old, spans = None, None
+    if _last is not None and output.path in _last[1]:
+        old, spans = str(_last[0] / output.path), _last[1][output.path]
+    return splice.write(str(target), made, old, spans)
 
 
 def make_all(
@@ -250,32 +263,38 @@ def make_all(
     last: tuple[Path, dict[str, Spans]] | None,
     workers: int,
     progress: Progress | None,
-) -> dict[str, Spans]:
+) -> tuple[dict[str, Spans], dict[str, days.Rule]]:
     """Make `outputs` in `folder`, the largest first in forked workers when there are
     enough, so the workers finish together; `last` is the site being replaced and where
-    its big files' members are. Returns where the new big files' members are."""
+    its big files' members are. Returns where the new big files' members are, and what
+    each output read of the day."""
     global _outputs, _folder, _last
     order = sorted(range(len(outputs)), key=lambda i: (-outputs[i].size, outputs[i].path))
     _outputs, _folder, _last = outputs, folder, last
     spans: dict[str, Spans | None] = {}
+    rules: dict[str, days.Rule] = {}
     try:
         work = sum(output.size for output in outputs)
         if may_fork(workers, work, PARALLEL_FROM) and len(outputs) > 1:
             with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
                 for made in pool.map(_make_at, [[i] for i in order], chunksize=4):
-                    _keep(spans, outputs, made)
+                    _keep(spans, rules, outputs, made)
                     _tell(progress, len(spans), len(outputs), "Writing lists, feeds and calendars")
         else:
             for index in order:
-                _keep(spans, outputs, _make_at([index]))
+                _keep(spans, rules, outputs, _make_at([index]))
                 _tell(progress, len(spans), len(outputs), "Writing lists, feeds and calendars")
     finally:
         _outputs, _folder, _last = [], None, None
-    return {path: found for path, found in spans.items() if found is not None}
+    return {path: found for path, found in spans.items() if found is not None}, rules
 
 
 def _keep(
-    spans: dict[str, Spans | None], outputs: list[Output], made: list[tuple[int, Spans | None]]
+    spans: dict[str, Spans | None],
+    rules: dict[str, days.Rule],
+    outputs: list[Output],
+    made: list[tuple[int, Spans | None, days.Rule]],
 ) -> None:
-    for index, found in made:
+    for index, found, rule in made:
         spans[outputs[index].path] = found
+        rules[outputs[index].path] = rule

@@ -378,8 +378,10 @@ def frame(
     calendar.add("source", site.link(f"{collection.path}.ics"), parameters={"VALUE": "URI"})
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(REFRESH))
-    first = min((found[0] for found in years if found), default=site.today.year)
-    last = max((found[-1] for found in years if found), default=site.today.year)
+    first = min((found[0] for found in years if found), default=None)  # the day is read
+    last = max((found[-1] for found in years if found), default=None)  # only when needed
+    if first is None or last is None:
+        first = last = site.today.year
     head = bytes(calendar.to_ical())
     assert head.endswith(END)
     # icalendar writes each part; the events, made once per build, follow the time zone.

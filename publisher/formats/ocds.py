@@ -84,9 +84,13 @@ def made_for(site: SiteData, views: Iterable[OpportunityView]) -> list[Made]:
     return out
 
 
-def _head(site: SiteData, path: str, publisher: CommissionerView | None) -> Json:
+def _head(
+    site: SiteData, path: str, publisher: CommissionerView | None, newest: str | None = None
+) -> Json:
     """What a package says about itself; the commissioner publishes its own package, this
-    site those that span commissioners."""
+    site those that span commissioners. Published on the day of its newest release when
+    that is known (as OCDS asks of a package made on demand; and a commissioner's package
+    is then not made again every day), else the day the site was built for."""
     name = publisher.name if publisher is not None else PUBLISHER
     uri = publisher.website if publisher is not None else site.link("")
     return {
@@ -98,7 +102,7 @@ def _head(site: SiteData, path: str, publisher: CommissionerView | None) -> Json
             UK_EXTENSION,
             site.link(f"{EXTENSION}/extension.json"),
         ],
-        "publishedDate": timestamp(site.today),
+        "publishedDate": newest or timestamp(site.today),
         "publisher": {"name": name, "uri": uri} if uri else {"name": name},
     }
 
@@ -108,15 +112,19 @@ def package_text(
 ) -> bytes:
     """A release package of `made` (in package order), to be published at `path`: the
     releases' text is spliced in as made, not encoded again."""
-    head, sep, tail = package_frame(site, path, publisher)
+    newest = max((one.date for one in made), default=None)
+    head, sep, tail = package_frame(site, path, publisher, newest)
     return head + sep.join(one.text.encode() for one in made) + tail
 
 
 def package_frame(
-    site: SiteData, path: str, publisher: CommissionerView | None = None
+    site: SiteData,
+    path: str,
+    publisher: CommissionerView | None = None,
+    newest: str | None = None,
 ) -> tuple[bytes, bytes, bytes]:
     """A release package around its releases: before them, between two, after them."""
-    head = compact({**_head(site, path, publisher), "releases": []})
+    head = compact({**_head(site, path, publisher, newest), "releases": []})
     assert head.endswith("[]}")
     return head[:-2].encode(), b",", b"]}\n"
 
@@ -126,7 +134,8 @@ def package(
 ) -> Json:
     """A release package of releases as values (for tests and tools)."""
     ordered = sorted(made, key=lambda r: (r["ocid"], r["date"], r["id"]))
-    return {**_head(site, path, publisher), "releases": ordered}
+    newest = max((r["date"] for r in ordered), default=None)
+    return {**_head(site, path, publisher, newest), "releases": ordered}
 
 
 def record_package(site: SiteData, made: list[Made]) -> Json:
@@ -137,7 +146,7 @@ def record_package(site: SiteData, made: list[Made]) -> Json:
         by_ocid.setdefault(each.ocid, []).append(each)
     home = site.link(RELEASES)
     return {
-        **_head(site, RECORDS, None),
+        **_head(site, RECORDS, None, max((one.date for one in made), default=None)),
         "packages": [home],
         "records": [
             {
@@ -235,8 +244,9 @@ def _releases(members: Sequence[Member], shelf: Shelf) -> list[Made]:
 def _release_package(site: SiteData, members: Sequence[Member], shelf: Shelf) -> Layout:
     """The package of every release: each opportunity's releases together (its ocid comes
     first in package order), so the next build can splice it."""
-    head, sep, tail = package_frame(site, RELEASES)
     kept = sorted((m for m in members if shelf.facts(m)), key=lambda m: shelf.facts(m)[0].order)
+    newest = max((one.date for m in kept for one in shelf.facts(m)), default=None)
+    head, sep, tail = package_frame(site, RELEASES, None, newest)
     return Layout(head, b"".join(m.digest for m in kept), shelf.fragments(kept), sep, tail)
 
 

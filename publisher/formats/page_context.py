@@ -87,7 +87,12 @@ def upper_first(text: str) -> str:
 
 
 def weeks_between(start: dt.date, end: dt.date) -> int:
-    return max((end - start).days // 7, 0)
+    # Worked out from whole weeks compared, not days subtracted: a build that watches how
+    # it reads the day (builder/days.py) then knows the answer changes only once a week.
+    weeks = max((dt.date.toordinal(end) - dt.date.toordinal(start)) // 7, 0)
+    if not start + dt.timedelta(weeks=weeks) <= end < start + dt.timedelta(weeks=weeks + 1):
+        return 0  # end is before start
+    return weeks
 
 
 # --- jargon: linked to the glossary on first use ---------------------------------------

@@ -129,17 +129,48 @@ def test_a_site_changed_by_hand_or_a_broken_cache_is_made_again(tmp_path: Path) 
     assert _tree(out) == expected
 
 
-def test_a_new_day_or_new_places_make_everything_again(tmp_path: Path) -> None:
+def test_a_new_day_remakes_only_what_reads_differently(tmp_path: Path) -> None:
+    # Leeds: one opportunity that reads the same for months (its dates are months ahead,
+    # approximate, and it was first published on a known day); Wakefield: the example,
+    # with opportunities open now whose days left change every day.
+    repo = PlanRepo(tmp_path / "repo")
+    shutil.copy(PLANS / "wakefield-council.yaml", repo.plans / "wakefield-council.yaml")
+    repo.commit("2026-09-01", "first plans")
+    out = tmp_path / "feeds"
+    first = dt.date(2026, 11, 25)  # Leeds's gaps have been open 12 weeks since Tuesday
+    build(repo.plans, out, today=first)
+    notice = "opportunities/leeds-city-council/social-prescribing.html"
+    for days in (1, 2, 4):  # the example moves a week on Monday 30th (SEQUENCEs rise then)
+        day = first + dt.timedelta(days=days)
+        before, old = _inodes(out), _tree(out)
+        build(repo.plans, out, today=day)
+        fresh = tmp_path / f"fresh-{days}"
+        build(repo.plans, fresh, today=day)
+        built = _tree(out)
+        assert built == _tree(fresh), day  # byte for byte a build from scratch that day
+        shutil.rmtree(fresh)
+        remade = _remade(before, _inodes(out))
+        # Every file that reads differently is made again (never written through a link)...
+        assert {p for p in built if old.get(p) != built[p]} <= remade
+        # ... and what reads the same is linked: Leeds's notice, list and feed.
+        assert notice not in remade
+        for kept in ("commissioner/leeds-city-council.html", "commissioner/leeds-city-council.rss"):
+            assert kept not in remade, (day, kept)
+        assert [p for p in remade if p.startswith("opportunities/wakefield-council/")]
+    # The home page says the day; other pages do not (they would all change every day).
+    assert "as they stood on 29 November 2026" in (out / "index.html").read_text()
+    assert "(12 weeks)" in (out / "transparency" / "leeds-city-council.html").read_text()
+    assert "stood on" not in (out / notice).read_text()
+
+
+def test_new_places_make_everything_again(tmp_path: Path) -> None:
     plans = _copy(tmp_path)
     out = tmp_path / "feeds"
     build(plans, out, today=TODAY)
     before = _inodes(out)
-    build(plans, out, today=TODAY + dt.timedelta(days=1))
-    assert not set(before.values()) & set(_inodes(out).values())
-    before = _inodes(out)
     places = plans / "places.yaml"
     places.write_text(places.read_text().replace("name: Harehills", "name: Harehills and Gipton"))
-    build(plans, out, today=TODAY + dt.timedelta(days=1))
+    build(plans, out, today=TODAY)
     assert not set(before.values()) & set(_inodes(out).values())
     assert "Harehills and Gipton" in (out / "place" / "harehills.html").read_text()
 
