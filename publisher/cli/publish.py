@@ -27,7 +27,8 @@ def add_publish(commands: Commands) -> None:
         "S3-compatible store) for a CDN to serve: only files whose content changed, each "
         "with the same Content-Type and Cache-Control the web app gives it. Files the new "
         "site no longer has are deleted only after every new file is in place, so a reader "
-        "never finds one missing. Credentials come from the standard AWS variables "
+        "never finds one missing: the folder is the site's own, and anything else in it is "
+        "deleted. Credentials come from the standard AWS variables "
         "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE). Safe to run again "
         "after a failure: it uploads only what is still different.",
         parents=[options.site(), options.settings()],

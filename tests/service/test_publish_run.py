@@ -14,10 +14,10 @@ from tests.delivery.receivers import (  # noqa: F401 (fixtures, found by pytest 
     smtp_server_fixture,
     start_smtp_server_fixture,
 )
-from tests.service.test_publish import (  # noqa: F401 (fixtures, found by pytest by name)
-    aws,
-    bucket,
-    endpoint,
+from tests.service.storage import (  # noqa: F401 (fixtures, found by pytest by name)
+    aws_fixture,
+    bucket_fixture,
+    endpoint_fixture,
     md5,
     objects,
 )
@@ -26,7 +26,7 @@ from tests.service.test_scheduler import Clock, subjects
 
 
 @pytest.fixture
-def at_endpoint(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:  # noqa: F811
+def at_endpoint(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The storage's address as a deployment gives it: the standard AWS variable."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     return endpoint
@@ -36,7 +36,7 @@ def test_each_build_is_published_before_it_is_announced(
     tmp_path: Path,
     smtp_server: SmtpServer,
     at_endpoint: str,
-    bucket: str,  # noqa: F811
+    bucket: str,
 ) -> None:
     plans = Plans(tmp_path, smtp_server, publish_to=f"s3://{bucket}/site")
     service = plans.service(Clock())
