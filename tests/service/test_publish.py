@@ -4,14 +4,16 @@ go only after the new ones are in; a reader never finds a file of the site missi
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
+from publisher.service import publish as publish_module
 from publisher.service.files import CONTENT_TYPES
-from publisher.service.publish import site_files, waves
+from publisher.service.publish import Hashes, site_files, waves
 from tests.service.storage import (  # noqa: F401 (fixtures, found by pytest by name)
     aws_fixture,
     bucket_fixture,
@@ -117,6 +119,30 @@ def test_notices_go_up_before_the_lists_and_home_pages_last() -> None:
         ["all.rss"],
         ["index.html", "place/leeds/index.html"],
     ]
+
+
+def test_a_file_a_build_linked_unchanged_is_not_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    (old / "kept.html").write_text("the same")
+    (old / "made.html").write_text("version 1")
+    os.link(old / "kept.html", new / "kept.html")  # as the build links unchanged files
+    (new / "made.html").write_text("version 2")
+    hashes = Hashes()
+    first = hashes.of(site_files(old))
+    read: list[Path] = []
+
+    def reading(path: Path) -> str:
+        read.append(path)
+        return md5(path)
+
+    monkeypatch.setattr(publish_module, "md5_of", reading)
+    second = hashes.of(site_files(new))
+    assert read == [(new / "made.html").resolve()]
+    assert second == {"kept.html": first["kept.html"], "made.html": md5_bytes(b"version 2")}
 
 
 # --- a reader during the publish -------------------------------------------------------------
