@@ -289,7 +289,8 @@ def run_pass(
         return _dispatch_only(engine, settings, clock, send, stop)
     # Places, themes and channel files are read once, for the site and the channels alike.
     files = read_reference_files(plans)
-    site, problems = load_site(plans, now.astimezone(LONDON).date(), settings.base_url, files=files)
+    today = now.astimezone(LONDON).date()  # each plan file read again only when it changed
+    site, problems = load_site(plans, today, settings.base_url, files=files, reuse=True)
     if published is not None and not published():  # changed while they were read
         return _dispatch_only(engine, settings, clock, send, stop)
     subscribers, channel_problems = channels.load_channels(plans, files)

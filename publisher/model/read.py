@@ -18,7 +18,7 @@ from pathlib import Path
 from publisher.changes import last_good
 from publisher.changes.history import History, Progress, read_history
 from publisher.changes.wording import Names
-from publisher.model import changelog, examples
+from publisher.model import changelog, examples, kept
 from publisher.model.from_plan import commissioner_view, view_in
 from publisher.model.views import (
     CommissionerView,
@@ -30,7 +30,7 @@ from publisher.plans.check import PlanRead, display_path, load_reference, read_p
 from publisher.plans.england import named_places
 from publisher.plans.errors import Problem, Severity
 from publisher.plans.folder import plan_files
-from publisher.plans.load import paused_gc
+from publisher.plans.load import commissioner_of, paused_gc
 from publisher.plans.model import ChannelFile, Organisation
 from publisher.plans.reference import PLACES_FILE, THEMES_FILE, Reference, load_glossary
 from publisher.plans.reference_files import ReferenceFiles, read_reference_files
@@ -61,10 +61,13 @@ def load_site(
     base_url: str = "http://localhost:8000/",
     progress: Progress | None = None,
     files: ReferenceFiles | None = None,
+    reuse: bool = False,
 ) -> tuple[SiteData, list[Problem]]:
     """Read every plan under `plans` into the views the site is rendered from (for the
     service's own pages and the notify pass; `build` goes a plan file at a time). `files`:
     the folder's reference files, when the caller has read them already for its own use.
+    `reuse`: take each plan file's reading from the last pass when nothing it was made
+    from has changed (kept.py; for the notify pass, every few minutes).
 
     A plan file with errors is reported and left out; the others are still published.
     """
@@ -73,24 +76,28 @@ def load_site(
     problems: list[Problem] = []
     raw = {path: read_or_none(path) for path in begun.files}
     listing(site, raw.values())
+    where = kept.folder(plans) if reuse else None
+    keys = _reading_keys(begun, raw, base_url) if where is not None else {}
     with paused_gc():
         for done, path in enumerate(begun.files, start=1):
             if progress is not None and (done % 20 == 0 or done == len(begun.files)):
                 progress(done, len(begun.files), "Reading plans")
-            shown = display_path(path)
-            read, held = read_published(path, shown, begun.reference, today, raw[path])
-            problems += read.problems
-            if read.header is None or (read.has_errors and held is None):
-                site.skipped.append(read.file)
+            reading = kept.load(where, keys[path]) if where is not None else None
+            if reading is None:
+                reading = _reading(site, begun, path, raw[path])
+                if where is not None:
+                    kept.save(where, keys[path], reading)
+            problems += reading.problems
+            if reading.commissioner is None or reading.views is None:
+                site.skipped.append(reading.file)
                 continue
-            commissioner = commissioner_view(read.header, read.file, held)
-            if held is not None:
-                site.held.append(read.file)
-            site.commissioners.append(commissioner)
-            until = held.when if held is not None else None
-            views = file_views(site, commissioner, read, history, begun.names, until)
-            site.opportunities += views
+            if reading.held:
+                site.held.append(reading.file)
+            site.commissioners.append(reading.commissioner)
+            site.opportunities += reading.views
         site.opportunities += changelog.withdrawn_views(site, history, begun.names)
+    if where is not None:
+        kept.prune(where, keys.values())
     site.opportunities.sort(key=lambda view: view.sort_key())
     site.commissioners.sort(key=lambda c: c.id)
     return site, problems
@@ -108,6 +115,34 @@ def listing(site: SiteData, raws: Iterable[bytes | None]) -> None:
     """The site lists, beside its own places and those its channels name, the places of
     England's that these plan files (their bytes) name, and the places they are in."""
     site.places = site.places.listing(named_places(raws))
+
+
+def _reading(site: SiteData, begun: Start, path: Path, raw: bytes | None) -> kept.Reading:
+    """What one plan file gives the published model."""
+    read, held = read_published(path, display_path(path), begun.reference, site.today, raw)
+    if read.header is None or (read.has_errors and held is None):
+        return kept.Reading(read.problems, read.file, None)
+    commissioner = commissioner_view(read.header, read.file, held)
+    until = held.when if held is not None else None
+    views = file_views(site, commissioner, read, begun.history, begun.names, until)
+    return kept.Reading(read.problems, read.file, commissioner, held is not None, views)
+
+
+def _reading_keys(begun: Start, raw: dict[Path, bytes | None], base_url: str) -> dict[Path, str]:
+    """Each plan file's reading's name: everything it is made from (kept.py)."""
+    stories = kept.stories(begun.history)
+    everything = b"".join(stories[body] for body in sorted(stories))
+    site = begun.site
+    shared = kept.name(
+        *(f"{f.path.name}\0".encode() + (f.raw or b"") for f in begun.reference_files.all()),
+        site.today.isoformat(), base_url, repr(sorted(site.places.by_slug)),
+    )  # fmt: skip
+    out = {}
+    for path, text in raw.items():
+        head = commissioner_of(text) if text else None
+        story = stories.get(head[0], b"") if head is not None else everything
+        out[path] = kept.name(shared, display_path(path), text or b"\0", story)
+    return out
 
 
 def read_published(

@@ -1,0 +1,112 @@
+"""What reading a plan file gave, kept between passes, so a notify pass every few minutes
+reads again only the plan files that changed (and each once a day: what is published
+depends on the day).
+
+Kept in the plans repository's git folder, beside the history (`.git/publisher/model/`),
+one file per plan file's reading, named by a digest of everything that reading was made
+from: the file's bytes, its commissioner's history, places, themes and channel files, the
+day, the site's address and the publisher's code. The cache only saves time: anything
+missing, unreadable or from another version is read again from the plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from publisher.changes import git
+from publisher.changes.history import History
+from publisher.model.views import CommissionerView, OpportunityView
+from publisher.plans.errors import Problem
+
+CODE = Path(__file__).resolve().parents[1]  # the publisher package
+
+
+@dataclass
+class Reading:
+    """What `load_site` took from one plan file."""
+
+    problems: list[Problem]
+    file: str  # as shown
+    commissioner: CommissionerView | None  # None: left out for errors
+    held: bool = False  # published at its last good version
+    views: list[OpportunityView] | None = None
+
+
+@cache
+def code() -> bytes:
+    """The publisher's code and templates as installed (names, sizes and times: read once
+    a process, as a running service does not change its code)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(CODE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            stat = path.stat()
+            digest.update(f"{path.relative_to(CODE)} {stat.st_size} {stat.st_mtime_ns}\0".encode())
+    return digest.digest()
+
+
+def folder(plans: Path) -> Path | None:
+    """Where readings of `plans` are kept: None when it is not in a git repository."""
+    where = git.where(plans)
+    if isinstance(where, str):
+        return None
+    return where[2] / "publisher" / "model"
+
+
+def stories(history: History) -> dict[str, bytes]:
+    """For each commissioner, a digest of what git tells of its opportunities."""
+    lines: dict[str, list[str]] = {}
+    for key, record in history.records.items():
+        last = record.events[-1].id if record.events else None
+        stamp = (record.first_published, len(record.events), last, record.withdrawn)
+        lines.setdefault(key.split("/", 1)[0], []).append(f"{key} {stamp} {len(record.versions)}")
+    return {
+        body: hashlib.blake2b("\n".join(sorted(found)).encode(), digest_size=16).digest()
+        for body, found in lines.items()
+    }
+
+
+def name(*parts: bytes | str) -> str:
+    digest = hashlib.blake2b(code(), digest_size=16)
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def load(where: Path, key: str) -> Reading | None:
+    try:
+        with (where / f"{key}.pickle").open("rb") as file:
+            found = pickle.load(file)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        return None
+    except (ImportError, IndexError, KeyError):
+        return None  # pickled by another version of the code
+    return found if isinstance(found, Reading) else None
+
+
+def save(where: Path, key: str, reading: Reading) -> None:
+    """Keep a reading; a folder we cannot write is only a slower next pass."""
+    partial = where / f".{key}.{os.getpid()}.tmp"
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(pickle.dumps(reading, pickle.HIGHEST_PROTOCOL))
+        partial.replace(where / f"{key}.pickle")
+    except OSError:
+        partial.unlink(missing_ok=True)
+
+
+def prune(where: Path, keep: Iterable[str]) -> None:
+    """Remove readings not used by this pass."""
+    wanted = {f"{key}.pickle" for key in keep}
+    try:
+        for path in where.glob("*.pickle"):
+            if path.name not in wanted:
+                path.unlink(missing_ok=True)
+    except OSError:
+        return
