@@ -72,6 +72,7 @@ lint: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python -m bench.check_plans
 	$(BIN)/python -m bench.build_site
+	$(BIN)/python -m bench.england
 
 schema: $(INSTALLED)
 	$(BIN)/publisher schema --out plans/schema

@@ -1,0 +1,80 @@
+"""The England-shaped benchmark's plans (bench/generate_england.py) are plans the publisher
+accepts, shaped as the benchmark says, the same for the same seed; and the Hugo site made
+from them carries each opportunity on the place lists the publisher's site does."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.generate_england import generate
+from bench.hugo_site import write_site
+from publisher.model.from_plan import reach
+from publisher.plans.check import check
+from publisher.plans.errors import Severity
+from publisher.plans.model import Place
+from publisher.plans.reference import own_places
+
+TODAY = dt.date(2026, 12, 7)
+SIZE = 400  # every commissioner (about 300) has one; the rest spread
+
+
+def _plans(folder: Path) -> dict[str, dict[str, Any]]:
+    return {
+        p.name: yaml.safe_load(p.read_text())
+        for p in sorted(folder.glob("*.yaml"))
+        if p.stem not in ("places", "themes")
+    }
+
+
+def test_generated_plans_pass_check_and_are_shaped_like_england(tmp_path: Path) -> None:
+    land = generate(tmp_path / "plans", SIZE)
+    report = check([tmp_path / "plans"], TODAY)
+    errors = [p for p in report.problems if p.severity is Severity.ERROR]
+    assert errors == [], errors[:5]
+    plans = _plans(tmp_path / "plans")
+    kinds = Counter(plan["commissioner"]["kind"] for plan in plans.values())
+    assert kinds["icb"] == 42 and kinds["other"] == 1  # every ICB, and NHS England
+    assert kinds["council"] > 100 and kinds["nhs-trust"] > 80
+    assert 250 <= len(plans) <= 350
+    items = [o for plan in plans.values() for o in plan["opportunities"]]
+    assert len(items) == SIZE
+    assert all(plan["opportunities"] for plan in plans.values())
+    # Most for a place or neighbourhoods, some for a system, national ones for every system.
+    systems = set(land.systems)
+    national = [o for o in items if set(o["places"]) == systems]
+    system_wide = [o for o in items if len(o["places"]) == 1 and o["places"][0] in systems]
+    assert national and len(system_wide) < len(items) / 2
+    assert any(o["status"] == "open" and len(o["dates"]["tender_closes"]) == 10 for o in items)
+
+
+def test_the_same_seed_makes_the_same_plans(tmp_path: Path) -> None:
+    generate(tmp_path / "a", SIZE)
+    generate(tmp_path / "b", SIZE)
+    for path in sorted((tmp_path / "a").rglob("*.yaml")):
+        assert path.read_bytes() == (tmp_path / "b" / path.relative_to(tmp_path / "a")).read_bytes()
+
+
+def test_hugo_pages_carry_the_places_the_site_lists_them_under(tmp_path: Path) -> None:
+    generate(tmp_path / "plans", SIZE)
+    assert write_site(tmp_path / "plans", tmp_path / "hugo", TODAY.isoformat()) == SIZE
+    raw = yaml.safe_load((tmp_path / "plans" / "places.yaml").read_text())["places"]
+    named = {
+        s
+        for plan in _plans(tmp_path / "plans").values()
+        for o in plan["opportunities"]
+        for s in o["places"]
+    }
+    places = own_places(Place.model_validate(p) for p in raw).listing(named)
+    pages = sorted((tmp_path / "hugo" / "content" / "opportunities").glob("*.md"))
+    assert len(pages) == SIZE
+    for page in pages[::37]:
+        front = yaml.safe_load(page.read_text().split("---\n")[1])
+        # Each place list of the publisher's site that carries it, and no other.
+        assert set(front["places"]) == reach(places, front["where_slugs"])
+    config = (tmp_path / "hugo" / "config.toml").read_text()
+    assert "paginate = 8" in config and "rssLimit = 200" in config
