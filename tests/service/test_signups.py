@@ -287,3 +287,19 @@ def test_healthz_counts_sign_ups_and_names_no_one(alerts: Alerts) -> None:
     answer = httpx.get(alerts.url + "healthz")
     assert answer.json()["subscribers"] == {"unconfirmed": 1, "confirmed": 0, "suspended": 0}
     assert "@" not in answer.text
+
+
+def test_stop_all_emails_is_one_button_on_the_subscribers_own_page(alerts: Alerts) -> None:
+    signer = signup_mail.signer(alerts.engine, alerts.settings, NOW)
+    with alerts.engine.begin() as conn:
+        uid = signups.ask(conn, "jo@example.org", {}, "weekly", NOW, dt.timedelta(hours=72))
+        signups.confirm(conn, uid.signup.uid, NOW)
+    manage = signup_mail.Links(alerts.url, signer, NOW).manage(uid.signup.uid)
+    with httpx.Client() as client:
+        page = client.get(manage).text
+        form = page.split('action="/subscribe/stop"', 1)[1].split("</form>", 1)[0]
+        fields = dict(re.findall(r'name="(\w+)" value="([^"]+)"', form))
+        answer = client.post(alerts.url + "subscribe/stop", data=fields)
+    assert answer.status_code == 200 and "Your emails have stopped" in answer.text
+    with alerts.engine.connect() as conn:
+        assert signups.by_address(conn, "jo@example.org") is None
