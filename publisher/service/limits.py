@@ -197,7 +197,10 @@ class LimitedHttpTools(HttpToolsProtocol):
         # the same data was answered at once (which arms the keep-alive timer).
         self._unset_keepalive_if_required()
         self.phase = "body"
-        if not self._answer_quickly():
+        if self.quick is not None and self.quick.answer_at_once(self):
+            self.answered = True
+            self.on_response_complete()
+        else:
             super().on_headers_complete()
 
     def on_message_complete(self) -> None:
@@ -206,33 +209,6 @@ class LimitedHttpTools(HttpToolsProtocol):
         else:
             super().on_message_complete()
         self.phase = "idle"
-
-    def _answer_quickly(self) -> bool:
-        """Answer at once, without the app, when `quick` can (see quick.py)."""
-        if self.quick is None or self.pipeline or self.root_path or self.flow.write_paused:
-            return False  # (a client not reading its replies waits for them in the app)
-        if self.cycle is not None and not self.cycle.response_complete:
-            return False  # a reply is on its way: this one waits its turn, in the app
-        parser = self.parser
-        method = parser.get_method()
-        if method not in (b"GET", b"HEAD") or parser.get_http_version() != "1.1":
-            return False
-        if not parser.should_keep_alive() or parser.should_upgrade():
-            return False
-        reply = self.quick(method == b"HEAD", self.url, self.headers)
-        if reply is None:
-            return False
-        status, headers, body = reply
-        lines = [STATUS_LINE[status]]
-        for name, value in (*self.server_state.default_headers, *headers):
-            lines += [name, b": ", value, b"\r\n"]
-        lines.append(b"\r\n")
-        self.transport.write(b"".join(lines))
-        if body:
-            self.transport.write(body)
-        self.answered = True
-        self.on_response_complete()
-        return True
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 
 from starlette.types import Scope
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from publisher.service.conditional import Asked, Headers, Representation, answer
 from publisher.service.files import Files, Found, Locator, cache_headers
@@ -44,6 +45,32 @@ class QuickFiles:
         self.page_headers = page_headers
         # a filtered feed's address as sent -> its key in `live` and its cache headers
         self.feeds: dict[bytes, tuple[Hashable, Headers]] = {}
+
+    def answer_at_once(self, protocol: HttpToolsProtocol) -> bool:
+        """Send the reply to the request whose headers `protocol` (uvicorn's, as
+        limits.LimitedHttpTools has it) has just read, if this can; whether it did."""
+        if protocol.pipeline or protocol.root_path or protocol.flow.write_paused:
+            return False  # (a client not reading its replies waits for them in the app)
+        if protocol.cycle is not None and not protocol.cycle.response_complete:
+            return False  # a reply is on its way: this one waits its turn, in the app
+        parser = protocol.parser
+        method = parser.get_method()
+        if method not in (b"GET", b"HEAD") or parser.get_http_version() != "1.1":
+            return False
+        if not parser.should_keep_alive() or parser.should_upgrade():
+            return False
+        reply = self(method == b"HEAD", protocol.url, protocol.headers)
+        if reply is None:
+            return False
+        status, headers, body = reply
+        lines = [STATUS_LINE[status]]
+        for name, value in (*protocol.server_state.default_headers, *headers):
+            lines += [name, b": ", value, b"\r\n"]
+        lines.append(b"\r\n")
+        protocol.transport.write(b"".join(lines))
+        if body:
+            protocol.transport.write(body)
+        return True
 
     def remember(self, scope: Scope, key: Hashable, extra: Mapping[str, str]) -> None:
         """The address of a request the app answered with what `live` made for `key`."""
