@@ -9,6 +9,8 @@ plans, and is kept), and, for a compressed reply, its gzipped body is made alrea
 Anything else (a file not read yet, a changed file, a new build, an escaped path, a body)
 goes on to the app, which gives the same reply the slower way (web.FastFiles,
 web.Web.feeds); `page_headers` are what the app adds to every reply but a 304.
+`answer_at_once` relies on the internals of uvicorn's httptools protocol, as limits.py
+does; tests/service/test_quick.py fails if an upgrade of uvicorn changes them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ MOST_FEEDS = 100_000  # filtered feed addresses remembered; past this, start aga
 
 
 class QuickFiles:
-    """The 304s the site's files can be answered with before routing; see the module."""
+    """The replies made before the app, for the site's files and filtered feeds; see the
+    module."""
 
     def __init__(
         self,
