@@ -82,7 +82,7 @@ def run(plans: Path, site: Path, host: str, port: int, settings: Settings) -> No
         config = server_config(
             app,
             Limits.of(settings),
-            app.state.web.quick,  # 304s of the site's files, before the app
+            app.state.web.quick,  # replies made before the app (quick.py)
             log_level="warning",
             access_log=False,
             lifespan="on",  # the app loads the plans for filtered feeds at start
