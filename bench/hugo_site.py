@@ -69,7 +69,8 @@ SINGLE = """\
 <dt>Funding</dt><dd>{{ range .GetTerms "funding" }}{{ .LinkTitle }}{{ end }}</dd>
 <dt>How the provider will be chosen</dt><dd>{{ .Params.route }}</dd>
 {{ with .Params.value }}<dt>Value</dt><dd>{{ range $k, $v := . }}{{ $k | humanize }}: \
-&pound;{{ lang.FormatNumber 0 $v }} {{ end }}</dd>{{ end }}
+{{ if reflect.IsMap $v }}{{ range $kk, $vv := $v }}{{ $kk }} &pound;{{ lang.FormatNumber 0 $vv }} \
+{{ end }}{{ else }}&pound;{{ lang.FormatNumber 0 $v }} {{ end }}{{ end }}</dd>{{ end }}
 {{ with .Params.duration }}<dt>Length</dt><dd>{{ range $k, $v := . }}{{ $v }} \
 {{ $k | humanize }} {{ end }}</dd>{{ end }}
 {{ range $k, $v := .Params.dates }}{{ if ne $k "engagement" }}<dt>{{ $k | humanize }}</dt>\
@@ -80,7 +81,8 @@ SINGLE = """\
 {{ with .Params.unknown }}<h2>What we don't know yet</h2><dl>{{ range $k, $v := . }}\
 <dt>{{ $k | humanize }}</dt><dd>{{ $v }}</dd>{{ end }}</dl>{{ end }}
 {{ with .Params.requirements }}<h2>What bidders need</h2><ul>{{ range $k, $v := . }}\
-<li>{{ $k | humanize }}{{ with $v.why }}: {{ . }}{{ end }}</li>{{ end }}</ul>{{ end }}
+<li>{{ $k | humanize }}{{ if reflect.IsMap $v }}{{ with index $v "why" }}: {{ . }}{{ end }}\
+{{ end }}</li>{{ end }}</ul>{{ end }}
 {{ with .Params.lots }}<h2>Lots</h2><ul>{{ range . }}<li>{{ .title }}</li>{{ end }}</ul>\
 {{ end }}
 {{ with .Params.contact }}<p>Contact: {{ .name }} {{ .email }}</p>{{ end }}
@@ -90,7 +92,8 @@ SINGLE = """\
 
 CARD = """\
 <li><a href="{{ .RelPermalink }}">{{ .Title }}</a><br>{{ .Params.status_words }} \
-&middot; {{ .Params.commissioner_name }} &middot; {{ delimit .Params.where ", " }}\
+&middot; {{ .Params.commissioner_name }} &middot; \
+{{ with .Params.where }}{{ delimit . ", " }}{{ end }}\
 {{ with .Params.dates.tender_opens }}&middot; opens {{ . }}\
 {{ end }}</li>
 """
@@ -98,8 +101,9 @@ CARD = """\
 LIST = """\
 {{ define "main" }}
 <h1>{{ .Title }}</h1>
-{{ $pager := .Paginate (first 400 .Pages) }}
-<p>{{ len .Pages }} opportunities</p>
+{{ $pages := cond .IsHome .Site.RegularPages .Pages }}
+{{ $pager := .Paginate (first 400 $pages) }}
+<p>{{ len $pages }} opportunities</p>
 <ul>{{ range $pager.Pages }}{{ partial "card.html" . }}{{ end }}</ul>
 {{ template "_internal/pagination.html" . }}
 {{ end }}
