@@ -21,7 +21,6 @@ from publisher.formats.cards import (
     paginate,
 )
 from publisher.formats.page_context import GROUPS, place_group
-from publisher.formats.page_lists import finder
 from publisher.formats.page_render import card, render
 from publisher.model.views import Collection, Listing, Scope, SiteData
 
@@ -69,7 +68,6 @@ def when_page(
         sections=_filled(pages[number - 1], fill),
         pager=pager,
         left_out=left_out(pages),
-        finder=finder(site),
     )
 
 
@@ -145,7 +143,6 @@ def listing_page(
         settled_total=len(settled),
         commissioner=commissioner,
         packaged=packaged,
-        finder=finder(site),
     )
 
 

@@ -20,8 +20,18 @@ class Finder:
     funding: list[tuple[str, str]]
 
 
+_FINDER: list[tuple[SiteData, Finder]] = []
+
+
 def finder(site: SiteData) -> Finder:
-    """The choices of the form that narrows the lists (served at /find by the web app)."""
+    """The choices of the form that narrows the lists (served at /find by the web app),
+    worked out once a site."""
+    if not _FINDER or _FINDER[0][0] is not site:
+        _FINDER[:] = [(site, _finder(site))]
+    return _FINDER[0][1]
+
+
+def _finder(site: SiteData) -> Finder:
     places: list[tuple[str, str, int]] = []
     for kind, branches in listing_groups(site, Counter()):
         if kind == "place":
@@ -68,14 +78,16 @@ def _by_name(shown: Listing) -> str:
 
 
 def _place_tree(site: SiteData, places: list[Listing], counts: Counter[str]) -> list[Branch]:
+    """The places with list pages as a tree, each place's children found in one pass (a
+    country has thousands of places)."""
     by_slug = {p.slug: p for p in places}
-
-    def parent(slug: str) -> str | None:
-        within = site.places.by_slug[slug].within
-        return within if within in by_slug else None
+    children: dict[str | None, list[Listing]] = {}
+    for place in places:
+        within = site.places.by_slug[place.slug].within
+        children.setdefault(within if within in by_slug else None, []).append(place)
 
     def branches(under: str | None) -> list[Branch]:
-        here = sorted((p for p in places if parent(p.slug) == under), key=lambda p: p.name)
+        here = sorted(children.get(under, []), key=lambda p: p.name)
         return [Branch(p, counts[p.path], branches(p.slug)) for p in here]
 
     return branches(None)

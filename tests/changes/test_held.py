@@ -62,7 +62,10 @@ def test_the_build_keeps_the_last_good_version(
     now = {p.relative_to(out).as_posix() for p in out.rglob("*.html")}
     assert [path for path in sent if path not in now] == []  # no link sent before is a 404
     notice = (out / f"opportunities/{COMMISSIONER}/carers-grants.html").read_text()
-    said = "A newer version of this plan has mistakes in it, so it is not shown yet: this page shows the plan as it was on 1 May 2026."
+    said = (
+        "A newer version of this plan has mistakes in it, so it is not shown yet: this page"
+        " shows the plan as it was on 1 May 2026."
+    )
     assert said in notice and "taken out of the plan" not in notice
     assert said in (out / f"transparency/{COMMISSIONER}.html").read_text()
     listed = json.loads((out / "all.json").read_text())

@@ -13,7 +13,7 @@ import pytest
 from publisher.builder.site import build
 from tests.formats.examples import ROOT, TODAY
 
-ON_SCREEN_ONLY = [".finder", ".feeds", ".share", "#follow", ".site-header nav"]
+ON_SCREEN_ONLY = [".find-link", ".feeds", ".share", "#follow", ".site-header nav"]
 
 
 @pytest.fixture(scope="module")
