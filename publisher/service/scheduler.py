@@ -304,21 +304,29 @@ class Service:
                 unpublished = after_build(self.site, self.settings.publish_to)
                 if unpublished:
                     where = self.settings.publish_to
-                    return self._build_failed(plans, f"it could not go to {where}: {unpublished}")
+                    return self._build_failed(
+                        plans,
+                        f"it could not go to {where}: {unpublished}",
+                        "The new site is built and served here, but could not be published",
+                    )
             self.state.build_failures, self.state.build_error = 0, ""
             self.state.next_build_try, self._failed = None, None
             return True
         return self._build_failed(plans, f"exit status {done.returncode}: {said}")
 
-    def _build_failed(self, plans: str, why: str) -> bool:
+    def _build_failed(
+        self,
+        plans: str,
+        why: str,
+        what: str = "The site could not be built, so the last site is still served",
+    ) -> bool:
         failures = self.state.build_failures + 1
         wait = min(RETRY_MOST, RETRY_FIRST * 2 ** min(failures - 1, 10))
         retry_at = self.clock() + wait
         self.state.build_failures, self.state.build_error = failures, why
         self.state.next_build_try, self._failed = retry_at, plans
         self._error(
-            "The site could not be built, so the last site is still served and nothing new "
-            f"is announced ({failures} failed in a row; trying again after "
+            f"{what}, and nothing new is announced ({failures} failed in a row; trying again after "
             f"{retry_at.astimezone(LONDON):%H:%M:%S}, or at once on a push hook): {why}"
         )
         return False
