@@ -9,9 +9,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from bench.generate_england import generate
+from bench.generate_england import England, generate
 from bench.hugo_site import write_site
 from publisher.model.from_plan import reach
 from publisher.plans.check import check
@@ -31,12 +32,21 @@ def _plans(folder: Path) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_generated_plans_pass_check_and_are_shaped_like_england(tmp_path: Path) -> None:
-    land = generate(tmp_path / "plans", SIZE)
-    report = check([tmp_path / "plans"], TODAY)
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, England]:
+    """The plans, made once for this module's tests."""
+    folder = tmp_path_factory.mktemp("england") / "plans"
+    return folder, generate(folder, SIZE)
+
+
+def test_generated_plans_pass_check_and_are_shaped_like_england(
+    made: tuple[Path, England],
+) -> None:
+    folder, land = made
+    report = check([folder], TODAY)
     errors = [p for p in report.problems if p.severity is Severity.ERROR]
     assert errors == [], errors[:5]
-    plans = _plans(tmp_path / "plans")
+    plans = _plans(folder)
     kinds = Counter(plan["commissioner"]["kind"] for plan in plans.values())
     assert kinds["icb"] == 42 and kinds["other"] == 1  # every ICB, and NHS England
     assert kinds["council"] > 100 and kinds["nhs-trust"] > 80
@@ -52,22 +62,23 @@ def test_generated_plans_pass_check_and_are_shaped_like_england(tmp_path: Path) 
     assert any(o["status"] == "open" and len(o["dates"]["tender_closes"]) == 10 for o in items)
 
 
-def test_the_same_seed_makes_the_same_plans(tmp_path: Path) -> None:
-    generate(tmp_path / "a", SIZE)
-    generate(tmp_path / "b", SIZE)
-    for path in sorted((tmp_path / "a").rglob("*.yaml")):
-        assert path.read_bytes() == (tmp_path / "b" / path.relative_to(tmp_path / "a")).read_bytes()
+def test_the_same_seed_makes_the_same_plans(made: tuple[Path, England], tmp_path: Path) -> None:
+    folder, _ = made
+    generate(tmp_path / "again", SIZE)
+    paths = sorted(folder.rglob("*.yaml"))
+    assert paths
+    for path in paths:
+        assert path.read_bytes() == (tmp_path / "again" / path.relative_to(folder)).read_bytes()
 
 
-def test_hugo_pages_carry_the_places_the_site_lists_them_under(tmp_path: Path) -> None:
-    generate(tmp_path / "plans", SIZE)
-    assert write_site(tmp_path / "plans", tmp_path / "hugo", TODAY.isoformat()) == SIZE
-    raw = yaml.safe_load((tmp_path / "plans" / "places.yaml").read_text())["places"]
+def test_hugo_pages_carry_the_places_the_site_lists_them_under(
+    made: tuple[Path, England], tmp_path: Path
+) -> None:
+    folder, _ = made
+    assert write_site(folder, tmp_path / "hugo", TODAY.isoformat()) == SIZE
+    raw = yaml.safe_load((folder / "places.yaml").read_text())["places"]
     named = {
-        s
-        for plan in _plans(tmp_path / "plans").values()
-        for o in plan["opportunities"]
-        for s in o["places"]
+        s for plan in _plans(folder).values() for o in plan["opportunities"] for s in o["places"]
     }
     places = own_places(Place.model_validate(p) for p in raw).listing(named)
     pages = sorted((tmp_path / "hugo" / "content" / "opportunities").glob("*.md"))
