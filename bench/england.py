@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import generate_england
-from bench.history import Editor, _commit, _edit_commit, _git
+from bench.history import Editor, _commit, _edit_commit, _git, reused
 from bench.hugo_site import write_site
 from publisher.builder import cache
 
@@ -54,15 +54,10 @@ def repository(work: Path, opportunities: int, commits: int) -> dict[str, Any]:
     """The plans repository: the generated plans a year ago, then `commits` commits of
     commissioners' edits over the year; reused when it is already there with the same
     sizes (reset to its last built commit)."""
-    marker = work / MARKER
     wanted = {"version": BENCH_VERSION, "opportunities": opportunities, "commits": commits}
-    if marker.exists():
-        facts: dict[str, Any] = json.loads(marker.read_text())
-        if all(facts.get(k) == v for k, v in wanted.items()):
-            _git(work, "reset", "-q", "--hard", facts["base"])
-            _git(work, "clean", "-q", "-fdx", "plans")
-            print(f"Reusing {work} ({commits} commits, at {facts['base'][:12]})")
-            return facts
+    facts = reused(work, MARKER, wanted)
+    if facts is not None:
+        return facts
     if work.exists():
         shutil.rmtree(work)
     started = time.perf_counter()
@@ -88,7 +83,7 @@ def repository(work: Path, opportunities: int, commits: int) -> dict[str, Any]:
         if number % 50 == 0:
             print(f"  {number} commits", flush=True)
     facts = {**wanted, "base": sha, "added": editor.added, "withdrawn": editor.withdrawn}
-    marker.write_text(json.dumps(facts, indent=1))
+    (work / MARKER).write_text(json.dumps(facts, indent=1))
     print(f"Built {work}: {commits} commits in {time.perf_counter() - started:.0f} s")
     return facts
 

@@ -387,19 +387,29 @@ def _check(plans: Path) -> None:
     print(f"  publisher check {plans}: no errors ({run.stdout.strip().splitlines()[-1]})")
 
 
+def reused(work: Path, marker: str, wanted: dict[str, Any]) -> dict[str, Any] | None:
+    """The facts of a benchmark repository already built at `work` with the same recipe
+    and sizes (`wanted`, kept in its `marker` file), put back to its built state (the last
+    run added its measured commits); None when it must be built again."""
+    kept = work / marker
+    if not kept.exists():
+        return None
+    facts: dict[str, Any] = json.loads(kept.read_text())
+    if not all(facts.get(k) == v for k, v in wanted.items()):
+        return None
+    _git(work, "reset", "-q", "--hard", facts["base"])
+    _git(work, "clean", "-q", "-fdx", "plans")
+    print(f"Reusing {work} ({wanted['commits']} commits, at {facts['base'][:12]})")
+    return facts
+
+
 def build(work: Path, opportunities: int, commits: int) -> dict[str, Any]:
     """The repository of `commits` commits over `opportunities` opportunities, and what its
     history should hold; reused when it is already there with the same sizes."""
-    marker = work / MARKER
     wanted = {"version": BENCH_VERSION, "opportunities": opportunities, "commits": commits}
-    if marker.exists():
-        facts: dict[str, Any] = json.loads(marker.read_text())
-        if all(facts.get(k) == v for k, v in wanted.items()):
-            # Back to the built state: the last run added its measured commits.
-            _git(work, "reset", "-q", "--hard", facts["base"])
-            _git(work, "clean", "-q", "-fdx", "plans")
-            print(f"Reusing {work} ({commits} commits, at {facts['base'][:12]})")
-            return facts
+    facts = reused(work, MARKER, wanted)
+    if facts is not None:
+        return facts
     if work.exists():
         shutil.rmtree(work)
     started = time.perf_counter()
@@ -447,7 +457,7 @@ def build(work: Path, opportunities: int, commits: int) -> dict[str, Any]:
         "withdrawn": editor.withdrawn,
         "seconds": time.perf_counter() - started,
     }
-    marker.write_text(json.dumps(facts, indent=1))
+    (work / MARKER).write_text(json.dumps(facts, indent=1))
     print(f"Built {work}: {commits} commits in {facts['seconds']:.0f} s")
     return facts
 
