@@ -183,6 +183,13 @@ def build(plans: Path, today: dt.date) -> Run:
     return measure([*command, "--out", str(SITE), "--today", today.isoformat()])
 
 
+def _use(out: Path) -> None:
+    """Keep the repository, the site and Hugo's site under `out` (runs side by side each
+    use their own)."""
+    global WORK, SITE, HUGO
+    WORK, SITE, HUGO = out / "england", out / "england-feeds", out / "england-hugo"
+
+
 def files(site: Path) -> dict[str, int]:
     """How many files of each kind a built site holds."""
     counts: dict[str, int] = {}
@@ -205,7 +212,11 @@ def main() -> None:
     parser.add_argument("--opportunities", type=int, default=20_000)
     parser.add_argument("--commits", type=int, default=250)
     parser.add_argument("--no-hugo", action="store_true", help="time the publisher alone")
+    parser.add_argument(
+        "--out", type=Path, default=WORK.parent, help="folder for the plans and sites"
+    )
     args = parser.parse_args()
+    _use(args.out)
     hugo = shutil.which("hugo")
     if hugo is None and not args.no_hugo:
         sys.exit(HUGO_MISSING)
