@@ -2,12 +2,27 @@
 
 A working day is any day but a Saturday, a Sunday or a bank holiday in England (Christmas
 Day and Good Friday are in the list). The bank holidays are a small table kept here, not a
-dependency: the source is GOV.UK's https://www.gov.uk/bank-holidays.json, division
-"england-and-wales". The 2028 days follow the usual rules (the first and last Mondays of
-May, the last Monday of August, a weekday in lieu of a holiday on a weekend); check them
-against that file when GOV.UK publishes 2028, and add each new year the same way.
-Past the table's last year no day is worked out: `add_working_days` gives None, and the
-notice says "8 working days after" without a date, rather than a wrong date.
+run-time dependency.
+
+Where the table came from: GOV.UK's https://www.gov.uk/bank-holidays.json, division
+"england-and-wales", which lists each holiday on the weekday it is taken (a holiday that
+falls on a weekend is listed on the Monday or Tuesday in lieu). 2028 was written from the
+usual rules (the first and last Mondays of May, the last Monday of August, Easter from
+the calendar) before GOV.UK published it.
+
+How it was checked: tests/plans/test_working_days.py compares every year of the table with
+England's bank holidays in the `holidays` package (a dev dependency, in the lock:
+`holidays.country_holidays("GB", subdiv="ENG")`). That package lists a holiday on its own
+day as well as on the day in lieu, so the test compares the weekdays only: weekend days are
+never working days either way. On 2026-12-07, with holidays 0.109, every year 2024 to 2028
+agreed, day for day. To add a year: add its days here from GOV.UK's file, and the test
+checks them against the package.
+
+Past the table (before 2024, or after its last year) no day is worked out:
+`add_working_days` gives None, and the notice says it cannot work out the day yet because
+the list of bank holidays does not reach that far (templates/_award.html), rather than give
+a date that may be wrong. `covers(year)` says whether a year
+is in the table.
 """
 
 from __future__ import annotations
@@ -38,6 +53,11 @@ FIRST_YEAR = min(day.year for day in BANK_HOLIDAYS)
 LAST_YEAR = max(day.year for day in BANK_HOLIDAYS)
 
 
+def covers(year: int) -> bool:
+    """Whether the table holds `year`'s bank holidays, so its working days can be counted."""
+    return FIRST_YEAR <= year <= LAST_YEAR
+
+
 def is_working_day(day: dt.date) -> bool:
     return day.weekday() < 5 and day not in BANK_HOLIDAYS
 
@@ -45,13 +65,13 @@ def is_working_day(day: dt.date) -> bool:
 def add_working_days(start: dt.date, count: int) -> dt.date | None:
     """The `count`th working day after `start` (not counting `start` itself), or None when
     the days run outside the years the bank holiday table covers."""
-    if start.year < FIRST_YEAR:
+    if not covers(start.year):
         return None
     day = start
     left = count
     while left > 0:
         day += dt.timedelta(days=1)
-        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        if not covers(day.year):
             return None
         if is_working_day(day):
             left -= 1

@@ -198,6 +198,17 @@ def test_past_the_table_no_day_is_made_up() -> None:
     assert {day.year for day in BANK_HOLIDAYS} == set(range(2024, LAST_YEAR + 1))
 
 
+def test_past_the_table_the_notice_says_it_cannot_give_the_day(site: SiteData) -> None:
+    view = _view(site, DIRECT)
+    later = PlanDate.parse(f"{LAST_YEAR + 1}-06-01")
+    again = _again(
+        site, view, dates=view.item.dates.model_copy(update={"intention_to_award": later})
+    )
+    assert again.standstill_ends is None
+    text = _text(pages.notice(site, again))
+    assert "our list of England's bank holidays does not reach that far" in text
+
+
 # --- the PSR summary on the transparency page -------------------------------------------------
 
 
