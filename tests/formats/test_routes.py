@@ -228,12 +228,17 @@ def test_the_psr_summary_counts_routes_new_providers_and_providers_that_lost_all
     record = transparency.record(site, view.commissioner, [won, kept])
     psr = record.psr
     assert psr is not None
-    assert [(row.slug, row.planned, row.awarded) for row in psr.routes] == [
-        ("direct-award-c", 0, 2)
-    ]
-    assert psr.awarded == 2 and psr.kept == 1 and psr.unnamed == 0
-    assert psr.new_providers == ["Calder Listening Ear"]
-    assert psr.lost_all == ["Roseheath Bereavement Trust"]
+    # decided in April 2027 and January 2027: two financial years, the newest first
+    later, earlier = psr.years
+    assert (later.year.short, earlier.year.short) == ("2027/28", "2026/27")
+    for year in (later, earlier):
+        assert [(row.slug, row.planned, row.awarded) for row in year.routes] == [
+            ("direct-award-c", 0, 1)
+        ]
+        assert year.awarded == 1 and year.unnamed == 0
+    assert later.kept == 0 and later.new_providers == ["Calder Listening Ear"]
+    assert later.lost_all == ["Roseheath Bereavement Trust"]
+    assert earlier.kept == 1 and earlier.new_providers == [] and earlier.lost_all == []
     text = _text(pages.transparency(site, view.commissioner))
     assert "NHS Provider Selection Regime: the yearly summary" in text
     assert "What this cannot tell" in text
