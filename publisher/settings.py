@@ -287,6 +287,15 @@ class Settings(BaseSettings):
         description="How many sign-up forms one client (one IP address) may send an hour; "
         "more are refused with a page saying when to try again.",
     )
+    bounce_mailbox: str | None = Field(
+        None,
+        validation_alias="PUBLISHER_BOUNCE_MAILBOX",
+        description="A Maildir folder your mail server delivers bounces into (the folder "
+        "with cur/, new/ and tmp/, as Postfix, Exim and Dovecot make). Each notify pass reads "
+        "the new bounces once (marking them seen, deleting nothing) and suspends email "
+        "sign-ups whose address failed for good. Unset, only a mail server's 5xx refusal "
+        "suspends an address.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -377,6 +386,17 @@ class Settings(BaseSettings):
             return value
         raise ValueError(
             f"{value!r} is not a web address; write it like https://example.org/privacy"
+        )
+
+    @field_validator("bounce_mailbox")
+    @classmethod
+    def _bounce_mailbox(cls, value: str | None) -> str | None:
+        if value is None or "://" not in value:
+            return value
+        raise ValueError(
+            f"{mask_password(value)!r} is not a folder; the bounce mailbox must be a Maildir "
+            "folder on this machine, like /var/mail/bounces (fetching bounces over IMAP is "
+            "not supported: have your mail server or fetchmail deliver them into a Maildir)"
         )
 
     @field_validator("contact")

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, and_, select, update
 from publisher.changes.diff import Kind, canonical, compare, version
 from publisher.changes.wording import sentence
 from publisher.delivery import (
+    bounces,
     channels,
     messages,
     outbox,
@@ -76,6 +77,7 @@ class NotifyReport:
     # The plans are not (yet) the ones the served site was built from: nothing new was
     # announced or recorded this pass, only what was already queued was sent.
     unpublished: bool = False
+    bounces: bounces.BounceReport | None = None  # the bounce mailbox read, when one is set
 
 
 def _announcements(
@@ -285,17 +287,20 @@ def run_pass(
     now = clock()
     engine = engine or connect(settings.database_url)
     create_or_upgrade(engine)
+    # Bounces first: an address that failed for good is sent nothing more this pass.
+    bounced = None if dry_run else bounces.read(engine, settings.bounce_mailbox, now)
     if published is not None and not published():
-        return _dispatch_only(engine, settings, clock, send, stop)
+        return _dispatch_only(engine, settings, clock, send, stop, bounced)
     # Places, themes and channel files are read once, for the site and the channels alike.
     files = read_reference_files(plans)
     today = now.astimezone(LONDON).date()  # each plan file read again only when it changed
     site, problems = load_site(plans, today, settings.base_url, files=files, reuse=True)
     if published is not None and not published():  # changed while they were read
-        return _dispatch_only(engine, settings, clock, send, stop)
+        return _dispatch_only(engine, settings, clock, send, stop, bounced)
     subscribers, channel_problems = channels.load_channels(plans, files)
     links = signup_mail.Links(settings.base_url, signup_mail.signer(engine, settings, now), now)
     report = NotifyReport(problems=problems + channel_problems, held=[*site.skipped, *site.held])
+    report.bounces = bounced
     report.mail = email_sender(settings.smtp_url, settings.maildir, settings.mail_from).describe()
     current = {v.uid: v for v in site.opportunities if v.withdrawn is None}
     with engine.connect() as conn:
@@ -378,9 +383,10 @@ def _dispatch_only(
     clock: Clock,
     send: dict[str, Callable[[], Sender]] | None,
     stop: threading.Event | None,
+    bounced: bounces.BounceReport | None = None,
 ) -> NotifyReport:
     """A pass that announces nothing new: the plans are not yet published as they are."""
-    report = NotifyReport(unpublished=True)
+    report = NotifyReport(unpublished=True, bounces=bounced)
     report.dispatch = outbox.dispatch(
         engine, signup_mail.guarded(send or senders(settings), engine, clock), clock,
         max_attempts=settings.max_attempts, stop=stop,

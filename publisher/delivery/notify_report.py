@@ -70,6 +70,8 @@ def text(report: NotifyReport, dry_run: bool = False) -> str:
         )
     if report.waiting:
         lines.append(f"{count(report.waiting, 'update')} put aside for daily or weekly digests.")
+    if report.bounces is not None:
+        lines.append(report.bounces.words())
     if dry_run:
         lines.append("Dry run: nothing was recorded or sent.")
     elif report.dispatch is not None:

@@ -91,6 +91,7 @@ class Service:
         self._role_guard = threading.Lock()
         self._halts: set[threading.Event] = set()  # one per pass in progress
         self._published: str | None = None  # the plans' fingerprint in the served site
+        self.bounces: dict[str, int] | None = None  # the last read of the bounce mailbox
         self._failed: str | None = None  # the fingerprint whose build failed
         self._retry_now = False  # a push hook: try a failed build again without waiting
         self._caught_up = False
@@ -367,6 +368,9 @@ class Service:
             + f"{len(report.announcements)} changes, {len(report.queued)} queued"
             + (f", {done.sent} sent, {done.retried} to retry, {done.failed} failed" if done else "")
         )
+        if report.bounces is not None:
+            self.bounces = report.bounces.counts()
+            log.info("%s", report.bounces.words())
         log.info("Notify pass: %s.", self.state.last_pass_result)
 
     def _error(self, message: str) -> None:
@@ -384,8 +388,11 @@ class Service:
             backlog: dict[str, int] = outbox.backlog(conn)
             stuck = outbox.stuck(conn, now)
             refused = outbox.refused_formats(conn)
-        return health_report(
+        found = health_report(
             self.state, now, lock=self.lock.describe(), every=self.every,
             sync_every=self.sync_every, pass_since=self.notifier.running_since,
             backlog=backlog, stuck=stuck, refused=refused,
         )  # fmt: skip
+        if self.bounces is not None:  # counts only, never an address
+            found["bounces"] = {"last_read": self.bounces}
+        return found

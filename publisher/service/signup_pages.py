@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from publisher.delivery import messages, outbox, signup_mail, signup_tokens, signups
+from publisher.delivery import bounces, messages, outbox, signup_mail, signup_tokens, signups
 from publisher.delivery.email_message import UnsafeMessageError, checked_address
 from publisher.delivery.signup_tokens import BadTokenError, Signer
 from publisher.model.views import FUNDING_WORDS, SiteData
@@ -53,6 +53,8 @@ class Signups:
             found = dict(inner()) if inner is not None else {}
             with self.engine.connect() as conn:
                 found["subscribers"] = signups.counts(conn)
+                after = bounces.suspended_after_bounces(conn)
+            found["bounces"] = {**found.get("bounces", {}), "suspended_after_a_bounce": after}
             return found
 
         return combined
