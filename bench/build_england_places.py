@@ -27,6 +27,18 @@ What it makes, and how it nests (each place has one `within`):
   top otherwise (Essex, Hampshire, Surrey, Suffolk, North Yorkshire, Westmorland and
   Furness are split between ICBs);
 - each district of a county within its county.
+
+One `within` cannot say all of it where a county is split between ICBs: Epping Forest is
+in Essex, and in Hertfordshire and West Essex ICB, while the rest of Essex is in two other
+ICBs. So each council area with no council areas inside it (a district, a unitary
+authority, a metropolitan district or a London borough) is also part of (`also_within`,
+slugs separated by spaces) each sub-ICB location that holds at least SOME of its LSOAs,
+where its `within` places do not already reach that sub-ICB location's ICB: Epping
+Forest is also within hertfordshire-and-west-essex-07h, and so reaches its ICB; Hart,
+split itself, is also within a Frimley and a Hampshire and Isle of Wight location. A
+county is never `also_within`: being partly in an ICB does not pass to its districts.
+LSOAs hold about the same number of people each (1,000 to 3,000), so a share of LSOAs is
+near enough a share of people.
 """
 
 from __future__ import annotations
@@ -40,6 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 NEARLY_ALL = 0.95
+SOME = 0.05
 OUT = Path(__file__).resolve().parents[1] / "publisher" / "plans" / "england-places.csv"
 
 
@@ -79,6 +92,7 @@ class Entry:
     kind: str
     code: str
     within: str | None = None
+    also_within: tuple[str, ...] = ()
 
 
 def build(sicbl_csv: Path, lad_csv: Path, utla_csv: Path) -> list[Entry]:
@@ -107,6 +121,8 @@ def build(sicbl_csv: Path, lad_csv: Path, utla_csv: Path) -> list[Entry]:
     lsoas_of_upper: Counter[str] = Counter()
     icbs_of_upper: dict[str, Counter[str]] = defaultdict(Counter)
     uppers_of_sicbl: dict[str, Counter[str]] = defaultdict(Counter)
+    lsoas_of_lower: Counter[str] = Counter()
+    sicbls_of_lower: dict[str, Counter[str]] = defaultdict(Counter)
     for row in sicbl_rows:
         icbs[row[i_cd]] = icb_area(row[i_nm])
         sicbls[row[s_cd]] = (row[s_nm], row[s_cdh], row[i_cd])
@@ -117,6 +133,8 @@ def build(sicbl_csv: Path, lad_csv: Path, utla_csv: Path) -> list[Entry]:
         lsoas_of_upper[upper] += 1
         icbs_of_upper[upper][row[i_cd]] += 1
         uppers_of_sicbl[row[s_cd]][upper] += 1
+        lsoas_of_lower[lad] += 1
+        sicbls_of_lower[lad][row[s_cd]] += 1
 
     council_slugs = {slugify(n) for n in upper_name.values()} | {
         slugify(n) for n in lower_name.values()
@@ -146,11 +164,46 @@ def build(sicbl_csv: Path, lad_csv: Path, utla_csv: Path) -> list[Entry]:
     for code, name in sorted(lower_name.items(), key=lambda item: item[1]):
         if upper_of[code] != code:
             out.append(Entry(slugify(name), name, "place", code, upper_slug[upper_of[code]]))
+    _also_within(out, code_slug={e.code: e.slug for e in out}, sicbls=sicbls,
+                 lsoas=lsoas_of_lower, sicbls_of=sicbls_of_lower, icb_slug=icb_slug)  # fmt: skip
     slugs = Counter(entry.slug for entry in out)
     clashes = [slug for slug, n in slugs.items() if n > 1]
     if clashes:
         raise SystemExit(f"two places would have the same slug: {clashes}")
     return out
+
+
+def _also_within(
+    out: list[Entry],
+    code_slug: dict[str, str],
+    sicbls: dict[str, tuple[str, str, str]],
+    lsoas: Counter[str],
+    sicbls_of: dict[str, Counter[str]],
+    icb_slug: dict[str, str],
+) -> None:
+    """Set `also_within` on each council area with none inside it: the sub-ICB locations
+    holding at least SOME of it whose ICB its `within` places do not reach."""
+    by_slug = {e.slug: e for e in out}
+
+    def reached(entry: Entry) -> set[str]:
+        seen: set[str] = set()
+        slug = entry.within
+        while slug is not None and slug not in seen:
+            seen.add(slug)
+            slug = by_slug[slug].within
+        return seen
+
+    for entry in out:
+        if entry.code not in lsoas:  # an ICB, a sub-ICB location or a county
+            continue
+        up = reached(entry)
+        entry.also_within = tuple(
+            sorted(
+                code_slug[sicbl]
+                for sicbl, n in sicbls_of[entry.code].items()
+                if n >= SOME * lsoas[entry.code] and icb_slug[sicbls[sicbl][2]] not in up
+            )
+        )
 
 
 def write(entries: list[Entry], source: str, out: Path) -> None:
@@ -160,6 +213,8 @@ def write(entries: list[Entry], source: str, out: Path) -> None:
         f"{icbs} integrated care boards (ICBs, kind system), their sub-ICB locations, and the",
         "upper- and lower-tier council areas, each with its ONS code. A plan names one by its",
         "slug or its code. Made by bench/build_england_places.py; do not edit by hand.",
+        "also_within: the sub-ICB locations a council area is also part of, where its own",
+        "nesting does not reach their ICB (a district of a county split between ICBs).",
         "",
         *source.splitlines(),
         "",
@@ -169,9 +224,11 @@ def write(entries: list[Entry], source: str, out: Path) -> None:
     with out.open("w", newline="", encoding="utf-8") as handle:
         handle.writelines(f"# {line}".rstrip() + "\n" for line in header)
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["slug", "name", "kind", "within", "code"])
+        writer.writerow(["slug", "name", "kind", "within", "code", "also_within"])
         for e in entries:
-            writer.writerow([e.slug, e.name, e.kind, e.within or "", e.code])
+            writer.writerow(
+                [e.slug, e.name, e.kind, e.within or "", e.code, " ".join(e.also_within)]
+            )
 
 
 def from_geographr(folder: Path, out: Path) -> None:

@@ -35,6 +35,21 @@ def england_places() -> dict[str, Place]:
 
 
 @cache
+def england_also_within() -> dict[str, tuple[str, ...]]:
+    """The places of England's that a place is also part of, beyond its one `within`: the
+    sub-ICB locations of a district whose county is split between ICBs (Epping Forest, in
+    Essex, is also within hertfordshire-and-west-essex-07h), by slug. Only places that
+    have any are keys. bench/build_england_places.py says how they are worked out."""
+    with ENGLAND_FILE.open(newline="", encoding="utf-8") as handle:
+        lines = (line for line in handle if not line.startswith("#"))
+        return {
+            row["slug"]: tuple(row["also_within"].split())
+            for row in csv.DictReader(lines)
+            if row["also_within"]
+        }
+
+
+@cache
 def _codes() -> dict[str, str]:
     return {p.code: slug for slug, p in england_places().items() if p.code is not None}
 

@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 
 from publisher.plans import model
-from publisher.plans.england import england_places
+from publisher.plans.england import england_also_within, england_places
 from publisher.plans.load import Document, load
 from publisher.plans.model import Funding, Opportunity, Place, Route, Slug, Strict, Theme
 
@@ -85,13 +85,24 @@ class Places:
         return self.by_code.get(value)
 
     def chain(self, slug: str) -> list[str]:
-        """The place and every place it is part of, innermost first."""
+        """The place and every place it is part of, innermost first: its `within` places
+        up to the system, then any place of England's one of them is also part of (a
+        district of a county split between ICBs, england_also_within) and the places that
+        one is in."""
         out: list[str] = []
-        slug = self.resolve(slug) or slug
+        self._up(self.resolve(slug) or slug, out)
+        also = england_also_within()
+        for one in out:  # grows as it goes: the places each further one is in
+            if one in self.more:
+                for other in also.get(one, ()):
+                    self._up(other, out)
+        return out
+
+    def _up(self, slug: str, out: list[str]) -> None:
+        """Add `slug` and the places it is `within`, up to the top, to `out`."""
         while (place := self.find(slug)) is not None and slug not in out:
             out.append(slug)
             slug = self.resolve(place.within or "") or ""
-        return out
 
     def name(self, slug: str) -> str:
         place = self.find(self.resolve(slug) or slug)
