@@ -19,6 +19,7 @@ from publisher.plans.folder import no_plans_folder
 
 if TYPE_CHECKING:
     from publisher.cli.options import Commands
+    from publisher.service.signup_pages import Signups
     from publisher.settings import Settings
 
 
@@ -65,6 +66,8 @@ def add_serve(commands: Commands) -> None:
         "CORS for feeds; feeds for any mix of places, themes and funding (/feeds?place=leeds"
         "&theme=mental-health&format=ics), the subscribe page (/subscribe), an embeddable "
         "list (/embed) and /healthz. Web only: 'publisher run' also keeps the site current. "
+        "With DATABASE_URL set to the database of 'publisher run', it takes email sign-ups "
+        "too; their emails wait in the outbox for that scheduler to send. "
         "SIGTERM or Ctrl+C stop it gracefully.",
         # Without a plans folder it still serves the built site; it loads its settings
         # itself, after seeing there is a site to serve.
@@ -161,6 +164,26 @@ def run_service(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _signups(settings: Settings, origins: dict[str, str]) -> Signups | None:
+    """Email sign-ups for `publisher serve`: on when DATABASE_URL is set (the database the
+    scheduler of `publisher run` uses, which sends what they queue), else off, said so.
+    Raises DatabaseError when the database cannot be opened."""
+    if origins.get("database_url", "default") == "default":
+        print(
+            "publisher serve: DATABASE_URL is not set, so email sign-ups are not taken here "
+            "(their pages say so and point to the feeds). Set it to the database of "
+            "'publisher run' to take them.",
+            file=sys.stderr,
+        )
+        return None
+    from publisher.delivery.database import connect, create_or_upgrade  # noqa: PLC0415
+    from publisher.service.signup_pages import Signups  # noqa: PLC0415
+
+    engine = connect(settings.database_url)
+    create_or_upgrade(engine)
+    return Signups(engine, settings)
+
+
 def run_serve(args: argparse.Namespace) -> int:
     if not (args.site / "index.html").is_file():
         print(
@@ -181,12 +204,21 @@ def run_serve(args: argparse.Namespace) -> int:
             "feeds, subscribe page or embed.",
             file=sys.stderr,
         )
+    from publisher.delivery.database import DatabaseError  # noqa: PLC0415
     from publisher.service import web  # noqa: PLC0415
     from publisher.service.limits import Limits  # noqa: PLC0415
 
+    try:
+        alerts = _signups(settings, origins)
+    except DatabaseError as err:
+        print(f"publisher serve: {err}", file=sys.stderr)
+        return EXIT_PROBLEMS
     plans = None if missing else args.plans
     try:
-        web.serve(args.site, plans, args.host, args.port, Limits.of(settings), base_url)
+        web.serve(
+            args.site, plans, args.host, args.port, Limits.of(settings), base_url,
+            signups=alerts,
+        )  # fmt: skip
     except OSError as err:
         print(
             f"publisher serve: cannot listen on {args.host}:{args.port}: {err.strerror or err}",

@@ -6,6 +6,7 @@ sign-ups are limited per address (signups.ask) and per client (ClientLimit)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -440,6 +441,43 @@ class SignupPages:
         if self.settings.privacy_url:
             return RedirectResponse(self.settings.privacy_url, status_code=302)
         return await self.page(request, "privacy.html", hours=self.settings.unconfirmed_hours)
+
+
+class NoSignups:
+    """The email alerts' addresses on a web server without the state database
+    (`publisher serve` without DATABASE_URL): each says plainly that sign-ups are not
+    taken here, and links the feeds and calendars, which are."""
+
+    PATHS = ("/subscribe/email", "/subscribe/confirm", "/subscribe/manage", "/subscribe/stop",
+             "/subscribe/unsubscribe")  # fmt: skip
+
+    def __init__(self, live: Live | None, base_url: str, clock: Callable[[], dt.datetime]) -> None:
+        self.live = live
+        self.base_url = base_url
+        self.clock = clock
+
+    def routes(self) -> list[Route]:
+        return [Route(path, self.page, methods=["GET", "HEAD", "POST"]) for path in self.PATHS]
+
+    async def page(self, request: Request) -> Response:
+        site: SiteData | service_pages.Address = service_pages.Address(self.base_url)
+        if self.live is not None:
+            with contextlib.suppress(PlansError):  # the plain page still says it
+                site = (await self.live.site()).site
+        body = service_pages.render(
+            "signup_message.html", site, "subscribe", self.clock().date(),
+            heading="Email alerts are not available here",
+            lines=["This server does not take sign-ups for email alerts, and cannot change or "
+                   "stop them. You can still follow new opportunities with a feed or a "
+                   "calendar for the places and subjects you choose."],
+            button=None, manage=None, privacy=None, more=[("Get a feed or calendar", "subscribe")],
+        )  # fmt: skip
+        return Response(
+            b"" if request.method == "HEAD" else body,
+            status_code=404,
+            headers={"cache-control": "no-store", "content-type": "text/html; charset=utf-8",
+                     "referrer-policy": "no-referrer"},
+        )  # fmt: skip
 
 
 def choice_words(site: SiteData, choice: dict[str, list[str]]) -> str:

@@ -44,7 +44,7 @@ from publisher.service.filtered import Choice, Unknown
 from publisher.service.limits import BodyLimits, Limits, server_config
 from publisher.service.live import Clock, Live, PlansError, last_build
 from publisher.service.quick import QuickFiles
-from publisher.service.signup_pages import SignupPages, Signups
+from publisher.service.signup_pages import NoSignups, SignupPages, Signups
 
 Health = Callable[[], dict[str, Any]]
 
@@ -296,11 +296,16 @@ def create_app(
     bound request bodies (the defaults of the settings when None); the server they run in
     is made by `limits.server_config` for the rest. /healthz shows its details to local
     callers and to those sending `health_token` as a bearer token (service/health.py).
-    `signups` (the state database and settings) turns on email alerts (signup_pages.py)."""
+    `signups` (the state database and settings) turns on email alerts (signup_pages.py);
+    without it, their pages say plainly that sign-ups are not taken here."""
     web = Web(site_dir, plans, base_url, clock, health, health_token)
+    alert_routes: list[BaseRoute]
     if signups is not None:
         web.alerts = SignupPages(signups.engine, signups.settings, web.live, web.base_url, clock)
         web.health = signups.health(health)
+        alert_routes = list(web.alerts.routes())
+    else:
+        alert_routes = list(NoSignups(web.live, web.base_url, clock).routes())
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -315,7 +320,7 @@ def create_app(
         lifespan=lifespan,
         routes=[
             *routes,
-            *(web.alerts.routes() if web.alerts is not None else ()),
+            *alert_routes,
             Route("/healthz", web.healthz, methods=methods),
             Route("/feeds", web.feeds, methods=[*methods, "OPTIONS"]),
             Route("/subscribe", web.subscribe, methods=methods),
@@ -354,11 +359,14 @@ def serve(
     limits: Limits,
     base_url: str | None = None,
     announce: Callable[[str], None] | None = None,
+    signups: Signups | None = None,
 ) -> None:
     """Serve the site until stopped (SIGTERM or Ctrl+C end it gracefully), under `limits`
-    (the caller's settings). Raises OSError when the address cannot be used."""
+    (the caller's settings), with email sign-ups when given `signups` (the shared state
+    database: sign-ups' emails wait in its outbox for the scheduler of `publisher run` to
+    send). Raises OSError when the address cannot be used."""
     sock, address = listen(host, port)
-    app = create_app(site_dir, plans, base_url or address, limits=limits)
+    app = create_app(site_dir, plans, base_url or address, limits=limits, signups=signups)
     message = f"Serving the site in {site_dir}/ at {address} (Ctrl+C to stop)"
     if announce is None:
         print(message, flush=True)
