@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import shutil
 import socket
@@ -71,6 +72,25 @@ APP = (
 class Result:
     rps: float
     statuses: str  # what the load generator says about the replies
+    requests: int = 0  # replies in the run (wrk only)
+    cpu: float = 0.0  # the server's own CPU seconds in the run, user + system
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its worker processes (nginx's
+    workers are children of its master), from /proc: steadier than requests per second
+    on a shared machine."""
+    total = 0.0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(child) for child in children]
+        for each in pids:
+            fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    except (OSError, ValueError):
+        return float("nan")
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -96,11 +116,13 @@ def wait_until_up(
 
 
 @contextmanager
-def running(command: list[str], url: str, seconds: float = STARTUP_SECONDS) -> Iterator[None]:
+def running(
+    command: list[str], url: str, seconds: float = STARTUP_SECONDS
+) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_until_up(url, process, seconds)
-        yield
+        yield process
     finally:
         process.terminate()
         try:
@@ -110,18 +132,27 @@ def running(command: list[str], url: str, seconds: float = STARTUP_SECONDS) -> I
             process.wait()
 
 
-def load(url: str, etag: str | None, seconds: int, connections: int) -> Result:
-    """Requests per second from wrk (or ab), keep-alive, for a fixed time (or count)."""
+def load(
+    url: str, etag: str | None, seconds: int, connections: int, pid: int | None = None
+) -> Result:
+    """Requests per second from wrk (or ab), keep-alive, for a fixed time (or count); with
+    `pid`, the server's CPU time in the run too."""
     header = ["-H", f"If-None-Match: {etag}"] if etag else []
     if shutil.which("wrk"):
+        before = cpu_seconds(pid) if pid else float("nan")
         run = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", *header, url],
             capture_output=True, text=True, check=True, timeout=seconds + 60,
         )  # fmt: skip
+        cpu = cpu_seconds(pid) - before if pid else float("nan")
         rps = re.search(r"Requests/sec:\s+([\d.]+)", run.stdout)
         errors = re.search(r"Non-2xx or 3xx responses: (\d+)", run.stdout)
+        count = re.search(r"(\d+) requests in", run.stdout)
         return Result(
-            float(rps.group(1)) if rps else 0.0, f"non-2xx/3xx: {errors.group(1) if errors else 0}"
+            float(rps.group(1)) if rps else 0.0,
+            f"non-2xx/3xx: {errors.group(1) if errors else 0}",
+            int(count.group(1)) if count else 0,
+            cpu,
         )
     requests = connections * 200
     run = subprocess.run(
@@ -166,6 +197,7 @@ def main() -> None:
     parser.add_argument("--path", default="all.rss")
     parser.add_argument("--seconds", type=int, default=10, help="per run (wrk)")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--only", choices=("200", "304"), help="one kind of reply only")
     args = parser.parse_args()
     missing = [name for name in ("nginx",) if shutil.which(name) is None]
     if shutil.which("wrk") is None and shutil.which("ab") is None:
@@ -196,22 +228,41 @@ def main() -> None:
         tool = "wrk" if shutil.which("wrk") else "ab"
         print(f"App: uvicorn, one worker process, {http_stack()}")
         print(f"Load: {tool}, {args.connections} keep-alive connections, one thread, loopback")
+        print(f"Load average before: {os.getloadavg()[0]:.1f}")
         results: dict[tuple[str, str], Result] = {}
         for name, (command, port) in servers.items():
             url = f"http://127.0.0.1:{port}/{args.path}"
-            with running(command, url):
+            with running(command, url) as process:
                 etag, size = check(url)
                 print(f"{name}: {url} ({size / 1e6:.1f} MB)")
                 load(url, etag, 2, args.connections)  # warm up: caches, page cache
-                results[name, "200"] = load(url, None, args.seconds, args.connections)
-                results[name, "304"] = load(url, etag, args.seconds, args.connections)
+                for kind, sent in (("200", None), ("304", etag)):
+                    if args.only in (None, kind):
+                        results[name, kind] = load(
+                            url, sent, args.seconds, args.connections, process.pid
+                        )
+    print(f"Load average after: {os.getloadavg()[0]:.1f}")
     print()
-    print(f"{'reply':<8}{'app req/s':>12}{'nginx req/s':>14}{'app/nginx':>12}")
+    print(
+        f"{'reply':<8}{'app req/s':>12}{'nginx req/s':>14}{'app/nginx':>12}"
+        f"{'app CPU/reply':>16}{'nginx CPU/reply':>17}"
+    )
     for kind in ("200", "304"):
+        if ("app", kind) not in results:
+            continue
         app, nginx = results["app", kind], results["nginx", kind]
         ratio = app.rps / nginx.rps if nginx.rps else float("nan")
-        print(f"{kind:<8}{app.rps:>12.1f}{nginx.rps:>14.1f}{ratio:>12.2f}")
+        per = [
+            f"{r.cpu / r.requests * 1e6:.0f} µs" if r.requests else "?" for r in (app, nginx)
+        ]
+        print(
+            f"{kind:<8}{app.rps:>12.1f}{nginx.rps:>14.1f}{ratio:>12.2f}{per[0]:>16}{per[1]:>17}"
+        )
         print(f"        app {app.statuses}; nginx {nginx.statuses}")
+    print(
+        "CPU/reply: the server process's own user + system time over the replies it sent "
+        "(/proc/PID/stat); the ratio of these is steadier than of requests per second."
+    )
     print("Target: app/nginx at least 0.20 for both (issue 6); 304s at least 0.25 (issue 21).")
 
 

@@ -116,7 +116,13 @@ class LimitedHttpTools(HttpToolsProtocol):
     At the cap, a new connection takes the place of the one that has waited longest without
     a request being handled (idle, or still sending its headers), so that half-sent
     requests cannot crowd out real ones; only when every connection is busy with a request
-    is the new one answered 503."""
+    is the new one answered 503.
+
+    Each connection has one timer, not two a request as uvicorn has (its keep-alive timer
+    and our header deadline, each armed and cancelled per request): what is due is kept as
+    times (`headers_since`, `idle_since`), and the timer, when it fires, acts on what is
+    past due and is armed again for what is next. A request's scope is made only when it
+    goes to the app, not for one answered at once (quick.py)."""
 
     limits: ClassVar[Limits]
     refusals: ClassVar[Refusals]
@@ -126,7 +132,13 @@ class LimitedHttpTools(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.phase: Phase = "idle"
         self.header_bytes = 0  # of the request being read, counted as described in STEP
-        self.header_timer: asyncio.TimerHandle | None = None
+        # loop.time() of the connection's start or of the first byte of the request whose
+        # headers are being read (None: not reading headers); of the last reply sent while
+        # no data has come since (None: not idle)
+        self.headers_since: float | None = None
+        self.idle_since: float | None = None
+        self.timer: asyncio.TimerHandle | None = None  # the one timer, see the class
+        self.timer_at = 0.0  # loop.time() it fires at
         self.refused = False
         self.begun = False  # a request began in the piece of data being parsed
         self.waiting_since = 0.0  # time.monotonic() of connecting or of the last reply sent
@@ -151,15 +163,17 @@ class LimitedHttpTools(HttpToolsProtocol):
                 transport.write(plain_reply(503, "The server is busy. Please try again shortly."))
                 transport.close()
                 return
-        self._arm_header_timer()
+        self.headers_since = self.loop.time()
+        self._due(self.headers_since + self.limits.header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_header_timer()
+        self._stop_timer()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self.refused:
             return  # what a refused client still sends is read and dropped until we close
+        self.idle_since = None
         # While headers are being read, feed the parser a little at a time and count: it
         # keeps a header it has not finished in memory, however long.
         while data and self.phase != "body" and not self.transport.is_closing():
@@ -184,23 +198,32 @@ class LimitedHttpTools(HttpToolsProtocol):
     # --- parser callbacks ---------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        super().on_message_begin()
+        # uvicorn's, but for the scope, made in on_headers_complete if the app answers
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
         self.phase = "headers"
         self.header_bytes = 0
         self.begun = True
-        if self.header_timer is None:
-            self._arm_header_timer()
+        if self.headers_since is None:
+            self.headers_since = self.loop.time()
+            self._due(self.headers_since + self.limits.header_timeout)
 
     def on_headers_complete(self) -> None:
-        self._cancel_header_timer()
+        self.headers_since = None
         # A request has come, so the connection is not idle, even when an earlier one in
-        # the same data was answered at once (which arms the keep-alive timer).
-        self._unset_keepalive_if_required()
+        # the same data was answered at once.
+        self.idle_since = None
         self.phase = "body"
         if self.quick is not None and self.quick.answer_at_once(self):
             self.answered = True
             self.on_response_complete()
         else:
+            # uvicorn's scope for the request, made as its on_message_begin makes it
+            url, headers, expect = self.url, self.headers, self.expect_100_continue
+            super().on_message_begin()
+            self.url, self.headers, self.expect_100_continue = url, headers, expect
+            self.scope["headers"] = headers
             super().on_headers_complete()
 
     def on_message_complete(self) -> None:
@@ -211,8 +234,18 @@ class LimitedHttpTools(HttpToolsProtocol):
         self.phase = "idle"
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        # uvicorn's, but for its keep-alive timer: the connection's own timer closes it
+        self.server_state.total_requests += 1
         self.waiting_since = time.monotonic()  # uvloop's clock moves in whole ms
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self.idle_since = self.loop.time()
+            self._due(self.idle_since + self.timeout_keep_alive)
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -230,28 +263,51 @@ class LimitedHttpTools(HttpToolsProtocol):
         ]
         return min(waiting, key=lambda other: other.waiting_since, default=None)
 
-    def _arm_header_timer(self) -> None:
-        self.header_timer = self.loop.call_later(self.limits.header_timeout, self._headers_late)
+    def _due(self, when: float) -> None:
+        """Have the timer fire by `when` (loop.time()); it fires later, if it is armed for
+        later, only then: a deadline moved on waits for the timer already armed."""
+        if self.timer is not None:
+            if self.timer_at <= when:
+                return
+            self.timer.cancel()
+        self.timer_at = when
+        self.timer = self.loop.call_at(when, self._on_timer)
 
-    def _cancel_header_timer(self) -> None:
-        if self.header_timer is not None:
-            self.header_timer.cancel()
-            self.header_timer = None
+    def _stop_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
-    def _headers_late(self) -> None:
-        self.header_timer = None
+    def _on_timer(self) -> None:
+        """Act on what is past due, and arm the timer again for what is next."""
+        self.timer = None
         if self.transport.is_closing():
             return
-        if self.phase == "headers":
-            self._refuse(408, "The request took too long to arrive.")
-        elif self.cycle is None:
-            self.transport.close()  # connected and sent nothing
+        now = self.loop.time()
+        if self.headers_since is not None:
+            late = self.headers_since + self.limits.header_timeout
+            if late <= now:
+                self.headers_since = None
+                if self.phase == "headers":
+                    self._refuse(408, "The request took too long to arrive.")
+                    return
+                if self.cycle is None:
+                    self.transport.close()  # connected and sent nothing
+                    return
+            else:
+                self._due(late)
+        if self.idle_since is not None:
+            idle = self.idle_since + self.timeout_keep_alive
+            if idle <= now:
+                self.transport.close()  # no request since the last reply
+                return
+            self._due(idle)
 
     def _refuse(self, status: int, message: str) -> None:
         """Answer `status` and close, letting the client read the answer first: closing a
         socket with unread data in it resets the connection, and the answer can be lost."""
         self.refused = True
-        self._cancel_header_timer()
+        self.headers_since = self.idle_since = None
         if self.cycle is not None and not self.cycle.response_complete:
             # A reply is on its way (this is a pipelined request): ours cannot go in its
             # middle, so the connection closes once that reply is sent.

@@ -15,7 +15,8 @@ does; tests/service/test_quick.py fails if an upgrade of uvicorn changes them.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 
 from starlette.types import Scope
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
@@ -25,8 +26,25 @@ from publisher.service.files import Files, Found, Locator, cache_headers
 from publisher.service.live import Live
 
 Reply = tuple[int, Headers, bytes]  # status, headers, body
+# What a reply depends on in a request: HEAD or not, the target as sent, If-None-Match,
+# If-Modified-Since and Accept-Encoding.
+Ask = tuple[bool, bytes, bytes | None, bytes | None, bytes]
 
 MOST_FEEDS = 100_000  # filtered feed addresses remembered; past this, start again
+MOST_READY = 10_000  # replies kept ready to send again; past this, start again
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A reply made once and sent again, as bytes, while what it was made from is current:
+    the same representation of the same file (or filtered feed)."""
+
+    file: str | None  # the URL path of a site file, or None for a filtered feed
+    feed: Hashable  # a filtered feed's key in `live`
+    rep: Representation
+    status: bytes  # the status line
+    head: bytes  # the headers after uvicorn's own (date), and the blank line
+    body: bytes
 
 
 class QuickFiles:
@@ -48,6 +66,12 @@ class QuickFiles:
         self.page_headers = page_headers
         # a filtered feed's address as sent -> its key in `live` and its cache headers
         self.feeds: dict[bytes, tuple[Hashable, Headers]] = {}
+        # Replies as bytes for what requests asked: a reader polling asks the same each time
+        self.ready: dict[Ask, Ready] = {}
+        # uvicorn's own headers (the date, changed once a second) as bytes, and the list
+        # they were made from
+        self._default: object = None
+        self._default_bytes = b""
 
     def answer_at_once(self, protocol: HttpToolsProtocol) -> bool:
         """Send the reply to the request whose headers `protocol` (uvicorn's, as
@@ -58,46 +82,77 @@ class QuickFiles:
             return False  # a reply is on its way: this one waits its turn, in the app
         parser = protocol.parser
         method = parser.get_method()
-        if method not in (b"GET", b"HEAD") or parser.get_http_version() != "1.1":
+        if method not in {b"GET", b"HEAD"}:
+            return False
+        if parser.get_http_version() != "1.1":
             return False
         if not parser.should_keep_alive() or parser.should_upgrade():
             return False
-        reply = self(method == b"HEAD", protocol.url, protocol.headers)
-        if reply is None:
-            return False
-        status, headers, body = reply
-        lines = [STATUS_LINE[status]]
-        for name, value in (*protocol.server_state.default_headers, *headers):
-            lines += [name, b": ", value, b"\r\n"]
-        lines.append(b"\r\n")
-        protocol.transport.write(b"".join(lines))
-        if body:
-            protocol.transport.write(body)
+        match = since = None
+        encodings = b""
+        for name, value in protocol.headers:  # (names in lower case)
+            if name == b"if-none-match":
+                match = value
+            elif name == b"if-modified-since":
+                since = value
+            elif name == b"accept-encoding":
+                encodings = value
+            elif name in {b"content-length", b"transfer-encoding"}:
+                return False  # a body: the app reads (and limits) it
+        ask = (method == b"HEAD", protocol.url, match, since, encodings)
+        ready = self.ready.get(ask)
+        if ready is None or self._current(ready) is not ready.rep:
+            ready = self._make_ready(ask)
+            if ready is None:
+                return False
+        default = protocol.server_state.default_headers
+        if default is not self._default:
+            self._default = default
+            self._default_bytes = b"".join(b"%s: %s\r\n" % (name, value) for name, value in default)
+        protocol.transport.write(ready.status + self._default_bytes + ready.head)
+        if ready.body:
+            protocol.transport.write(ready.body)
         return True
 
-    def remember(self, scope: Scope, key: Hashable, extra: Mapping[str, str]) -> None:
-        """The address of a request the app answered with what `live` made for `key`."""
-        target: bytes = scope["raw_path"]
-        if scope["query_string"]:
-            target += b"?" + scope["query_string"]
-        if target not in self.feeds:
-            if len(self.feeds) >= MOST_FEEDS:
-                self.feeds.clear()
-            raw = [(name.encode(), value.encode()) for name, value in extra.items()]
-            self.feeds[target] = (key, raw)
+    def _current(self, ready: Ready) -> Representation | None:
+        """What the reply would be made from now (None: nothing is kept)."""
+        if ready.file is None:
+            return None if self.live is None else self.live.current(ready.feed)
+        found = self.locator.find(ready.file)
+        return self.files.current(found) if isinstance(found, Found) else None
 
-    def __call__(
-        self, head: bool, target: bytes, headers: Sequence[tuple[bytes, bytes]]
-    ) -> Reply | None:
-        """The reply to a request (`head`: a HEAD; `target` as sent; `headers` with names
-        in lower case), or None when the app must answer."""
+    def _make_ready(self, ask: Ask) -> Ready | None:
+        head, target, match, since, encodings = ask
+        asked = Asked(head, match, since, encodings)
+        found = self._find(target)
+        if found is None:
+            return None
+        file, feed, rep, extra = found
+        if asked.wants_gzip(rep) and rep.gzip_body is None:
+            return None  # the app compresses it, in a worker thread
+        status, headers, body = answer(asked, rep, extra)
+        if status != 304:
+            headers += self.page_headers
+        lines = [b"%s: %s\r\n" % (name, value) for name, value in headers]
+        lines.append(b"\r\n")
+        ready = Ready(file, feed, rep, STATUS_LINE[status], b"".join(lines), body)
+        if len(self.ready) >= MOST_READY:
+            self.ready.clear()
+        self.ready[ask] = ready
+        return ready
+
+    def _find(self, target: bytes) -> tuple[str | None, Hashable, Representation, Headers] | None:
+        """The URL path (or filtered feed's key), representation and cache headers of what
+        `target` asks for, if its representation is kept and current."""
         if not target.startswith(b"/"):
             return None
-        asked = Asked.of_headers(head, headers)
-        if any(name in (b"content-length", b"transfer-encoding") for name, _ in headers):
-            return None  # a body: the app reads (and limits) it
         if b"?" in target:
-            return self._feed(asked, target)
+            known = self.feeds.get(target)
+            if known is None or self.live is None:
+                return None
+            key, extra = known
+            rep = self.live.current(key)
+            return None if rep is None else (None, key, rep, extra)
         if b"%" in target:
             return None  # the app decodes the path its own way
         try:
@@ -110,20 +165,15 @@ class QuickFiles:
         if not isinstance(found, Found):
             return None
         rep = self.files.current(found)
-        return None if rep is None else self._answer(asked, rep, cache_headers(path, found.suffix))
+        return None if rep is None else (path, None, rep, cache_headers(path, found.suffix))
 
-    def _feed(self, asked: Asked, target: bytes) -> Reply | None:
-        known = self.feeds.get(target)
-        if known is None or self.live is None:
-            return None
-        key, extra = known
-        rep = self.live.current(key)
-        return None if rep is None else self._answer(asked, rep, extra)
-
-    def _answer(self, asked: Asked, rep: Representation, extra: Headers) -> Reply | None:
-        if asked.wants_gzip(rep) and rep.gzip_body is None:
-            return None  # the app compresses it, in a worker thread
-        status, headers, body = answer(asked, rep, extra)
-        if status != 304:
-            headers += self.page_headers
-        return status, headers, body
+    def remember(self, scope: Scope, key: Hashable, extra: Mapping[str, str]) -> None:
+        """The address of a request the app answered with what `live` made for `key`."""
+        target: bytes = scope["raw_path"]
+        if scope["query_string"]:
+            target += b"?" + scope["query_string"]
+        if target not in self.feeds:
+            if len(self.feeds) >= MOST_FEEDS:
+                self.feeds.clear()
+            raw = [(name.encode(), value.encode()) for name, value in extra.items()]
+            self.feeds[target] = (key, raw)

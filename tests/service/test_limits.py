@@ -43,9 +43,13 @@ SMALL = {
 
 
 @contextmanager
-def limited_server(folder: Path, tmp: Path, **limits: Any) -> Iterator[int]:
+def limited_server(
+    folder: Path, tmp: Path, keep_alive: float | None = None, **limits: Any
+) -> Iterator[int]:
     """`publisher run`'s app and server settings over the built site, on a free loopback
-    port (its number is yielded); the scheduler is not started."""
+    port (its number is yielded); the scheduler is not started. `keep_alive`: seconds an
+    idle connection is kept, instead of uvicorn's setting (with the replies made before
+    the app, quick.py, as `publisher run` has them)."""
     settings = Settings(
         database_url=f"sqlite:///{tmp / 'publisher.db'}",
         hook_secret=SECRET,
@@ -55,9 +59,12 @@ def limited_server(folder: Path, tmp: Path, **limits: Any) -> Iterator[int]:
     engine = connect(settings.database_url)
     create_or_upgrade(engine)
     app = application(Service(PLANS, folder, settings, engine), PLANS, folder, settings)
+    quick = app.state.web.quick if keep_alive is not None else None
     config = server_config(
-        app, Limits.of(settings), log_level="warning", access_log=False, lifespan="off"
+        app, Limits.of(settings), quick, log_level="warning", access_log=False, lifespan="off"
     )
+    if keep_alive is not None:
+        config.timeout_keep_alive = keep_alive  # type: ignore[assignment]
     server = uvicorn.Server(config)
     sock = free_socket()
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -220,6 +227,28 @@ def test_a_trickle_of_header_bytes_does_not_keep_the_connection(port: int) -> No
 def test_a_connection_that_sends_nothing_is_closed(port: int) -> None:
     with opened(port) as conn:
         assert reply(conn) == b""
+
+
+def head_reply(conn: socket.socket) -> bytes:
+    """One reply's status line and headers (a HEAD's reply is nothing more)."""
+    received = b""
+    while not received.endswith(b"\r\n\r\n"):
+        chunk = conn.recv(1)
+        assert chunk, f"closed mid-reply: {received!r}"
+        received += chunk
+    return received
+
+
+def test_a_connection_in_use_is_kept_and_an_idle_one_closed(site: Site, tmp_path: Path) -> None:
+    """Requests a little apart, answered by the app and before it (quick.py), keep the
+    connection; once none comes for the keep-alive time, the server closes it."""
+    with limited_server(site.folder, tmp_path, keep_alive=0.5) as port, opened(port) as conn:
+        request = b"HEAD /all.rss HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        for _ in range(5):  # 1 s in all, twice the keep-alive time
+            conn.sendall(request)
+            assert status(head_reply(conn)) == 200
+            time.sleep(0.2)
+        assert reply(conn) == b"", "closed (within WAIT), with nothing more sent"
 
 
 # --- connections --------------------------------------------------------------------------
