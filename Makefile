@@ -46,7 +46,8 @@ test: lint tools $(WHEELS_DONE)
 
 # What the page tests use besides Python: headless Chromium (Debian's package), Java for
 # the Nu HTML checker, and the checker itself (vnu-jar, from the npm registry). The deploy
-# test validates docker-compose.yml with Debian's docker-compose, which needs no engine.
+# test validates docker-compose.yml with Debian's docker-compose, which needs no engine. The
+# bounce mailbox tests read bounces from Debian's Dovecot, run on loopback by the tests.
 tools: $(VNU)
 	@command -v chromium >/dev/null || { echo "Installing chromium (Debian package)"; \
 		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
@@ -54,6 +55,8 @@ tools: $(VNU)
 		apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; }
 	@command -v docker-compose >/dev/null || { echo "Installing docker-compose (Debian package)"; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; }
+	@test -x /usr/sbin/dovecot || { echo "Installing Dovecot's IMAP server (Debian package)"; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null; }
 
 $(WHEELS_DONE): $(INSTALLED) requirements/build.txt requirements/run.txt
 	rm -rf $(WHEELS)

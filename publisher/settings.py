@@ -21,6 +21,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
+BOUNCE_SCHEMES = ("imaps", "imap+starttls", "imap")  # or a Maildir folder's path
 # An OCDS ocid prefix as the OCDS helpdesk issues them; the default is shaped like one but is
 # not registered (docs/ocds.md).
 OCID_PREFIX_PATTERN = re.compile(r"ocds-[a-z0-9]{6}")
@@ -63,7 +64,8 @@ def ocid_prefix_problem(prefix: str) -> str | None:
     )
 
 
-SECRETS = frozenset({"hook_secret", "secret_key"})  # never shown, not even in part
+# Never shown, not even in part.
+SECRETS = frozenset({"hook_secret", "secret_key", "bounce_password"})
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 
 CONFIG_VARIABLE = "PUBLISHER_CONFIG"  # where the settings file is
@@ -290,11 +292,20 @@ class Settings(BaseSettings):
     bounce_mailbox: str | None = Field(
         None,
         validation_alias="PUBLISHER_BOUNCE_MAILBOX",
-        description="A Maildir folder your mail server delivers bounces into (the folder "
-        "with cur/, new/ and tmp/, as Postfix, Exim and Dovecot make). Each notify pass reads "
-        "the new bounces once (marking them seen, deleting nothing) and suspends email "
-        "sign-ups whose address failed for good. Unset, only a mail server's 5xx refusal "
-        "suspends an address.",
+        description="Where bounces arrive: a Maildir folder your mail server delivers into "
+        "(the folder with cur/, new/ and tmp/, as Postfix, Exim and Dovecot make), or an "
+        "IMAP folder, imaps://user@mail.example.org/Bounces (imap+starttls:// on port 143; "
+        "imap:// without encryption, for a server on this machine), its password in "
+        "PUBLISHER_BOUNCE_PASSWORD. Each notify pass reads the new bounces once (marking "
+        "them seen, deleting nothing) and suspends email sign-ups whose address failed for "
+        "good. Unset, only a mail server's 5xx refusal suspends an address.",
+    )
+    bounce_password: str | None = Field(
+        None,
+        validation_alias="PUBLISHER_BOUNCE_PASSWORD",
+        description="The password of the IMAP bounce mailbox (PUBLISHER_BOUNCE_MAILBOX). A "
+        "secret: set it in the environment, not in a file kept in git.",
+        repr=False,
     )
 
     @classmethod
@@ -393,11 +404,23 @@ class Settings(BaseSettings):
     def _bounce_mailbox(cls, value: str | None) -> str | None:
         if value is None or "://" not in value:
             return value
-        raise ValueError(
-            f"{mask_password(value)!r} is not a folder; the bounce mailbox must be a Maildir "
-            "folder on this machine, like /var/mail/bounces (fetching bounces over IMAP is "
-            "not supported: have your mail server or fetchmail deliver them into a Maildir)"
-        )
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 (reading it checks it: a port that is not a number raises)
+        except ValueError:
+            parts = urlsplit("")
+        if parts.scheme not in BOUNCE_SCHEMES or not parts.hostname:
+            raise ValueError(
+                f"{mask_password(value)!r} is neither a folder nor an IMAP folder's address; "
+                "write a Maildir folder like /var/mail/bounces, or "
+                "imaps://bounces@mail.example.org/INBOX"
+            )
+        if parts.password is not None:
+            raise ValueError(
+                f"{mask_password(value)!r} has a password in it; put the password in "
+                "PUBLISHER_BOUNCE_PASSWORD, in the environment, and leave it out of the address"
+            )
+        return value
 
     @field_validator("contact")
     @classmethod

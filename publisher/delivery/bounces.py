@@ -10,31 +10,38 @@ receipts and anything else are left alone. A bounce is matched to a sign-up by t
 Message-ID of the returned message (every message the publisher sends has one, kept with
 it in the outbox), else by the address that failed.
 
-The mailbox is a Maildir folder (the format Postfix, Exim and Dovecot deliver into).
-Each message is read once: afterwards it is moved to cur/ and marked seen (flag S), as a
-mail program does when a person reads it; nothing is ever deleted. Messages that cannot
-be read are skipped with a log line and tried again next time."""
+The mailbox is a Maildir folder (the format Postfix, Exim and Dovecot deliver into) or a
+folder on an IMAP server. Each unread message is read once: afterwards it is marked seen
+(in a Maildir, moved to cur/ with the flag S), as a mail program does when a person reads
+it; nothing is ever deleted. Messages that cannot be read are skipped with a log line and
+tried again next time."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email
 import email.header
 import email.policy
+import imaplib
 import logging
 import os
 import re
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import HeaderParser
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Connection, Engine, select
 
 from publisher.delivery import signups
 from publisher.delivery.database import outbox
+from publisher.plans.errors import count
 
 log = logging.getLogger("publisher")
 
@@ -113,13 +120,15 @@ class BounceReport:
         if self.problem:
             return f"The bounce mailbox could not be read: {self.problem}."
         said = (
-            f"Bounce mailbox: {self.read} read, {self.suspended} addresses suspended after a "
-            f"permanent failure, {self.delays} delays left alone, {self.other} not bounces"
+            f"Bounce mailbox: {count(self.read, 'message')} read: "
+            f"{count(self.suspended, 'address', 'addresses')} suspended after a permanent "
+            f"failure, {count(self.delays, 'delay')} left alone, "
+            f"{count(self.other, 'message that is', 'messages that are')} not a bounce"
         )
         if self.unmatched:
-            said += f", {self.unmatched} for addresses that are not sign-ups"
+            said += f", {count(self.unmatched, 'bounce')} for addresses that are not sign-ups"
         if self.skipped:
-            said += f", {self.skipped} unreadable, skipped"
+            said += f", {count(self.skipped, 'message')} that could not be read, skipped"
         return said + "."
 
 
@@ -400,24 +409,146 @@ def _flags(name: str) -> str:
     return name.rpartition(":2,")[2] if ":2," in name else ""
 
 
-def mailbox(setting: str) -> MaildirBox:
+IMAP_SCHEMES = ("imaps", "imap+starttls", "imap")
+
+
+class ImapBox:
+    """A folder on an IMAP server (imaps://user@host/Folder): its unseen messages, each
+    marked seen (\\Seen) once read, as a mail program marks what a person opens. The
+    password is PUBLISHER_BOUNCE_PASSWORD, from the environment."""
+
+    def __init__(
+        self,
+        url: str,
+        password: str | None,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 30,
+    ) -> None:
+        parts = urlsplit(url)
+        self.scheme = parts.scheme
+        self.host = parts.hostname or ""
+        self.port = parts.port or (993 if self.scheme == "imaps" else 143)
+        self.user = unquote(parts.username or "")
+        self.folder = unquote(parts.path.strip("/")) or "INBOX"
+        self.password = password
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self.timeout = timeout
+        self.describe = f"the IMAP folder {self.folder} at {self.host}:{self.port}"
+        self.connection: imaplib.IMAP4 | None = None
+
+    def problem(self) -> str:
+        """Connect, log in and open the folder; what went wrong, in words ('' if nothing)."""
+        if self.user and not self.password:
+            return f"{self.describe}: PUBLISHER_BOUNCE_PASSWORD is not set"
+        try:
+            if self.scheme == "imaps":
+                connection: imaplib.IMAP4 = imaplib.IMAP4_SSL(
+                    self.host, self.port, ssl_context=self.ssl_context, timeout=self.timeout
+                )
+            else:
+                connection = imaplib.IMAP4(self.host, self.port, timeout=self.timeout)
+                if self.scheme == "imap+starttls":
+                    connection.starttls(ssl_context=self.ssl_context)
+            self.connection = connection
+            if self.user:
+                connection.login(self.user, self.password or "")
+            status, said = connection.select(_quoted(self.folder))
+            if status != "OK":
+                return f"{self.describe}: there is no such folder ({_said(said)})"
+        except imaplib.IMAP4.error as error:
+            return f"{self.describe}: the server said no: {_plain(error)}"
+        except ssl.SSLError as error:
+            return f"{self.describe}: the secure connection failed: {error.reason or error}"
+        except OSError as error:
+            return f"{self.describe}: cannot connect: {error.strerror or error}"
+        return ""
+
+    def unread(self) -> Iterator[tuple[str, bytes | None]]:
+        connection = self.connection
+        assert connection is not None, "problem() opens the connection"
+        status, found = connection.uid("SEARCH", "UNSEEN")
+        if status != "OK":
+            raise imaplib.IMAP4.error(f"searching for unseen messages failed ({_said(found)})")
+        for uid in (found[0] or b"").split():
+            name = uid.decode("ascii")
+            status, got = connection.uid("FETCH", name, "(BODY.PEEK[])")
+            data = next((part[1] for part in got if isinstance(part, tuple)), None)
+            if status != "OK" or not isinstance(data, bytes):
+                log.warning("Skipped message %s in the bounce mailbox: the server sent no "
+                            "message for it.", name)  # fmt: skip
+                data = None
+            yield name, data
+
+    def done(self, name: str) -> None:
+        assert self.connection is not None
+        status, said = self.connection.uid("STORE", name, "+FLAGS", "(\\Seen)")
+        if status != "OK":
+            raise OSError(f"the server would not mark it seen ({_said(said)})")
+
+    def close(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(imaplib.IMAP4.error, OSError):
+                self.connection.logout()
+            self.connection = None
+
+
+def _quoted(folder: str) -> str:
+    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _said(data: list[Any]) -> str:
+    first = data[0] if data else b""
+    return first.decode("utf-8", "replace") if isinstance(first, bytes) else str(first)
+
+
+def _plain(error: Exception) -> str:
+    text = str(error)
+    return text[2:-1] if text.startswith(("b'", 'b"')) else text
+
+
+Box = MaildirBox | ImapBox
+
+
+def mailbox(setting: str, password: str | None = None) -> Box:
+    if urlsplit(setting).scheme in IMAP_SCHEMES:
+        return ImapBox(setting, password)
     return MaildirBox(Path(setting).expanduser())
 
 
 # --- acting on bounces ---------------------------------------------------------------------
 
 
-def read(engine: Engine, setting: str | None, now: dt.datetime) -> BounceReport | None:
-    """Read every unread message in the bounce mailbox once and suspend the sign-ups whose
+def read(
+    engine: Engine,
+    setting: str | None,
+    now: dt.datetime,
+    password: str | None = None,
+    *,
+    box: Box | None = None,
+) -> BounceReport | None:
+    """Read every unread message in the bounce mailbox (`setting`: a Maildir folder or an
+    IMAP folder's address; `password` for IMAP) once, and suspend the sign-ups whose
     address failed for good. None when no bounce mailbox is set."""
-    if not setting:
+    if not setting and box is None:
         return None
-    box = mailbox(setting)
+    box = box or mailbox(str(setting), password)
     report = BounceReport(mailbox=box.describe)
-    report.problem = box.problem()
+    try:
+        report.problem = box.problem()
+        if not report.problem:
+            _read_all(engine, box, report, now)
+    except (imaplib.IMAP4.error, OSError) as error:  # the connection broke: next pass
+        report.problem = f"{box.describe}: the connection broke: {_plain(error)}"
+    finally:
+        if isinstance(box, ImapBox):
+            box.close()
     if report.problem:
         log.warning("The bounce mailbox could not be read: %s.", report.problem)
-        return report
+    return report
+
+
+def _read_all(engine: Engine, box: Box, report: BounceReport, now: dt.datetime) -> None:
     for name, data in box.unread():
         if data is None:
             report.skipped += 1
@@ -435,18 +566,19 @@ def read(engine: Engine, setting: str | None, now: dt.datetime) -> BounceReport 
         _act(engine, bounce, report, now)
         report.read += 1
         _mark(box, name)
-    return report
 
 
-def _mark(box: MaildirBox, name: str) -> None:
+def _mark(box: Box, name: str) -> None:
     try:
         box.done(name)
     except FileNotFoundError:
         pass  # someone else moved it meanwhile
-    except OSError as error:
+    except (imaplib.IMAP4.abort, ConnectionError):
+        raise  # the connection is gone: the pass stops reading
+    except (imaplib.IMAP4.error, OSError) as error:
         log.warning(
             "Could not mark %s in the bounce mailbox as read (%s): it will be read again.",
-            name, error.strerror or error,
+            name, getattr(error, "strerror", None) or _plain(error),
         )  # fmt: skip
 
 

@@ -288,7 +288,10 @@ def run_pass(
     engine = engine or connect(settings.database_url)
     create_or_upgrade(engine)
     # Bounces first: an address that failed for good is sent nothing more this pass.
-    bounced = None if dry_run else bounces.read(engine, settings.bounce_mailbox, now)
+    bounced = (
+        None if dry_run
+        else bounces.read(engine, settings.bounce_mailbox, now, settings.bounce_password)
+    )  # fmt: skip
     if published is not None and not published():
         return _dispatch_only(engine, settings, clock, send, stop, bounced)
     # Places, themes and channel files are read once, for the site and the channels alike.

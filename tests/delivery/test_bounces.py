@@ -21,10 +21,17 @@ from sqlalchemy import Engine
 from publisher.delivery import bounces, notify, notify_report, outbox, signups
 from publisher.plans.dates import LONDON
 from publisher.settings import Settings, SettingsError, load_settings
+from tests.delivery.imap_server import (  # noqa: F401 (fixtures, found by pytest by name)
+    PASSWORD,
+    ImapServer,
+    imap_server_fixture,
+)
 from tests.delivery.receivers import (  # noqa: F401 (fixtures, found by pytest by name)
     SmtpServer,
+    TlsFiles,
     smtp_server_fixture,
     start_smtp_server_fixture,
+    tls_files_fixture,
 )
 from tests.formats.examples import ROOT
 
@@ -32,6 +39,7 @@ T0 = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
 WINDOW = dt.timedelta(hours=72)
 LEEDS = {"place": ["leeds"], "theme": [], "funding": []}
 OURS = "alerts@plans.example.org"
+USER_AT = "bounces@"
 
 
 # --- bounces as mail servers write them ------------------------------------------------------
@@ -346,12 +354,69 @@ def test_a_missing_mailbox_is_said_plainly_and_nothing_breaks(
     assert bounces.read(database, None, T0) is None
 
 
-def test_the_setting_takes_a_folder_and_refuses_an_address() -> None:
+def test_the_setting_takes_a_folder_or_an_imap_address_without_its_password() -> None:
     settings = load_settings({"PUBLISHER_BOUNCE_MAILBOX": "/var/mail/bounces"})
     assert settings.bounce_mailbox == "/var/mail/bounces"
+    imap = load_settings({"PUBLISHER_BOUNCE_MAILBOX": "imaps://bounces@mail.example.org/INBOX",
+                          "PUBLISHER_BOUNCE_PASSWORD": "hunter2"})  # fmt: skip
+    assert imap.bounce_password == "hunter2" and "hunter2" not in repr(imap)
     with pytest.raises(SettingsError, match="PUBLISHER_BOUNCE_MAILBOX") as raised:
         load_settings({"PUBLISHER_BOUNCE_MAILBOX": "imaps://bounces:hunter2@mail.example.org"})
-    assert "hunter2" not in str(raised.value) and "Maildir" in str(raised.value)
+    assert "hunter2" not in str(raised.value) and "PUBLISHER_BOUNCE_PASSWORD" in str(raised.value)
+    with pytest.raises(SettingsError, match="neither a folder nor an IMAP"):
+        load_settings({"PUBLISHER_BOUNCE_MAILBOX": "pop3://mail.example.org"})
+
+
+# --- an IMAP mailbox, on a real IMAP server (Dovecot) ------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["imaps", "imap+starttls", "imap"])
+def test_an_imap_bounce_folder_is_read_once_and_nothing_is_deleted(
+    database: Engine, imap_server: ImapServer, tls_files: TlsFiles, scheme: str
+) -> None:
+    jo, kim = confirmed(database, "jo@example.org"), confirmed(database, "kim@example.org")
+    imap_server.append(
+        dsn(("jo@example.org", "failed", "5.1.1", "550 5.1.1 User unknown"),
+            returned=original("jo@example.org"), headers_only=True),
+        exim_delay("kim@example.org"),
+        out_of_office("kim@example.org"),
+    )  # fmt: skip
+    url = imap_server.url(scheme)
+    if scheme == "imap":  # as the notify pass opens it, from the two settings
+        report = bounces.read(database, url, T0, PASSWORD)
+    else:  # trusting the test's own certificate
+        box = bounces.ImapBox(url, PASSWORD, ssl_context=tls_files.client_context())
+        report = bounces.read(database, url, T0, box=box)
+    assert report is not None and report.problem == "", report.problem
+    assert report.counts() == {"read": 3, "suspended": 1, "delays": 1, "not_bounces": 1,
+                               "unmatched": 0, "skipped": 0}  # fmt: skip
+    assert state_of(database, jo.uid) is signups.SignupState.SUSPENDED
+    assert state_of(database, kim.uid) is signups.SignupState.CONFIRMED
+    # Marked seen, as a mail program marks what a person opens; nothing deleted.
+    assert [r"\Seen" in flags for flags in imap_server.flags()] == [True, True, True]
+    again = bounces.read(database, url, T0, PASSWORD, box=bounces.ImapBox(
+        url, PASSWORD, ssl_context=tls_files.client_context()))  # fmt: skip
+    assert again is not None and again.read == 0 and again.problem == ""
+
+
+def test_imap_messages_someone_has_read_are_left_and_a_wrong_password_is_said_plainly(
+    database: Engine, imap_server: ImapServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    jo = confirmed(database, "jo@example.org")
+    client = imap_server.client()
+    client.append("INBOX", "(\\Seen)", None, exim_failure("jo@example.org"))
+    client.logout()
+    url = imap_server.url("imap")
+    report = bounces.read(database, url, T0, PASSWORD)
+    assert report is not None and report.read == 0
+    assert state_of(database, jo.uid) is signups.SignupState.CONFIRMED
+    wrong = bounces.read(database, url, T0, "not-the-password")
+    assert wrong is not None and "the server said no" in wrong.problem
+    assert "not-the-password" not in wrong.problem + caplog.text
+    unset = bounces.read(database, url, T0, None)
+    assert unset is not None and "PUBLISHER_BOUNCE_PASSWORD is not set" in unset.problem
+    nobody = bounces.read(database, f"imap://{USER_AT}127.0.0.1:1/INBOX", T0, PASSWORD)
+    assert nobody is not None and "cannot connect" in nobody.problem
 
 
 # --- a real notify pass ------------------------------------------------------------------------
@@ -393,7 +458,7 @@ def test_an_address_suspended_by_a_bounce_gets_nothing_more_from_a_notify_pass(
     report = run(sunday + dt.timedelta(minutes=10))
     assert report.bounces is not None and report.bounces.suspended == 1
     said = notify_report.text(report)
-    assert "1 addresses suspended after a permanent failure" in said
+    assert "1 address suspended after a permanent failure" in said
     assert "jo@example.org" not in said
     news = smtp_server.messages[2:]
     assert [m["To"] for m in news] == ["sam@example.org"]
