@@ -209,7 +209,12 @@ def record(
     moment: datetime,
     policy: Policy,
     tally: Tally,
+    *,
+    commit: bool = True,
 ) -> None:
+    """Record the send's outcome. With `commit` False the caller commits it, with the next
+    item's start (one commit a send, not two) or on its own before the turn ends: a crash
+    before that commit leaves the item as a send cut off, sent once more."""
     reason = outcome.reason or "no reason given"
     values: dict[str, Any] = {"claimed_until": None, "started_at": None}
     note = ""
@@ -226,7 +231,8 @@ def record(
         values.update(state=State.QUEUED.value, next_attempt_at=retry_at, last_error=reason)
         note = f"{item.key} will be tried again after {retry_at:%Y-%m-%d %H:%M:%S} UTC: {reason}"
     recorded = conn.execute(_STILL_OURS, {**values, **_ours(item)})
-    conn.commit()
+    if commit:
+        conn.commit()
     if recorded.rowcount != 1:
         tally.notes.append(f"{item.key}: sending outlasted the lease; another pass took it over")
         return

@@ -25,6 +25,7 @@ from publisher.delivery import (
     recipients,
     reminders,
     signup_mail,
+    signup_digests,
     signups,
     snapshot,
     welcome,
@@ -356,7 +357,9 @@ def run_pass(
             known = _existing(conn, {key for key, _ in candidates}, split)
             made = [make() for key, make in candidates if key not in known]
             _route(conn, site, subscriber, made, now, report)
-            if subscriber.channel.cadence != "immediate":
+            if subscriber.channel.cadence != "immediate" and not signup_digests.is_signup(
+                subscriber
+            ):
                 _digests(conn, site, subscriber, now, report, entries)
         for greeting in plan.welcomes:
             _welcome(site, greeting, entries, report)
@@ -378,6 +381,10 @@ def run_pass(
         max_attempts=settings.max_attempts, stop=stop,
     )  # fmt: skip
     return report
+        # Sign-ups' digests all at once: each distinct one composed once (signup_digests.py).
+        report.queued += signup_digests.queue(
+            conn, site, subscribers, now, lambda s, told: _closing_soon(site, s, told, entries)
+        )
 
 
 def _dispatch_only(

@@ -273,7 +273,15 @@ def _dispatch_channel(
     waiting: list[claims.Claimed] = []  # claimed, not started: released however the turn ends
 
     def work_through(conn: Connection) -> bool:
-        """Send and record the claimed items in order; returns whether the channel goes on."""
+        """Send and record the claimed items in order; returns whether the channel goes on.
+        Each outcome is committed with the next item's start, before that send begins (one
+        commit a send), and the last on its own."""
+        going = send_each(conn)
+        if conn.in_transaction():
+            conn.commit()
+        return going
+
+    def send_each(conn: Connection) -> bool:
         while waiting:
             if _stopped(stop) or now() >= turn_over:
                 tally.more = not _stopped(stop)
@@ -283,7 +291,7 @@ def _dispatch_channel(
                 continue  # another dispatcher took it over when our claim ran out
             item, attempts = started
             outcome = _send(item, senders, opened)
-            claims.record(conn, item, attempts, outcome, now(), policy, tally)
+            claims.record(conn, item, attempts, outcome, now(), policy, tally, commit=False)
             if outcome.result is Result.RETRY:
                 # The receiver is in trouble: the channel's other items wait for the next
                 # pass rather than hammer it.
@@ -292,7 +300,8 @@ def _dispatch_channel(
         return True
 
     try:
-        # One connection for the channel's turn; each claim, start and record commits on it.
+        # One connection for the channel's turn; each claim and start commits on it (a start
+        # with the outcome of the send before).
         with engine.connect() as conn:
             try:
                 while not _stopped(stop):

@@ -163,7 +163,7 @@ class Guard:
             return self.inner.send(key, payload)
         uid, _, rest = key.removeprefix(signups.PREFIX).partition("|")
         with self.engine.connect() as conn:
-            found = signups.find(conn, uid)
+            found = signups.state_of(conn, uid)
         wanted = (
             signups.SignupState.UNCONFIRMED
             if rest.startswith("confirm|")
@@ -171,10 +171,11 @@ class Guard:
         )
         if found is None:
             return Outcome.failed("not sent: the subscriber has left")
-        if found.state is not wanted:
-            return Outcome.failed(f"not sent: the sign-up is {found.state.value}")
+        state, address = found
+        if state is not wanted:
+            return Outcome.failed(f"not sent: the sign-up is {state.value}")
         outcome = self.inner.send(key, payload)
-        reason = _hidden(outcome.reason, found.address)
+        reason = _hidden(outcome.reason, address)
         if outcome.result is Result.FAILED and PERMANENT.search(reason):
             reason += "; the address is suspended: nothing more is sent to it"
             with self.engine.begin() as conn:
@@ -186,6 +187,8 @@ class Guard:
 
 
 def _hidden(reason: str, address: str) -> str:
+    if address.lower() not in reason.lower():
+        return reason  # most outcomes: "" (sent)
     return re.sub(re.escape(address), "the subscriber's address", reason, flags=re.IGNORECASE)
 
 

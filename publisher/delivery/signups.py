@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from publisher.delivery.database import channel_state, digest_entries, outbox, signups
 
@@ -85,6 +85,15 @@ def _signup(row: Any) -> Signup:
 def find(conn: Connection, uid: str) -> Signup | None:
     row = conn.execute(select(signups).where(signups.c.uid == uid)).first()
     return None if row is None else _signup(row)
+
+
+def state_of(conn: Connection, uid: str) -> tuple[SignupState, str] | None:
+    """A sign-up's state and address, as the sender checks them before each email."""
+    row = conn.execute(_STATE_OF, {"uid": uid}).first()
+    return None if row is None else (SignupState(row.state), row.address)
+
+
+_STATE_OF = select(signups.c.state, signups.c.address).where(signups.c.uid == bindparam("uid"))
 
 
 def by_address(conn: Connection, address: str) -> Signup | None:
