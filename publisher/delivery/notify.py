@@ -24,8 +24,8 @@ from publisher.delivery import (
     outbox,
     recipients,
     reminders,
-    signup_mail,
     signup_digests,
+    signup_mail,
     signups,
     snapshot,
     welcome,
@@ -361,6 +361,10 @@ def run_pass(
                 subscriber
             ):
                 _digests(conn, site, subscriber, now, report, entries)
+        # Sign-ups' digests all at once: each distinct one composed once (signup_digests.py).
+        report.queued += signup_digests.queue(
+            conn, site, subscribers, now, lambda s, told: _closing_soon(site, s, told, entries)
+        )
         for greeting in plan.welcomes:
             _welcome(site, greeting, entries, report)
         report.queued = signup_mail.pooled(report.queued)
@@ -381,10 +385,6 @@ def run_pass(
         max_attempts=settings.max_attempts, stop=stop,
     )  # fmt: skip
     return report
-        # Sign-ups' digests all at once: each distinct one composed once (signup_digests.py).
-        report.queued += signup_digests.queue(
-            conn, site, subscribers, now, lambda s, told: _closing_soon(site, s, told, entries)
-        )
 
 
 def _dispatch_only(
