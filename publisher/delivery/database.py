@@ -144,6 +144,20 @@ channel_state = Table(
 # upgraded database's channels were there before welcomes were.
 ADOPT = "*"
 
+# What the last full notify pass was made from (a digest of the plans, channels and sign-ups
+# it read), what it found wrong in them, and when a reminder or digest next falls due: a pass
+# that finds the same before then has nothing to announce, remind of or welcome (notify.py).
+# One row, written in the pass's transaction with the snapshot. Schema version 6.
+notify_state = Table(
+    "notify_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("inputs", Text, nullable=False),  # the digest of what the pass read
+    Column("wake", UTCDateTime, nullable=True),  # the next reminder due; None: none to come
+    Column("problems", Text, nullable=False),  # JSON: the problems and held files it found
+    Column("taken_at", UTCDateTime, nullable=False),
+)
+
 snapshot_log = Table(
     "snapshot_log",
     metadata,
@@ -217,11 +231,17 @@ def _signups(conn: Connection) -> None:
     secret_keys.create(conn, checkfirst=True)
 
 
+def _notify_state(conn: Connection) -> None:
+    """Version 6: a notify pass with nothing changed since the last one reads nothing."""
+    notify_state.create(conn, checkfirst=True)
+
+
 _UPGRADES: list[Callable[[Connection], None]] = [
     _channel_index,
     _send_started,
     _channel_state,
     _signups,
+    _notify_state,
 ]
 SCHEMA_VERSION = 1 + len(_UPGRADES)
 

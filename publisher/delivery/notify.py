@@ -21,6 +21,7 @@ from publisher.delivery import (
     bounces,
     channels,
     messages,
+    notify_state,
     outbox,
     recipients,
     reminders,
@@ -79,6 +80,10 @@ class NotifyReport:
     # announced or recorded this pass, only what was already queued was sent.
     unpublished: bool = False
     bounces: bounces.BounceReport | None = None  # the bounce mailbox read, when one is set
+    # The plans, channels and sign-ups are as the last full pass found them, and no
+    # reminder or digest has fallen due since: nothing was read, only the outbox was sent
+    # (the problems and held files are those that pass found).
+    unchanged: bool = False
 
 
 def _announcements(
@@ -295,9 +300,22 @@ def run_pass(
     )  # fmt: skip
     if published is not None and not published():
         return _dispatch_only(engine, settings, clock, send, stop, bounced)
+    today = now.astimezone(LONDON).date()
+    # What the pass reads, before it reads it: a change made while it reads makes the next
+    # pass read again (recorded after, it could hide that change for good).
+    with engine.connect() as conn:
+        inputs = notify_state.inputs(conn, plans, today, settings.base_url)
+        last = None if dry_run else notify_state.load(conn)
+        unchanged = (
+            last is not None
+            and last.inputs == inputs
+            and (last.wake is None or now < last.wake)
+        )
+    if last is not None and unchanged:
+        return _unchanged(engine, settings, clock, send, stop, last, bounced)
     # Places, themes and channel files are read once, for the site and the channels alike.
     files = read_reference_files(plans)
-    today = now.astimezone(LONDON).date()  # each plan file read again only when it changed
+    # Each plan file read again only when it changed.
     site, problems = load_site(plans, today, settings.base_url, files=files, reuse=True)
     if published is not None and not published():  # changed while they were read
         return _dispatch_only(engine, settings, clock, send, stop, bounced)
@@ -332,6 +350,7 @@ def run_pass(
             if uid in stored and stored[uid].withdrawn_at is None
         }
         entries = _Entries(site)
+        wake = reminders.Wake()
         plan = welcome.plan(conn, site, subscribers, now, first_run=report.first_run)
         for subscriber in subscribers:
             # What its welcome lists this pass is not announced or reminded of as well.
@@ -341,7 +360,8 @@ def run_pass(
                 if a.view.uid not in listed and channels.wants(subscriber, a.view):
                     key = f"{subscriber.uid}|{a.view.uid}|{a.event}|{a.version}"
                     candidates.append((key, entries.maker(a.view, key, a.event, a.lines)))
-            for due in reminders.due(site, subscriber, now, since, plan.since.get(subscriber.uid)):
+            joined = plan.since.get(subscriber.uid)
+            for due in reminders.due(site, subscriber, now, since, joined, wake):
                 if due.view.uid in listed:
                     continue
                 candidates.append(
@@ -375,11 +395,37 @@ def run_pass(
             for w in (_as_written(v),)
         }
         record.update({uid: (p.version, p.content, p.first_published) for uid, p in held.items()})
-        snapshot.record(conn, record, now, "working tree")
+        snapshot.record(conn, record, now, "working tree", stored)
+        digest = notify_state.next_digest(conn, {s.uid for s in subscribers}, now)
+        if digest is not None:
+            wake.note(digest)
+        found = notify_state.State(inputs, wake.at, report.problems, report.held)
+        notify_state.save(conn, found, now)
         if dry_run:
             transaction.rollback()
             return report
         transaction.commit()
+    report.dispatch = outbox.dispatch(
+        engine, signup_mail.guarded(send or senders(settings), engine, clock), clock,
+        max_attempts=settings.max_attempts, stop=stop,
+    )  # fmt: skip
+    return report
+
+
+def _unchanged(
+    engine: Engine,
+    settings: Settings,
+    clock: Clock,
+    send: dict[str, Callable[[], Sender]] | None,
+    stop: threading.Event | None,
+    last: notify_state.State,
+    bounced: bounces.BounceReport | None,
+) -> NotifyReport:
+    """A pass that finds what the last full pass found: it only sends what is queued."""
+    report = NotifyReport(problems=last.problems, held=last.held, unchanged=True, bounces=bounced)
+    report.mail = email_sender(settings.smtp_url, settings.maildir, settings.mail_from).describe()
+    with engine.begin() as conn:
+        signups.purge_unconfirmed(conn, clock(), dt.timedelta(hours=settings.unconfirmed_hours))
     report.dispatch = outbox.dispatch(
         engine, signup_mail.guarded(send or senders(settings), engine, clock), clock,
         max_attempts=settings.max_attempts, stop=stop,

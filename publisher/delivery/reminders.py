@@ -13,6 +13,18 @@ from publisher.model.views import DATE_LABELS, OpportunityView, SiteData
 from publisher.plans.dates import LONDON, PlanDate, Precision
 
 
+@dataclass
+class Wake:
+    """The next moment a reminder not yet due falls due, over every channel a pass looked
+    at: before then, with nothing else changed, a pass finds no reminder (notify.py)."""
+
+    at: dt.datetime | None = None
+
+    def note(self, moment: dt.datetime) -> None:
+        if self.at is None or moment < self.at:
+            self.at = moment
+
+
 @dataclass(frozen=True)
 class Due:
     """A reminder that has fallen due for one channel."""
@@ -29,13 +41,15 @@ def due(
     now: dt.datetime,
     since: dict[str, dt.datetime],
     joined: dt.datetime | None = None,
+    wake: Wake | None = None,
 ) -> Iterator[Due]:
     """Reminders due by `now` whose date has not yet come. Of several due for one date, only
     the nearest is sent: after downtime a channel hears once, not once per missed reminder.
     A reminder counts only from when the opportunity was last recorded as published
     (`since`, before this pass): a new opportunity's announcement says more than reminders
     that fell due before anyone here knew of it, and a first run sends no backlog. Nor
-    before the channel had its present filter (`joined`): its welcome listed the dates."""
+    before the channel had its present filter (`joined`): its welcome listed the dates.
+    `wake` is told when each reminder still to fall due (before its date) will."""
     channel = subscriber.channel
     for view in site.opportunities:
         if not view.is_current or not channels.wants(subscriber, view):
@@ -61,13 +75,16 @@ def due(
             known = since.get(view.uid, now)
             if joined is not None:
                 known = max(known, joined)
-            due = [
-                text
-                for text in offsets
-                if known
-                <= channels.at_local(date.first_day - channels.offset(text), channel.digest_time)
-                <= now
-            ]
+            due = []
+            for text in offsets:
+                moment = channels.at_local(
+                    date.first_day - channels.offset(text), channel.digest_time
+                )
+                if moment > now:
+                    if wake is not None and moment < starts:
+                        wake.note(moment)
+                elif known <= moment:
+                    due.append(text)
             if not due:
                 continue
             nearest = min(due, key=channels.offset)

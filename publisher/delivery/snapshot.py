@@ -47,12 +47,14 @@ def record(
     current: Mapping[str, tuple[str, dict[str, Any], date | None]],
     now: datetime,
     source: str,
+    stored: Mapping[str, Published] | None = None,
 ) -> int:
     """Record `current` (key -> (version, content, first_published)) as published: new and
     changed versions stored, missing keys marked withdrawn, returning keys restored; logs the
     snapshot and returns how many rows changed. Runs in the caller's transaction, so the
-    outbox items announcing these changes are committed with it."""
-    stored = load_published(conn)
+    outbox items announcing these changes are committed with it. `stored`: the snapshot as
+    loaded already in this transaction (else it is loaded)."""
+    stored = load_published(conn) if stored is None else stored
     changes = 0
     for key, (version, content, first_published) in sorted(current.items()):
         commissioner, opportunity = _split(key)

@@ -11,9 +11,11 @@ missing, unreadable or from another version is read again from the plan.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import pickle
+import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -23,6 +25,8 @@ from publisher.changes import git
 from publisher.changes.history import History
 from publisher.model.views import CommissionerView, OpportunityView
 from publisher.plans.errors import Problem
+from publisher.plans.folder import plan_files
+from publisher.plans.reference import PLACES_FILE, THEMES_FILE, channel_files
 
 CODE = Path(__file__).resolve().parents[1]  # the publisher package
 
@@ -110,3 +114,45 @@ def prune(where: Path, keep: Iterable[str]) -> None:
                 path.unlink(missing_ok=True)
     except OSError:
         return
+
+
+def inputs(plans: Path, today: dt.date, base_url: str) -> str:
+    """A digest of everything `load_site(plans, today, base_url)` is made from, found
+    without parsing anything: every plan, places, themes and channel file's name and bytes,
+    the git commit the history is read at (and where, and whether shallow), the day, the
+    site's address and the publisher's code (its glossary and England's places with it).
+    The same digest means the same model: a notify pass that finds the one its last pass
+    recorded need not read the model at all."""
+    digest = hashlib.blake2b(code(), digest_size=20)
+
+    def add(part: bytes | str) -> None:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\0")
+
+    add(today.isoformat())
+    add(base_url)
+    where = git.where(plans)
+    if isinstance(where, str):
+        add(where)
+    else:
+        top, rel, git_dir, shallow = where
+        add(f"{top}\0{rel}\0{git_dir}\0{shallow}")
+        try:
+            add(git.run(top, "rev-parse", "--verify", "--quiet", "HEAD"))
+        except (OSError, subprocess.SubprocessError):
+            add("no commits")
+    for path in [
+        plans / PLACES_FILE,
+        plans / THEMES_FILE,
+        *channel_files(plans),
+        *plan_files(plans),
+    ]:
+        add(path.relative_to(plans).as_posix())
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            add(f"unreadable: {error.strerror}")
+            continue
+        add(str(len(raw)))
+        add(raw)
+    return digest.hexdigest()

@@ -841,9 +841,9 @@ def test_a_version_2_database_is_upgraded_keeping_its_outbox(database: Engine) -
         conn.exec_driver_sql("DROP TABLE channel_state")
         conn.execute(delete(schema_version))
         conn.execute(insert(schema_version).values(version=2, applied_at=T0))
-    assert create_or_upgrade(database) == SCHEMA_VERSION == 5
+    assert create_or_upgrade(database) == SCHEMA_VERSION == 6
     with database.connect() as conn:
-        assert conn.scalars(select(schema_version.c.version)).all() == [2, 3, 4, 5]
+        assert conn.scalars(select(schema_version.c.version)).all() == [2, 3, 4, 5, 6]
         # Version 4: the channels there are will be adopted without a welcome.
         assert conn.scalars(select(channel_state.c.channel)).all() == [ADOPT]
     assert states(database) == {"a": ("sending", 1), "b": ("queued", 0)}

@@ -189,7 +189,7 @@ def test_a_database_made_before_sign_ups_is_upgraded_keeping_every_row(
         engine = connect(url)
         before = _rows(engine)
         assert "signups" not in before
-        assert create_or_upgrade(engine) == SCHEMA_VERSION == 5
+        assert create_or_upgrade(engine) == SCHEMA_VERSION == 6
         after = _rows(engine)
         for table, rows in before.items():
             assert after[table] == rows, table
