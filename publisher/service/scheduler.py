@@ -91,7 +91,7 @@ class Service:
         self._role_guard = threading.Lock()
         self._halts: set[threading.Event] = set()  # one per pass in progress
         self._published: str | None = None  # the plans' fingerprint in the served site
-        self.bounces: dict[str, int] | None = None  # the last read of the bounce mailbox
+        self.bounces: dict[str, Any] | None = None  # the last read of the bounce mailbox
         self._failed: str | None = None  # the fingerprint whose build failed
         self._retry_now = False  # a push hook: try a failed build again without waiting
         self._caught_up = False
@@ -369,7 +369,7 @@ class Service:
             + (f", {done.sent} sent, {done.retried} to retry, {done.failed} failed" if done else "")
         )
         if report.bounces is not None:
-            self.bounces = report.bounces.counts()
+            self.bounces = {**report.bounces.counts(), "problem": report.bounces.problem}
             log.info("%s", report.bounces.words())
         log.info("Notify pass: %s.", self.state.last_pass_result)
 

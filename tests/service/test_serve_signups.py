@@ -118,6 +118,7 @@ def test_serve_takes_sign_ups_whose_confirmation_the_scheduler_sends(
             assert done.status_code == 200 and "Your email alerts have started" in done.text
             health = client.get("healthz").json()
             assert health["subscribers"]["confirmed"] >= 1
+            assert health["bounces"] == {"suspended_after_a_bounce": 0}  # counts, from the database
             assert address not in client.get("healthz").text
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=WAIT_SECONDS) == 0
