@@ -72,6 +72,14 @@ TEMPORARY_WORDS = re.compile(
     r"not yet been delivered|still trying|deferred|delivery delay",
     re.IGNORECASE,
 )
+# Where a plain bounce's copy of the returned message starts: Exim's, qmail's, Postfix's
+# and Sendmail's markers, or the copy's first header lines.
+COPY_STARTS = re.compile(
+    r"^[ \t]*-+[^\n]*(copy of the message|below this line|original message|returned message|"
+    r"message headers|undelivered message)[^\n]*$"
+    r"|^(Return-Path|Received|Message-ID|From|To|Subject|Date):[ \t]",
+    re.IGNORECASE | re.MULTILINE,
+)
 AUTO_REPLY_SUBJECT = re.compile(
     r"^\s*(auto(matic)?[ -]?(reply|response)|out of (the )?office|away from|on holiday|"
     r"on vacation|autoreply)",
@@ -311,8 +319,10 @@ def _plain_bounce(message: Message) -> Bounce | None:
         return None  # an out-of-office reply (bounces say auto-replied too, so not before)
     if not (failed_header or from_system or BOUNCE_SUBJECT.search(subject)):
         return None
-    body = "\n".join(
-        _text(p) for p in _parts(message) if p.get_content_type() in ("text/plain", "text/html")
+    body = _before_copy(
+        "\n".join(
+            _text(p) for p in _parts(message) if p.get_content_type() in ("text/plain", "text/html")
+        )
     )
     said = f"{subject}\n{body}"
     if TEMPORARY_WORDS.search(said) or re.match(r"\s*warning", subject, re.IGNORECASE):
@@ -340,6 +350,13 @@ def _plain_bounce(message: Message) -> Bounce | None:
         status=permanent_code,
         diagnostic=_without_addresses(diagnostic),
     )
+
+
+def _before_copy(body: str) -> str:
+    """The mail system's own words: the text before the copy of the returned message that
+    plain bounces quote (whose addresses and words are the message's, not the bounce's)."""
+    found = COPY_STARTS.search(body)
+    return body[: found.start()] if found else body
 
 
 def _without_addresses(text: str) -> str:

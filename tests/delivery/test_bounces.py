@@ -213,6 +213,22 @@ def test_the_plain_text_shapes_of_exim_and_qmail_are_read() -> None:
     assert qmail is not None and qmail.permanent and "sam@example.org" in qmail.recipients
 
 
+def test_what_a_plain_bounce_quotes_of_the_returned_message_is_not_taken_for_its_own() -> None:
+    """The copy of the alert names other addresses (a commissioner's contact, who may have
+    signed up too) and its own words ("delayed"): only the failed address counts."""
+    qmail = qmail_failure("jo@example.org").replace(
+        b"--- Below this line is a copy of the message.\n",
+        b"--- Below this line is a copy of the message.\n\n"
+        b"Return-Path: <alerts@plans.example.org>\nTo: jo@example.org\n"
+        b"Message-ID: <quoted-id@plans.example.org>\n\nThe round is delayed "
+        b"a month. Ask kim@example.org, or write to grants@example.org.\n",
+    )
+    found = bounces.parse(qmail)
+    assert found is not None and found.permanent
+    assert found.recipients == ("jo@example.org",)
+    assert found.message_ids == ("<quoted-id@plans.example.org>",)
+
+
 def test_delays_auto_replies_receipts_and_peoples_mail_suspend_no_one() -> None:
     warning = bounces.parse(exim_delay("jo@example.org"))
     assert warning is not None and not warning.permanent
