@@ -14,7 +14,14 @@ from enum import StrEnum
 from publisher.plans.dates import PlanDate
 from publisher.plans.model import EngagementEvent, Funding, Opportunity, Route, Status
 
-KEY_DATES = ("tender_opens", "tender_closes", "decision", "intention_to_award", "service_starts")
+KEY_DATES = (
+    "engagement_closes",
+    "tender_opens",
+    "tender_closes",
+    "decision",
+    "intention_to_award",
+    "service_starts",
+)
 
 
 class Weight(StrEnum):

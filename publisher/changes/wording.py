@@ -18,6 +18,7 @@ from publisher.text import templates, words
 
 DATE_WORDS = {
     # (contract, grant): run on inside a sentence, so lower case
+    "engagement_closes": ("date market engagement closes", "date market engagement closes"),
     "tender_opens": ("date the tender opens", "date applications open"),
     "tender_closes": ("closing date for bids", "closing date for applications"),
     "decision": ("date the provider is chosen", "date of the decision on applications"),

@@ -243,6 +243,7 @@ def opportunity(site: SiteData, view: OpportunityView) -> Json:
         "dates": {
             name: dates.get(name)
             for name in (
+                "engagement_closes",
                 "tender_opens",
                 "tender_closes",
                 "decision",

@@ -93,7 +93,8 @@ def organisation(view: OpportunityView) -> Json:
 
 def milestones(view: OpportunityView) -> list[Json]:
     """Engagement events, with the ids their calendar events use, so both stay matched: each
-    one's place (or that it is online) and its date and time, as a UK2 notice gives them."""
+    one's place (or that it is online) and its date and time, as a UK2 notice gives them;
+    then the day the engagement closes, if the plan gives it (ocds_uk.engagement_closes)."""
     events = view.item.dates.engagement
     out = []
     for key, event in zip(ics.event_keys(events), events, strict=True):
@@ -106,6 +107,9 @@ def milestones(view: OpportunityView) -> list[Json]:
         milestone["dueDate"] = moment(event.start)
         milestone["datePrecision"] = {"dueDate": event.start.precision.value}
         out.append(milestone)
+    closes = ocds_uk.engagement_closes(view, {m["id"] for m in out})
+    if closes is not None:
+        out.append(closes)
     return out
 
 

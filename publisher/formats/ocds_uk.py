@@ -5,8 +5,10 @@ a tender suits (`tender.suitability`), and whether a party is a VCSE (docs/ocds.
 from __future__ import annotations
 
 from publisher.formats.data import Json
+from publisher.formats.ocds_values import moment
 from publisher.model.views import OpportunityView, SiteData
 from publisher.plans.model import GRANT_FUNDING, GRANT_ROUTES, Funding, OrganisationKind, Route
+from publisher.plans.routes import ACT_ROUTES
 
 # The extensions Find a Tender declares for these fields (the UK extension also depends on
 # the suitability extension; both are named, as Find a Tender names them).
@@ -28,9 +30,6 @@ PSR_ROUTES = frozenset(
         Route.MOST_SUITABLE_PROVIDER,
         Route.COMPETITIVE,
     }
-)
-ACT_ROUTES = frozenset(
-    {Route.OPEN, Route.COMPETITIVE_FLEXIBLE, Route.DIRECT_AWARD, Route.LIGHT_TOUCH}
 )
 
 # Kinds of organisation that are voluntary, community or social enterprises, and kinds that
@@ -84,11 +83,44 @@ def rules(view: OpportunityView) -> str | None:
 
 def notice_type(view: OpportunityView) -> str | None:
     """The Procurement Act notice a planning release of this opportunity stands for: UK2 while
-    it has engagement events, else UK3; None outside the Act, or while it is not even known
-    to be a contract."""
+    it has preliminary market engagement (events, or a date it closes), else UK3; None
+    outside the Act, or while it is not even known to be a contract."""
     if rules(view) in ("psr", "grant") or view.item.funding is not Funding.CONTRACT:
         return None
-    return "UK2" if view.item.dates.engagement else "UK3"
+    dates = view.item.dates
+    return "UK2" if dates.engagement or dates.engagement_closes else "UK3"
+
+
+# The milestone's id. Find a Tender's own UK2 releases use "engagement"; an engagement
+# event of ours may already have that id (its key comes from its title), so ours says more.
+ENGAGEMENT_CLOSES = "engagement-closes"
+
+
+def engagement_closes(view: OpportunityView, taken: set[str]) -> Json | None:
+    """When preliminary market engagement closes, as a planning milestone. Find a Tender
+    gives a UK2 notice's engagement closing date so: `planning.milestones[]` with `type`
+    "engagement" (OCDS's milestoneType codelist: "community, market or other engagement
+    activities") and `dueDate` at the end of that day; seen in its published UK2 releases,
+    such as notice 035136-2025 (ocid ocds-h6vhtk-05538f, Nottingham City Council, June
+    2025): {"id": "engagement", "type": "engagement", "dueDate":
+    "2025-07-04T23:59:59+01:00", "status": "scheduled"}, beside planning.documents[] with
+    documentType "marketEngagementNotice" and noticeType "UK2". Not tender.enquiryPeriod,
+    which is for bidders' questions once a tender is open. `taken`: the ids of the other
+    milestones, so this one's stays unique."""
+    closes = view.item.dates.engagement_closes
+    if closes is None:
+        return None
+    key = ENGAGEMENT_CLOSES
+    while key in taken:
+        key += "-date"
+    return {
+        "id": key,
+        "title": "Market engagement closes",
+        "type": "engagement",
+        "description": "The last day to take part in preliminary market engagement.",
+        "dueDate": moment(closes, end=True),
+        "datePrecision": {"dueDate": closes.precision.value},
+    }
 
 
 def planning_documents(site: SiteData, view: OpportunityView, notice: str | None) -> list[Json]:

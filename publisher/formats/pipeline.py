@@ -161,6 +161,12 @@ def _entry(view: OpportunityView, value: Estimate | None, notice: PlanDate | Non
         )
     if item.status in (Status.OPEN, Status.EVALUATING, Status.AWARDED):
         notes.append("Its tender has already opened.")
+    elif item.dates.engagement and item.dates.engagement_closes is None:
+        notes.append(
+            "It has market engagement events: the preliminary market engagement notice "
+            "(UK2) for them must say when the engagement closes, and the plan does not "
+            "(dates.engagement_closes)" + _why(view, "engagement_closes").rstrip(".") + "."
+        )
     return Entry(view, value, notice, tuple(missing), tuple(notes))
 
 

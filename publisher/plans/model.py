@@ -321,6 +321,11 @@ class EngagementEvent(Strict):
 
 class Dates(Strict):
     engagement: list[EngagementEvent] = Field(default_factory=list)
+    engagement_closes: PlanDate | None = Field(
+        default=None,
+        description="When preliminary market engagement closes: the last day providers can "
+        "take part or send their views. A Procurement Act UK2 notice must give it.",
+    )
     tender_opens: PlanDate | None = Field(
         default=None, description="When the tender opens (for grants: applications open)."
     )

@@ -1,12 +1,13 @@
 """The checker's rules about a route's steps: dates and details the route does not have
 (a tender on a direct award, an intention to award outside the Provider Selection Regime's
-routes that publish one). rules.py calls `route_steps` for each opportunity."""
+routes that publish one), and the closing date of market engagement that a Procurement Act
+UK2 notice needs. rules.py calls `route_steps` for each opportunity."""
 
 from __future__ import annotations
 
 from publisher.plans.errors import FieldPath
-from publisher.plans.model import Opportunity
-from publisher.plans.routes import Round, steps
+from publisher.plans.model import Funding, Opportunity, Status
+from publisher.plans.routes import ACT_ROUTES, Round, steps
 from publisher.plans.validate import Finding, warning
 
 # What a plan field is, in words, when a route has none of it.
@@ -17,14 +18,57 @@ NOT_APPLICABLE_WORDS = {
 INTENTION_ROUTES = "direct-award-c, most-suitable-provider or competitive"
 
 
+BEFORE_TENDER = frozenset({Status.IDEA, Status.PLANNING, Status.ENGAGEMENT})
+
+
+def engagement_closes(opportunity: Opportunity, base: FieldPath) -> list[Finding]:
+    """Warnings about when market engagement closes: after the tender opens, or not given
+    where a Procurement Act contract has engagement events (its UK2 notice needs it)."""
+    dates = opportunity.dates
+    path = (*base, "dates", "engagement_closes")
+    closes, opens = dates.engagement_closes, dates.tender_opens
+    if closes is not None and opens is not None and opens.surely_before(closes):
+        return [
+            warning(
+                path,
+                "engagement-after-tender",
+                "Market engagement closes after the tender opens.",
+                f"engagement_closes is {closes}, tender_opens is {opens}. Engagement is "
+                "for talking to providers before the tender is written: check both dates.",
+            )
+        ]
+    if (
+        closes is None
+        and dates.engagement
+        and opportunity.route in ACT_ROUTES
+        and opportunity.funding is Funding.CONTRACT
+        and opportunity.status in BEFORE_TENDER
+        and "engagement_closes" not in opportunity.unknown
+    ):
+        return [
+            warning(
+                (*base, "dates", "engagement"),
+                "engagement-closes-missing",
+                "The plan has market engagement events for a Procurement Act contract, but "
+                "does not say when the engagement closes.",
+                "A preliminary market engagement notice (UK2) must give the closing date. "
+                "Add it under dates, as 'engagement_closes: 2027-02-26', or say why not "
+                "under 'unknown:', as 'engagement_closes: <the reason>'.",
+                at_key=True,
+            )
+        ]
+    return []
+
+
 def route_steps(opportunity: Opportunity, base: FieldPath) -> list[Finding]:
-    """Warnings for what the plan gives that its route never has."""
+    """Warnings for what the plan gives that its route never has, and about when market
+    engagement closes."""
+    out: list[Finding] = engagement_closes(opportunity, base)
     route = opportunity.route
     if route is None:
-        return []
+        return out
     has = steps(route, opportunity.funding)
     dates = opportunity.dates
-    out: list[Finding] = []
     if has.round is Round.NONE:
         for name in ("tender_opens", "tender_closes"):
             if getattr(dates, name) is not None:

@@ -74,6 +74,11 @@ STEPS: dict[Route, Steps] = {
     Route.UNDECIDED: Steps(Round.BIDS),
 }
 PSR_ROUTES = tuple(route for route, steps in STEPS.items() if steps.psr)
+# The routes whose contracts are awarded under the Procurement Act 2023, with its notices
+# (a UK2 notice for preliminary market engagement among them).
+ACT_ROUTES = frozenset(
+    {Route.OPEN, Route.COMPETITIVE_FLEXIBLE, Route.DIRECT_AWARD, Route.LIGHT_TOUCH}
+)
 
 
 def steps(route: Route | None, funding: Funding | None = None) -> Steps:
@@ -87,6 +92,8 @@ def steps(route: Route | None, funding: Funding | None = None) -> Steps:
 
 # What the plan's dates are called, by how providers come forward.
 DATE_LABELS: dict[str, dict[Round, str]] = {
+    # preliminary market engagement: the last day to take part (a UK2 notice gives it)
+    "engagement_closes": {r: "Market engagement closes" for r in Round},
     "tender_opens": {
         Round.BIDS: "Tender opens",
         Round.APPLICATIONS: "Applications open",
