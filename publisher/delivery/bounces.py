@@ -18,6 +18,7 @@ tried again next time."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import email
@@ -26,6 +27,7 @@ import email.policy
 import imaplib
 import logging
 import os
+import quopri
 import re
 import ssl
 from collections.abc import Iterator
@@ -195,12 +197,21 @@ def _status_blocks(part: Message) -> list[Message]:
     """The field blocks of a message/delivery-status part: the per-message block, then
     one per recipient."""
     payload = part.get_payload()
-    if isinstance(payload, list) and all(isinstance(p, Message) for p in payload):
-        return list(payload)
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if isinstance(payload, list):
+        if encoding not in ("base64", "quoted-printable"):
+            return [block for block in payload if isinstance(block, Message)]
+        # Encoded (Exchange and some services do): the parser took the encoded text for
+        # field blocks. Put it back together and decode it.
+        payload = "".join(b.as_string() if isinstance(b, Message) else str(b) for b in payload)
     text = payload if isinstance(payload, str) else ""
-    if part.get("Content-Transfer-Encoding", "").lower() in ("base64", "quoted-printable"):
-        decoded = part.get_payload(decode=True)
-        text = decoded.decode("utf-8", "replace") if isinstance(decoded, bytes) else text
+    if encoding == "base64":
+        try:
+            text = base64.b64decode("".join(text.split())).decode("utf-8", "replace")
+        except ValueError:
+            text = ""
+    elif encoding == "quoted-printable":
+        text = quopri.decodestring(text.encode("ascii", "replace")).decode("utf-8", "replace")
     blocks = re.split(r"\r?\n\s*\r?\n", text.strip())
     return [HeaderParser().parsestr(block.strip() + "\n") for block in blocks if block.strip()]
 

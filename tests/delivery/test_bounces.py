@@ -5,6 +5,7 @@ suspended address sent nothing more by a real notify pass through a real SMTP se
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import mailbox
 import shutil
@@ -190,6 +191,35 @@ def test_rfc_3464_reports_say_which_addresses_failed_for_good() -> None:
     )  # fmt: skip
     assert gmail is not None and gmail.permanent and gmail.recipients == ("sam@example.org",)
     assert gmail.message_ids == ("<x9@h>",)
+
+
+def exchange_failure(address: str) -> bytes:
+    """Exchange Online's report, whose delivery-status part is base64-encoded, as it sends
+    it (the email package will not write a message/* part encoded, so written out here)."""
+    status = (
+        "Reporting-MTA: dns;AM0PR01MB1234.eurprd01.prod.exchangelabs.com\r\n\r\n"
+        f"Final-Recipient: rfc822;{address}\r\nAction: failed\r\nStatus: 5.1.10\r\n"
+        "Diagnostic-Code: smtp;550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient "
+        "not found by SMTP address lookup\r\n"
+    )
+    encoded = base64.encodebytes(status.encode()).decode().replace("\n", "\r\n")
+    return (
+        "From: Microsoft Outlook <postmaster@outlook.com>\r\nTo: alerts@plans.example.org\r\n"
+        "Subject: Undeliverable: New: Lunch clubs\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+        "Delivery has failed to these recipients or groups.\r\n"
+        "--b1\r\nContent-Type: message/delivery-status\r\n"
+        f"Content-Transfer-Encoding: base64\r\n\r\n{encoded}"
+        "--b1\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: <ex1@plans.example.org>\r\nTo: {address}\r\n\r\n--b1--\r\n"
+    ).encode()
+
+
+def test_an_encoded_delivery_status_is_decoded() -> None:
+    found = bounces.parse(exchange_failure("jo@example.org"))
+    assert found is not None and found.permanent and found.recipients == ("jo@example.org",)
+    assert found.status == "5.1.10" and found.message_ids == ("<ex1@plans.example.org>",)
 
 
 def test_delays_and_mixed_reports_suspend_only_the_permanent_failures() -> None:
