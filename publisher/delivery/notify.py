@@ -6,6 +6,7 @@ nothing is lost), then dispatch the outbox. `publisher notify` and the scheduler
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select, update
 
-from publisher.changes.diff import Kind, canonical, compare, version
+from publisher.changes.diff import Kind, canonical, compare
 from publisher.changes.wording import sentence
 from publisher.delivery import (
     bounces,
@@ -87,18 +88,22 @@ class NotifyReport:
 
 
 def _announcements(
-    site: SiteData, stored: dict[str, snapshot.Published], current: dict[str, OpportunityView]
+    site: SiteData,
+    stored: dict[str, snapshot.Published],
+    current: dict[str, OpportunityView],
+    versions: dict[str, str],
 ) -> Iterator[Announcement]:
+    """`versions`: each current opportunity's version, as written (`_written`)."""
     names = site_names(site)
     for uid in sorted(stored.keys() | current.keys()):
         before, view = stored.get(uid), current.get(uid)
         if view is not None and (before is None or before.withdrawn_at is not None):
-            yield Announcement(
-                view, "new" if before is None else "returned", version(_as_written(view)), []
-            )
+            yield Announcement(view, "new" if before is None else "returned", versions[uid], [])
             continue
         if before is None or before.withdrawn_at is not None:
             continue
+        if view is not None and before.version == versions[uid]:
+            continue  # the same content: nothing to compare
         old = _model(before.content)
         if old is None:
             continue
@@ -115,7 +120,7 @@ def _announcements(
             yield Announcement(
                 view,
                 "cancelled" if cancelled else "changed",
-                version(_as_written(view)),
+                versions[uid],
                 [sentence(c, grant, names) for c in news],
             )
 
@@ -125,6 +130,17 @@ def _as_written(view: OpportunityView) -> Opportunity:
     read (plans/examples.py), and that move is not news, so it is neither compared nor
     recorded; reminders count from the moved dates, the ones the site shows."""
     return view.written or view.item
+
+
+def _written(current: dict[str, OpportunityView]) -> dict[str, str]:
+    """Each opportunity as written (`_as_written`), as `diff.canonical` text: made once a
+    pass, for its version and, when that changed, its content."""
+    return {uid: canonical(_as_written(view)) for uid, view in current.items()}
+
+
+def _version(text: str) -> str:
+    """`diff.version` of an opportunity whose `diff.canonical` text this is."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _model(content: dict[str, Any]) -> Opportunity | None:
@@ -304,19 +320,19 @@ def run_pass(
     # What the pass reads, before it reads it: a change made while it reads makes the next
     # pass read again (recorded after, it could hide that change for good).
     with engine.connect() as conn:
-        inputs = notify_state.inputs(conn, plans, today, settings.base_url)
+        inputs, raws = notify_state.inputs(conn, plans, today, settings.base_url)
         last = None if dry_run else notify_state.load(conn)
         unchanged = (
-            last is not None
-            and last.inputs == inputs
-            and (last.wake is None or now < last.wake)
+            last is not None and last.inputs == inputs and (last.wake is None or now < last.wake)
         )
     if last is not None and unchanged:
         return _unchanged(engine, settings, clock, send, stop, last, bounced)
     # Places, themes and channel files are read once, for the site and the channels alike.
-    files = read_reference_files(plans)
+    # Each from the bytes read for `inputs`: every file is read once a pass, and the digest
+    # recorded is of what was read.
+    files = read_reference_files(plans, raws)
     # Each plan file read again only when it changed.
-    site, problems = load_site(plans, today, settings.base_url, files=files, reuse=True)
+    site, problems = load_site(plans, today, settings.base_url, files=files, reuse=True, raws=raws)
     if published is not None and not published():  # changed while they were read
         return _dispatch_only(engine, settings, clock, send, stop, bounced)
     subscribers, channel_problems = channels.load_channels(plans, files)
@@ -325,6 +341,8 @@ def run_pass(
     report.bounces = bounced
     report.mail = email_sender(settings.smtp_url, settings.maildir, settings.mail_from).describe()
     current = {v.uid: v for v in site.opportunities if v.withdrawn is None}
+    written = _written(current)
+    versions = {uid: _version(text) for uid, text in written.items()}
     with engine.connect() as conn:
         transaction = conn.begin()
         # Email sign-ups from the web app: confirmed ones are channels like the others.
@@ -342,7 +360,7 @@ def run_pass(
         }
         if not report.first_run:
             report.announcements = [
-                a for a in _announcements(site, stored, current) if a.view.uid not in held
+                a for a in _announcements(site, stored, current, versions) if a.view.uid not in held
             ]
         since = {
             uid: stored[uid].published_at
@@ -389,11 +407,12 @@ def run_pass(
             _welcome(site, greeting, entries, report)
         report.queued = signup_mail.pooled(report.queued)
         outbox.enqueue(conn, report.queued, now)
-        record = {
-            uid: (version(w), _content(w), v.first_seen)
-            for uid, v in current.items()
-            for w in (_as_written(v),)
-        }
+        record: dict[str, tuple[str, dict[str, Any], dt.date | None]] = {}
+        for uid, view in current.items():
+            before = stored.get(uid)
+            same = before is not None and before.version == versions[uid]
+            content = before.content if before is not None and same else _content(written[uid])
+            record[uid] = (versions[uid], content, view.first_seen)
         record.update({uid: (p.version, p.content, p.first_published) for uid, p in held.items()})
         snapshot.record(conn, record, now, "working tree", stored)
         digest = notify_state.next_digest(conn, {s.uid for s in subscribers}, now)
@@ -475,6 +494,6 @@ class _Entries:
         return make
 
 
-def _content(item: Opportunity) -> dict[str, Any]:
-    value: dict[str, Any] = json.loads(canonical(item))
+def _content(text: str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(text)
     return value

@@ -37,10 +37,13 @@ class State:
     held: list[str] = field(default_factory=list)  # plan files left out or held
 
 
-def inputs(conn: Connection, plans: Path, today: dt.date, base_url: str) -> str:
+def inputs(
+    conn: Connection, plans: Path, today: dt.date, base_url: str
+) -> tuple[str, dict[Path, bytes | None]]:
     """A digest of what a pass over `plans` on `today` reads: the model's inputs (kept.py)
-    and the confirmed sign-ups (they are channels too)."""
-    digest = hashlib.blake2b(kept.inputs(plans, today, base_url).encode(), digest_size=20)
+    and the confirmed sign-ups (they are channels too); and the files' bytes, as read."""
+    model, raws = kept.inputs(plans, today, base_url)
+    digest = hashlib.blake2b(model.encode(), digest_size=20)
     query = (
         select(signups.c.uid, signups.c.address, signups.c.choice, signups.c.cadence)
         .where(signups.c.state == SignupState.CONFIRMED.value)
@@ -48,7 +51,7 @@ def inputs(conn: Connection, plans: Path, today: dt.date, base_url: str) -> str:
     )
     for row in conn.execute(query):
         digest.update(json.dumps(list(row), ensure_ascii=False).encode() + b"\n")
-    return digest.hexdigest()
+    return digest.hexdigest(), raws
 
 
 def next_digest(conn: Connection, channels: set[str], now: dt.datetime) -> dt.datetime | None:

@@ -59,8 +59,8 @@ def record(
     for key, (version, content, first_published) in sorted(current.items()):
         commissioner, opportunity = _split(key)
         before = stored.get(key)
-        text = json.dumps(content, sort_keys=True, ensure_ascii=False)
         if before is None:
+            text = json.dumps(content, sort_keys=True, ensure_ascii=False)
             conn.execute(
                 insert(published).values(
                     key=key,
@@ -82,6 +82,7 @@ def record(
         )
         values: dict[str, Any] = {}
         if before.version != version:
+            text = json.dumps(content, sort_keys=True, ensure_ascii=False)
             values.update(version=version, content=text, published_at=now)
         if before.withdrawn_at is not None:
             values.update(withdrawn_at=None)

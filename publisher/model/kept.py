@@ -116,13 +116,14 @@ def prune(where: Path, keep: Iterable[str]) -> None:
         return
 
 
-def inputs(plans: Path, today: dt.date, base_url: str) -> str:
+def inputs(plans: Path, today: dt.date, base_url: str) -> tuple[str, dict[Path, bytes | None]]:
     """A digest of everything `load_site(plans, today, base_url)` is made from, found
     without parsing anything: every plan, places, themes and channel file's name and bytes,
     the git commit the history is read at (and where, and whether shallow), the day, the
     site's address and the publisher's code (its glossary and England's places with it).
     The same digest means the same model: a notify pass that finds the one its last pass
-    recorded need not read the model at all."""
+    recorded need not read the model at all. With it, the bytes read (None: unreadable),
+    for a pass that goes on to read the model from those same bytes."""
     digest = hashlib.blake2b(code(), digest_size=20)
 
     def add(part: bytes | str) -> None:
@@ -141,18 +142,16 @@ def inputs(plans: Path, today: dt.date, base_url: str) -> str:
             add(git.run(top, "rev-parse", "--verify", "--quiet", "HEAD"))
         except (OSError, subprocess.SubprocessError):
             add("no commits")
-    for path in [
-        plans / PLACES_FILE,
-        plans / THEMES_FILE,
-        *channel_files(plans),
-        *plan_files(plans),
-    ]:
+    raws: dict[Path, bytes | None] = {}
+    read = [plans / PLACES_FILE, plans / THEMES_FILE, *channel_files(plans), *plan_files(plans)]
+    for path in read:
         add(path.relative_to(plans).as_posix())
         try:
-            raw = path.read_bytes()
+            raw = raws[path] = path.read_bytes()
         except OSError as error:
+            raws[path] = None
             add(f"unreadable: {error.strerror}")
             continue
         add(str(len(raw)))
         add(raw)
-    return digest.hexdigest()
+    return digest.hexdigest(), raws

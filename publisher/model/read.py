@@ -11,7 +11,7 @@ the build's cache key, or given by `notify`, which wants the channels too), each
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -62,19 +62,21 @@ def load_site(
     progress: Progress | None = None,
     files: ReferenceFiles | None = None,
     reuse: bool = False,
+    raws: Mapping[Path, bytes | None] = {},
 ) -> tuple[SiteData, list[Problem]]:
     """Read every plan under `plans` into the views the site is rendered from (for the
     service's own pages and the notify pass; `build` goes a plan file at a time). `files`:
     the folder's reference files, when the caller has read them already for its own use.
     `reuse`: take each plan file's reading from the last pass when nothing it was made
-    from has changed (kept.py; for the notify pass, every few minutes).
+    from has changed (kept.py; for the notify pass, every few minutes). `raws`: plan files'
+    bytes read already this pass.
 
     A plan file with errors is reported and left out; the others are still published.
     """
     begun = start(plans, today, base_url, progress, files)
     site, history = begun.site, begun.history
     problems: list[Problem] = []
-    raw = {path: read_or_none(path) for path in begun.files}
+    raw = {path: raws[path] if path in raws else read_or_none(path) for path in begun.files}
     listing(site, raw.values())
     where = kept.folder(plans) if reuse else None
     keys = _reading_keys(begun, raw, base_url) if where is not None else {}

@@ -5,6 +5,7 @@ the digest a build keys its cache on."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,10 +33,11 @@ class FileRead:
     problems: list[Problem] = field(default_factory=list)
 
 
-def read_file(path: Path, display: str) -> FileRead:
-    """Read a file's bytes once and parse those same bytes; problems name it `display`."""
+def read_file(path: Path, display: str, raw: bytes | None = None) -> FileRead:
+    """Read a file's bytes once and parse those same bytes; problems name it `display`.
+    `raw`: its bytes, when read already this pass."""
     try:
-        raw = path.read_bytes()
+        raw = path.read_bytes() if raw is None else raw
     except OSError:
         # Not read: load says why, in the words every other read of a file uses.
         document, problems = load(path, display)
@@ -56,16 +58,18 @@ class ReferenceFiles:
         return [self.places, self.themes, *self.channels]
 
 
-def read_channel_files(root: Path) -> list[FileRead]:
+def read_channel_files(root: Path, raws: Mapping[Path, bytes | None] = {}) -> list[FileRead]:
     # Shown as the person would type them: `notify` reports their problems.
-    return [read_file(path, display_path(path)) for path in channel_files(root)]
+    return [read_file(path, display_path(path), raws.get(path)) for path in channel_files(root)]
 
 
-def read_reference_files(root: Path) -> ReferenceFiles:
+def read_reference_files(root: Path, raws: Mapping[Path, bytes | None] = {}) -> ReferenceFiles:
+    """`raws`: files' bytes read already this pass (`notify` has, for model/kept.inputs)."""
     # The problems of places and themes are never reported from this read (`check` reports
     # them), so their plain names will do.
+    places, themes = root / PLACES_FILE, root / THEMES_FILE
     return ReferenceFiles(
-        read_file(root / PLACES_FILE, PLACES_FILE),
-        read_file(root / THEMES_FILE, THEMES_FILE),
-        read_channel_files(root),
+        read_file(places, PLACES_FILE, raws.get(places)),
+        read_file(themes, THEMES_FILE, raws.get(themes)),
+        read_channel_files(root, raws),
     )
