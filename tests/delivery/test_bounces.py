@@ -513,3 +513,35 @@ def test_an_address_suspended_by_a_bounce_gets_nothing_more_from_a_notify_pass(
     assert len(smtp_server.messages) == 3  # and nothing later either
     assert state_of(database, jo.uid) is signups.SignupState.SUSPENDED
     assert state_of(database, sam.uid) is signups.SignupState.CONFIRMED
+
+
+def test_publisher_notify_reads_the_bounce_mailbox_and_publisher_outbox_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from publisher import cli  # noqa: PLC0415
+    from publisher.delivery.database import connect, create_or_upgrade  # noqa: PLC0415
+
+    plans = tmp_path / "plans"
+    shutil.copytree(ROOT / "plans", plans, ignore=shutil.ignore_patterns("channels"))
+    folder = tmp_path / "bounces"
+    maildir(folder, exim_failure("jo@example.org"))
+    url = f"sqlite:///{tmp_path / 'publisher.db'}"
+    for name in ("PUBLISHER_CONFIG", "SMTP_URL", "PUBLISHER_BOUNCE_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("PUBLISHER_MAILDIR", str(tmp_path / "sent"))
+    monkeypatch.setenv("PUBLISHER_BOUNCE_MAILBOX", str(folder))
+    engine = connect(url)
+    create_or_upgrade(engine)
+    jo = confirmed(engine, "jo@example.org")
+    engine.dispose()
+
+    assert cli.main(["notify", "--plans", str(plans)]) == 0
+    said = capsys.readouterr().out
+    assert "Bounce mailbox: 1 message read: 1 address suspended after a permanent failure" in said
+    assert cli.main(["outbox"]) == 0
+    shown = capsys.readouterr().out
+    assert f"suspended signup/{jo.uid}: the mail server sent a bounce" in shown
+    assert "@example.org" not in said + shown
+    assert cli.main(["notify", "--plans", str(plans)]) == 0  # read once: nothing new
+    assert "Bounce mailbox: 0 messages read" in capsys.readouterr().out
