@@ -22,7 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from publisher.delivery import notify, signups
+from publisher.delivery import bounces, notify, signups
 from publisher.delivery.database import connect, create_or_upgrade
 from publisher.delivery.database import outbox as outbox_table
 from publisher.settings import Settings
@@ -118,7 +118,9 @@ def test_serve_takes_sign_ups_whose_confirmation_the_scheduler_sends(
             assert done.status_code == 200 and "Your email alerts have started" in done.text
             health = client.get("healthz").json()
             assert health["subscribers"]["confirmed"] >= 1
-            assert health["bounces"] == {"suspended_after_a_bounce": 0}  # counts, from the database
+            with engine.connect() as conn:  # counts, from the shared database
+                after = bounces.suspended_after_bounces(conn)
+            assert health["bounces"] == {"suspended_after_a_bounce": after}
             assert address not in client.get("healthz").text
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=WAIT_SECONDS) == 0
