@@ -8,15 +8,19 @@ and current (or the filtered feed at that very address was made from the served 
 plans, and is kept), and, for a compressed reply, its gzipped body is made already.
 Anything else (a file not read yet, a changed file, a new build, an escaped path, a body)
 goes on to the app, which gives the same reply the slower way (web.FastFiles,
-web.Web.feeds); `page_headers` are what the app adds to every reply but a 304.
+web.Web.feeds); `page_headers` are what the app adds to every reply but a 304. A reply,
+once made, is kept as bytes for what the request asked (`Ready`), and sent again while the
+file or feed is the same version: a reader polling asks the same each time.
 `answer_at_once` relies on the internals of uvicorn's httptools protocol, as limits.py
 does; tests/service/test_quick.py fails if an upgrade of uvicorn changes them.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from starlette.types import Scope
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
@@ -25,10 +29,10 @@ from publisher.service.conditional import Asked, Headers, Representation, answer
 from publisher.service.files import Files, Found, Locator, cache_headers
 from publisher.service.live import Live
 
-Reply = tuple[int, Headers, bytes]  # status, headers, body
 # What a reply depends on in a request: HEAD or not, the target as sent, If-None-Match,
 # If-Modified-Since and Accept-Encoding.
 Ask = tuple[bool, bytes, bytes | None, bytes | None, bytes]
+Body = Literal["none", "plain", "gzip"]
 
 MOST_FEEDS = 100_000  # filtered feed addresses remembered; past this, start again
 MOST_READY = 10_000  # replies kept ready to send again; past this, start again
@@ -37,14 +41,15 @@ MOST_READY = 10_000  # replies kept ready to send again; past this, start again
 @dataclass(frozen=True)
 class Ready:
     """A reply made once and sent again, as bytes, while what it was made from is current:
-    the same representation of the same file (or filtered feed)."""
+    the same representation of the same file (or filtered feed). The representation is
+    not kept alive by this: once `files` or `live` drop it, the reply is made again."""
 
     file: str | None  # the URL path of a site file, or None for a filtered feed
     feed: Hashable  # a filtered feed's key in `live`
-    rep: Representation
+    rep: weakref.ref[Representation]
     status: bytes  # the status line
     head: bytes  # the headers after uvicorn's own (date), and the blank line
-    body: bytes
+    body: Body  # which of the representation's bodies follows, if any
 
 
 class QuickFiles:
@@ -101,17 +106,21 @@ class QuickFiles:
                 return False  # a body: the app reads (and limits) it
         ask = (method == b"HEAD", protocol.url, match, since, encodings)
         ready = self.ready.get(ask)
-        if ready is None or self._current(ready) is not ready.rep:
-            ready = self._make_ready(ask)
-            if ready is None:
+        rep = None if ready is None else self._current(ready)
+        if ready is None or rep is None or rep is not ready.rep():
+            made = self._make_ready(ask)
+            if made is None:
                 return False
+            ready, rep = made
         default = protocol.server_state.default_headers
         if default is not self._default:
             self._default = default
             self._default_bytes = b"".join(b"%s: %s\r\n" % (name, value) for name, value in default)
         protocol.transport.write(ready.status + self._default_bytes + ready.head)
-        if ready.body:
-            protocol.transport.write(ready.body)
+        if ready.body == "plain":
+            protocol.transport.write(rep.body)
+        elif ready.body == "gzip":
+            protocol.transport.write(rep.gzipped())  # made already (see _make_ready)
         return True
 
     def _current(self, ready: Ready) -> Representation | None:
@@ -121,7 +130,7 @@ class QuickFiles:
         found = self.locator.find(ready.file)
         return self.files.current(found) if isinstance(found, Found) else None
 
-    def _make_ready(self, ask: Ask) -> Ready | None:
+    def _make_ready(self, ask: Ask) -> tuple[Ready, Representation] | None:
         head, target, match, since, encodings = ask
         asked = Asked(head, match, since, encodings)
         found = self._find(target)
@@ -135,11 +144,14 @@ class QuickFiles:
             headers += self.page_headers
         lines = [b"%s: %s\r\n" % (name, value) for name, value in headers]
         lines.append(b"\r\n")
-        ready = Ready(file, feed, rep, STATUS_LINE[status], b"".join(lines), body)
+        sent: Body = "none"
+        if body:
+            sent = "gzip" if body is rep.gzip_body else "plain"
+        ready = Ready(file, feed, weakref.ref(rep), STATUS_LINE[status], b"".join(lines), sent)
         if len(self.ready) >= MOST_READY:
             self.ready.clear()
         self.ready[ask] = ready
-        return ready
+        return ready, rep
 
     def _find(self, target: bytes) -> tuple[str | None, Hashable, Representation, Headers] | None:
         """The URL path (or filtered feed's key), representation and cache headers of what
