@@ -382,7 +382,9 @@ def frame(
     last = max((found[-1] for found in years if found), default=None)  # only when needed
     if first is None or last is None:
         first = last = site.today.year
-    head = bytes(calendar.to_ical())
+    # calendar.to_ical(), folded by `fold` (icalendar's folding, a character at a time,
+    # was most of the time of a calendar with few events: a country has thousands)
+    head = "".join(fold(line) + "\r\n" for line in calendar.content_lines() if line).encode()
     assert head.endswith(END)
     # icalendar writes each part; the events, made once per build, follow the time zone.
     return head[: -len(END)] + timezone(first, last), END

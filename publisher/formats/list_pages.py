@@ -22,7 +22,7 @@ from publisher.formats.cards import (
 )
 from publisher.formats.page_context import GROUPS, place_group
 from publisher.formats.page_render import card, render
-from publisher.model.views import Collection, Listing, Scope, SiteData
+from publisher.model.views import Collection, CommissionerView, Listing, Scope, SiteData
 
 
 def when_of(card: Card) -> str:
@@ -110,6 +110,14 @@ def listing_paged(site: SiteData, shown: Listing, current: Sequence[Card]) -> li
     return paginate(current, [("in", shown.name), *wider], key_of)
 
 
+def commissioner_of(site: SiteData, shown: Listing) -> CommissionerView | None:
+    """The commissioner whose list `shown` is (only a commissioner's list has one: the
+    others are not looked for among some 300 commissioners, page after page)."""
+    if shown.kind != "commissioner":
+        return None
+    return next((c for c in site.commissioners if c.listing == shown), None)
+
+
 def listing_page(
     site: SiteData,
     collection: Scope,
@@ -124,7 +132,7 @@ def listing_page(
     exists (a commissioner's own, else the site's)."""
     shown = collection.listing
     assert shown is not None, "'all' is the index page"
-    commissioner = next((c for c in site.commissioners if c.listing == shown), None)
+    commissioner = commissioner_of(site, shown)
     pager = _pager(collection.path, pages, number)
     last = number == len(pages)
     groups = overview(pages)
@@ -184,7 +192,7 @@ def list_outputs(site: SiteData, whole: Whole, bundle: Bundle, shelf: Shelf) -> 
     settled = [shelf.facts(m) for m in settled_members]
     pages = listing_paged(site, listing, [shelf.facts(m) for m in shown])
     fill = Fill(shelf, shown)
-    own = repr(next((c for c in site.commissioners if c.listing == listing), None))
+    own = repr(commissioner_of(site, listing))
     base = digest(
         bundle.path, repr(listing), own, repr(bundle.packaged), whole.said, repr(_shape(pages))
     )
