@@ -46,7 +46,7 @@ from urllib.parse import parse_qsl
 import httpx
 
 from bench.generate import generate
-from bench.serve_feeds import free_port, running
+from bench.serve_feeds import cpu_seconds, free_port, running
 from publisher.model.read import load_site
 from publisher.model.views import SiteData
 from publisher.service import filtered
@@ -161,15 +161,22 @@ def mix(site: SiteData, count: int, seed: int = 2027) -> list[str]:
     return out
 
 
-def wrk(url: str, paths: list[str], etags: list[str], seconds: int, script: Path) -> dict[str, str]:
+def wrk(
+    url: str, paths: list[str], etags: list[str], seconds: int, script: Path, pid: int
+) -> dict[str, str]:
+    """wrk's figures, and the server's own CPU time (user + system) per reply in the run."""
     quoted = [", ".join(json.dumps(value) for value in values) for values in (paths, etags)]
     script.write_text(ROTATE % tuple(quoted))
+    before = cpu_seconds(pid)
     run = subprocess.run(
         ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "30s",
          "-H", "Accept-Encoding: gzip", "-s", str(script), url],
         capture_output=True, text=True, check=True, timeout=seconds + 120,
     )  # fmt: skip
+    cpu = cpu_seconds(pid) - before
     out = {"requests/s": _find(r"Requests/sec:\s+([\d.]+)", run.stdout)}
+    count = int(_find(r"(\d+) requests in", run.stdout, "0"))
+    out["CPU/reply"] = f"{cpu / count * 1e6:.0f}µs" if count else "?"
     for percent in ("50", "90", "99"):
         out[f"p{percent}"] = _find(rf"^\s+{percent}(?:\.000)?%\s+(\S+)", run.stdout)
     out["errors"] = _find(r"Non-2xx or 3xx responses: (\d+)", run.stdout, "0")
@@ -203,21 +210,21 @@ def served(plans: Path, folder: Path, choices: int, seconds: int) -> None:
         flush=True,
     )
     started = time.monotonic()
-    with running(command, url + "/healthz", seconds=300):
+    with running(command, url + "/healthz", seconds=900) as process:
         httpx.get(url + "/subscribe", timeout=600).raise_for_status()  # the plans are loaded
         print(f"app up, plans loaded, in {time.monotonic() - started:.1f} s", flush=True)
         none = [""] * len(paths)
-        result = wrk(url + "/", paths, none, seconds, folder / "rotate.lua")
+        result = wrk(url + "/", paths, none, seconds, folder / "rotate.lua", process.pid)
         print(f"{'cold 200':<9} {', '.join(f'{k} {v}' for k, v in result.items())}", flush=True)
         started = time.monotonic()
         with httpx.Client(base_url=url, headers={"accept-encoding": "gzip"}, timeout=900) as http:
             etags = [http.get(path).headers["etag"] for path in paths]  # every feed made
         print(f"the feeds not made yet made in {time.monotonic() - started:.1f} s", flush=True)
         for phase, sent in (("warm 200", none), ("warm 304", etags)):
-            result = wrk(url + "/", paths, sent, seconds, folder / "rotate.lua")
+            result = wrk(url + "/", paths, sent, seconds, folder / "rotate.lua", process.pid)
             print(f"{phase:<9} {', '.join(f'{k} {v}' for k, v in result.items())}", flush=True)
         made = making(url, others, seconds)
-        result = wrk(url + "/", paths, etags, seconds, folder / "rotate.lua")
+        result = wrk(url + "/", paths, etags, seconds, folder / "rotate.lua", process.pid)
         made.set()
         print(
             f"warm 304 beside cold ({made.count} other feeds made meanwhile, one at a time) "
