@@ -122,7 +122,9 @@ class Whole:
     site: SiteData  # every commissioner, no views
     members: list[Member]  # every opportunity's, in list order
     every: bytes  # their digests, joined
-    said: str  # what the site says of itself on its home page: commissioners and lists
+    # a digest of what the site says of itself on its home page: commissioners and lists
+    # (in every list page's key: the whole text, 200 KB shaped like England, hashed once)
+    said: str
     bundles: list[Bundle]  # 'all', then one per list page
 
 
@@ -140,8 +142,8 @@ def whole(site: SiteData, members: list[Member]) -> Whole:
     bundles = [_bundle(site, None, members, bool(members))]
     for listing in site.listings:
         bundles.append(_bundle(site, listing, by_path.get(listing.path, []), bool(members)))
-    said = repr([(c.id, c.name) for c in site.commissioners]) + repr(site.listings)
-    return Whole(site, members, every, said, bundles)
+    said = digest(repr([(c.id, c.name) for c in site.commissioners]), repr(site.listings))
+    return Whole(site, members, every, said.hex(), bundles)
 
 
 def _bundle(
