@@ -2,12 +2,15 @@
 reads differently that day.
 
 A build renders with `Day`, a date that watches how it is used. Compared with a date
-("has the closing date passed?"), it notes that date; any other use (days left, the day
-in words, the year) marks the content as changing every day. What one file's making
-noted is its `Rule`: the content is the same on any other day that falls on the same side
-of every date noted, since the making then takes every branch it took before and reads
-nothing else of the day. `Rule.sign(day)` names that side, and goes into the file's key in
-place of the day itself.
+("has the closing date passed?"), it notes the first day on which the answer changes (for
+`day < closes`, the closing day; for `day <= closes`, the day after; an equality, both);
+any other use (days left, the day in words, the year) marks the content as changing every
+day. What one file's making noted is its `Rule`: the content is the same on any other day
+that falls on the same side of every day noted, since the making then takes every branch
+it took before and reads nothing else of the day. `Rule.sign(day)` names that side, and
+goes into the file's key in place of the day itself. (Noting where each answer changes,
+not the date compared with, makes a file again once when a date passes, not on the day
+and again the day after.)
 
 The day is watched only while `watching` a file's making; a build watches each plan file's
 rendering and each file made from many opportunities on its own.
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,7 +38,8 @@ def plain(day: dt.date) -> dt.date:
 @dataclass(frozen=True)
 class Rule:
     """The days on which a file reads the same: none but its own (`daily`), or those on
-    the same side of each of `dates` (plain dates, sorted)."""
+    the same side of each of `dates` (plain dates, sorted: each the first day on which an
+    answer the making read changes)."""
 
     dates: tuple[dt.date, ...] = ()
     daily: bool = False
@@ -45,7 +49,7 @@ class Rule:
         if self.daily:
             return f"the day {day.isoformat()}"
         dates = " ".join(one.isoformat() for one in self.dates)
-        return f"at {bisect_left(self.dates, day)} {bisect_right(self.dates, day)} of {dates}"
+        return f"after {bisect_right(self.dates, day)} of {dates}"
 
 
 DAILY = Rule(daily=True)
@@ -92,10 +96,22 @@ def _compared(day: Day, other: object, op: Callable[[Any, Any], bool]) -> Any:
         return op(day.offset, other.offset)
     if _notes is not None:
         try:
-            _notes.dates.add(plain(other) - dt.timedelta(days=day.offset))
+            # the build's day on which `day` is `other`: from there `<` and `>=` answer
+            # differently; from the day after, `<=` and `>`; `==` and `!=` on both
+            same = plain(other) - dt.timedelta(days=day.offset)
+            if op in _FROM_THE_DAY or op in _ON_THE_DAY:
+                _notes.dates.add(same)
+            if op in _FROM_THE_DAY_AFTER or op in _ON_THE_DAY:
+                _notes.dates.add(same + _ONE_DAY)
         except OverflowError:
             _notes.daily = True
     return op(day.value, other)
+
+
+_ONE_DAY = dt.timedelta(days=1)
+_FROM_THE_DAY = (operator.lt, operator.ge)
+_FROM_THE_DAY_AFTER = (operator.le, operator.gt)
+_ON_THE_DAY = (operator.eq, operator.ne)
 
 
 class Day(dt.date):

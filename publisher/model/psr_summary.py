@@ -36,7 +36,17 @@ class FinancialYear:
 
     @classmethod
     def of(cls, day: dt.date) -> FinancialYear:
-        return cls(day.year if day.month >= 4 else day.year - 1)
+        """The year `day` is in, found by comparing days only (the last 1 April on or
+        before it), so a build sees the year change on 1 April, not every day
+        (builder/days.py)."""
+        low, high = 1, dt.MAXYEAR  # 1 April of `low` is on or before `day`
+        while low < high:
+            middle = (low + high + 1) // 2
+            if day >= dt.date(middle, 4, 1):
+                low = middle
+            else:
+                high = middle - 1
+        return cls(low)
 
     @property
     def first_day(self) -> dt.date:

@@ -86,12 +86,37 @@ class Notice:
 
     @property
     def weeks(self) -> int:
-        return (self.opens.first_day - self.published).days // 7
+        return whole_weeks(self.published, self.opens.first_day)
 
     @property
     def is_short(self) -> bool:
         # as a comparison of days, so a build sees it depends only on which side it is of
         return self.opens.first_day < self.published + dt.timedelta(weeks=self.promised_weeks)
+
+
+def whole_weeks(start: dt.date, end: dt.date) -> int:
+    """Whole weeks from `start` to `end` (rounded down: -1 when `end` is a day before),
+    found by comparing days only, so a build sees a count from today change once a week,
+    when it passes another whole week, not every day (builder/days.py)."""
+
+    def within(weeks: int) -> bool:  # start + `weeks` weeks is on or before end
+        try:
+            return start + dt.timedelta(weeks=weeks) <= end
+        except OverflowError:
+            return weeks < 0
+
+    low, high = (0, 1) if within(0) else (-1, 0)  # within(low), not within(high)
+    while within(high):
+        low, high = high, high * 2
+    while not within(low):
+        low, high = low * 2, low
+    while high - low > 1:
+        middle = (low + high) // 2
+        if within(middle):
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def notice(
@@ -462,14 +487,19 @@ def _transparency(
                 )
     given = notice(opportunity, promised_weeks, today)
     if given is not None and given.is_short and opportunity.short_notice_reason is None:
-        since = "first published" if opportunity.first_published else "published today"
+        # Today's date is not named: the warning is kept with the plan file's rendering,
+        # which the next day's build reuses while the weeks are the same (builder/days.py).
+        since = (
+            f"first published ({given.published.isoformat()})"
+            if opportunity.first_published
+            else "published today"
+        )
         out.append(
             warning(
                 (*base, "dates", "tender_opens"),
                 "short-notice",
-                f"Only {max(given.weeks, 0)} weeks' notice: {since} "
-                f"({given.published.isoformat()}), opening {given.opens}; the promise "
-                f"is {promised_weeks} weeks.",
+                f"Only {max(given.weeks, 0)} weeks' notice: {since}, opening {given.opens}; "
+                f"the promise is {promised_weeks} weeks.",
                 "Say why under 'short_notice_reason:', or open the tender later.",
             )
         )
