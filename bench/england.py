@@ -225,6 +225,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"load average before measuring: {load:.2f}; {os.cpu_count()} CPU cores")
 
+    code = cache.code_digest()  # in every key: an edit during the run makes all again
     runs: list[tuple[str, Run]] = []
     for folder in (SITE, cache.folder_for(SITE.resolve()), WORK / ".git" / "publisher"):
         shutil.rmtree(folder, ignore_errors=True)
@@ -240,6 +241,11 @@ def main() -> None:
     runs.append(("the next day, nothing changed", build(plans, TODAY + dt.timedelta(days=1))))
     for what, run in runs:
         print(f"{what}: {run.wall:.1f} s wall, {run.cpu:.1f} s CPU, {run.tree_mb:,.0f} MB")
+    if cache.code_digest() != code:
+        print(
+            "WARNING: the publisher's code or templates changed during the run, so the builds "
+            "after the first made everything again: run it from a copy nobody edits."
+        )
     ours = files(SITE)
 
     theirs: dict[str, int] = {}
