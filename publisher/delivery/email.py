@@ -10,7 +10,6 @@ import socket
 import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -21,6 +20,7 @@ from publisher.delivery.email_message import (
     UnsafeMessageError,
     build_message,
     checked_address,
+    message_bytes,
     one_line,
 )
 from publisher.delivery.outcome import Outcome, Sender
@@ -36,11 +36,6 @@ class EmailSender(Sender, Protocol):
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _envelope(message: EmailMessage) -> tuple[str, list[str]]:
-    sender = message["From"].addresses[0].addr_spec
-    return sender, [address.addr_spec for address in message["To"].addresses]
 
 
 def _timed_out(error: BaseException) -> bool:
@@ -134,10 +129,11 @@ class SmtpSender:
 
     def send(self, key: str, payload: dict[str, Any]) -> Outcome:
         try:
-            message = build_message(payload, self.mail_from, self.clock())
+            # The bytes smtplib's send_message would write for build_message's message,
+            # written straight (email_message.message_bytes): a third of the CPU time.
+            message, sender, recipients = message_bytes(payload, self.mail_from, self.clock())
         except UnsafeMessageError as problem:
             return Outcome.failed(str(problem))
-        sender, recipients = _envelope(message)
         reused = self._connection is not None
         # Connecting, the greeting, logging in and every command of this message, together.
         self._deadline.start(self.timeout)
@@ -158,11 +154,11 @@ class SmtpSender:
         return Outcome.sent()
 
     def _send_once(
-        self, message: EmailMessage, sender: str, recipients: list[str]
+        self, message: bytes, sender: str, recipients: list[str]
     ) -> dict[str, tuple[int, bytes]]:
         if self._connection is None:
             self._connection = self._connect()
-        return self._connection.send_message(message, sender, recipients)
+        return self._connection.sendmail(sender, recipients, message)
 
     def _outcome(self, error: Exception) -> Outcome:
         """Plain words for what went wrong, and whether trying later could help."""

@@ -4,7 +4,9 @@ one address, no line break is smuggled in), in quoted-printable UTF-8 parts."""
 from __future__ import annotations
 
 import quopri
+import random
 import re
+import sys
 import unicodedata
 from datetime import datetime
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
@@ -98,6 +100,36 @@ def build_message(payload: dict[str, Any], mail_from: str, date: datetime) -> Em
     """The message for one outbox item. Raises UnsafeMessageError, naming the bad value, when a
     value could break the headers (an address that is not one address, a malformed id)."""
     message = EmailMessage(policy=POLICY)
+    headers, _, _ = _checked_headers(payload, mail_from, date)
+    for name, value in headers:
+        message[name] = value
+
+    # The MIME tree is assembled from parts with fixed headers rather than with set_content
+    # and add_attachment, which parse every header again as they go: three times slower.
+    body = _part(_text(payload, "text") or "", "plain")
+    html = _text(payload, "html", required=False)
+    if html is not None:
+        body = _multipart("alternative", [body, _part(html, "html")])
+    attachments = _attachments(payload)
+    if attachments:
+        body = _multipart("mixed", [body, *(_attachment(item) for item in attachments)])
+    for name, value in body.items():
+        message[name] = value
+    message.set_payload(body.get_payload())
+    return message
+
+
+def _attachments(payload: dict[str, Any]) -> list[Any]:
+    attachments = payload.get("attachments") or []
+    if not isinstance(attachments, list):
+        raise UnsafeMessageError("the message's attachments are not a list")
+    return attachments
+
+
+def _checked_headers(
+    payload: dict[str, Any], mail_from: str, date: datetime
+) -> tuple[list[tuple[str, Any]], Address, list[Address]]:
+    """The message's own headers, in order, as values to set; its sender; its recipients."""
     recipients = payload.get("to")
     if not isinstance(recipients, list) or not recipients:
         raise UnsafeMessageError("the message has no recipients")
@@ -107,50 +139,53 @@ def build_message(payload: dict[str, Any], mail_from: str, date: datetime) -> Em
     message_id = _text(payload, "message_id") or ""
     if not _MESSAGE_ID.fullmatch(message_id):
         raise UnsafeMessageError(f"the message id {message_id!r} is not of the form <id@domain>")
-    message["From"] = checked_address(mail_from, "the sender address (PUBLISHER_MAIL_FROM)")
-    message["To"] = [checked_address(to, "the recipient") for to in recipients]
-    message["Subject"] = one_line(_text(payload, "subject") or "")
-    message["Date"] = date  # the Date header takes a datetime: no formatting and parsing back
-    message["Message-ID"] = message_id
-    message["List-Id"] = _list_id(payload.get("list_id"))
+    sender = _sender(mail_from)
+    to = [checked_address(to, "the recipient") for to in recipients]
+    headers: list[tuple[str, Any]] = [
+        ("From", sender),
+        ("To", to),
+        ("Subject", one_line(_text(payload, "subject") or "")),
+        ("Date", date),  # the Date header takes a datetime: no formatting and parsing back
+        ("Message-ID", message_id),
+        ("List-Id", _list_id(payload.get("list_id"))),
+    ]
     settings_url = _text(payload, "settings_url", required=False)
+    unsubscribe_url = _text(payload, "unsubscribe_url", required=False)
     if settings_url is not None:
         scheme = urlsplit(settings_url).scheme
-        if scheme not in ("http", "https") or not re.fullmatch(r"[!-;=?-~]+", settings_url):
+        if scheme not in ("http", "https") or not _URL.fullmatch(settings_url):
             raise UnsafeMessageError(f"the settings page {settings_url!r} is not a web address")
-        message["List-Unsubscribe"] = f"<{settings_url}>"
-    unsubscribe_url = _text(payload, "unsubscribe_url", required=False)
+        if unsubscribe_url is None:
+            headers.append(("List-Unsubscribe", f"<{settings_url}>"))
     if unsubscribe_url is not None:
         # RFC 8058: a mail program's own unsubscribe button POSTs to this address, and the
         # address alone unsubscribes (it carries a signed token), in one click.
-        if urlsplit(unsubscribe_url).scheme not in ("http", "https") or not re.fullmatch(
-            r"[!-;=?-~]+", unsubscribe_url
+        if urlsplit(unsubscribe_url).scheme not in ("http", "https") or not _URL.fullmatch(
+            unsubscribe_url
         ):
             raise UnsafeMessageError(
                 f"the unsubscribe address {unsubscribe_url!r} is not a web address"
             )
-        del message["List-Unsubscribe"]
-        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        headers.append(("List-Unsubscribe", f"<{unsubscribe_url}>"))
+        headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
     # RFC 3834: tells mail servers and out-of-office replies that a program sent this.
-    message["Auto-Submitted"] = "auto-generated"
-    message["MIME-Version"] = "1.0"
+    headers.append(("Auto-Submitted", "auto-generated"))
+    headers.append(("MIME-Version", "1.0"))
+    return headers, sender, to
 
-    # The MIME tree is assembled from parts with fixed headers rather than with set_content
-    # and add_attachment, which parse every header again as they go: three times slower.
-    body = _part(_text(payload, "text") or "", "plain")
-    html = _text(payload, "html", required=False)
-    if html is not None:
-        body = _multipart("alternative", [body, _part(html, "html")])
-    attachments = payload.get("attachments") or []
-    if not isinstance(attachments, list):
-        raise UnsafeMessageError("the message's attachments are not a list")
-    if attachments:
-        body = _multipart("mixed", [body, *(_attachment(item) for item in attachments)])
-    for name, value in body.items():
-        message[name] = value
-    message.set_payload(body.get_payload())
-    return message
+
+_URL = re.compile(r"[!-;=?-~]+")
+_SENDERS: dict[str, Address] = {}
+
+
+def _sender(mail_from: str) -> Address:
+    """The checked sender address; the same setting is checked once."""
+    found = _SENDERS.get(mail_from)
+    if found is None:
+        found = checked_address(mail_from, "the sender address (PUBLISHER_MAIL_FROM)")
+        if len(_SENDERS) < 16:
+            _SENDERS[mail_from] = found
+    return found
 
 
 def _part(text: str, subtype: str, parameters: str = "") -> EmailMessage:
@@ -186,3 +221,140 @@ def _attachment(attachment: object) -> EmailMessage:
     # add_header quotes the name, or encodes it (RFC 2231) when it is not ASCII.
     part.add_header("Content-Disposition", "attachment", filename=filename)
     return part
+
+
+# Writing a message straight to bytes. What `smtplib.SMTP.send_message` sends for the message
+# build_message makes (the email package's generator, with its policy), byte for byte
+# (tests/delivery/test_email.py compares the two), but without making a message object and
+# without parsing and folding again the headers every message has in common: the generator
+# took most of a send's CPU time. Every header is still folded by the email package's own
+# policy; those that repeat from message to message (sender, subject, date, the parts'
+# types) are folded once and kept.
+_CRLF = b"\r\n"
+_FROM_LINE = re.compile(rb"^From ", re.MULTILINE)  # the generator's fcre, for bytes
+_FOLDED: dict[tuple[str, str], bytes] = {}
+_FOLDED_MAX = 4096
+# The shape of every boundary the generator makes: 15 "=", the 19 digits of a random
+# number below sys.maxsize, "==" (email.generator._make_boundary).
+_BOUNDARY_DIGITS = len(repr(sys.maxsize - 1))
+_BOUNDARY_SHAPE = "=" * 15 + "0" * _BOUNDARY_DIGITS + "=="
+
+
+def _fold(name: str, value: Any, key: str | None = None) -> bytes:
+    """One header as the generator writes it (BytesGenerator._write_headers), kept by `key`
+    when given: the same name and key always fold the same way."""
+    if key is not None:
+        found = _FOLDED.get((name, key))
+        if found is not None:
+            return found
+    stored_name, stored = POLICY.header_store_parse(name, value)
+    folded = POLICY.fold_binary(stored_name, stored)
+    if key is not None:
+        if len(_FOLDED) >= _FOLDED_MAX:
+            _FOLDED.clear()
+        _FOLDED[(name, key)] = folded
+    return folded
+
+
+def _header_key(name: str, value: Any) -> str | None:
+    """What a header's folding depends on, for one repeated across messages; None for the
+    ones each recipient has of its own (not worth keeping)."""
+    if name in ("To", "Message-ID", "List-Unsubscribe"):
+        return None
+    if isinstance(value, datetime):
+        return repr(value)  # the zone too: the same instant in another zone is written apart
+    if isinstance(value, Address):
+        return repr(value)
+    return value if isinstance(value, str) else None
+
+
+def _qp_body(text: str) -> bytes:
+    """A text part's body as _part encodes it and the generator writes it: quoted-printable
+    UTF-8, "From " at a line's start made ">From " (smtplib's generator does so), CRLF."""
+    lines = text.encode("utf-8").splitlines()
+    encoded = quopri.encodestring(b"\n".join(lines) + b"\n")
+    encoded = _FROM_LINE.sub(b">From ", encoded)
+    return encoded.replace(b"\n", _CRLF)
+
+
+def _leaf_bytes(headers: list[bytes], body: bytes) -> bytes:
+    return b"".join(headers) + _CRLF + body
+
+
+def _text_leaf(text: str, subtype: str) -> tuple[list[bytes], bytes]:
+    content_type = f'text/{subtype}; charset="utf-8"'
+    headers = [
+        _fold("Content-Type", content_type, content_type),
+        _fold("Content-Transfer-Encoding", "quoted-printable", "quoted-printable"),
+    ]
+    return headers, _qp_body(text)
+
+
+def _part_leaf(part: EmailMessage) -> tuple[list[bytes], bytes]:
+    """A part made by _attachment, written as the generator writes it."""
+    headers = [POLICY.fold_binary(name, value) for name, value in part.raw_items()]
+    payload = part.get_payload()
+    assert isinstance(payload, str)
+    body = _FROM_LINE.sub(b">From ", payload.encode("ascii"))
+    return headers, b"\r\n".join(re.split(rb"\r\n|\r|\n", body))
+
+
+def _boundary(text: bytes) -> str:
+    token = random.randrange(sys.maxsize)
+    boundary = "=" * 15 + f"{token:0{_BOUNDARY_DIGITS}d}" + "=="
+    found, counter = boundary, 0
+    # Looked for as the generator does, only when it is in the text at all (it never is in
+    # quoted-printable text, where "=" is written "=3D"): compiling a pattern a message cost.
+    while b"--" + found.encode("ascii") in text and re.search(
+        b"^--" + re.escape(found.encode("ascii")) + b"(--)?$", text, re.MULTILINE
+    ):
+        found = f"{boundary}.{counter}"
+        counter += 1
+    return found
+
+
+def _multipart_bytes(subtype: str, texts: list[bytes]) -> tuple[list[bytes], bytes]:
+    """A multipart's Content-Type header and body, from its parts written out, as the
+    generator's _handle_multipart writes them (no preamble, no epilogue)."""
+    boundary = _boundary(_CRLF.join(texts))
+    value = f'multipart/{subtype}; boundary="{boundary}"'
+    if len(boundary) == len(_BOUNDARY_SHAPE):
+        # Every boundary of this shape folds alike: folded once with a stand-in.
+        shape = _fold("Content-Type", value.replace(boundary, _BOUNDARY_SHAPE), subtype)
+        header = shape.replace(_BOUNDARY_SHAPE.encode("ascii"), boundary.encode("ascii"))
+    else:
+        header = _fold("Content-Type", value)
+    line = b"--" + boundary.encode("ascii")
+    body = line + _CRLF + (_CRLF + line + _CRLF).join(texts) + _CRLF + line + b"--" + _CRLF
+    return [header], body
+
+
+def message_bytes(
+    payload: dict[str, Any], mail_from: str, date: datetime
+) -> tuple[bytes, str, list[str]]:
+    """The message for one outbox item as SMTP sends it (CRLF line ends, before the SMTP
+    dot-stuffing), with its envelope sender and recipients: the same bytes as
+    build_message's message as `smtplib.SMTP.send_message` writes it. Raises
+    UnsafeMessageError as build_message does."""
+    headers, sender, to = _checked_headers(payload, mail_from, date)
+    text = _text(payload, "text") or ""
+    html = _text(payload, "html", required=False)
+    attachments = _attachments(payload)
+    made: list[Any] = [_attachment(item) for item in attachments]  # checked before writing
+    top_headers, body = _text_leaf(text, "plain")
+    if html is not None:
+        html_headers, html_body = _text_leaf(html, "html")
+        top_headers, body = _multipart_bytes(
+            "alternative",
+            [_leaf_bytes(top_headers, body), _leaf_bytes(html_headers, html_body)],
+        )
+    if made:
+        texts = [_leaf_bytes(top_headers, body)]
+        texts += [_leaf_bytes(*_part_leaf(part)) for part in made]
+        top_headers, body = _multipart_bytes("mixed", texts)
+    own = [_fold(name, value, _header_key(name, value)) for name, value in headers]
+    return (
+        b"".join(own) + b"".join(top_headers) + _CRLF + body,
+        sender.addr_spec,
+        [address.addr_spec for address in to],
+    )

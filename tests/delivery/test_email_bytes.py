@@ -1,0 +1,178 @@
+"""The bytes SmtpSender sends (email_message.message_bytes, written straight) are exactly the
+bytes smtplib's send_message writes for build_message's message: the old path, kept as the
+reference. Every kind of payload the publisher sends, and hostile ones."""
+
+from __future__ import annotations
+
+import re
+import smtplib
+from datetime import UTC, datetime, timedelta, timezone
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from typing import Any
+
+import pytest
+
+from publisher.delivery.email_message import UnsafeMessageError, build_message, message_bytes
+
+NOW = datetime(2026, 11, 30, 8, 0, 5, tzinfo=UTC)
+FROM = "Forward plan publisher <publisher@example.org>"
+CALENDAR = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nMETHOD:PUBLISH\r\n"
+    "BEGIN:VEVENT\r\nUID:event-1@example.org\r\nSUMMARY:Marché – home care\r\nEND:VEVENT\r\n"
+    "END:VCALENDAR\r\n"
+)
+LONG_URL = "https://plans.example.org/signup/manage?token=" + "Ab9-_" * 60
+TEXT = (
+    "Bench opportunity 1 for groups — Café in Leeds, £2 million over 3 years.\n"
+    "From the council: money for groups that bring people together each week.\n"
+    f"Manage your alerts: {LONG_URL}\n"
+    ".a line that starts with a dot\n"
+    "tabs\tand trailing spaces   \n"
+    "= signs = and ==========================================================\n"
+    + "A very long line of words without any break at all " * 30
+    + "\n\nÉmilie's group in Hebden Bridge: 日本語 too 🙂\r\nold line ends\rhere\n"
+)
+
+
+def payload(**changes: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "to": ["s1@example.org"],
+        "subject": "Forward plans: 3 new opportunities, week of 30 November 2026",
+        "text": TEXT,
+        "html": "".join(f"<p>{line}</p>\n" for line in TEXT.splitlines())
+        + f'<a href="{LONG_URL}">Manage</a>\n',
+        "message_id": "<0123456789abcdef0123456789abcdef@plans.example.org>",
+        "list_id": "Forward plans <signup-0123456789abcdef.plans.example.org>",
+        "settings_url": LONG_URL,
+        "unsubscribe_url": "https://plans.example.org/signup/unsubscribe?token=" + "z" * 150,
+    }
+    item.update(changes)
+    return item
+
+
+class Capture(smtplib.SMTP):
+    """smtplib's own send_message, stopped where it hands the bytes to sendmail."""
+
+    def __init__(self) -> None:
+        super().__init__()  # no host: nothing is connected
+        self.ehlo_resp = b"as if greeted"  # send_message greets first otherwise
+        self.got: tuple[str, list[str], bytes] | None = None
+
+    def sendmail(self, from_addr: str, to_addrs: Any, msg: Any, *args: Any, **kw: Any) -> Any:
+        self.got = (from_addr, list(to_addrs), msg)
+        return {}
+
+
+def old_path(item: dict[str, Any], mail_from: str, date: datetime, boundaries: list[str]) -> Any:
+    """What SmtpSender sent before: build_message, then send_message with the envelope read
+    back from the headers; the multiparts given the boundaries the new path chose."""
+    message = build_message(item, mail_from, date)
+    parts = [message] + [p for p in message.walk() if p is not message]
+    for part in (p for p in parts if p.is_multipart()):
+        part.set_boundary(boundaries.pop(0))
+    sender = message["From"].addresses[0].addr_spec
+    recipients = [address.addr_spec for address in message["To"].addresses]
+    capture = Capture()
+    capture.send_message(message, sender, recipients)
+    return capture.got
+
+
+def same_as_old(item: dict[str, Any], mail_from: str = FROM, date: datetime = NOW) -> bytes:
+    data, sender, recipients = message_bytes(item, mail_from, date)
+    boundaries = re.findall(rb'boundary="([^"]+)"', data)
+    assert (sender, recipients, data) == old_path(
+        item, mail_from, date, [b.decode("ascii") for b in boundaries]
+    )
+    return data
+
+
+CASES: dict[str, dict[str, Any]] = {
+    "digest": {},
+    "text only": {"html": None},
+    "no links": {"settings_url": None, "unsubscribe_url": None},
+    "settings link only": {"unsubscribe_url": None},
+    "calendar attachment": {
+        "attachments": [
+            {"filename": "event.ics", "content_type": "text/calendar", "text": CALENDAR}
+        ]
+    },
+    "attachment, text only": {
+        "html": None,
+        "attachments": [
+            {"filename": "Évènement été.ics", "content_type": "text/calendar", "text": CALENDAR}
+        ],
+    },
+    "non-ASCII names and subject": {
+        "to": [
+            "Zoë Ångström-Øberg <zoe@example.org>",
+            '"O\'Brien, Seán" <sean@xn--caf-dma.example>',
+        ],
+        "subject": "Nouvelles opportunités — « Café » à Leeds: " + "très long sujet " * 8,
+        "list_id": "Forward plans — Café <signup-0123456789abcdef.plans.example.org>",
+    },
+    "long ASCII subject and name": {
+        "to": ["A very long display name for a subscriber of these alerts indeed <s2@example.org>"],
+        "subject": "Forward plans: " + "a long subject without non-ASCII words " * 6,
+    },
+    "international domain": {"to": ["someone@café.example"]},
+    "encoded-word lookalikes": {"subject": "=?utf-8?q?not=20encoded?= and =?x?", "text": "=?x?=\n"},
+    "empty text": {"text": "", "html": ""},
+    "From lines": {"text": "From here\nFrom there\n>From\n", "html": "From <b>x</b>\n"},
+}
+
+
+@pytest.mark.parametrize("changes", CASES.values(), ids=CASES.keys())
+def test_bytes_are_those_smtplib_wrote_for_the_built_message(changes: dict[str, Any]) -> None:
+    data = same_as_old(payload(**changes))
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
+    assert data.isascii()
+
+
+def test_again_and_again_with_the_kept_folds_and_other_dates() -> None:
+    """Headers kept from an earlier message are those this one would fold itself; many
+    boundaries, other days and zones."""
+    for n in range(60):
+        date = NOW + timedelta(seconds=n * 3601)
+        if n % 3 == 0:
+            date = date.astimezone(timezone(timedelta(hours=1)))
+        item = payload(
+            to=[f"s{n}@example.org"],
+            message_id=f"<{n:032x}@plans.example.org>",
+            unsubscribe_url=f"https://plans.example.org/u?t={'x' * n}",
+        )
+        same_as_old(item, date=date)
+        same_as_old(item, mail_from="alerts@example.org", date=date)
+
+
+def test_what_it_reads_as() -> None:
+    """Parsed back, the message says what the payload said, in its parts and headers."""
+    item = payload(**CASES["non-ASCII names and subject"])
+    parsed = message_from_bytes(message_bytes(item, FROM, NOW)[0], policy=default)
+    assert isinstance(parsed, EmailMessage)
+    assert parsed["Subject"] == " ".join(item["subject"].split())
+    assert parsed["To"].addresses[0].display_name == "Zoë Ångström-Øberg"
+    assert parsed["List-Unsubscribe"] == f"<{item['unsubscribe_url']}>"
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert parsed.get_content_type() == "multipart/alternative"
+    plain = parsed.get_body(preferencelist=("plain",))
+    html = parsed.get_body(preferencelist=("html",))
+    assert plain is not None and html is not None
+    # smtplib's generator has always written a line starting "From " as ">From ".
+    sent = [">" + line if line.startswith("From ") else line for line in TEXT.splitlines()]
+    assert plain.get_content().splitlines() == sent
+    assert LONG_URL in html.get_content()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"to": ["x@example.org\r\nBcc: y@example.org"]}, {"message_id": "nope"}, {"to": []},
+     {"settings_url": "javascript:alert(1)"}, {"attachments": "x"}],
+)  # fmt: skip
+def test_refuses_what_build_message_refuses(changes: dict[str, Any]) -> None:
+    with pytest.raises(UnsafeMessageError) as old:
+        build_message(payload(**changes), FROM, NOW)
+    with pytest.raises(UnsafeMessageError) as new:
+        message_bytes(payload(**changes), FROM, NOW)
+    assert str(new.value) == str(old.value)
