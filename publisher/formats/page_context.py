@@ -214,11 +214,25 @@ def short_names(term: GlossaryTerm) -> list[str]:
     return [a for a in names if not (a.endswith("s") and a[:-1] in names)]
 
 
+_PROPER: list[tuple[object, object, object, frozenset[str]]] = []
+
+
 def proper_words(site: SiteData) -> frozenset[str]:
     """What keeps its capital letter at the start of a title inside a sentence: the first
     words of the names of places and commissioners ('Leeds', 'NHS'), and organisations'
     whole names (their first words are often plain words: 'Community Action Bradford'
-    keeps its capital, 'Community health champions' does not)."""
+    keeps its capital, 'Community health champions' does not). Worked out once for a
+    build's places, commissioners and organisations, not again for each plan file's site
+    (a country lists some 1,700 places)."""
+    if site.commissioner_names is None:
+        return _proper_words(site)
+    inputs = (site.places, site.commissioner_names, site.organisations)
+    if not _PROPER or any(a is not b for a, b in zip(_PROPER[0][:3], inputs, strict=True)):
+        _PROPER[:] = [(*inputs, _proper_words(site))]
+    return _PROPER[0][3]
+
+
+def _proper_words(site: SiteData) -> frozenset[str]:
     names = [site.places.name(slug) for slug in site.places]
     if site.commissioner_names is not None:
         names += site.commissioner_names
