@@ -12,6 +12,7 @@ from datetime import datetime
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -256,13 +257,42 @@ def _fold(name: str, value: Any, key: str | None = None) -> bytes:
     return folded
 
 
+# Values the email package writes back as they are, when they fit on the line: a bare
+# address, a message id, a list id, of letters, digits and . _ + - (no quotes, comments,
+# encoded words, spaces but one between a list id's words).
+_WORD = r"[A-Za-z0-9._+-]+"
+_PLAIN = {
+    "To": re.compile(rf"{_WORD}@{_WORD}"),
+    "Message-ID": re.compile(rf"<{_WORD}@{_WORD}>"),
+    "List-Id": re.compile(rf"(?:{_WORD} )*<{_WORD}>"),
+}
+_LINE = POLICY.max_line_length or 78  # where the email package folds (78 for SMTP)
+
+
+def _own_header(name: str, value: Any) -> bytes:
+    """A header each recipient has of its own: the plain ones (a bare address, a message
+    id, a list id) written as they are, which is what folding them makes
+    (tests/delivery/test_email_bytes.py checks it); any other folded."""
+    text = None
+    if name == "To" and len(value) == 1 and not value[0].display_name:
+        text = value[0].addr_spec
+    elif name in _PLAIN and isinstance(value, str):
+        text = value
+    plain = _PLAIN.get(name)
+    if text is not None and plain and len(name) + 2 + len(text) <= _LINE and plain.fullmatch(text):
+        return f"{name}: {text}\r\n".encode("ascii")
+    return _fold(name, value)
+
+
 def _header_key(name: str, value: Any) -> str | None:
     """What a header's folding depends on, for one repeated across messages; None for the
     ones each recipient has of its own (not worth keeping)."""
-    if name in ("To", "Message-ID", "List-Unsubscribe"):
+    if name in ("To", "Message-ID", "List-Id", "List-Unsubscribe"):
         return None
     if isinstance(value, datetime):
-        return repr(value)  # the zone too: the same instant in another zone is written apart
+        # What the Date header is made of (to the second, in the date's own zone), so a
+        # second's messages share it.
+        return format_datetime(value)
     if isinstance(value, Address):
         return repr(value)
     return value if isinstance(value, str) else None
@@ -352,7 +382,10 @@ def message_bytes(
         texts = [_leaf_bytes(top_headers, body)]
         texts += [_leaf_bytes(*_part_leaf(part)) for part in made]
         top_headers, body = _multipart_bytes("mixed", texts)
-    own = [_fold(name, value, _header_key(name, value)) for name, value in headers]
+    own = [
+        _own_header(name, value) if key is None else _fold(name, value, key)
+        for name, value, key in ((n, v, _header_key(n, v)) for n, v in headers)
+    ]
     return (
         b"".join(own) + b"".join(top_headers) + _CRLF + body,
         sender.addr_spec,

@@ -4,17 +4,26 @@ reference. Every kind of payload the publisher sends, and hostile ones."""
 
 from __future__ import annotations
 
+import random
 import re
 import smtplib
+import string
 from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import default
 from typing import Any
 
 import pytest
 
-from publisher.delivery.email_message import UnsafeMessageError, build_message, message_bytes
+from publisher.delivery.email_message import (
+    UnsafeMessageError,
+    _fold,
+    _own_header,
+    build_message,
+    message_bytes,
+)
 
 NOW = datetime(2026, 11, 30, 8, 0, 5, tzinfo=UTC)
 FROM = "Forward plan publisher <publisher@example.org>"
@@ -144,6 +153,9 @@ def test_again_and_again_with_the_kept_folds_and_other_dates() -> None:
         )
         same_as_old(item, date=date)
         same_as_old(item, mail_from="alerts@example.org", date=date)
+        # Within the same second (the Date header kept), and in the next.
+        same_as_old(item, date=date.replace(microsecond=(n * 7919) % 1_000_000))
+        same_as_old(item, date=date + timedelta(microseconds=999_999))
 
 
 def test_what_it_reads_as() -> None:
@@ -176,3 +188,28 @@ def test_refuses_what_build_message_refuses(changes: dict[str, Any]) -> None:
     with pytest.raises(UnsafeMessageError) as new:
         message_bytes(payload(**changes), FROM, NOW)
     assert str(new.value) == str(old.value)
+
+
+def test_plain_headers_written_as_they_are_are_what_folding_makes() -> None:
+    """The recipient's own headers written without folding (a bare address, a message id, a
+    list id, when plain and short enough) are exactly what the email package folds them to;
+    at and around the line's length, with every character the shortcut allows."""
+    rng = random.Random(20)
+    allowed = string.ascii_letters + string.digits + "._+-" * 4 + "@<> "
+    checked = 0
+    BARE = str.maketrans("", "", "<> @")  # noqa: N806 (a message id as build_message takes it)
+    for n in range(3000):
+        word = "".join(rng.choice(allowed) for _ in range(rng.randrange(1, 40)))
+        other = "".join(rng.choice(allowed) for _ in range(rng.randrange(1, 40)))
+        local = "".join(c for c in word if c.isalnum() or c in "_+-") or "a"  # a dot-atom
+        for name, value in (
+            ("Message-ID", f"<x{word.translate(BARE)}@x{other.translate(BARE)}>"),
+            ("Message-ID", f"<{local}@{local[::-1]}.example>"),
+            ("List-Id", f"{word} {other}"),
+            ("List-Id", f"{word} <{other}.example.org>" + "x" * (n % 40)),
+            ("List-Id", f"<{other}.{word}>"),
+            ("To", [Address(username=f"{local}.{local[::-1]}", domain=f"{local}.example")]),
+        ):
+            assert _own_header(name, value) == _fold(name, value), (name, value)
+            checked += 1
+    assert checked == 18000
