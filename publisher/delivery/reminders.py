@@ -10,6 +10,7 @@ from typing import Any
 from publisher.delivery import channels, messages
 from publisher.delivery.channels import Subscriber
 from publisher.model.views import DATE_LABELS, OpportunityView, SiteData
+from publisher.plans import routes
 from publisher.plans.dates import LONDON, PlanDate, Precision
 
 
@@ -63,6 +64,11 @@ def due(
             date = getattr(view.item.dates, name)
             if date is not None:
                 dates.append((name, DATE_LABELS[name][1 if grant else 0], date, offsets))
+        # The last day to take part in market engagement is a closing date too.
+        closes = view.item.dates.engagement_closes
+        if closes is not None:
+            label = routes.label("engagement_closes", view.item.route, view.item.funding)
+            dates.append(("engagement_closes", label, closes, channel.closing_reminders))
         for event in view.item.dates.engagement:
             name = f"event:{event.id or event.title}"
             dates.append((name, event.title, event.start, channel.event_reminders))

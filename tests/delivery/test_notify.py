@@ -244,6 +244,28 @@ def test_reminders_on_their_dates_and_once_after_downtime(world: World) -> None:
     assert len(world.mail_to("bulletin@leeds-cvs.org.uk")) == 2
 
 
+def test_a_reminder_before_market_engagement_closes(world: World) -> None:
+    """The last day to take part in market engagement (a UK2 notice's closing date) is
+    counted back from as a closing date is: `closing_reminders`, one week by default."""
+    channels = world.plans / "channels" / "leeds-cvs.yaml"
+    written = yaml.safe_load(channels.read_text())
+    written["channels"][0]["closing_reminders"] = ["1w"]
+    channels.write_text(yaml.safe_dump(written))
+    world.first["dates"]["engagement_closes"] = "2027-02-12"
+    world.first["dates"]["tender_opens"] = "2027-06-01"  # its reminders come after
+    world.run("2027-01-01T09:00")
+    world.run("2027-02-05T07:59")
+    assert world.mail_to("bulletin@leeds-cvs.org.uk") == []
+    world.run("2027-02-05T08:00")
+    [reminder] = world.mail_to("bulletin@leeds-cvs.org.uk")
+    assert reminder["Subject"] == (
+        "Reminder: Market engagement closes on 12 February 2027: "
+        "Social prescribing link workers in Leeds"
+    )
+    world.run("2027-02-13T08:00")  # the day has passed: nothing more
+    assert len(world.mail_to("bulletin@leeds-cvs.org.uk")) == 1
+
+
 def test_a_dry_run_records_and_sends_nothing(world: World) -> None:
     world.run("2026-06-01T10:00")
     world.first["value"] = {"total": 90000}
