@@ -252,12 +252,8 @@ def main() -> None:
             continue
         app, nginx = results["app", kind], results["nginx", kind]
         ratio = app.rps / nginx.rps if nginx.rps else float("nan")
-        per = [
-            f"{r.cpu / r.requests * 1e6:.0f} µs" if r.requests else "?" for r in (app, nginx)
-        ]
-        print(
-            f"{kind:<8}{app.rps:>12.1f}{nginx.rps:>14.1f}{ratio:>12.2f}{per[0]:>16}{per[1]:>17}"
-        )
+        per = [f"{r.cpu / r.requests * 1e6:.0f} µs" if r.requests else "?" for r in (app, nginx)]
+        print(f"{kind:<8}{app.rps:>12.1f}{nginx.rps:>14.1f}{ratio:>12.2f}{per[0]:>16}{per[1]:>17}")
         print(f"        app {app.statuses}; nginx {nginx.statuses}")
     print(
         "CPU/reply: the server process's own user + system time over the replies it sent "
