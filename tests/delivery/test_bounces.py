@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from publisher.delivery import bounces, notify, notify_report, outbox, signups
+from publisher.delivery import bounce_box, bounces, notify, notify_report, outbox, signups
 from publisher.plans.dates import LONDON
 from publisher.settings import Settings, SettingsError, load_settings
 from tests.delivery.imap_server import (  # noqa: F401 (fixtures, found by pytest by name)
@@ -431,7 +431,7 @@ def test_an_imap_bounce_folder_is_read_once_and_nothing_is_deleted(
     if scheme == "imap":  # as the notify pass opens it, from the two settings
         report = bounces.read(database, url, T0, PASSWORD)
     else:  # trusting the test's own certificate
-        box = bounces.ImapBox(url, PASSWORD, ssl_context=tls_files.client_context())
+        box = bounce_box.ImapBox(url, PASSWORD, ssl_context=tls_files.client_context())
         report = bounces.read(database, url, T0, box=box)
     assert report is not None and report.problem == "", report.problem
     assert report.counts() == {"read": 3, "suspended": 1, "delays": 1, "not_bounces": 1,
@@ -440,7 +440,7 @@ def test_an_imap_bounce_folder_is_read_once_and_nothing_is_deleted(
     assert state_of(database, kim.uid) is signups.SignupState.CONFIRMED
     # Marked seen, as a mail program marks what a person opens; nothing deleted.
     assert [r"\Seen" in flags for flags in imap_server.flags()] == [True, True, True]
-    again = bounces.read(database, url, T0, PASSWORD, box=bounces.ImapBox(
+    again = bounces.read(database, url, T0, PASSWORD, box=bounce_box.ImapBox(
         url, PASSWORD, ssl_context=tls_files.client_context()))  # fmt: skip
     assert again is not None and again.read == 0 and again.problem == ""
 
