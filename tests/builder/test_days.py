@@ -4,6 +4,8 @@ make a plan file's rendering change only on the days the count changes, not ever
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -44,7 +46,7 @@ def test_weeks_from_today_change_once_a_week() -> None:
 @pytest.mark.parametrize("offset", [-2, 0, 3])
 def test_a_comparison_reads_the_same_until_its_answer_changes(compare: str, offset: int) -> None:
     closes = dt.date(2026, 12, 12)
-    answer = {
+    answer: Callable[[Any], bool] = {
         "<": lambda day: day < closes,
         "<=": lambda day: day <= closes,
         ">": lambda day: day > closes,

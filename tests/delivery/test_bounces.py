@@ -19,7 +19,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from publisher.delivery import bounce_box, bounces, notify, notify_report, outbox, signups
+from publisher.delivery import (
+    bounce_box,
+    bounce_parse,
+    bounces,
+    notify,
+    notify_report,
+    outbox,
+    signups,
+)
 from publisher.plans.dates import LONDON
 from publisher.settings import Settings, SettingsError, load_settings
 from tests.delivery.imap_server import (  # noqa: F401 (fixtures, found by pytest by name)
@@ -175,7 +183,7 @@ def read_receipt(address: str) -> bytes:
 
 
 def test_rfc_3464_reports_say_which_addresses_failed_for_good() -> None:
-    postfix = bounces.parse(
+    postfix = bounce_parse.parse(
         dsn(("jo@example.org", "failed", "5.1.1",
              "550 5.1.1 <jo@example.org>: Recipient address rejected: User unknown"),
             returned=original("jo@example.org"), headers_only=True)
@@ -184,7 +192,7 @@ def test_rfc_3464_reports_say_which_addresses_failed_for_good() -> None:
     assert postfix.recipients == ("jo@example.org",)
     assert postfix.message_ids == ("<abc123@plans.example.org>",)
     assert postfix.status == "5.1.1" and "jo@example.org" not in postfix.diagnostic
-    gmail = bounces.parse(
+    gmail = bounce_parse.parse(
         dsn(("Sam@Example.org", "failed", "5.2.1", "550-5.2.1 The email account that you "
              "tried to reach is disabled."), returned=original("sam@example.org", "<x9@h>"),
             subject="Delivery Status Notification (Failure)")
@@ -217,29 +225,29 @@ def exchange_failure(address: str) -> bytes:
 
 
 def test_an_encoded_delivery_status_is_decoded() -> None:
-    found = bounces.parse(exchange_failure("jo@example.org"))
+    found = bounce_parse.parse(exchange_failure("jo@example.org"))
     assert found is not None and found.permanent and found.recipients == ("jo@example.org",)
     assert found.status == "5.1.10" and found.message_ids == ("<ex1@plans.example.org>",)
 
 
 def test_delays_and_mixed_reports_suspend_only_the_permanent_failures() -> None:
-    delay = bounces.parse(dsn(("jo@example.org", "delayed", "4.4.7", "451 try again later")))
+    delay = bounce_parse.parse(dsn(("jo@example.org", "delayed", "4.4.7", "451 try again later")))
     assert delay is not None and not delay.permanent and delay.recipients == ()
     # A failure whose status is 4.x.x is temporary, whatever the action says.
-    odd = bounces.parse(dsn(("jo@example.org", "failed", "4.2.2", "452 mailbox full")))
+    odd = bounce_parse.parse(dsn(("jo@example.org", "failed", "4.2.2", "452 mailbox full")))
     assert odd is not None and not odd.permanent
-    mixed = bounces.parse(
+    mixed = bounce_parse.parse(
         dsn(("jo@example.org", "delayed", "4.4.1", ""), ("sam@example.org", "failed", "5.1.2", ""))
     )
     assert mixed is not None and mixed.permanent and mixed.recipients == ("sam@example.org",)
 
 
 def test_the_plain_text_shapes_of_exim_and_qmail_are_read() -> None:
-    exim = bounces.parse(exim_failure("jo@example.org"))
+    exim = bounce_parse.parse(exim_failure("jo@example.org"))
     assert exim is not None and exim.permanent and exim.recipients == ("jo@example.org",)
     assert exim.status == "5.1.1" and "550" in exim.diagnostic
     assert "jo@example.org" not in exim.diagnostic
-    qmail = bounces.parse(qmail_failure("sam@example.org"))
+    qmail = bounce_parse.parse(qmail_failure("sam@example.org"))
     assert qmail is not None and qmail.permanent and "sam@example.org" in qmail.recipients
 
 
@@ -253,24 +261,24 @@ def test_what_a_plain_bounce_quotes_of_the_returned_message_is_not_taken_for_its
         b"Message-ID: <quoted-id@plans.example.org>\n\nThe round is delayed "
         b"a month. Ask kim@example.org, or write to grants@example.org.\n",
     )
-    found = bounces.parse(qmail)
+    found = bounce_parse.parse(qmail)
     assert found is not None and found.permanent
     assert found.recipients == ("jo@example.org",)
     assert found.message_ids == ("<quoted-id@plans.example.org>",)
 
 
 def test_delays_auto_replies_receipts_and_peoples_mail_suspend_no_one() -> None:
-    warning = bounces.parse(exim_delay("jo@example.org"))
+    warning = bounce_parse.parse(exim_delay("jo@example.org"))
     assert warning is not None and not warning.permanent
-    assert bounces.parse(out_of_office("jo@example.org")) is None
-    assert bounces.parse(read_receipt("jo@example.org")) is None
+    assert bounce_parse.parse(out_of_office("jo@example.org")) is None
+    assert bounce_parse.parse(read_receipt("jo@example.org")) is None
     person = EmailMessage()
     person["From"] = "jo@example.org"
     person["Subject"] = "Re: New: Lunch clubs"
     person.set_content("Thanks! Does this user unknown thing mean I am off the list?")
-    assert bounces.parse(person.as_bytes()) is None
-    assert bounces.parse(b"\x00\xff\xfe garbage \r\n\r\n\x80") is None
-    assert bounces.parse(b"") is None
+    assert bounce_parse.parse(person.as_bytes()) is None
+    assert bounce_parse.parse(b"\x00\xff\xfe garbage \r\n\r\n\x80") is None
+    assert bounce_parse.parse(b"") is None
 
 
 # --- the mailbox, on both databases ------------------------------------------------------------
@@ -433,7 +441,8 @@ def test_an_imap_bounce_folder_is_read_once_and_nothing_is_deleted(
     else:  # trusting the test's own certificate
         box = bounce_box.ImapBox(url, PASSWORD, ssl_context=tls_files.client_context())
         report = bounces.read(database, url, T0, box=box)
-    assert report is not None and report.problem == "", report.problem
+    assert report is not None
+    assert report.problem == "", report.problem
     assert report.counts() == {"read": 3, "suspended": 1, "delays": 1, "not_bounces": 1,
                                "unmatched": 0, "skipped": 0}  # fmt: skip
     assert state_of(database, jo.uid) is signups.SignupState.SUSPENDED

@@ -10,7 +10,7 @@ import shutil
 from html import unescape
 from pathlib import Path
 
-from publisher.formats import pages
+from publisher.formats import list_pages
 from publisher.model.read import load_site
 from publisher.plans.england import england_also_within, england_places
 from publisher.plans.errors import Severity
@@ -107,7 +107,7 @@ def test_an_icbs_opportunity_reaches_the_district_and_the_districts_reaches_the_
         for c in site.collections()
         if c.listing is not None and c.listing.kind == "place" and c.listing.slug == "epping-forest"
     )
-    html = "".join(page for _, page in pages.listing(site, collection))
+    html = "".join(page for _, page in list_pages.listing(site, collection))
     text = " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
     assert "Hertfordshire and West Essex" in text
     assert "A day centre for older people in whole" in text

@@ -207,10 +207,10 @@ def _split(raw: bytes, start: bytes, end: bytes) -> tuple[bytes, list[bytes], by
 _READ: dict[bytes, str] = {}
 
 
-def _read_once(key: bytes, read: Callable[[], str]) -> str:
-    if key not in _READ:
-        _READ[key] = read()
-    return _READ[key]
+def _read_once(document: bytes, read: Callable[[bytes], str]) -> str:
+    if document not in _READ:
+        _READ[document] = read(document)
+    return _READ[document]
 
 
 def _feed_text(raw: bytes, root: bytes, start: bytes, end: bytes) -> str:
@@ -223,9 +223,7 @@ def _feed_text(raw: bytes, root: bytes, start: bytes, end: bytes) -> str:
     if root == b"<rss":
         opening += b"<channel>"
     for entry in entries:
-        texts.append(
-            _read_once(opening + entry + tail, lambda e=entry: _entry_text(opening + e + tail))
-        )
+        texts.append(_read_once(opening + entry + tail, _entry_text))
     return "\n".join(texts)
 
 
@@ -254,7 +252,7 @@ def file_text(path: Path) -> str:
         head, events, _ = _split(raw, b"BEGIN:VEVENT", b"END:VEVENT")
         calendar = icalendar.Calendar.from_ical(head + b"END:VCALENDAR\r\n")
         texts = [str(calendar.get(k, "")) for k in ("X-WR-CALNAME", "X-WR-CALDESC", "NAME")]
-        texts += [_read_once(e, lambda e=e: _event_text(e + b"\r\n")) for e in events]
+        texts += [_read_once(event + b"\r\n", _event_text) for event in events]
         return "\n".join(texts)
     if path.suffix == ".csv":
         rows = csv.reader(io.StringIO(raw.decode("utf-8-sig")))
