@@ -213,3 +213,18 @@ def test_plain_headers_written_as_they_are_are_what_folding_makes() -> None:
             assert _own_header(name, value) == _fold(name, value), (name, value)
             checked += 1
     assert checked == 18000
+
+
+def test_a_long_unsubscribe_address_is_written_as_it_is_on_one_line() -> None:
+    """A sign-up's one-click address is about 175 characters. Mail programs find it in
+    List-Unsubscribe as `<https://...>` (RFC 2369, RFC 8058); folded into encoded words
+    (`=?utf-8?q?=3Chttps=3A//...?=`) their unsubscribe buttons would not see it."""
+    url = "https://plans.example.org/subscribe/unsubscribe?token=" + "Ab0-_" * 40
+    sent = message_bytes(payload(unsubscribe_url=url), FROM, NOW)[0]
+    assert f"\r\nList-Unsubscribe: <{url}>\r\n".encode("ascii") in sent
+    assert b"=?" not in sent.split(b"\r\n\r\n")[0].split(b"List-Unsubscribe:")[1]
+    built = build_message(payload(unsubscribe_url=url), FROM, NOW)
+    assert f"List-Unsubscribe: <{url}>\r\n".encode("ascii") in built.as_bytes()
+    too_long = "https://plans.example.org/u?t=" + "x" * 1000
+    with pytest.raises(UnsafeMessageError, match="too long"):
+        message_bytes(payload(unsubscribe_url=too_long), FROM, NOW)
