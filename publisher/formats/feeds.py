@@ -354,13 +354,26 @@ def feed(site: SiteData, collection: Scope, items: Sequence[Made], atom: bool) -
     """feedgen's feed with the newest of `items` (FEED_ITEMS of them). The items' XML is
     made once per build and put where feedgen puts items, at the end of the channel or feed,
     indented the same way."""
-    own = f"{collection.path}.{'atom' if atom else 'rss'}"
     items = newest(items)
-    latest = items[0].updated if items else midnight(site.today)
-    fg = header(site, collection, own, latest)
+    latest = items[0].updated if items else None
+    return _put_together(
+        site, collection, latest, [one.atom if atom else one.rss for one in items], atom
+    )
+
+
+def _put_together(
+    site: SiteData,
+    collection: Scope,
+    latest: dt.datetime | None,
+    parts: Sequence[bytes | memoryview],
+    atom: bool,
+) -> bytes:
+    """feedgen's feed without items, with `parts` (the newest items' XML, newest first)
+    where feedgen puts items; `latest` is when the newest changed (None: no items)."""
+    own = f"{collection.path}.{'atom' if atom else 'rss'}"
+    fg = header(site, collection, own, latest if latest is not None else midnight(site.today))
     empty = bytes(fg.atom_str(pretty=True) if atom else fg.rss_str(pretty=True))
     at = empty.rindex(b"</feed>" if atom else b"  </channel>")
-    parts = [one.atom if atom else one.rss for one in items]
     return b"".join([empty[:at], *parts, empty[at:]])
 
 
@@ -398,7 +411,8 @@ class Feeds(Format):
 
 
 def _feed_of(site: SiteData, bundle: Bundle, order: FeedOrder, atom: bool) -> bytes:
-    return feed(site, bundle, order.newest(bundle.members), atom=atom)
+    latest, parts = order.newest_parts(bundle.members, atom)
+    return _put_together(site, bundle, latest, parts, atom)
 
 
 class FeedOrder:
@@ -410,7 +424,23 @@ class FeedOrder:
         self.found: list[tuple[Member, int]] = []  # by position: the member and its item
         self.positions: dict[int, list[int]] = {}  # by id(member)
 
-    def newest(self, members: Sequence[Member]) -> list[Made]:
+    def newest_parts(
+        self, members: Sequence[Member], atom: bool
+    ) -> tuple[dt.datetime | None, list[memoryview]]:
+        """When the newest of `members`' items changed (None: they have none), and the
+        XML of their newest FEED_ITEMS items in one format, newest first, read straight
+        from the shelf (a feed neither orders its items again nor copies their facts)."""
+        chosen = self._chosen(members)
+        if not chosen:
+            return None, []
+        shelf, side = self.shelf, int(atom)
+        first, n = chosen[0]
+        latest = shelf.facts(first)[n].updated
+        return latest, [shelf.fragment(m, 2 * n + side) for m, n in chosen]
+
+    def _chosen(self, members: Sequence[Member]) -> list[tuple[Member, int]]:
+        """The newest FEED_ITEMS items of `members`, newest first: each its member and
+        which of the member's items it is."""
         shelf = self.shelf
         if not self.found:
             ranked = sorted(
@@ -425,12 +455,7 @@ class FeedOrder:
         chosen = heapq.nsmallest(
             FEED_ITEMS, chain.from_iterable(self.positions.get(id(m), ()) for m in members)
         )
-        return [
-            replace(
-                shelf.facts(m)[n], rss=shelf.fragment(m, 2 * n), atom=shelf.fragment(m, 2 * n + 1)
-            )
-            for m, n in (self.found[position] for position in chosen)
-        ]
+        return [self.found[position] for position in chosen]
 
 
 FEEDS = Feeds()

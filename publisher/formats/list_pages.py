@@ -222,8 +222,9 @@ class Fill:
         return self.by_url[card.url]
 
     def __call__(self, card: Card) -> Card:
-        fragment = self.shelf.fragment(self._member(card), 0)
-        return replace(card, html=bytes(fragment).decode("utf-8"))
+        html = str(self.shelf.fragment(self._member(card), 0), "utf-8")
+        # Made directly: dataclasses.replace looks up every field, card after card.
+        return Card(card.url, card.title, card.status_words, html, card.group, card.places)
 
     def digests(self, page: Sequence[Section]) -> bytes:
         """What the cards on a page are made from: their members' digests."""

@@ -5,7 +5,7 @@ that shows them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -79,9 +79,35 @@ def memo(site: SiteData) -> _Memo:
     return _SITE_MEMO[0]
 
 
+# Links from the pages of each folder, worked out once per folder: a page's templates ask
+# for some 30 links, mostly the same ones as every other page in its folder.
+_LINKS: dict[str, dict[str, str]] = {}
+_FOLDERS_KEPT = 4096
+
+
+def links_from(page: str) -> Callable[[str], str]:
+    """`relative` from `page`, each link kept for every page of the same folder."""
+    folder = page.rpartition("/")[0]
+    links = _LINKS.get(folder)
+    if links is None:
+        if len(_LINKS) >= _FOLDERS_KEPT:
+            _LINKS.clear()
+        links = _LINKS[folder] = {}
+
+    def href(to_path: str) -> str:
+        found = links.get(to_path)
+        if found is None:
+            found = relative(page, to_path)
+            if to_path[:1] not in ("", "#"):  # a link within the page names the page
+                links[to_path] = found
+        return found
+
+    return href
+
+
 def render(name: str, site: SiteData, page: str, **context: Any) -> str:
     """A template as the page at `page`."""
-    href = partial(relative, page)
+    href = links_from(page)
     known = memo(site)
     cards = partial(cards_for, page=page)
     template = templates.environment().get_template(name)
