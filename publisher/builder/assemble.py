@@ -9,7 +9,8 @@ links last time's file instead of making it again.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from publisher.builder.parts import SHELVES, Kept
 from publisher.formats import base
@@ -18,9 +19,14 @@ from publisher.formats.registry import FORMATS
 from publisher.model.views import SiteData
 
 
-def outputs(site: SiteData, parts: list[Kept]) -> Iterator[Output]:
+def outputs(
+    site: SiteData, parts: list[Kept], paged: Callable[[base.Whole], base.Paged] | None = None
+) -> Iterator[Output]:
     """Every file made from many opportunities, with its key. `site` holds every
-    commissioner and no views; `parts` are every opportunity's, in list order."""
+    commissioner and no views; `parts` are every opportunity's, in list order; `paged`
+    gives, for the whole, how list pages are had (paged.Memo; by paging them otherwise)."""
     whole = base.whole(site, list(parts))
+    if paged is not None:
+        whole = replace(whole, paged=paged(whole))
     for one, shelf in zip(FORMATS, SHELVES, strict=True):
         yield from one.outputs(whole, shelf)

@@ -26,6 +26,7 @@ from pathlib import Path
 from jinja2 import FileSystemBytecodeCache
 
 from publisher.builder.days import DAILY, Rule
+from publisher.builder.paged import Kept as Paged
 from publisher.builder.parts import Kept
 from publisher.builder.splice import Spans
 from publisher.formats.base import digest
@@ -74,6 +75,7 @@ class Manifest:
     spans: dict[str, Spans] = field(default_factory=dict)  # where the members of big files are
     dated: dict[str, Dated] = field(default_factory=dict)  # plan file path -> its entries
     days: dict[str, Rule] = field(default_factory=dict)  # site path -> what it read of the day
+    paged: dict[str, Paged] = field(default_factory=dict)  # list path -> its pages (paged.py)
 
 
 def version() -> bytes:

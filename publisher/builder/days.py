@@ -84,6 +84,14 @@ def watching() -> Iterator[Callable[[], Rule]]:
             outer.daily = outer.daily or notes.daily
 
 
+def note(rule: Rule) -> None:
+    """Note, in what is being watched, what an earlier making noted (`rule`): what it
+    read of the day is read again when its result is taken instead of made again."""
+    if _notes is not None:
+        _notes.dates.update(rule.dates)
+        _notes.daily = _notes.daily or rule.daily
+
+
 def _daily() -> None:
     if _notes is not None:
         _notes.daily = True

@@ -19,12 +19,12 @@ import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from publisher.builder import assemble, cache, days, parts, swap, tasks
+from publisher.builder import assemble, cache, days, paged, parts, swap, tasks
 from publisher.builder.cache import Dated, Entry, Manifest
 from publisher.builder.parts import Kept
 from publisher.builder.splice import Spans
 from publisher.changes.history import History, Progress, Record
-from publisher.formats.base import Output, digest
+from publisher.formats.base import Output, Whole, digest
 from publisher.formats.registry import FORMATS
 from publisher.model import read
 from publisher.plans.check import display_path
@@ -48,6 +48,7 @@ class BuildReport:
     # plan files with errors whose last good version is published instead: (file, its day)
     held: list[tuple[str, dt.date]] = field(default_factory=list)
     history_note: str | None = None  # why there is no history from git, or only some
+    paged: list[str] = field(default_factory=list)  # lists paged again (others were kept)
 
     @property
     def errors(self) -> int:
@@ -265,8 +266,14 @@ def _build_into(
     # Each file's key: its members and shape, and the day as far as it read it last time
     # (as far as working out the list of files read it: that list is the same whenever
     # that reading is, and so is all it hands each file).
+    memo: list[paged.Memo] = []
+
+    def pages(whole: Whole) -> paged.Memo:
+        memo.append(paged.Memo(base, whole.said, today, manifest.paged if manifest else None))
+        return memo[0]
+
     with days.watching() as listing:
-        outputs = list(assemble.outputs(whole, everything))
+        outputs = list(assemble.outputs(whole, everything, pages))
     shared = listing().sign(today)
     before = manifest.days if manifest is not None else {}
     keys: dict[str, bytes] = {}
@@ -295,10 +302,11 @@ def _build_into(
         rule = rules[output.path] = read_days[output.path]
         keys[output.path] = digest(base, output.key, shared, rule.sign(today))
     report.opportunities = len(everything)
+    report.paged = memo[0].paged if memo else []
     report.files = len(keys) + sum(len(entry.files) for entry in ordered) + written
     made = Manifest(
         (0, 0), {shown: name for shown, _, name in names.values()}, keys, kept,
-        _dated(names, entries, manifest, today), rules,
+        _dated(names, entries, manifest, today), rules, memo[0].kept if memo else {},
     )  # fmt: skip
     return report, made
 

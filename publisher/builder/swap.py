@@ -44,6 +44,7 @@ def swap_in(staging: Path, out: Path, files: int = 0) -> None:
 
 
 BACKGROUND_FROM = 5_000  # files: a replaced site this big is removed in the background
+_AWAY = 'mv -- "$1" "$2-$$" && exec nice -n 19 rm -rf -- "$2-$$"'
 
 
 def _remove(folder: Path, files: int) -> None:
@@ -54,8 +55,12 @@ def _remove(folder: Path, files: int) -> None:
         try:
             # sh puts rm in the background and ends at once: nothing is left to wait for.
             # At the lowest priority, it does not slow a build that follows at once.
+            # The folder is first renamed after rm's own process id (the inner sh's, which
+            # rm takes over by exec), so the next build sees a removal still under way and
+            # leaves it alone, instead of removing the same folder again on its own time.
+            stem = str(folder).rsplit("-", 1)[0]
             subprocess.run(
-                ["sh", "-c", 'nice -n 19 rm -rf -- "$1" &', "sh", str(folder)],
+                ["sh", "-c", 'sh -c "$3" sh "$1" "$2" &', "sh", str(folder), stem, _AWAY],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -71,7 +76,8 @@ def _remove(folder: Path, files: int) -> None:
 
 def remove_abandoned(out: Path) -> None:
     """Remove half-built sites left beside `out` by builds that were killed (their process
-    is gone); a build still running keeps its own."""
+    is gone); a build still running keeps its own, and a removal still under way (named
+    after its rm's process id by `_remove`) is left to finish."""
     leftovers = [
         *out.parent.glob(f".{out.name}.building-*"),
         *out.parent.glob(f".{out.name}.old-*"),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -115,6 +115,9 @@ class Bundle(Scope):
     packaged: bool  # whether the OCDS package its page links to exists
 
 
+Paged = Callable[[Bundle, Callable[[], Iterator[Output]]], Iterator[Output]]
+
+
 @dataclass(frozen=True)
 class Whole:
     """Everything the files made from many opportunities are made from."""
@@ -126,6 +129,9 @@ class Whole:
     # (in every list page's key: the whole text, 200 KB shaped like England, hashed once)
     said: str
     bundles: list[Bundle]  # 'all', then one per list page
+    # how a list's pages are had: by paging it (`make`), or, where the engine kept them from
+    # a build whose list had the same members, from what it kept (builder/paged.py)
+    paged: Paged = field(default=lambda _bundle, make: make())
 
 
 def _digest_of(member: Member) -> bytes:

@@ -186,7 +186,7 @@ class Pages(Format):
             yield Output(f"static/{name}", key, partial(_same, content), 0)
         for bundle in whole.bundles:
             if bundle.listing is not None:
-                yield from list_outputs(site, whole, bundle, shelf)
+                yield from whole.paged(bundle, partial(list_outputs, site, whole, bundle, shelf))
 
 
 def _same(content: bytes) -> bytes:

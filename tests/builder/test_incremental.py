@@ -307,3 +307,30 @@ def _scratch(plans: Path, where: Path) -> Path:
     out = where / "feeds"
     build(plans, out, today=TODAY)
     return out
+
+
+def test_a_list_is_paged_again_only_when_its_members_change(tmp_path: Path) -> None:
+    plans = _copy(tmp_path)
+    out = tmp_path / "feeds"
+    first = build(plans, out, today=TODAY)
+    assert "place/harehills" in first.paged and "commissioner/kirklees-council" in first.paged
+    assert build(plans, out, today=TODAY).paged == []  # every list's pages kept
+    plan = plans / "leeds-city-council.yaml"
+    plan.write_text(plan.read_text().replace(TITLE, "Refuges and outreach in Leeds"))
+    again = build(plans, out, today=TODAY).paged
+    assert {"place/harehills", "commissioner/leeds-city-council"} <= set(again)
+    assert "commissioner/kirklees-council" not in again and "place/kirklees" not in again
+    fresh = tmp_path / "fresh"
+    build(plans, fresh, today=TODAY)
+    _same_but_calendars(out, fresh)
+
+
+def test_a_kept_lists_missing_page_is_made_from_its_list_paged_again(tmp_path: Path) -> None:
+    plans = _copy(tmp_path)
+    out = tmp_path / "feeds"
+    build(plans, out, today=TODAY)
+    expected = _tree(out)
+    (out / "place" / "harehills" / "page-2.html").unlink()
+    (out / "place" / "harehills.html").unlink()
+    assert build(plans, out, today=TODAY).paged == []  # its pages' keys were kept
+    assert _tree(out) == expected
