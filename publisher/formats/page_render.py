@@ -82,7 +82,7 @@ def memo(site: SiteData) -> _Memo:
 # Links from the pages of each folder, worked out once per folder: a page's templates ask
 # for some 30 links, mostly the same ones as every other page in its folder.
 _LINKS: dict[str, dict[str, str]] = {}
-_FOLDERS_KEPT = 4096
+_FOLDERS_KEPT = 64  # the folders of the pages made lately: a list's pages are made together
 
 
 def links_from(page: str) -> Callable[[str], str]:
