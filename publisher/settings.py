@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -70,6 +70,16 @@ DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 
 CONFIG_VARIABLE = "PUBLISHER_CONFIG"  # where the settings file is
 DEFAULT_CONFIG = Path("publisher.toml")  # read when it exists and PUBLISHER_CONFIG is unset
+
+
+def _server_address(value: str) -> SplitResult:
+    """A server's address split into its parts; empty parts when its port is not a number."""
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 (reading it checks it: a port that is not a number raises)
+    except ValueError:
+        return urlsplit("")
+    return parts
 
 
 class SettingsError(Exception):
@@ -404,11 +414,7 @@ class Settings(BaseSettings):
     def _bounce_mailbox(cls, value: str | None) -> str | None:
         if value is None or "://" not in value:
             return value
-        parts = urlsplit(value)
-        try:
-            parts.port  # noqa: B018 (reading it checks it: a port that is not a number raises)
-        except ValueError:
-            parts = urlsplit("")
+        parts = _server_address(value)
         if parts.scheme not in BOUNCE_SCHEMES or not parts.hostname:
             raise ValueError(
                 f"{mask_password(value)!r} is neither a folder nor an IMAP folder's address; "
@@ -451,11 +457,7 @@ class Settings(BaseSettings):
     def _smtp_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        parts = urlsplit(value)
-        try:
-            parts.port  # noqa: B018 (reading it checks it: a port that is not a number raises)
-        except ValueError:
-            parts = urlsplit("")
+        parts = _server_address(value)
         if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
             raise ValueError(
                 f"{mask_password(value)!r} is not a mail server address; write it like "
