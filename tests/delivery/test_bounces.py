@@ -417,8 +417,9 @@ def test_the_setting_takes_a_folder_or_an_imap_address_without_its_password() ->
     with pytest.raises(SettingsError, match="PUBLISHER_BOUNCE_MAILBOX") as raised:
         load_settings({"PUBLISHER_BOUNCE_MAILBOX": "imaps://bounces:hunter2@mail.example.org"})
     assert "hunter2" not in str(raised.value) and "PUBLISHER_BOUNCE_PASSWORD" in str(raised.value)
-    with pytest.raises(SettingsError, match="neither a folder nor an IMAP"):
-        load_settings({"PUBLISHER_BOUNCE_MAILBOX": "pop3://mail.example.org"})
+    for wrong in ("pop3://mail.example.org", "imaps://bounces@mail.example.org:99x/INBOX"):
+        with pytest.raises(SettingsError, match="neither a folder nor an IMAP"):
+            load_settings({"PUBLISHER_BOUNCE_MAILBOX": wrong})
 
 
 # --- an IMAP mailbox, on a real IMAP server (Dovecot) ------------------------------------------
