@@ -134,7 +134,13 @@ def canonical(item: Opportunity) -> str:
 
 def version(item: Opportunity) -> str:
     """A short hash of the opportunity's content: what the outbox keys and release ids use."""
-    return hashlib.sha256(canonical(item).encode()).hexdigest()[:16]
+    return version_of(canonical(item))
+
+
+def version_of(text: str) -> str:
+    """`version` of the opportunity whose `canonical` text this is (for a caller that has
+    the text already)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def compare(before: Opportunity | None, after: Opportunity | None) -> list[Change]:

@@ -6,7 +6,6 @@ nothing is lost), then dispatch the outbox. `publisher notify` and the scheduler
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -16,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select, update
 
-from publisher.changes.diff import Kind, canonical, compare
+from publisher.changes.diff import Kind, canonical, compare, version_of
 from publisher.changes.wording import sentence
 from publisher.delivery import (
     bounces,
@@ -136,11 +135,6 @@ def _written(current: dict[str, OpportunityView]) -> dict[str, str]:
     """Each opportunity as written (`_as_written`), as `diff.canonical` text: made once a
     pass, for its version and, when that changed, its content."""
     return {uid: canonical(_as_written(view)) for uid, view in current.items()}
-
-
-def _version(text: str) -> str:
-    """`diff.version` of an opportunity whose `diff.canonical` text this is."""
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _model(content: dict[str, Any]) -> Opportunity | None:
@@ -342,7 +336,7 @@ def run_pass(
     report.mail = email_sender(settings.smtp_url, settings.maildir, settings.mail_from).describe()
     current = {v.uid: v for v in site.opportunities if v.withdrawn is None}
     written = _written(current)
-    versions = {uid: _version(text) for uid, text in written.items()}
+    versions = {uid: version_of(text) for uid, text in written.items()}
     with engine.connect() as conn:
         transaction = conn.begin()
         # Email sign-ups from the web app: confirmed ones are channels like the others.
@@ -424,11 +418,22 @@ def run_pass(
             transaction.rollback()
             return report
         transaction.commit()
-    report.dispatch = outbox.dispatch(
+    report.dispatch = _send_queued(engine, settings, clock, send, stop)
+    return report
+
+
+def _send_queued(
+    engine: Engine,
+    settings: Settings,
+    clock: Clock,
+    send: dict[str, Callable[[], Sender]] | None,
+    stop: threading.Event | None,
+) -> outbox.DispatchReport:
+    """Send and retry what the outbox holds, each email sign-up's state checked first."""
+    return outbox.dispatch(
         engine, signup_mail.guarded(send or senders(settings), engine, clock), clock,
         max_attempts=settings.max_attempts, stop=stop,
     )  # fmt: skip
-    return report
 
 
 def _unchanged(
@@ -445,10 +450,7 @@ def _unchanged(
     report.mail = email_sender(settings.smtp_url, settings.maildir, settings.mail_from).describe()
     with engine.begin() as conn:
         signups.purge_unconfirmed(conn, clock(), dt.timedelta(hours=settings.unconfirmed_hours))
-    report.dispatch = outbox.dispatch(
-        engine, signup_mail.guarded(send or senders(settings), engine, clock), clock,
-        max_attempts=settings.max_attempts, stop=stop,
-    )  # fmt: skip
+    report.dispatch = _send_queued(engine, settings, clock, send, stop)
     return report
 
 
@@ -462,10 +464,7 @@ def _dispatch_only(
 ) -> NotifyReport:
     """A pass that announces nothing new: the plans are not yet published as they are."""
     report = NotifyReport(unpublished=True, bounces=bounced)
-    report.dispatch = outbox.dispatch(
-        engine, signup_mail.guarded(send or senders(settings), engine, clock), clock,
-        max_attempts=settings.max_attempts, stop=stop,
-    )  # fmt: skip
+    report.dispatch = _send_queued(engine, settings, clock, send, stop)
     return report
 
 

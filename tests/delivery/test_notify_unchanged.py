@@ -13,8 +13,8 @@ import pytest
 import yaml
 from sqlalchemy import Engine
 
-from publisher.changes.diff import canonical, version
-from publisher.delivery import notify, signups
+from publisher.changes.diff import canonical, version, version_of
+from publisher.delivery import signups
 from publisher.plans.model import Opportunity
 from tests.changes.gitplans import BASE_OPPORTUNITY
 from tests.delivery.receivers import (  # noqa: F401 (fixtures, found by pytest by name)
@@ -153,6 +153,7 @@ def test_a_daily_digest_goes_at_its_time_after_passes_that_read_nothing(world: W
 
 def test_a_pass_keys_each_opportunity_by_the_version_diff_gives_it() -> None:
     """The pass hashes each opportunity's canonical text once, for its version and its
-    content: the version is the one `diff.version` gives (outbox keys and releases use it)."""
+    content (`diff.version_of`): the version is the one `diff.version` gives (outbox keys and
+    releases use it)."""
     item = Opportunity.model_validate(BASE_OPPORTUNITY)
-    assert notify._version(canonical(item)) == version(item)
+    assert version_of(canonical(item)) == version(item)
