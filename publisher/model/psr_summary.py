@@ -122,6 +122,21 @@ def _year(date: PlanDate | None) -> FinancialYear | None:
     return first if first == FinancialYear.of(date.last_day) else None
 
 
+def _by_year(
+    views: list[OpportunityView],
+) -> tuple[dict[FinancialYear, list[OpportunityView]], int]:
+    """The views by the financial year each falls in (`year_of`), and how many fall in none."""
+    found: dict[FinancialYear, list[OpportunityView]] = {}
+    undated = 0
+    for view in views:
+        year = year_of(view)
+        if year is None:
+            undated += 1
+        else:
+            found.setdefault(year, []).append(view)
+    return found, undated
+
+
 def year_of(view: OpportunityView) -> FinancialYear | None:
     """The financial year an opportunity counts in (the module's docstring says how), or
     None when the plan does not tell."""
@@ -158,21 +173,8 @@ def psr_summary(site: SiteData, views: list[OpportunityView]) -> PsrSummary | No
         elif view.is_current and view.item.current_provider is not None:
             keeps.add(_key(view.item.current_provider.name))
 
-    awarded_in: dict[FinancialYear, list[OpportunityView]] = {}
-    planned_in: dict[FinancialYear, list[OpportunityView]] = {}
-    undated_awarded = undated_planned = 0
-    for view in awarded:
-        year = year_of(view)
-        if year is None:
-            undated_awarded += 1
-        else:
-            awarded_in.setdefault(year, []).append(view)
-    for view in planned:
-        year = year_of(view)
-        if year is None:
-            undated_planned += 1
-        else:
-            planned_in.setdefault(year, []).append(view)
+    awarded_in, undated_awarded = _by_year(awarded)
+    planned_in, undated_planned = _by_year(planned)
 
     this_year = FinancialYear.of(site.today)
     years = [
