@@ -44,27 +44,11 @@ def reach(places: Places, slugs: Iterable[str]) -> frozenset[str]:
     subscriber hears of an opportunity for the whole of Leeds)."""
     named = set(slugs)
     out: set[str] = set()
-    below = _below(places)
+    below = places.below
     for slug in named:
         out.update(places.chain(slug))
         out.update(below.get(slug, ()))
     return frozenset(out)
-
-
-_BELOW: list[tuple[Places, dict[str, list[str]]]] = []
-
-
-def _below(places: Places) -> dict[str, list[str]]:
-    """For each place any listed place's chain names, the listed places whose chain names
-    it (itself among them): worked out once per set of places, not for every opportunity
-    (England lists some 1,700 places)."""
-    if not _BELOW or _BELOW[0][0] is not places:
-        below: dict[str, list[str]] = {}
-        for slug in places:
-            for one in places.chain(slug):
-                below.setdefault(one, []).append(slug)
-        _BELOW[:] = [(places, below)]
-    return _BELOW[0][1]
 
 
 def state_of(

@@ -99,6 +99,17 @@ class Places:
     def _chains(self) -> dict[str, tuple[str, ...]]:
         return {}
 
+    @cached_property
+    def below(self) -> dict[str, list[str]]:
+        """For each place any listed place's chain names, the listed places whose chain
+        names it (itself among them): worked out once, not for every opportunity's reach
+        (England lists some 1,700 places)."""
+        out: dict[str, list[str]] = {}
+        for slug in self:
+            for one in self.chain(slug):
+                out.setdefault(one, []).append(slug)
+        return out
+
     def _chain(self, slug: str) -> list[str]:
         out: list[str] = []
         self._up(self.resolve(slug) or slug, out)
