@@ -266,10 +266,11 @@ def _build_into(
     # Each file's key: its members and shape, and the day as far as it read it last time
     # (as far as working out the list of files read it: that list is the same whenever
     # that reading is, and so is all it hands each file).
-    memo: list[paged.Memo] = []
+    memo: list[paged.Memo] = []  # the one Memo of this build, once assemble asks for it
 
     def pages(whole: Whole) -> paged.Memo:
-        memo.append(paged.Memo(base, whole.said, today, manifest.paged if manifest else None))
+        if not memo:
+            memo.append(paged.Memo(base, whole.said, today, manifest.paged if manifest else None))
         return memo[0]
 
     with days.watching() as listing:
