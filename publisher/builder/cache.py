@@ -16,6 +16,7 @@ ignored, and the build makes what it needs.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import pickle
 from collections.abc import Iterable
@@ -37,7 +38,7 @@ from publisher.text.brand import DEFAULT, Brand
 
 # Raised when what is kept changes shape. What is pickled is also tagged with the code's
 # digest (`version`), so another version of the publisher never reads this one's cache.
-FORMAT = 4
+FORMAT = 5
 MANIFEST = "manifest.pickle"
 CODE = Path(__file__).resolve().parents[1]  # the publisher package: code and templates
 
@@ -53,6 +54,8 @@ class Entry:
     files: list[str] = field(default_factory=list)  # site paths it wrote: notices...
     bounds: bytes = b"\0" * 8  # of the fragments in its store (array('Q'))
     days: Rule = DAILY  # the days on which it reads the same as on the day it was made
+    # its files that count days, as rendered: filled in for each day (text/slots.py)
+    slotted: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class Manifest:
     dated: dict[str, Dated] = field(default_factory=dict)  # plan file path -> its entries
     days: dict[str, Rule] = field(default_factory=dict)  # site path -> what it read of the day
     paged: dict[str, Paged] = field(default_factory=dict)  # list path -> its pages (paged.py)
+    day: dt.date | None = None  # the day its counts of days were filled in for
 
 
 def version() -> bytes:

@@ -211,6 +211,8 @@ def _build_into(
     earlier: list[Entry] = []  # last build's, for what formats recall of them
     if manifest is not None:
         wanted = {name: path for path, (_, _, name) in names.items()}
+        # the old site's counts of days were filled in for another day: fill them again
+        refill = site.today if manifest.day != site.today else None
         for name in manifest.entries.values():
             entry = cache.load_entry(folder, name)
             if entry is None:
@@ -220,7 +222,7 @@ def _build_into(
             if (
                 hit is not None
                 and tasks.open_entry(folder, name, entry)
-                and tasks.link_all(out, staging, entry.files)
+                and tasks.link_all(out, staging, entry.files, entry.slotted, refill)
             ):
                 entries[hit] = entry
     if len(entries) < len(start.files):  # some plan files are rendered: what formats recall
@@ -307,7 +309,7 @@ def _build_into(
     report.files = len(keys) + sum(len(entry.files) for entry in ordered) + written
     made = Manifest(
         (0, 0), {shown: name for shown, _, name in names.values()}, keys, kept,
-        _dated(names, entries, manifest, today), rules, memo[0].kept if memo else {},
+        _dated(names, entries, manifest, today), rules, memo[0].kept if memo else {}, today,
     )  # fmt: skip
     return report, made
 

@@ -5,6 +5,7 @@ parts, kept in the cache), and making the files put together from many opportuni
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,7 @@ from publisher.model.views import (
 )
 from publisher.plans.load import paused_gc
 from publisher.plans.reference import Reference
+from publisher.text import slots
 from publisher.workers import may_fork
 
 PARALLEL_FROM = 500  # opportunities; below this, starting processes costs more than it saves
@@ -76,12 +78,22 @@ def open_entry(folder: Path, name: str, entry: Entry) -> bool:
     return not entry.parts or parts.open_store(name, cache.store_path(folder, name), entry.bounds)
 
 
-def link_all(old: Path, new: Path, paths: list[str]) -> bool:
+def link_all(
+    old: Path,
+    new: Path,
+    paths: list[str],
+    slotted: dict[str, bytes] | None = None,
+    today: dt.date | None = None,
+) -> bool:
     """Link every one of `paths`, or none: a file missing from the old site means its plan
-    file is rendered again, and a link left behind would be written through."""
+    file is rendered again, and a link left behind would be written through. With `today`
+    (the old site was filled in for another day), the `slotted` files among them are
+    written from their slots filled for `today` instead (text/slots.py)."""
     linked: list[str] = []
     for path in paths:
-        if not link(old, new, path):
+        if today is not None and slotted and path in slotted:
+            write(new, path, slots.fill(slotted[path], today))
+        elif not link(old, new, path):
             for done in linked:
                 (new / done).unlink(missing_ok=True)
             return False
@@ -146,10 +158,10 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str) -> Entry:
         views += changelog.withdrawn_views(site, ctx.history, ctx.names, gone)
     views.sort(key=lambda view: view.sort_key())
     site.opportunities = views
-    files = write_plan_files(ctx, site, commissioner, views)
+    files, slotted = write_plan_files(ctx, site, commissioner, views)
     kept, blob, bounds = parts.keep([parts.of(site, v) for v in views], name)
     cache.save_store(ctx.cache, name, blob)
-    return Entry(shown, read.problems, commissioner, kept, files, bounds)
+    return Entry(shown, read.problems, commissioner, kept, files, bounds, slotted=slotted)
 
 
 def write_plan_files(
@@ -157,14 +169,23 @@ def write_plan_files(
     site: SiteData,
     commissioner: CommissionerView | None,
     views: list[OpportunityView],
-) -> list[str]:
-    """Write every format's files of one plan file into the staging site; return their paths."""
+) -> tuple[list[str], dict[str, bytes]]:
+    """Write every format's files of one plan file into the staging site; return their
+    paths, and the files with counts of days as rendered, with slots (text/slots.py), so
+    that another day's build fills them again instead of rendering them."""
     written = []
-    for one in FORMATS:
-        for path, content in one.plan_files(site, commissioner, views):
-            write(ctx.staging, path, content)
-            written.append(path)
-    return written
+    slotted = {}
+    today = ctx.site.today  # plain: what is filled in is not watched, and not kept
+    with slots.held():
+        for one in FORMATS:
+            for path, content in one.plan_files(site, commissioner, views):
+                data = content.encode("utf-8") if isinstance(content, str) else content
+                if slots.MARK in data:
+                    slotted[path] = data
+                    data = slots.fill(data, today)
+                write(ctx.staging, path, data)
+                written.append(path)
+    return written, slotted
 
 
 def orphans(ctx: Context, bodies: set[str]) -> tuple[list[Kept], int]:
@@ -181,7 +202,7 @@ def orphans(ctx: Context, bodies: set[str]) -> tuple[list[Kept], int]:
     site = derive(ctx, opportunities=[], commissioners=[])
     views = changelog.withdrawn_views(site, ctx.history, ctx.names, records)
     site.opportunities = views
-    write_plan_files(ctx, site, None, views)
+    write_plan_files(ctx, site, None, views)  # made every build: nothing to fill again
     kept, blob, bounds = parts.keep([parts.of(site, view) for view in views], "orphans")
     parts.register("orphans", blob, bounds)  # in memory: they are made every build
     return kept, len(views)

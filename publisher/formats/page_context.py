@@ -20,7 +20,7 @@ from publisher.plans.dates import MONTHS, PlanDate, Precision
 from publisher.plans.language import JargonIndex
 from publisher.plans.model import CurrentProvider, EngagementEvent, Organisation, Route
 from publisher.plans.reference import Glossary, GlossaryTerm, Places
-from publisher.text import templates, words
+from publisher.text import slots, templates, words
 from publisher.text.words import FIRST_WORD
 
 # Groups of the glossary page, in page order: routes by the rules they come under, then
@@ -246,7 +246,7 @@ def _proper_words(site: SiteData) -> frozenset[str]:
 # The pages' own helpers, in the one set every template shares (publisher/text/templates.py,
 # which also scrubs each value an HTML template writes).
 templates.share(
-    filters={"day": as_day, "until": until, "upper_first": upper_first},
+    filters={"day": as_day, "until": until, "upper_first": upper_first, **slots.FILTERS},
     globals={
         "weeks_between": weeks_between,
         "other_names": other_names,

@@ -54,9 +54,18 @@ def reach(places: Places, slugs: Iterable[str]) -> frozenset[str]:
 def state_of(
     item: Opportunity, today: dt.date, withdrawn: dt.date | None = None
 ) -> tuple[State, int | None, Behind | None]:
-    """Where an opportunity is today, from its dates as well as its status; days left to
-    the closing day while open (when the plan names the day); and how the status has
-    fallen behind the dates, if it has.
+    """Where an opportunity is today (see `_state`), with its days left while open."""
+    state, open_until, behind = _state(item, today, withdrawn)
+    return state, None if open_until is None else (open_until - today).days, behind
+
+
+def _state(
+    item: Opportunity, today: dt.date, withdrawn: dt.date | None = None
+) -> tuple[State, dt.date | None, Behind | None]:
+    """Where an opportunity is today, from its dates as well as its status; its closing
+    day while open (when the plan names the day); and how the status has fallen behind
+    the dates, if it has. Its days left are not counted here: counting reads the whole
+    day, where every answer here changes only on some days (builder/days.py).
 
     Only a plan that names the day can be known to be open: "applications open in March"
     is not open on 1 March. A closing date has passed when the whole of it has (a closing
@@ -73,13 +82,13 @@ def state_of(
         return State.CLOSED, None, None
     if closes is not None and closes.last_day < today:
         return State.CLOSED, None, Behind.CLOSED
-    days_left = None
+    open_until = None
     if closes is not None and not closes.is_approximate:
-        days_left = (closes.last_day - today).days
+        open_until = closes.last_day
     if status is Status.OPEN:
-        return State.OPEN, days_left, None
+        return State.OPEN, open_until, None
     if opens is not None and not opens.is_approximate and opens.first_day <= today:
-        return State.OPEN, days_left, Behind.OPENED
+        return State.OPEN, open_until, Behind.OPENED
     if opens is not None and opens.last_day < today:
         return State.OPENING_SOON, None, Behind.OVERDUE
     if opens is not None and opens.first_day <= today + SOON:
@@ -209,7 +218,7 @@ def opportunity_view(
         )
         for offer in item.support
     )
-    state, days_left, behind = state_of(item, today, history.withdrawn)
+    state, open_until, behind = _state(item, today, history.withdrawn)
     first_seen = item.first_published.first_day if item.first_published else history.published
     stale = stale_of(item, behind, history.last_changed or first_seen)
     return OpportunityView(
@@ -228,11 +237,12 @@ def opportunity_view(
         support=support,
         reach=reach(places, item.places),
         state=state,
-        days_left=days_left,
+        open_until=open_until,
         stale=stale,
         last_changed=history.last_changed,
         published=history.published,
         changes=history.changes,
         withdrawn=history.withdrawn,
         earlier=history.earlier,
+        as_of=today,
     )

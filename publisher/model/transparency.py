@@ -114,6 +114,11 @@ class Record:
         """How many days the longest-stale opportunity's status has been behind its dates."""
         return max((v.stale.days(today) for v in self.stale if v.stale is not None), default=0)
 
+    def stale_since(self) -> dt.date | None:
+        """The first day the longest-stale opportunity's status fell behind its dates (its
+        days counted as the page is written: text/slots.py)."""
+        return min((v.stale.since for v in self.stale if v.stale is not None), default=None)
+
 
 def record(site: SiteData, commissioner: CommissionerView, views: list[OpportunityView]) -> Record:
     """The record of `commissioner`, from its opportunities (`views`)."""

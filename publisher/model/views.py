@@ -228,7 +228,8 @@ class OpportunityView:
     reach: frozenset[str]  # every place slug whose subscribers hear of it
     # where it is today, from its dates as well as its status (from_plan.state_of)
     state: State
-    days_left: int | None  # while open: days to the closing day (0: closes today), if known
+    # while open: its closing day, when the plan names the day (see `days_left`)
+    open_until: dt.date | None
     stale: Stale | None  # its status is behind its dates
     last_changed: dt.date | None = None  # its last change in git, not counting wording
     published: dt.date | None = None  # first published, from git
@@ -238,6 +239,16 @@ class OpportunityView:
     # An example plan's entry as its file wrote it, before its dates were moved to today
     # (plans/examples.py): what notify compares and records, so the move is never news
     written: Opportunity | None = None
+    # the day it was worked out for (a build's watched day); not compared or hashed
+    as_of: dt.date | None = field(default=None, compare=False)
+
+    @property
+    def days_left(self) -> int | None:
+        """While open, days to the closing day (0: it closes today), when the plan names the
+        day. Pages say it through a slot (text/slots.py): reading it reads the whole day."""
+        if self.open_until is None or self.as_of is None:
+            return None
+        return (self.open_until - self.as_of).days
 
     @property
     def history(self) -> OpportunityHistory:

@@ -1,0 +1,96 @@
+"""Counts of days as slots (text/slots.py): the words at once outside a build, a slot
+while a build renders, filled for the day as a file is written; and a build of the next
+day filling a kept notice's days left in, without rendering its plan file again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from html import unescape
+from pathlib import Path
+
+from publisher.builder import cache
+from publisher.builder.site import build
+from publisher.text import slots
+from tests.changes.gitplans import PlanRepo
+from tests.formats.examples import ROOT
+
+TODAY = dt.date(2026, 12, 7)
+
+PLAN = """\
+schema: 1
+commissioner:
+  id: barnsley-council
+  name: Barnsley Council
+  kind: council
+opportunities:
+  - id: advice
+    title: Money advice in Barnsley
+    summary: People in debt need advice close to home.
+    status: open
+    places: [barnsley]
+    themes: [carers]
+    funding: grant
+    value: {total: 40000}
+    dates:
+      tender_opens: 2026-11-02
+      tender_closes: 2026-12-18
+"""
+
+
+def test_outside_a_build_the_words_are_given_at_once() -> None:
+    assert slots.days_until(dt.date(2026, 12, 18), TODAY) == "11 days"
+    assert slots.days_until(dt.date(2026, 12, 8), TODAY) == "1 day"
+    assert slots.days_since(dt.date(2026, 12, 1), TODAY) == "6 days"
+    assert slots.days_since(dt.date(2026, 12, 9), TODAY) == "no days"  # not yet
+
+
+def test_while_held_a_slot_is_given_and_filled_for_any_day() -> None:
+    with slots.held():
+        page = f"<p>{slots.days_until(dt.date(2026, 12, 18), TODAY)} left; out of date for "
+        page += f"{slots.days_since(dt.date(2026, 12, 1), TODAY)}.</p>"
+    assert slots.days_until(dt.date(2026, 12, 18), TODAY) == "11 days"  # held no longer
+    data = page.encode()
+    assert slots.MARK in data and b"11 days" not in data
+    assert slots.fill(data, TODAY) == b"<p>11 days left; out of date for 6 days.</p>"
+    tomorrow = slots.fill(data, TODAY + dt.timedelta(days=1))
+    assert tomorrow == b"<p>10 days left; out of date for 7 days.</p>"
+    assert slots.fill(b"no slots", TODAY) == b"no slots"
+
+
+def _text(path: Path) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", path.read_text())).split())
+
+
+def test_the_next_day_fills_days_left_in_without_rendering_the_plan_again(
+    tmp_path: Path,
+) -> None:
+    repo = PlanRepo(tmp_path / "repo")  # in git: its release dates are its commits'
+    plans = repo.plans
+    shutil.copy(ROOT / "plans" / "themes.yaml", plans / "themes.yaml")
+    (plans / "barnsley-council.yaml").write_text(PLAN)
+    repo.commit("2026-11-02", "the plan")
+    out = tmp_path / "feeds"
+    notice = out / "opportunities" / "barnsley-council" / "advice.html"
+    folder = cache.folder_for(out.resolve())
+
+    build(plans, out, today=TODAY)
+    assert "Closes 18 December 2026. 11 days left." in _text(notice)
+    assert slots.MARK not in notice.read_bytes()
+    first = cache.load_manifest(folder, out.resolve())
+    assert first is not None
+
+    build(plans, out, today=TODAY + dt.timedelta(days=1))
+    assert "Closes 18 December 2026. 10 days left." in _text(notice)
+    after = cache.load_manifest(folder, out.resolve())
+    assert after is not None
+    mine = next(path for path in first.entries if path.endswith("barnsley-council.yaml"))
+    assert after.entries[mine] == first.entries[mine]  # its notices were not rendered again
+
+    fresh = tmp_path / "fresh"
+    build(plans, fresh, today=TODAY + dt.timedelta(days=1))
+    assert notice.read_bytes() == (fresh / notice.relative_to(out)).read_bytes()
+
+    build(plans, out, today=dt.date(2026, 12, 18))  # its last day: rendered, and says so
+    assert "Closes today." in _text(notice)
