@@ -47,6 +47,7 @@ import httpx
 
 from bench.generate import generate
 from bench.serve_feeds import cpu_seconds, free_port, running
+from publisher.formats import data
 from publisher.model.read import load_site
 from publisher.model.views import SiteData
 from publisher.service import filtered
@@ -195,7 +196,7 @@ def served(plans: Path, folder: Path, choices: int, seconds: int) -> None:
     # No built site: filtered feeds need only the plans, and the day it was built for.
     site_dir = folder / "site"
     site_dir.mkdir()
-    (site_dir / "all.json").write_text(json.dumps({"generated_for": TODAY.isoformat()}))
+    (site_dir / data.BUILD_FILE).write_bytes(data.dumps({"generated_for": TODAY.isoformat()}))
     site, _ = load_site(plans, TODAY)
     paths = mix(site, choices)
     others = [path for path in mix(site, choices, seed=2028) if path not in paths]

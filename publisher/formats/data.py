@@ -1,34 +1,65 @@
 """The JSON files of a collection, for re-use: a versioned, documented document.
 
-docs/json.md describes every field; templates/static/opportunities-v1.schema.json is its
+docs/json.md describes every field; templates/static/opportunities-v2.schema.json is its
 JSON Schema. Keys come in a fixed order and opportunities in list order, so the same plans
-give byte-identical files.
+give byte-identical files. Nothing in them reads the day the site is built for beyond
+comparing it with dates ("is it open?"), so a file changes only when what it says does;
+the day itself is in build.json, and version 1 (which said it) in v1/all.json (data_v1).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
 
-from publisher.formats import feeds, memo
-from publisher.formats.base import Bundle, Format, Layout, Output, Part, Shelf, Whole
-from publisher.model.views import FUNDING_WORDS, Collection, OpportunityView, Scope, SiteData
+from publisher.formats import data_v1, feeds, memo
+from publisher.formats.base import Bundle, Format, Layout, Output, Part, Shelf, Whole, digest
+from publisher.model.views import (
+    FUNDING_WORDS,
+    Collection,
+    OpportunityView,
+    Scope,
+    SiteData,
+    State,
+)
 from publisher.plans.dates import LONDON, PlanDate, Precision
 from publisher.plans.model import Amount, Contact, Duration, Money, PerAward, Range
 from publisher.text import organisations, words
 
-SCHEMA_VERSION = 1  # additive changes keep it; breaking ones raise it (docs/json.md)
+SCHEMA_VERSION = 2  # additive changes keep it; breaking ones raise it (docs/json.md)
 SCHEMA_FILE = f"static/opportunities-v{SCHEMA_VERSION}.schema.json"
 FORMATS = ("html", "rss", "atom", "ics", "json")
+# The day the site was built for, in a file of its own: the one JSON file made each day
+# (with v1/all.json); publisher/service/live.py reads it.
+BUILD_FILE = "build.json"
 
 Json = dict[str, Any]
 
 
 def as_json(site: SiteData, collection: Collection) -> bytes:
     """The collection as JSON: '<path>.json'."""
-    return json_of(site, collection, memo.each(site, collection, "json", fragment))
+    return json_of(site, collection, [one[0] for one in _lines(site, collection)])
+
+
+def as_json_v1(site: SiteData, collection: Collection) -> bytes:
+    """The collection in version 1 of the format, which says the day and each
+    opportunity's days left (v1/all.json is `site.everything` so)."""
+    head, sep, tail = frame_v1(site, collection, bool(collection.members))
+    lines = _lines(site, collection)
+    members = data_v1.Lines([v2 for v2, _ in lines], [c for _, c in lines], site.today)
+    return head + sep.join(members) + tail
+
+
+def build_file(site: SiteData) -> bytes:
+    """build.json: the day the site was built for."""
+    return dumps({"generated_for": site.today.isoformat()})
+
+
+def _lines(site: SiteData, collection: Collection) -> list[tuple[bytes, data_v1.Counting]]:
+    return memo.each(site, collection, "json", line)
 
 
 def json_of(site: SiteData, collection: Scope, parts: Sequence[bytes]) -> bytes:
@@ -42,7 +73,18 @@ def json_of(site: SiteData, collection: Scope, parts: Sequence[bytes]) -> bytes:
 def frame(site: SiteData, collection: Scope, with_members: bool) -> tuple[bytes, bytes, bytes]:
     """The document around its opportunities: what comes before them, between two, and
     after them."""
-    head = dumps(document(site, collection, with_opportunities=False))
+    return _around(dumps(document(site, collection, with_opportunities=False)), with_members)
+
+
+def frame_v1(site: SiteData, collection: Scope, with_members: bool) -> tuple[bytes, bytes, bytes]:
+    """`frame` as version 1 says it: with the day it was made for. Reads the day."""
+    head = document(site, collection, with_opportunities=False)
+    return _around(
+        dumps(data_v1.document(head, site.link(data_v1.SCHEMA_FILE), site.today)), with_members
+    )
+
+
+def _around(head: bytes, with_members: bool) -> tuple[bytes, bytes, bytes]:
     assert head.endswith(EMPTY_TAIL)
     if not with_members:
         return head, b",\n", b""
@@ -58,8 +100,37 @@ def dumps(value: Json) -> bytes:
 
 def fragment(site: SiteData, view: OpportunityView) -> bytes:
     """One opportunity as it sits in the list: one line of compact JSON, two levels in."""
-    text = json.dumps(opportunity(site, view), ensure_ascii=False, separators=(",", ":"))
-    return ("    " + text).encode("utf-8")
+    return line(site, view)[0]
+
+
+def line(site: SiteData, view: OpportunityView) -> tuple[bytes, data_v1.Counting]:
+    """`fragment`, with what version 1 needs to count its days left (data_v1): the line is
+    encoded in two pieces, split where version 1 has `days_left`, so where that goes is
+    known without searching for it."""
+    fields = list(opportunity(site, view).items())
+    cut = next(i for i, (key, _) in enumerate(fields) if key == data_v1.AFTER) + 1
+    first = ("    " + _compact(dict(fields[:cut]))[:-1] + ",").encode("utf-8")
+    rest = _compact(dict(fields[cut:]))[1:].encode("utf-8")
+    return first + rest, data_v1.Counting(len(first), _closes(view))
+
+
+def _compact(value: Json) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _closes(view: OpportunityView) -> dt.date | None:
+    """The closing day from which version 1 counts days left: while it is open, when the
+    plan names the day (as model.from_plan.state_of counts them). A plain date from the
+    plan: it does not read the build's day."""
+    closes = view.closes
+    if view.state is not State.OPEN or closes is None or closes.is_approximate:
+        return None
+    return closes.last_day
+
+
+def opportunity_v1(site: SiteData, view: OpportunityView) -> Json:
+    """One opportunity as version 1 gives it: with its days left, as of `site.today`."""
+    return data_v1.record(opportunity(site, view), view.days_left)
 
 
 def document(site: SiteData, collection: Scope, with_opportunities: bool = True) -> Json:
@@ -74,7 +145,6 @@ def document(site: SiteData, collection: Scope, with_opportunities: bool = True)
     return {
         "schema_version": SCHEMA_VERSION,
         "$schema": site.link(SCHEMA_FILE),
-        "generated_for": site.today.isoformat(),
         "collection": {
             "kind": listing.kind if listing is not None else "all",
             "slug": listing.slug if listing is not None else None,
@@ -215,7 +285,6 @@ def opportunity(site: SiteData, view: OpportunityView) -> Json:
         "status": item.status.value,
         "status_text": view.status_words,
         "state": view.state.value,
-        "days_left": view.days_left,
         "stale": stale(view),
         "apply": None if item.apply is None else item.apply.model_dump(mode="json"),
         "instead": None if item.instead is None else item.instead.model_dump(mode="json"),
@@ -358,12 +427,18 @@ class Data(Format):
     name = "json"
 
     def part(self, site: SiteData, view: OpportunityView) -> Part:
-        return Part(None, (memo.per_view(site, view, "json", lambda: fragment(site, view)),))
+        v2, counting = memo.per_view(site, view, "json", lambda: line(site, view))
+        return Part(counting, (v2,))
 
     def outputs(self, whole: Whole, shelf: Shelf) -> Iterator[Output]:
         for bundle in whole.bundles:
             make = partial(_json_of, whole.site, bundle, shelf)
             yield Output(f"{bundle.path}.json", bundle.key, make, len(bundle.members))
+        everything = whole.bundles[0]  # 'all'
+        make = partial(_v1_of, whole.site, everything, shelf)
+        key = digest(data_v1.PATH, everything.key)
+        yield Output(data_v1.PATH, key, make, len(everything.members))
+        yield Output(BUILD_FILE, digest(BUILD_FILE), partial(build_file, whole.site), 0)
 
 
 def _json_of(site: SiteData, bundle: Bundle, shelf: Shelf) -> Layout:
@@ -371,6 +446,23 @@ def _json_of(site: SiteData, bundle: Bundle, shelf: Shelf) -> Layout:
     head, sep, tail = frame(site, bundle, bool(members))
     digests = b"".join(m.digest for m in members)
     return Layout(head, digests, shelf.fragments(members), sep, tail)
+
+
+def _v1_of(site: SiteData, bundle: Bundle, shelf: Shelf) -> Layout:
+    """v1/all.json: all.json's lines with each one's days left as of the build's day. A
+    line whose days left is null keeps its digest, so the next day's file copies it from
+    this one; an open one's digest names its days left too."""
+    members = bundle.members
+    head, sep, tail = frame_v1(site, bundle, bool(members))
+    counting: list[data_v1.Counting] = [shelf.facts(m) for m in members]
+    digests = b"".join(
+        m.digest
+        if c.closes is None
+        else digest(m.digest, str(data_v1.days_left(c.closes, site.today)))
+        for m, c in zip(members, counting, strict=True)
+    )
+    lines = data_v1.Lines(shelf.fragments(members), counting, site.today)
+    return Layout(head, digests, lines, sep, tail)
 
 
 DATA = Data()

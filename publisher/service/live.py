@@ -2,8 +2,9 @@
 loaded again when a new build lands in the site folder, with what is rendered from them
 kept until then.
 
-A build replaces all.json along with every other file, so its inode, size and mtime tell
-when to load again. Loading and rendering run in a worker thread, one at a time, so the
+A build that changes any opportunity replaces all.json, and a build for a new day replaces
+build.json (the day it was built for, formats/data.py), so their inodes, sizes and mtimes
+tell when to load again. Loading and rendering run in a worker thread, one at a time, so the
 event loop keeps serving files meanwhile.
 
 What they leave behind (the plans, each opportunity's feed items) lives until the next
@@ -28,7 +29,7 @@ from typing import TypeVar
 import anyio
 import anyio.to_thread
 
-from publisher.formats import calendar_sequences
+from publisher.formats import calendar_sequences, data, data_v1
 from publisher.model.read import PlansUnreadableError, load_site
 from publisher.model.views import SiteData
 from publisher.plans.dates import LONDON
@@ -37,11 +38,16 @@ from publisher.service import filtered
 from publisher.service.conditional import Representation
 
 Clock = Callable[[], dt.datetime]
-Stamp = tuple[int, int, int]
+Stamp = tuple[int, ...]
 MB = 1024 * 1024
 T = TypeVar("T")
-# all.json names the day the site was built for near its top; filtered feeds use the same
-# day, so that they say what the site's own feeds say.
+# The files whose replacement says a new build has landed: the day it was built for, and
+# every opportunity (either may be kept, hard-linked, by a build that changed only the other).
+_STAMPED = (data.BUILD_FILE, "all.json")
+# Where the day the site was built for is said, first found first: build.json; else, in a
+# site built before it existed, v1/all.json or all.json (JSON version 1) near their top.
+# Filtered feeds use the same day, so that they say what the site's own feeds say.
+_SAYING_THE_DAY = (data.BUILD_FILE, data_v1.PATH, "all.json")
 _BUILT_FOR = re.compile(rb'"generated_for":\s*"(\d{4}-\d{2}-\d{2})"')
 
 
@@ -52,28 +58,47 @@ class PlansError(Exception):
 @dataclass(frozen=True)
 class Loaded:
     site: SiteData
-    stamp: Stamp | None  # all.json's when loaded; None when there was no built site
-    built: float | None  # when the served site was built (all.json's mtime)
+    stamp: Stamp | None  # build.json's and all.json's when loaded; None: no built site
+    built: float | None  # when the served site was built (`Built.when`)
 
 
 @dataclass(frozen=True)
 class Built:
     """What the site folder says about the last build."""
 
-    when: dt.datetime | None  # None: there is no built site
+    # the last time a build changed what it says: the newer of build.json (made each day)
+    # and all.json (made when an opportunity changes); None: there is no built site
+    when: dt.datetime | None
     today: dt.date | None  # the day it was built for
 
 
 def last_build(site_dir: Path) -> Built:
-    path = site_dir / "all.json"
-    try:
-        with path.open("rb") as file:
-            head = file.read(4096)
-            when = dt.datetime.fromtimestamp(os.fstat(file.fileno()).st_mtime, dt.UTC)
-    except OSError:
+    times = []
+    for name in _STAMPED:
+        try:
+            times.append(os.stat(site_dir / name).st_mtime)
+        except OSError:
+            continue
+    if not times:
         return Built(None, None)
-    found = _BUILT_FOR.search(head)
-    return Built(when, dt.date.fromisoformat(found.group(1).decode()) if found else None)
+    return Built(dt.datetime.fromtimestamp(max(times), dt.UTC), built_for(site_dir))
+
+
+def built_for(site_dir: Path) -> dt.date | None:
+    """The day the site in `site_dir` was built for, from the first file that says it."""
+    for name in _SAYING_THE_DAY:
+        try:
+            with (site_dir / name).open("rb") as file:
+                head = file.read(4096)
+        except OSError:
+            continue
+        found = _BUILT_FOR.search(head)
+        if found is not None:
+            try:
+                return dt.date.fromisoformat(found.group(1).decode())
+            except ValueError:
+                continue
+    return None
 
 
 class Live:
@@ -96,11 +121,15 @@ class Live:
         self._held = 0
 
     def stamp(self) -> Stamp | None:
-        try:
-            info = os.stat(self.site_dir / "all.json")
-        except OSError:
-            return None
-        return (info.st_ino, info.st_size, info.st_mtime_ns)
+        found: list[int] = []
+        for name in _STAMPED:
+            try:
+                info = os.stat(self.site_dir / name)
+            except OSError:
+                found += (0, 0, 0)  # missing: a site built before build.json, or none
+                continue
+            found += (info.st_ino, info.st_size, info.st_mtime_ns)
+        return tuple(found) if any(found) else None
 
     async def site(self) -> Loaded:
         """The plans as of the served build; loaded again if a new build has landed."""

@@ -237,4 +237,4 @@ def test_a_big_replaced_site_is_removed_in_the_background(tmp_path: Path, monkey
             break
         time.sleep(0.05)
     assert left == [".feeds.cache", "feeds"]  # the old site is gone, the new one in place
-    assert "2026-11-24" in (out / "all.json").read_text()
+    assert "2026-11-24" in (out / "build.json").read_text()

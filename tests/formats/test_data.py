@@ -1,5 +1,6 @@
 """The JSON files: they follow their published schema and its documentation, approximate
-dates stay approximate, and the same plans give the same bytes."""
+dates stay approximate, and the same plans give the same bytes. Version 1, which said the
+day, is still published as v1/all.json, byte for byte as it was."""
 
 from __future__ import annotations
 
@@ -14,13 +15,23 @@ from publisher.formats import data
 from publisher.model.views import Collection, Listing, SiteData
 from tests.formats.examples import ROOT, load
 
-SCHEMA = ROOT / "publisher" / "templates" / "static" / "opportunities-v1.schema.json"
+STATIC = ROOT / "publisher" / "templates" / "static"
 DOCS = ROOT / "docs" / "json.md"
 
 
-def schema() -> dict[str, Any]:
-    value: dict[str, Any] = json.loads(SCHEMA.read_text(encoding="utf-8"))
+def schema(version: int = data.SCHEMA_VERSION) -> dict[str, Any]:
+    path = STATIC / f"opportunities-v{version}.schema.json"
+    value: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return value
+
+
+def validators(version: int) -> list[jsonschema.Draft202012Validator]:
+    """The published schema, and the same with no room for fields it does not name."""
+    jsonschema.Draft202012Validator.check_schema(schema(version))
+    return [
+        jsonschema.Draft202012Validator(schema(version)),
+        jsonschema.Draft202012Validator(strict(schema(version))),
+    ]
 
 
 def strict(node: Any) -> Any:
@@ -43,31 +54,65 @@ def opportunity(site: SiteData, uid: str) -> dict[str, Any]:
 
 
 def test_every_file_follows_the_published_schema(site: SiteData) -> None:
-    jsonschema.Draft202012Validator.check_schema(schema())
-    loose = jsonschema.Draft202012Validator(schema())
-    tight = jsonschema.Draft202012Validator(strict(schema()))
     collections = [*site.collections(), Collection(Listing("place", "nowhere", "Nowhere"), [])]
     for collection in collections:
         document = json.loads(data.as_json(site, collection))
-        for validator in (loose, tight):
+        for validator in validators(2):
             errors = sorted(validator.iter_errors(document), key=str)
             assert not errors, f"{collection.path}: {errors[0]}"
         assert len(document["opportunities"]) == len(collection.members)
+        assert document["schema_version"] == 2
+        assert "generated_for" not in document
+        assert not [o for o in document["opportunities"] if "days_left" in o]
+
+
+def test_version_1_follows_its_schema_and_says_the_day_and_days_left(site: SiteData) -> None:
+    for collection in (site.everything, Collection(None, [])):
+        document = json.loads(data.as_json_v1(site, collection))
+        for validator in validators(1):
+            errors = sorted(validator.iter_errors(document), key=str)
+            assert not errors, f"{collection.path}: {errors[0]}"
         assert document["schema_version"] == 1
+        assert document["$schema"] == "http://localhost:8000/static/opportunities-v1.schema.json"
+        assert document["generated_for"] == "2026-11-23"
+        assert list(document)[:3] == ["schema_version", "$schema", "generated_for"]
+        days = [o["days_left"] for o in document["opportunities"]]
+        assert days == [v.days_left for v in collection.members]
+        if collection is site.everything:  # some open with a closing day; some not
+            assert None in days and [d for d in days if isinstance(d, int)]
+
+
+def test_version_1_is_version_2_with_the_day_and_days_left_put_back(site: SiteData) -> None:
+    """Byte for byte what version 1 always was: each line the compact JSON of the version 1
+    fields, `days_left` right after `state`."""
+    text = data.as_json_v1(site, site.everything).decode("utf-8")
+    records = [line.rstrip(",") for line in text.splitlines() if line.startswith('    {"')]
+    assert len(records) == len(site.everything.members)
+    for line, view in zip(records, site.everything.members, strict=True):
+        v1 = data.opportunity_v1(site, view)
+        assert line == "    " + json.dumps(v1, ensure_ascii=False, separators=(",", ":"))
+        v2 = list(data.opportunity(site, view))
+        after = v2.index("state") + 1
+        assert list(v1) == [*v2[:after], "days_left", *v2[after:]]
+    # The document around them: version 2's, with version 1's own head.
+    document = json.loads(text)
+    document["opportunities"] = []
+    v2_head = data.document(site, site.everything, with_opportunities=False)
+    own = ("schema_version", "$schema", "generated_for")
+    assert {k: v for k, v in document.items() if k not in own} == {
+        k: v for k, v in v2_head.items() if k not in own
+    }
+
+
+def test_the_build_file_says_the_day(site: SiteData) -> None:
+    assert json.loads(data.build_file(site)) == {"generated_for": "2026-11-23"}
 
 
 def test_the_document_says_what_it_is_and_where_its_siblings_are(site: SiteData) -> None:
     leeds = next(c for c in site.collections() if c.path == "place/leeds")
     document = json.loads(data.as_json(site, leeds))
-    assert list(document) == [
-        "schema_version",
-        "$schema",
-        "generated_for",
-        "collection",
-        "opportunities",
-    ]
-    assert document["$schema"] == "http://localhost:8000/static/opportunities-v1.schema.json"
-    assert document["generated_for"] == "2026-11-23"
+    assert list(document) == ["schema_version", "$schema", "collection", "opportunities"]
+    assert document["$schema"] == "http://localhost:8000/static/opportunities-v2.schema.json"
     assert document["collection"] == {
         "kind": "place",
         "slug": "leeds",
@@ -162,7 +207,8 @@ def test_money_gaps_requirements_and_notice_as_the_plan_says(site: SiteData) -> 
 
 
 def test_the_documentation_names_every_field() -> None:
-    documented = set(re.findall(r"`([$a-z_]+)`", DOCS.read_text(encoding="utf-8")))
+    text = DOCS.read_text(encoding="utf-8")
+    documented = set(re.findall(r"`([$a-z_]+)`", text))
     named: set[str] = set()
 
     def walk(node: Any) -> None:
@@ -176,8 +222,10 @@ def test_the_documentation_names_every_field() -> None:
             for value in node:
                 walk(value)
 
-    walk(schema())
+    walk(schema(1))
+    walk(schema(2))
     assert named - documented == set()
-    assert "schema_version" in documented and "Breaking changes raise the version" in (
-        DOCS.read_text(encoding="utf-8")
-    )
+    assert "schema_version" in documented and "Breaking changes raise the version" in text
+    for address in ("v1/all.json", "build.json", "static/opportunities-v2.schema.json",
+                    "static/opportunities-v1.schema.json"):  # fmt: skip
+        assert f"`{address}`" in text, address
