@@ -43,6 +43,18 @@ MANIFEST = "manifest.pickle"
 CODE = Path(__file__).resolve().parents[1]  # the publisher package: code and templates
 
 
+@dataclass(frozen=True)
+class Unit:
+    """What one opportunity of a plan file gave a build (its view, notice and parts): the
+    days on which it reads the same (`rule`, and its sign on the day it was made), its
+    files, and how far an example plan's dates had moved (`shift`)."""
+
+    rule: Rule
+    sign: str
+    files: tuple[str, ...]
+    shift: str
+
+
 @dataclass
 class Entry:
     """What one plan file gave a build."""
@@ -56,6 +68,9 @@ class Entry:
     days: Rule = DAILY  # the days on which it reads the same as on the day it was made
     # its files that count days, as rendered: filled in for each day (text/slots.py)
     slotted: dict[str, bytes] = field(default_factory=dict)
+    # each opportunity's own part of it, by uid (not those taken out of the plan): another
+    # day's build of the same file takes those that read the same that day from here
+    units: dict[str, Unit] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

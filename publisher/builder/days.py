@@ -51,6 +51,12 @@ class Rule:
         dates = " ".join(one.isoformat() for one in self.dates)
         return f"after {bisect_right(self.dates, day)} of {dates}"
 
+    def union(self, other: Rule) -> Rule:
+        """The days on which what both read reads the same."""
+        if self.daily or other.daily:
+            return DAILY
+        return Rule(tuple(sorted({*self.dates, *other.dates})))
+
 
 DAILY = Rule(daily=True)
 

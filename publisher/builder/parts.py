@@ -14,7 +14,7 @@ import hashlib
 import mmap
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import overload
 
@@ -71,15 +71,20 @@ class Kept:
     memos: tuple[str, ...]  # each format's
     store: str  # the store's name
     first: tuple[int, ...]  # each format's first fragment's place among the store's
+    last: int = 0  # the place after its last fragment's
 
 
-def keep(made: list[Parts], store: str) -> tuple[list[Kept], bytes, bytes]:
-    """Parts as kept: their facts, and their fragments as one blob with the bounds of each
-    fragment (array('Q'), one more than there are fragments)."""
+def keep(made: Sequence[Parts | Kept], store: str) -> tuple[list[Kept], bytes, bytes]:
+    """Parts as kept in `store`: their facts, and their fragments as one blob with the
+    bounds of each fragment (array('Q'), one more than there are fragments). Parts kept
+    before (`Kept`, their stores open) are kept again with their fragments copied."""
     pieces: list[bytes | memoryview] = []
     bounds = array("Q", [0])
     kept = []
     for one in made:
+        if isinstance(one, Kept):
+            kept.append(_again(one, store, pieces, bounds))
+            continue
         first = []
         for part in one.made:
             first.append(len(pieces))
@@ -98,9 +103,24 @@ def keep(made: list[Parts], store: str) -> tuple[list[Kept], bytes, bytes]:
                 memos=tuple(part.memo for part in one.made),
                 store=store,
                 first=tuple(first),
+                last=len(pieces),
             )
         )
     return kept, b"".join(pieces), bounds.tobytes()
+
+
+def _again(one: Kept, store: str, pieces: list[bytes | memoryview], bounds: array[int]) -> Kept:
+    """`one`, kept before, kept again at the end of `pieces`."""
+    blob, old = _STORES[one.store]
+    start = len(pieces)
+    for at in range(one.first[0], one.last):
+        piece = blob[old[at] : old[at + 1]]
+        pieces.append(piece)
+        bounds.append(bounds[-1] + len(piece))
+    moved = start - one.first[0]
+    return replace(
+        one, store=store, first=tuple(at + moved for at in one.first), last=one.last + moved
+    )
 
 
 # Open stores, by name: their bytes (usually a memory map of a file) and bounds.

@@ -190,6 +190,17 @@ def _dated(
     return out
 
 
+def _previous(name: tuple[str, str, str], manifest: Manifest | None) -> str | None:
+    """The entry that made the last site from a plan file with the same stem (another day's
+    reading of the same file): its opportunities that read the same today are taken from
+    it (tasks.Earlier)."""
+    shown, stem, _ = name
+    known = manifest.dated.get(shown) if manifest is not None else None
+    if known is None or known.stem != stem or manifest is None:
+        return None
+    return manifest.entries.get(shown)
+
+
 def _build_into(
     start: read.Start,
     base: bytes,
@@ -234,13 +245,15 @@ def _build_into(
     for uid, record in start.history.withdrawn().items():
         withdrawn.setdefault(uid.split("/", 1)[0], {})[uid] = record
     ctx = tasks.Context(
-        site, start.reference, start.history, start.names, withdrawn, staging, folder
+        site, start.reference, start.history, start.names, withdrawn, staging, folder, out
     )
     ctx.tasks = [
-        (path, names[path][0], names[path][2]) for path in start.files if path not in entries
+        (path, names[path][0], names[path][2], _previous(names[path], manifest))
+        for path in start.files
+        if path not in entries
     ]
     ctx.raw = {path: text for path, text in raw.items() if text is not None}
-    for (path, _, name), entry in zip(
+    for (path, _, name, _), entry in zip(
         ctx.tasks, tasks.render_files(ctx, workers, progress), strict=True
     ):
         if not tasks.open_entry(folder, name, entry):

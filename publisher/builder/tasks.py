@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
 from publisher.builder import cache, days, parts, splice
-from publisher.builder.cache import Entry
+from publisher.builder.cache import Entry, Unit
 from publisher.builder.parts import Kept
 from publisher.builder.splice import Spans
 from publisher.changes import last_good
@@ -115,7 +116,10 @@ class Context:
     withdrawn: dict[str, dict[str, Record]]  # by commissioner id
     staging: Path
     cache: Path
-    tasks: list[tuple[Path, str, str]] = field(default_factory=list)  # path, shown, entry
+    out: Path  # the last site
+    # each plan file to render: its path, as shown, its entry's name, and the entry that
+    # made the last site from the same file on another day (Earlier), if any
+    tasks: list[tuple[Path, str, str, str | None]] = field(default_factory=list)
     # each plan file's bytes as read when its entry was named: what is rendered is what
     # was named, even if the file changes during the build
     raw: dict[Path, bytes] = field(default_factory=dict)
@@ -129,18 +133,22 @@ def derive(ctx: Context, **changes: object) -> SiteData:
     return replace(ctx.site, **changes)  # type: ignore[arg-type]
 
 
-def render_file(ctx: Context, path: Path, shown: str, name: str) -> Entry:
+def render_file(
+    ctx: Context, path: Path, shown: str, name: str, previous: str | None = None
+) -> Entry:
     """Write a plan file's notices, transparency page and OCDS package into the staging
     site, and its parts' fragments into the store `name`; return the rest of its parts.
     A file with errors is reported, and its last good version published instead (or,
-    without one, it is left out)."""
+    without one, it is left out). `previous`: the entry that made the last site from the
+    same file, another day; each opportunity that reads the same today is taken from it
+    (its notice from the last site, its parts from that entry's store), not rendered."""
     with days.watching() as rule:
-        entry = _render_file(ctx, path, shown, name)
+        entry = _render_file(ctx, path, shown, name, previous)
     entry.days = rule()
     return entry
 
 
-def _render_file(ctx: Context, path: Path, shown: str, name: str) -> Entry:
+def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str | None) -> Entry:
     raw = ctx.raw.get(path)
     today = days.Day(ctx.site.today)  # what is read of it is noted, to key the entry
     read, held = read_published(path, shown, ctx.reference, today, raw, ctx.cache)
@@ -151,17 +159,97 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str) -> Entry:
     commissioner = commissioner_view(read.header, read.file, held)
     site = derive(ctx, opportunities=[], commissioners=[commissioner], today=today)
     until = held.when if held is not None else None
-    views = file_views(site, commissioner, read, ctx.history, ctx.names, until)
+    # Each opportunity's view is made on its own, so that what it reads of the day is
+    # known for it alone.
+    views: list[OpportunityView] = []
+    read_by: dict[str, days.Rule] = {}
+    for pair in read.opportunities:
+        one = replace(read, opportunities=[pair])
+        with days.watching() as reading:
+            views += file_views(site, commissioner, one, ctx.history, ctx.names, until)
+        read_by[views[-1].uid] = reading()
     site.opportunities = views
     gone = ctx.withdrawn.get(commissioner.id)
     if gone:
         views += changelog.withdrawn_views(site, ctx.history, ctx.names, gone)
     views.sort(key=lambda view: view.sort_key())
     site.opportunities = views
-    files, slotted = write_plan_files(ctx, site, commissioner, views)
-    kept, blob, bounds = parts.keep([parts.of(site, v) for v in views], name)
+    shift = repr(read.shift)
+    earlier = Earlier.of(ctx, previous)
+    files: list[str] = []
+    slotted: dict[str, bytes] = {}
+    made: list[parts.Parts | Kept] = []
+    units: dict[str, Unit] = {}
+    for view in views:
+        rule = read_by.get(view.uid)
+        found = earlier.units.get(view.uid) if rule is not None else None
+        if found is not None and earlier.take(ctx, found[0], shift, slotted):
+            unit, part = found
+            days.note(unit.rule)  # the file reads what its opportunity read
+            made.append(part)
+        else:
+            with days.watching() as own:
+                these = _write_view_files(ctx, site, view, slotted)
+                made.append(parts.of(site, view))
+            if rule is None:  # taken out of the plan: made every time
+                files += these
+                continue
+            both = rule.union(own())
+            unit = Unit(both, both.sign(ctx.site.today), tuple(these), shift)
+        files += unit.files
+        units[view.uid] = unit
+    files += write_plan_files(ctx, site, commissioner, views, slotted)
+    kept_parts, blob, bounds = parts.keep(made, name)
     cache.save_store(ctx.cache, name, blob)
-    return Entry(shown, read.problems, commissioner, kept, files, bounds, slotted=slotted)
+    return Entry(
+        shown, read.problems, commissioner, kept_parts, files, bounds, slotted=slotted,
+        units=units,
+    )  # fmt: skip
+
+
+@dataclass
+class Earlier:
+    """What the entry that made the last site from a plan file kept of each opportunity:
+    its unit and parts (the entry's store open), and its files with slots."""
+
+    units: dict[str, tuple[Unit, Kept]] = field(default_factory=dict)
+    slotted: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, ctx: Context, name: str | None) -> Earlier:
+        entry = cache.load_entry(ctx.cache, name) if name is not None else None
+        if entry is None or not entry.units or not open_entry(ctx.cache, name or "", entry):
+            return cls()
+        by_uid = {part.uid: part for part in entry.parts}
+        units = {uid: (unit, by_uid[uid]) for uid, unit in entry.units.items() if uid in by_uid}
+        return cls(units, entry.slotted)
+
+    def take(self, ctx: Context, unit: Unit, shift: str, slotted: dict[str, bytes]) -> bool:
+        """Give the staging site `unit`'s files when it reads the same today as when it was
+        made: linked from the last site, or filled again from their slots. False (and
+        nothing given) when it reads differently, or a file is missing."""
+        if unit.shift != shift or unit.rule.sign(ctx.site.today) != unit.sign:
+            return False
+        given: list[str] = []
+        for path in unit.files:
+            kept = self.slotted.get(path)
+            if kept is not None:
+                write(ctx.staging, path, slots.fill(kept, ctx.site.today))
+                slotted[path] = kept
+            elif not link(ctx.out, ctx.staging, path):
+                for done in given:
+                    (ctx.staging / done).unlink(missing_ok=True)
+                    slotted.pop(done, None)
+                return False
+            given.append(path)
+        return True
+
+
+def _write_view_files(
+    ctx: Context, site: SiteData, view: OpportunityView, slotted: dict[str, bytes]
+) -> list[str]:
+    """Write every format's files of one opportunity; return their paths."""
+    return _write(ctx, (one.view_files(site, view) for one in FORMATS), slotted)
 
 
 def write_plan_files(
@@ -169,23 +257,31 @@ def write_plan_files(
     site: SiteData,
     commissioner: CommissionerView | None,
     views: list[OpportunityView],
-) -> tuple[list[str], dict[str, bytes]]:
-    """Write every format's files of one plan file into the staging site; return their
-    paths, and the files with counts of days as rendered, with slots (text/slots.py), so
-    that another day's build fills them again instead of rendering them."""
+    slotted: dict[str, bytes],
+) -> list[str]:
+    """Write every format's files of one plan file as a whole (not its opportunities')
+    into the staging site; return their paths."""
+    return _write(ctx, (one.plan_files(site, commissioner, views) for one in FORMATS), slotted)
+
+
+def _write(
+    ctx: Context, made: Iterator[Iterator[tuple[str, bytes | str]]], slotted: dict[str, bytes]
+) -> list[str]:
+    """Write files into the staging site, their counts of days filled in; keep in `slotted`
+    those with counts as rendered, with slots (text/slots.py), so that another day's build
+    fills them again instead of rendering them."""
     written = []
-    slotted = {}
     today = ctx.site.today  # plain: what is filled in is not watched, and not kept
     with slots.held():
-        for one in FORMATS:
-            for path, content in one.plan_files(site, commissioner, views):
+        for files in made:
+            for path, content in files:
                 data = content.encode("utf-8") if isinstance(content, str) else content
                 if slots.MARK in data:
                     slotted[path] = data
                     data = slots.fill(data, today)
                 write(ctx.staging, path, data)
                 written.append(path)
-    return written, slotted
+    return written
 
 
 def orphans(ctx: Context, bodies: set[str]) -> tuple[list[Kept], int]:
@@ -202,7 +298,10 @@ def orphans(ctx: Context, bodies: set[str]) -> tuple[list[Kept], int]:
     site = derive(ctx, opportunities=[], commissioners=[])
     views = changelog.withdrawn_views(site, ctx.history, ctx.names, records)
     site.opportunities = views
-    write_plan_files(ctx, site, None, views)  # made every build: nothing to fill again
+    slotted: dict[str, bytes] = {}  # made every build: nothing to fill again
+    for view in views:
+        _write_view_files(ctx, site, view, slotted)
+    write_plan_files(ctx, site, None, views, slotted)
     kept, blob, bounds = parts.keep([parts.of(site, view) for view in views], "orphans")
     parts.register("orphans", blob, bounds)  # in memory: they are made every build
     return kept, len(views)
@@ -211,9 +310,9 @@ def orphans(ctx: Context, bodies: set[str]) -> tuple[list[Kept], int]:
 def _render_task(index: int) -> bytes:
     """In a worker, or here: render one plan file, keep its entry, and return it packed."""
     assert _context is not None
-    path, shown, name = _context.tasks[index]
+    path, shown, name, previous = _context.tasks[index]
     with paused_gc():
-        blob = cache.pack(render_file(_context, path, shown, name))
+        blob = cache.pack(render_file(_context, path, shown, name, previous))
     cache.save_entry(_context.cache, name, blob)
     return blob
 

@@ -1,13 +1,15 @@
 """The one interface between the build engine and the output formats.
 
 A format is one module (pages, feeds, calendar, data, ocds, csv) with one `Format` object,
-listed once in registry.py. The engine asks each format three things, and knows nothing
+listed once in registry.py. The engine asks each format four things, and knows nothing
 else about it:
 
 - `part(site, view)`: what the format keeps of one opportunity: small facts, read back
   whole by the next build, and fragments (bytes), read only where a file needs them;
-- `plan_files(site, commissioner, views)`: the files written with a plan file (notices,
-  a transparency page, a commissioner's package), made again only when the file changes;
+- `view_files(site, view)`: the files of one opportunity (its notice), made again only
+  when it reads differently;
+- `plan_files(site, commissioner, views)`: the other files written with a plan file (a
+  transparency page, a commissioner's package), made again only when the file changes;
 - `outputs(whole, shelf)`: the files made from many opportunities (lists, feeds,
   calendars, packages), each with a key: the engine links last build's file when the key
   is the same, and otherwise calls `make`. A big file is made as a `Layout` (a head, each
@@ -172,10 +174,16 @@ class Format:
     def part(self, site: SiteData, view: OpportunityView) -> Part:
         return Part()
 
+    def view_files(
+        self, site: SiteData, view: OpportunityView
+    ) -> Iterator[tuple[str, bytes | str]]:
+        """The files of one opportunity alone: they read nothing of the others."""
+        return iter(())
+
     def plan_files(
         self, site: SiteData, commissioner: CommissionerView | None, views: list[OpportunityView]
     ) -> Iterator[tuple[str, bytes | str]]:
-        """The files written with one plan file: `views` are its opportunities, with those
+        """The other files written with one plan file: `views` are its opportunities, with those
         taken out of it since (a commissioner of None: taken out of a plan file that is
         itself gone)."""
         return iter(())

@@ -158,11 +158,14 @@ class Pages(Format):
         # read and moved to their folder when a list is made (see _fill)
         return Part(replace(made, html=""), (made.html.encode(),))
 
+    def view_files(
+        self, site: SiteData, view: OpportunityView
+    ) -> Iterator[tuple[str, bytes | str]]:
+        yield view.url, notice(site, view)
+
     def plan_files(
         self, site: SiteData, commissioner: CommissionerView | None, views: list[OpportunityView]
     ) -> Iterator[tuple[str, bytes | str]]:
-        for view in views:
-            yield view.url, notice(site, view)
         if commissioner is not None:
             yield f"transparency/{commissioner.id}.html", transparency(site, commissioner)
 

@@ -94,3 +94,62 @@ def test_the_next_day_fills_days_left_in_without_rendering_the_plan_again(
 
     build(plans, out, today=dt.date(2026, 12, 18))  # its last day: rendered, and says so
     assert "Closes today." in _text(notice)
+
+
+TWO = (
+    PLAN
+    + """\
+  - id: befriending
+    title: Befriending for older people in Barnsley
+    summary: Older people living alone need someone to talk to.
+    status: planning
+    places: [barnsley]
+    themes: [carers]
+    funding: grant
+    value: {total: 20000}
+    dates:
+      tender_opens: 2026-12-08
+      tender_closes: 2027-01-22
+"""
+)
+
+
+def test_a_plan_read_again_takes_its_opportunities_that_read_the_same(tmp_path: Path) -> None:
+    # Befriending opens on the 8th; the advice grants read the same that day but for
+    # their days left, so their notice is filled in from its slots, not rendered.
+    repo = PlanRepo(tmp_path / "repo")
+    plans = repo.plans
+    shutil.copy(ROOT / "plans" / "themes.yaml", plans / "themes.yaml")
+    (plans / "barnsley-council.yaml").write_text(TWO)
+    repo.commit("2026-11-02", "the plan")
+    out = tmp_path / "feeds"
+    folder = cache.folder_for(out.resolve())
+    build(plans, out, today=TODAY)
+    first = cache.load_manifest(folder, out.resolve())
+    assert first is not None
+    mine = next(path for path in first.entries if path.endswith("barnsley-council.yaml"))
+    entry = cache.load_entry(folder, first.entries[mine])
+    assert entry is not None and set(entry.units) == {
+        "barnsley-council/advice",
+        "barnsley-council/befriending",
+    }
+
+    day = TODAY + dt.timedelta(days=1)
+    build(plans, out, today=day)
+    after = cache.load_manifest(folder, out.resolve())
+    assert after is not None and after.entries[mine] != first.entries[mine]  # read again
+    again = cache.load_entry(folder, after.entries[mine])
+    assert again is not None
+    # the advice grants' unit was taken as it was; befriending's was made again
+    assert again.units["barnsley-council/advice"] == entry.units["barnsley-council/advice"]
+    assert (
+        again.units["barnsley-council/befriending"] != entry.units["barnsley-council/befriending"]
+    )
+    notices = out / "opportunities" / "barnsley-council"
+    assert "10 days left" in _text(notices / "advice.html")
+    assert "open now" in _text(notices / "befriending.html")
+
+    fresh = tmp_path / "fresh"
+    build(plans, fresh, today=day)
+    for path in sorted(p for p in fresh.rglob("*") if p.is_file()):
+        assert path.read_bytes() == (out / path.relative_to(fresh)).read_bytes(), path
