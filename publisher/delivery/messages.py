@@ -38,7 +38,7 @@ class Entry:
     headline: str
     facts: str
     places: list[str]  # place names, for grouping digests
-    record: dict[str, Any]  # the opportunity as in all.json (JSON version 1)
+    record: dict[str, Any]  # the opportunity as in v1/all.json (JSON version 1)
     ics: str | None = None
     reminder: dict[str, Any] | None = None
     # What a member needs to decide whether to read on (entries stored before these were
@@ -160,7 +160,7 @@ def entry(
         headline=page_render.headline(site, view),
         facts=feeds.facts(view),
         places=[place.name for place in view.places],
-        record=data.opportunity(site, view),
+        record=data.opportunity_v1(site, view),  # webhooks promise version 1 (docs/webhooks.md)
         ics=ics,
         reminder=reminder,
         money=_money(view),

@@ -174,6 +174,8 @@ def test_the_first_pass_records_and_announces_nothing_then_changes_are_announced
                       datetime.fromtimestamp(int(stamp), UTC))  # fmt: skip
         body_json = json.loads(request.body)
         assert body_json["version"] == 1 and body_json["id"] == request.headers["idempotency-key"]
+        for entry in body_json["entries"]:  # JSON version 1, as docs/webhooks.md promises
+            assert "days_left" in entry["opportunity"]
     # Run again: nothing new, nothing sent twice.
     again = world.run("2026-06-02T11:00")
     assert again.announcements == [] and again.queued == []
