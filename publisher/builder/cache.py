@@ -66,6 +66,7 @@ class Entry:
     files: list[str] = field(default_factory=list)  # site paths it wrote: notices...
     bounds: bytes = b"\0" * 8  # of the fragments in its store (array('Q'))
     days: Rule = DAILY  # the days on which it reads the same as on the day it was made
+    linked: list[str] = field(default_factory=list)  # its files linked from the last site
     # its files that count days, as rendered: filled in for each day (text/slots.py)
     slotted: dict[str, bytes] = field(default_factory=dict)
     # each opportunity's own part of it, by uid (not those taken out of the plan): another
@@ -95,6 +96,13 @@ class Manifest:
     days: dict[str, Rule] = field(default_factory=dict)  # site path -> what it read of the day
     paged: dict[str, Paged] = field(default_factory=dict)  # list path -> its pages (paged.py)
     day: dt.date | None = None  # the day its counts of days were filled in for
+    # Its files (spare.py): all, those the build wrote (not linked from the site before),
+    # and those it added to and removed from the site before; and that site, now the spare
+    paths: frozenset[str] = frozenset()
+    written: frozenset[str] = frozenset()
+    added: frozenset[str] = frozenset()
+    removed: frozenset[str] = frozenset()
+    spare: tuple[int, int, int] | None = None  # its stamp (spare.stamp)
 
 
 def version() -> bytes:

@@ -19,9 +19,10 @@ import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from publisher.builder import assemble, cache, days, paged, parts, swap, tasks
+from publisher.builder import assemble, cache, days, paged, parts, spare, swap, tasks
 from publisher.builder.cache import Dated, Entry, Manifest
 from publisher.builder.parts import Kept
+from publisher.builder.spare import Spare
 from publisher.builder.splice import Spans
 from publisher.changes.history import History, Progress, Record
 from publisher.formats.base import Output, Whole, digest
@@ -120,7 +121,8 @@ def build(
     manifest = cache.load_manifest(folder, out)
     names = _entry_names(start, base, raw, heads, manifest)
     staging = out.with_name(f".{out.name}.building-{os.getpid()}")
-    staging.mkdir()
+    taken = Spare.take(out, staging, manifest)  # the site before last, or an empty folder
+    tasks.into_spare(taken.same if taken is not None else None)
     try:
         with paused_gc():
             report, made = _build_into(
@@ -128,14 +130,31 @@ def build(
             )
         readme = out / "README.md"
         if readme.is_file():
+            (staging / "README.md").unlink(missing_ok=True)  # never written through
             shutil.copy2(readme, staging / "README.md")
-        swap.swap_in(staging, out, report.files)
+            made.paths |= {"README.md"}
+            made.written |= {"README.md"}
+        if taken is not None:
+            taken.finish(staging, made.paths)
+        # The site replaced is the next build's spare when what it holds is known.
+        keep = spare.folder_for(out) if manifest is not None and manifest.paths else None
+        kept = swap.swap_in(staging, out, report.files, keep)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        tasks.into_spare(None)
     site_id = cache.identity(out)
     if site_id is not None:
-        cache.save_manifest(folder, replace(made, site=site_id))
+        before = manifest.paths if manifest is not None else frozenset()
+        made = replace(
+            made,
+            site=site_id,
+            spare=spare.stamp(spare.folder_for(out)) if kept else None,
+            added=made.paths - before,
+            removed=before - made.paths,
+        )
+        cache.save_manifest(folder, made)
         cache.prune(folder, made.entries.values())
     return report
 
@@ -219,6 +238,7 @@ def _build_into(
     site = start.site
     # Last build's entries: their parts where nothing changed, and every event's SEQUENCE.
     entries: dict[Path, Entry] = {}
+    linked: set[str] = set()  # files linked from the last site, not written
     earlier: list[Entry] = []  # last build's, for what formats recall of them
     if manifest is not None:
         wanted = {name: path for path, (_, _, name) in names.items()}
@@ -236,6 +256,8 @@ def _build_into(
                 and tasks.link_all(out, staging, entry.files, entry.slotted, refill)
             ):
                 entries[hit] = entry
+                filled = entry.slotted if refill is not None else {}
+                linked.update(path for path in entry.files if path not in filled)
     if len(entries) < len(start.files):  # some plan files are rendered: what formats recall
         last_parts = [one for entry in earlier for one in entry.parts] if manifest else None
         for one, shelf in zip(FORMATS, parts.SHELVES, strict=True):
@@ -259,6 +281,7 @@ def _build_into(
         if not tasks.open_entry(folder, name, entry):
             raise BuildError(f"could not read back what was just written to {folder}")
         entries[path] = entry
+        linked.update(entry.linked)
     ordered = [entries[path] for path in start.files]
     report = BuildReport(out, history_note=start.history.note)
     commissioners = []
@@ -309,8 +332,10 @@ def _build_into(
             or not tasks.link(out, staging, output.path)
         ):
             to_make.append(output)
-        elif output.path in manifest.spans:
-            kept[output.path] = manifest.spans[output.path]
+        else:
+            linked.add(output.path)
+            if output.path in manifest.spans:
+                kept[output.path] = manifest.spans[output.path]
     last = (out, manifest.spans) if manifest is not None else None
     spans, read_days = tasks.make_all(to_make, staging, last, workers, progress)
     kept.update(spans)
@@ -319,10 +344,12 @@ def _build_into(
         keys[output.path] = digest(base, output.key, shared, rule.sign(today))
     report.opportunities = len(everything)
     report.paged = memo[0].paged if memo else []
-    report.files = len(keys) + sum(len(entry.files) for entry in ordered) + written
+    paths = frozenset([*keys, *(path for entry in ordered for path in entry.files), *written])
+    report.files = len(paths)
     made = Manifest(
         (0, 0), {shown: name for shown, _, name in names.values()}, keys, kept,
         _dated(names, entries, manifest, today), rules, memo[0].kept if memo else {}, today,
+        paths, paths - linked,
     )  # fmt: skip
     return report, made
 

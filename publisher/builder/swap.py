@@ -27,27 +27,34 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(result == 0)
 
 
-def swap_in(staging: Path, out: Path, files: int = 0) -> None:
+def swap_in(staging: Path, out: Path, files: int = 0, keep: Path | None = None) -> bool:
     """Make `staging` (of `files` files) the site at `out` in one step; the old site is
-    removed afterwards."""
+    then moved to `keep` (True), or removed."""
     if not out.exists():
         staging.rename(out)
-        return
+        return False
     if _exchange(staging, out):
-        _remove(staging, files)
-        return
-    # Two renames: a reader may, for a moment, find no site, but never half of one.
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    out.rename(old)
-    staging.rename(out)
-    _remove(old, files)
+        old = staging
+    else:
+        # Two renames: a reader may, for a moment, find no site, but never half of one.
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+        staging.rename(out)
+    if keep is not None and not keep.exists():
+        try:
+            old.rename(keep)
+            return True
+        except OSError:
+            pass
+    remove(old, files)
+    return False
 
 
 BACKGROUND_FROM = 5_000  # files: a replaced site this big is removed in the background
 _AWAY = 'mv -- "$1" "$2-$$" && exec nice -n 19 rm -rf -- "$2-$$"'
 
 
-def _remove(folder: Path, files: int) -> None:
+def remove(folder: Path, files: int) -> None:
     """Remove a replaced site. A big one (20,000 files take a third of a second) is left to
     a process of its own, so the build ends once the new site is in place; if that process
     is stopped, the next build removes what is left."""
@@ -77,7 +84,7 @@ def _remove(folder: Path, files: int) -> None:
 def remove_abandoned(out: Path) -> None:
     """Remove half-built sites left beside `out` by builds that were killed (their process
     is gone); a build still running keeps its own, and a removal still under way (named
-    after its rm's process id by `_remove`) is left to finish."""
+    after its rm's process id by `remove`) is left to finish."""
     leftovers = [
         *out.parent.glob(f".{out.name}.building-*"),
         *out.parent.glob(f".{out.name}.old-*"),

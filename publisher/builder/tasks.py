@@ -58,14 +58,33 @@ def write(folder: Path, path: str, content: bytes | str) -> None:
         file.write(data)
 
 
+# Building into the spare (spare.py): its files that are the last site's own already, and
+# whether a file found in the way is the spare's own, older, to be replaced. Set by the
+# build before workers fork.
+_same: frozenset[str] = frozenset()
+_replacing = False
+
+
+def into_spare(same: frozenset[str] | None) -> None:
+    """Link into the spare from now on (`same`: its files the last site's own), or, with
+    None, into an empty folder."""
+    global _same, _replacing
+    _same, _replacing = same or frozenset(), same is not None
+
+
 def link(old: Path, new: Path, path: str) -> bool:
     """Give the new site last build's file at `path`; False when it is not there. (Plain
     strings and folders made only when missing: a build links some 20,000 files.)"""
+    if path in _same:
+        return True  # the spare's file is the last site's already
     source, target = f"{old}/{path}", f"{new}/{path}"
     try:
         os.link(source, target)
     except FileExistsError:
-        return True
+        if not _replacing:
+            return True
+        os.unlink(target)  # the spare's own, older
+        return link(old, new, path)
     except FileNotFoundError:
         if not os.path.exists(source):
             return False
@@ -178,12 +197,13 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
     earlier = Earlier.of(ctx, previous)
     files: list[str] = []
     slotted: dict[str, bytes] = {}
+    linked: list[str] = []
     made: list[parts.Parts | Kept] = []
     units: dict[str, Unit] = {}
     for view in views:
         rule = read_by.get(view.uid)
         found = earlier.units.get(view.uid) if rule is not None else None
-        if found is not None and earlier.take(ctx, found[0], shift, slotted):
+        if found is not None and earlier.take(ctx, found[0], shift, slotted, linked):
             unit, part = found
             days.note(unit.rule)  # the file reads what its opportunity read
             made.append(part)
@@ -203,7 +223,7 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
     cache.save_store(ctx.cache, name, blob)
     return Entry(
         shown, read.problems, commissioner, kept_parts, files, bounds, slotted=slotted,
-        units=units,
+        units=units, linked=linked,
     )  # fmt: skip
 
 
@@ -224,24 +244,35 @@ class Earlier:
         units = {uid: (unit, by_uid[uid]) for uid, unit in entry.units.items() if uid in by_uid}
         return cls(units, entry.slotted)
 
-    def take(self, ctx: Context, unit: Unit, shift: str, slotted: dict[str, bytes]) -> bool:
+    def take(
+        self,
+        ctx: Context,
+        unit: Unit,
+        shift: str,
+        slotted: dict[str, bytes],
+        linked: list[str],
+    ) -> bool:
         """Give the staging site `unit`'s files when it reads the same today as when it was
-        made: linked from the last site, or filled again from their slots. False (and
-        nothing given) when it reads differently, or a file is missing."""
+        made: linked from the last site (noted in `linked`), or filled again from their
+        slots. False (and nothing given) when it reads differently, or a file is missing."""
         if unit.shift != shift or unit.rule.sign(ctx.site.today) != unit.sign:
             return False
         given: list[str] = []
+        these: list[str] = []
         for path in unit.files:
             kept = self.slotted.get(path)
             if kept is not None:
                 write(ctx.staging, path, slots.fill(kept, ctx.site.today))
                 slotted[path] = kept
-            elif not link(ctx.out, ctx.staging, path):
+            elif link(ctx.out, ctx.staging, path):
+                these.append(path)
+            else:
                 for done in given:
                     (ctx.staging / done).unlink(missing_ok=True)
                     slotted.pop(done, None)
                 return False
             given.append(path)
+        linked += these
         return True
 
 
@@ -284,9 +315,9 @@ def _write(
     return written
 
 
-def orphans(ctx: Context, bodies: set[str]) -> tuple[list[Kept], int]:
+def orphans(ctx: Context, bodies: set[str]) -> tuple[list[Kept], list[str]]:
     """Opportunities taken out of plans whose commissioner has no plan file published any
-    more: their notices stay, saying so. Returns their parts and how many files."""
+    more: their notices stay, saying so. Returns their parts and files."""
     records = {
         key: record
         for body, found in ctx.withdrawn.items()
@@ -294,17 +325,16 @@ def orphans(ctx: Context, bodies: set[str]) -> tuple[list[Kept], int]:
         for key, record in found.items()
     }
     if not records:
-        return [], 0
+        return [], []
     site = derive(ctx, opportunities=[], commissioners=[])
     views = changelog.withdrawn_views(site, ctx.history, ctx.names, records)
     site.opportunities = views
     slotted: dict[str, bytes] = {}  # made every build: nothing to fill again
-    for view in views:
-        _write_view_files(ctx, site, view, slotted)
-    write_plan_files(ctx, site, None, views, slotted)
+    files = [path for view in views for path in _write_view_files(ctx, site, view, slotted)]
+    files += write_plan_files(ctx, site, None, views, slotted)
     kept, blob, bounds = parts.keep([parts.of(site, view) for view in views], "orphans")
     parts.register("orphans", blob, bounds)  # in memory: they are made every build
-    return kept, len(views)
+    return kept, files
 
 
 def _render_task(index: int) -> bytes:
@@ -371,6 +401,7 @@ def _make_one(output: Output, folder: Path) -> Spans | None:
         return None
     target = folder / output.path
     target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)  # the spare's (spare.py): replaced, never written through
     old, spans = None, None
     if _last is not None and output.path in _last[1]:
         old, spans = str(_last[0] / output.path), _last[1][output.path]

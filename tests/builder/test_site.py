@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.builder import swap
+from publisher.builder import cache, swap
 from publisher.builder.site import build, sizes
 from publisher.formats import pages
 from publisher.model import read
@@ -128,7 +128,8 @@ def test_without_an_atomic_exchange_the_swap_still_works(tmp_path: Path, monkeyp
     monkeypatch.setattr(swap, "_exchange", lambda a, b: False)
     build(PLANS, out, today=TODAY)
     assert (out / "index.html").is_file()
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".feeds.cache", "feeds"]
+    # the replaced site is kept as the next build's spare (spare.py)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".feeds.cache", ".feeds.spare", "feeds"]
 
 
 def test_a_plan_with_errors_is_left_out_and_the_rest_publish(tmp_path: Path) -> None:
@@ -228,7 +229,10 @@ def test_a_big_replaced_site_is_removed_in_the_background(tmp_path: Path, monkey
     monkeypatch.setattr(swap, "BACKGROUND_FROM", 1)  # the example site counts as big
     out = tmp_path / "feeds"
     build(PLANS, out, today=TODAY)
-    build(PLANS, out, today=TODAY + dt.timedelta(days=1))
+    build(PLANS, out, today=TODAY + dt.timedelta(days=1))  # the first site is the spare
+    assert (tmp_path / ".feeds.spare").is_dir()
+    shutil.rmtree(cache.folder_for(out))  # nothing says what the spare and the site hold:
+    build(PLANS, out, today=TODAY + dt.timedelta(days=1))  # neither is kept
     assert (out / "index.html").is_file()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
