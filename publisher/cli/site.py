@@ -16,6 +16,7 @@ from publisher.model.read import PlansUnreadableError, first_error
 from publisher.plans import report
 from publisher.plans.errors import count
 from publisher.plans.folder import no_plans_folder
+from publisher.plans.load import paused_gc
 
 if TYPE_CHECKING:
     from publisher.cli.options import Commands
@@ -91,6 +92,14 @@ def _progress(done: int, total: int, what: str) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    # The command ends when the build does (cli.entry), so the cycle collector is paused
+    # until then: it would only walk, again and again, what the build reads from its caches
+    # (history, manifest), all of it alive: a third of a second at 20,000 opportunities.
+    with paused_gc():
+        return _build(args)
+
+
+def _build(args: argparse.Namespace) -> int:
     settings: Settings = args.settings
     progress = _progress if sys.stderr.isatty() else None
     try:

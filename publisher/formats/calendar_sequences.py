@@ -15,8 +15,6 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from icalendar.parser import Contentline
-
 from publisher.formats.base import Member, Shelf
 from publisher.model.views import SiteData
 
@@ -70,6 +68,8 @@ def _value(line: str, name: str) -> str:
     plain = line[len(name) + 1 :]
     if line[len(name)] == ":" and "\\" not in plain:
         return plain
+    from icalendar.parser import Contentline  # noqa: PLC0415  # only here, and seldom
+
     parsed = Contentline(line).parts()  # type: ignore[no-untyped-call]
     return str(parsed[2])
 

@@ -25,13 +25,8 @@ from dataclasses import dataclass, replace
 from functools import cache, partial
 from itertools import chain
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import jinja2
-from feedgen.entry import FeedEntry
-from feedgen.feed import FeedGenerator
-from lxml import etree
 
 from publisher.formats import memo
 from publisher.formats.base import Bundle, Format, Member, Output, Part, Shelf, Whole
@@ -47,6 +42,11 @@ from publisher.plans.characters import scrub
 from publisher.plans.dates import LONDON
 from publisher.plans.model import Status
 from publisher.text import templates
+
+if TYPE_CHECKING:
+    import jinja2
+    from feedgen.entry import FeedEntry
+    from feedgen.feed import FeedGenerator
 
 # Part of every tag: id (RFC 4151), with the site's host name. Ids must never change, so
 # neither may this.
@@ -273,6 +273,8 @@ def entry(about: Item, atom: bool) -> FeedEntry:
     text as its summary and the HTML as its content."""
     # Everything given to feedgen is scrubbed: lxml refuses text holding a control
     # character, which would fail the whole build over one value that reached us unchecked.
+    from feedgen.entry import FeedEntry  # noqa: PLC0415  # see _entry_xml
+
     fe = FeedEntry()
     fe.id(scrub(about.id))
     fe.title(scrub(about.title).strip() or UNTITLED)  # feedgen refuses an item without one
@@ -326,6 +328,8 @@ def newest(items: Sequence[Made], limit: int | None = None) -> list[Made]:
 
 def header(site: SiteData, collection: Scope, own: str, newest: dt.datetime) -> FeedGenerator:
     """The feed without its items; `own` is its own file ('place/leeds.rss')."""
+    from feedgen.feed import FeedGenerator  # noqa: PLC0415  # see _entry_xml
+
     fg = FeedGenerator()
     fg.id(tag(site, f"feeds/{collection.path}"))
     fg.title(scrub(title(collection)))  # lxml takes no control characters (see `entry`)
@@ -343,6 +347,10 @@ def header(site: SiteData, collection: Scope, own: str, newest: dt.datetime) -> 
 
 def _entry_xml(about: Item, atom: bool) -> bytes:
     """One item's XML as it sits in the feed: indented, on its own lines."""
+    # feedgen and lxml are imported when a feed is written, not with this module: a build
+    # that writes none (nothing changed) does without their import.
+    from lxml import etree  # noqa: PLC0415
+
     element = entry(about, atom).atom_entry() if atom else entry(about, atom).rss_entry()
     level = 1 if atom else 2  # <feed><entry>, <rss><channel><item>
     etree.indent(element, space="  ", level=level)

@@ -68,14 +68,13 @@ _ITEM = re.compile(rb"^[\s\-]*['\"]?([A-Za-z0-9-]+)['\"]?\s*(?:#.*)?$")
 def named_in(raw: bytes) -> set[str]:
     """The values of every `places:` list in a file's bytes, found without reading the YAML
     (the site needs them before it reads any plan: which of England's places to list)."""
-    out: set[str] = set()
+    # Each different item once: a plan of hundreds of opportunities names a few places.
+    items: set[bytes] = set()
     for found in _FLOW.finditer(raw):
-        items = found.group(1).split(b",")
-        out.update(m.group(1).decode() for i in items if (m := _ITEM.match(i.strip())))
+        items.update(found.group(1).split(b","))
     for found in _BLOCK.finditer(raw):
-        items = found.group(1).splitlines()
-        out.update(m.group(1).decode() for i in items if (m := _ITEM.match(i.strip())))
-    return out
+        items.update(found.group(1).splitlines())
+    return {m.group(1).decode() for item in items if (m := _ITEM.match(item.strip()))}
 
 
 def named_places(raws: Iterable[bytes | None]) -> set[str]:
