@@ -204,6 +204,24 @@ def unpack(blob: bytes) -> Entry:
     return entry
 
 
+def load_read(folder: Path, name: str) -> object:
+    """A plan file as its entry `name` read it (tasks.Earlier), or None."""
+    return _read(folder / f"{name}.read")
+
+
+def save_read(folder: Path, name: str, read: object) -> None:
+    """Keep a plan file as read, for another day's build of the same bytes."""
+    _keep(folder / f"{name}.read", pickle.dumps((version(), read), pickle.HIGHEST_PROTOCOL))
+
+
+def share_read(folder: Path, kept: str, name: str) -> None:
+    """Keep the plan file as entry `kept` read it for entry `name` too."""
+    try:
+        os.link(folder / f"{kept}.read", folder / f"{name}.read")
+    except OSError:
+        return  # the next day reads the file again
+
+
 def store_path(folder: Path, name: str) -> Path:
     return folder / f"{name}.data"
 
@@ -221,9 +239,10 @@ def save_store(folder: Path, name: str, blob: bytes) -> None:
 
 def prune(folder: Path, keep: Iterable[str]) -> None:
     """Remove entries no manifest names any more."""
-    wanted = {f"{name}.{suffix}" for name in keep for suffix in ("entry", "data")}
+    suffixes = ("entry", "data", "read")
+    wanted = {f"{name}.{suffix}" for name in keep for suffix in suffixes}
     try:
-        found = [*folder.glob("*.entry"), *folder.glob("*.data")]
+        found = [path for suffix in suffixes for path in folder.glob(f"*.{suffix}")]
     except OSError:
         return
     for path in found:

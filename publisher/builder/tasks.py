@@ -12,6 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TypeGuard
 
 from publisher.builder import cache, days, parts, splice
 from publisher.builder.cache import Entry, Unit
@@ -19,6 +20,7 @@ from publisher.builder.parts import Kept
 from publisher.builder.splice import Spans
 from publisher.changes import last_good
 from publisher.changes.history import History, Progress, Record
+from publisher.changes.last_good import Held
 from publisher.changes.wording import Names
 from publisher.formats.base import Layout, Output
 from publisher.formats.registry import FORMATS
@@ -30,6 +32,8 @@ from publisher.model.views import (
     OpportunityView,
     SiteData,
 )
+from publisher.plans import examples
+from publisher.plans.check import PlanRead
 from publisher.plans.load import paused_gc
 from publisher.plans.reference import Reference
 from publisher.text import slots
@@ -170,7 +174,19 @@ def render_file(
 def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str | None) -> Entry:
     raw = ctx.raw.get(path)
     today = days.Day(ctx.site.today)  # what is read of it is noted, to key the entry
-    read, held = read_published(path, shown, ctx.reference, today, raw, ctx.cache)
+    earlier = Earlier.of(ctx, previous)
+    # The rules that read the day give only warnings (plans/rules.py), which a build does
+    # not show: the file is read as of the plain day, and read once for every day its
+    # bytes are the same (an example plan's dates move with the day: it is read each day).
+    if earlier.read is not None and previous is not None:
+        read, held = earlier.read
+        cache.share_read(ctx.cache, previous, name)
+    else:
+        read, held = read_published(path, shown, ctx.reference, ctx.site.today, raw, ctx.cache)
+        if read.shift is None and not read.has_errors:
+            cache.save_read(ctx.cache, name, (replace(read, document=None), held))
+    if read.header is not None:
+        examples.shift_for(read.header, today)  # noted: how far an example plan moves
     if read.header is None or (read.has_errors and held is None):
         return Entry(shown, read.problems, None)
     if held is None and raw is not None:
@@ -194,7 +210,6 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
     views.sort(key=lambda view: view.sort_key())
     site.opportunities = views
     shift = repr(read.shift)
-    earlier = Earlier.of(ctx, previous)
     files: list[str] = []
     slotted: dict[str, bytes] = {}
     linked: list[str] = []
@@ -234,15 +249,20 @@ class Earlier:
 
     units: dict[str, tuple[Unit, Kept]] = field(default_factory=dict)
     slotted: dict[str, bytes] = field(default_factory=dict)
+    read: tuple[PlanRead, Held | None] | None = None  # the plan file as it read it
 
     @classmethod
     def of(cls, ctx: Context, name: str | None) -> Earlier:
-        entry = cache.load_entry(ctx.cache, name) if name is not None else None
-        if entry is None or not entry.units or not open_entry(ctx.cache, name or "", entry):
+        if name is None:
             return cls()
+        found = cache.load_read(ctx.cache, name)
+        read = found if _is_read(found) else None
+        entry = cache.load_entry(ctx.cache, name)
+        if entry is None or not entry.units or not open_entry(ctx.cache, name, entry):
+            return cls(read=read)
         by_uid = {part.uid: part for part in entry.parts}
         units = {uid: (unit, by_uid[uid]) for uid, unit in entry.units.items() if uid in by_uid}
-        return cls(units, entry.slotted)
+        return cls(units, entry.slotted, read)
 
     def take(
         self,
@@ -274,6 +294,15 @@ class Earlier:
             given.append(path)
         linked += these
         return True
+
+
+def _is_read(found: object) -> TypeGuard[tuple[PlanRead, Held | None]]:
+    return (
+        isinstance(found, tuple)
+        and len(found) == 2
+        and isinstance(found[0], PlanRead)
+        and (found[1] is None or isinstance(found[1], Held))
+    )
 
 
 def _write_view_files(

@@ -153,3 +153,21 @@ def test_a_plan_read_again_takes_its_opportunities_that_read_the_same(tmp_path: 
     build(plans, fresh, today=day)
     for path in sorted(p for p in fresh.rglob("*") if p.is_file()):
         assert path.read_bytes() == (out / path.relative_to(fresh)).read_bytes(), path
+
+
+def test_a_plan_read_again_on_another_day_is_not_parsed_again(tmp_path: Path) -> None:
+    repo = PlanRepo(tmp_path / "repo")
+    shutil.copy(ROOT / "plans" / "themes.yaml", repo.plans / "themes.yaml")
+    (repo.plans / "barnsley-council.yaml").write_text(TWO)
+    repo.commit("2026-11-02", "the plan")
+    out = tmp_path / "feeds"
+    folder = cache.folder_for(out.resolve())
+    readings = []
+    for day in (TODAY, TODAY + dt.timedelta(days=1)):  # befriending opens: read again
+        build(repo.plans, out, today=day)
+        manifest = cache.load_manifest(folder, out.resolve())
+        assert manifest is not None
+        name = next(n for p, n in manifest.entries.items() if "barnsley" in p)
+        readings.append((name, (folder / f"{name}.read").stat().st_ino))
+    assert readings[0][0] != readings[1][0]  # rendered again...
+    assert readings[0][1] == readings[1][1]  # ... from the reading the first day kept
