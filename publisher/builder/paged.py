@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from functools import partial
+from typing import NamedTuple
 
 from publisher.builder import days
 from publisher.formats.base import Bundle, Layout, Make, Output, digest
 
 
-@dataclass(frozen=True)
-class Kept:
-    """A list's pages as one build worked them out."""
+class Kept(NamedTuple):
+    """A list's pages as one build worked them out (a tuple: a manifest holds thousands,
+    read back on every build)."""
 
     key: bytes  # of its members, what it and the site say of themselves, `base`
     rule: days.Rule  # what paging read of the day
@@ -56,7 +56,7 @@ class Memo:
         self.paged.append(bundle.path)
         with days.watching() as read:
             made = list(make())
-        rule = read()
+        rule = days.shared(read())
         pages = tuple((one.path, one.key, one.size) for one in made)
         self.kept[bundle.path] = Kept(key, rule, rule.sign(self.today), pages)
         yield from made

@@ -340,7 +340,7 @@ def _build_into(
     spans, read_days = tasks.make_all(to_make, staging, last, workers, progress)
     kept.update(spans)
     for output in to_make:
-        rule = rules[output.path] = read_days[output.path]
+        rule = rules[output.path] = days.shared(read_days[output.path])
         keys[output.path] = digest(base, output.key, shared, rule.sign(today))
     report.opportunities = len(everything)
     report.paged = memo[0].paged if memo else []
