@@ -235,6 +235,8 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
         units[view.uid] = unit
     files += write_plan_files(ctx, site, commissioner, views, slotted)
     kept_parts, blob, bounds = parts.keep(made, name)
+    if slots.left_in(blob):  # lists and feeds carry parts as kept: never a slot
+        raise RuntimeError(f"a count of days was kept as a slot in the parts of {shown}")
     cache.save_store(ctx.cache, name, blob)
     return Entry(
         shown, read.problems, commissioner, kept_parts, files, bounds, slotted=slotted,

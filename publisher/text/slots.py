@@ -77,4 +77,9 @@ def fill(data: bytes, today: dt.date) -> bytes:
     )
 
 
+def left_in(data: bytes) -> bool:
+    """Whether `data` holds a slot: in what is written or kept unfilled, a bug."""
+    return MARK in data and _SLOT.search(data) is not None
+
+
 FILTERS = {"days_until": days_until, "days_since": days_since}

@@ -57,6 +57,7 @@ def test_while_held_a_slot_is_given_and_filled_for_any_day() -> None:
     tomorrow = slots.fill(data, TODAY + dt.timedelta(days=1))
     assert tomorrow == b"<p>10 days left; out of date for 7 days.</p>"
     assert slots.fill(b"no slots", TODAY) == b"no slots"
+    assert slots.left_in(data) and not slots.left_in(tomorrow) and not slots.left_in(b"\x00")
 
 
 def _text(path: Path) -> str:
@@ -153,6 +154,7 @@ def test_a_plan_read_again_takes_its_opportunities_that_read_the_same(tmp_path: 
     build(plans, fresh, today=day)
     for path in sorted(p for p in fresh.rglob("*") if p.is_file()):
         assert path.read_bytes() == (out / path.relative_to(fresh)).read_bytes(), path
+        assert not slots.left_in(path.read_bytes()), path  # every slot filled, everywhere
 
 
 def test_a_plan_read_again_on_another_day_is_not_parsed_again(tmp_path: Path) -> None:
