@@ -45,7 +45,8 @@ CODE = Path(__file__).resolve().parents[1]  # the publisher package: code and te
 
 @dataclass(frozen=True)
 class Unit:
-    """What one opportunity of a plan file gave a build (its view, notice and parts): the
+    """What one opportunity of a plan file gave a build (its view, notice and parts), or
+    the file as a whole (its transparency page and OCDS package, from every view): the
     days on which it reads the same (`rule`, and its sign on the day it was made), its
     files, and how far an example plan's dates had moved (`shift`)."""
 
@@ -72,6 +73,7 @@ class Entry:
     # each opportunity's own part of it, by uid (not those taken out of the plan): another
     # day's build of the same file takes those that read the same that day from here
     units: dict[str, Unit] = field(default_factory=dict)
+    whole: Unit | None = None  # the files made from all its opportunities
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from publisher.model.views import (
 from publisher.plans import examples
 from publisher.plans.check import PlanRead
 from publisher.plans.load import paused_gc
+from publisher.plans.model import Opportunity
 from publisher.plans.reference import Reference
 from publisher.text import slots
 from publisher.workers import may_fork
@@ -194,64 +195,86 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
     commissioner = commissioner_view(read.header, read.file, held)
     site = derive(ctx, opportunities=[], commissioners=[commissioner], today=today)
     until = held.when if held is not None else None
-    # Each opportunity's view is made on its own, so that what it reads of the day is
-    # known for it alone.
-    views: list[OpportunityView] = []
-    read_by: dict[str, days.Rule] = {}
-    for pair in read.opportunities:
-        one = replace(read, opportunities=[pair])
-        with days.watching() as reading:
-            views += file_views(site, commissioner, one, ctx.history, ctx.names, until)
-        read_by[views[-1].uid] = reading()
-    site.opportunities = views
-    gone = ctx.withdrawn.get(commissioner.id)
-    if gone:
-        views += changelog.withdrawn_views(site, ctx.history, ctx.names, gone)
-    views.sort(key=lambda view: view.sort_key())
-    site.opportunities = views
     shift = repr(read.shift)
     files: list[str] = []
     slotted: dict[str, bytes] = {}
     linked: list[str] = []
     made: list[parts.Parts | Kept] = []
     units: dict[str, Unit] = {}
-    for view in views:
-        rule = read_by.get(view.uid)
-        found = earlier.units.get(view.uid) if rule is not None else None
+    views: dict[str, OpportunityView] = {}  # made only where needed
+
+    def view_of(pair: tuple[int, Opportunity]) -> OpportunityView:
+        one = replace(read, opportunities=[pair])
+        [view] = file_views(site, commissioner, one, ctx.history, ctx.names, until)
+        return view
+
+    # Each opportunity on its own: taken from the earlier entry when it reads the same
+    # today (its view is then not even made), else its view, notice and parts made, and
+    # what they read of the day noted for it alone.
+    for pair in read.opportunities:
+        uid = f"{commissioner.id}/{pair[1].id}"
+        found = earlier.units.get(uid)
         if found is not None and earlier.take(ctx, found[0], shift, slotted, linked):
             unit, part = found
             days.note(unit.rule)  # the file reads what its opportunity read
             made.append(part)
         else:
             with days.watching() as own:
+                view = views[uid] = view_of(pair)
                 these = _write_view_files(ctx, site, view, slotted)
                 made.append(parts.of(site, view))
-            if rule is None:  # taken out of the plan: made every time
-                files += these
-                continue
-            both = rule.union(own())
-            unit = Unit(both, both.sign(ctx.site.today), tuple(these), shift)
+            rule = own()
+            unit = Unit(rule, rule.sign(ctx.site.today), tuple(these), shift)
         files += unit.files
-        units[view.uid] = unit
-    files += write_plan_files(ctx, site, commissioner, views, slotted)
+        units[uid] = unit
+    gone = ctx.withdrawn.get(commissioner.id)
+    if gone:  # taken out of the plan: made every time
+        for view in changelog.withdrawn_views(site, ctx.history, ctx.names, gone):
+            views[view.uid] = view
+            files += _write_view_files(ctx, site, view, slotted)
+            made.append(parts.of(site, view))
+    # The files made from every opportunity: taken when no opportunity was made again and
+    # they read the same today, else made from every view.
+    whole = earlier.whole
+    if not (
+        len(views) == len(gone or ())
+        and whole is not None
+        and earlier.take(ctx, whole, shift, slotted, linked)
+    ):
+        with days.watching() as own:
+            for pair in read.opportunities:
+                uid = f"{commissioner.id}/{pair[1].id}"
+                if uid not in views:
+                    views[uid] = view_of(pair)
+            ordered = sorted(views.values(), key=lambda view: view.sort_key())
+            everything = derive(ctx, opportunities=ordered, commissioners=[commissioner], today=today)
+            these = write_plan_files(ctx, everything, commissioner, ordered, slotted)
+        rule = own()
+        whole = Unit(rule, rule.sign(ctx.site.today), tuple(these), shift)
+    else:
+        days.note(whole.rule)
+    files += whole.files
+    made.sort(key=lambda one: one.sort_key)
     kept_parts, blob, bounds = parts.keep(made, name)
     if slots.left_in(blob):  # lists and feeds carry parts as kept: never a slot
         raise RuntimeError(f"a count of days was kept as a slot in the parts of {shown}")
     cache.save_store(ctx.cache, name, blob)
     return Entry(
         shown, read.problems, commissioner, kept_parts, files, bounds, slotted=slotted,
-        units=units, linked=linked,
+        units=units, whole=whole, linked=linked,
     )  # fmt: skip
 
 
 @dataclass
 class Earlier:
-    """What the entry that made the last site from a plan file kept of each opportunity:
-    its unit and parts (the entry's store open), and its files with slots."""
+    """What the entry that made the last site from a plan file kept: each opportunity's
+    unit and parts (the entry's store open), the file's whole unit, its files with slots
+    and the file as read."""
 
     units: dict[str, tuple[Unit, Kept]] = field(default_factory=dict)
     slotted: dict[str, bytes] = field(default_factory=dict)
     read: tuple[PlanRead, Held | None] | None = None  # the plan file as it read it
+    whole: Unit | None = None  # the files it made from all its opportunities
 
     @classmethod
     def of(cls, ctx: Context, name: str | None) -> Earlier:
@@ -264,7 +287,7 @@ class Earlier:
             return cls(read=read)
         by_uid = {part.uid: part for part in entry.parts}
         units = {uid: (unit, by_uid[uid]) for uid, unit in entry.units.items() if uid in by_uid}
-        return cls(units, entry.slotted, read)
+        return cls(units, entry.slotted, read, entry.whole)
 
     def take(
         self,
