@@ -239,6 +239,9 @@ def main() -> None:
     _commit(WORK, f"{plan.name}: a title reworded", morning)
     runs.append(("one opportunity changed (a commit)", build(plans, TODAY)))
     runs.append(("the next day, nothing changed", build(plans, TODAY + dt.timedelta(days=1))))
+    # Days differ in how many dates pass: the two days after that too.
+    for days in (2, 3):
+        runs.append((f"{days} days on, nothing changed", build(plans, TODAY + dt.timedelta(days))))
     for what, run in runs:
         print(f"{what}: {run.wall:.1f} s wall, {run.cpu:.1f} s CPU, {run.tree_mb:,.0f} MB")
     if cache.code_digest() != code:
