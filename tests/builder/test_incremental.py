@@ -14,20 +14,13 @@ from publisher.builder import cache, tasks
 from publisher.builder.site import build
 from publisher.formats import calendar, data, feeds, list_pages, ocds, pages
 from publisher.model.read import load_site
+from tests.builder.sites import tree as _tree
 from tests.changes.gitplans import PlanRepo
 
 ROOT = Path(__file__).parents[2]
 PLANS = ROOT / "plans"
 TODAY = dt.date(2026, 11, 23)
 TITLE = "Refuges and outreach for people escaping domestic abuse in Leeds"  # a Leeds plan
-
-
-def _tree(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def _inodes(folder: Path) -> dict[str, int]:

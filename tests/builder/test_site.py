@@ -16,18 +16,11 @@ from publisher.builder import cache, swap
 from publisher.builder.site import build, sizes
 from publisher.formats import pages
 from publisher.model import read
+from tests.builder.sites import tree as _tree
 
 ROOT = Path(__file__).parents[2]
 PLANS = ROOT / "plans"
 TODAY = dt.date(2026, 11, 23)
-
-
-def _tree(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture(scope="module")

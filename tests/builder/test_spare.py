@@ -11,19 +11,12 @@ from pathlib import Path
 
 from publisher.builder import cache
 from publisher.builder.site import build
+from tests.builder.sites import tree as _tree
 from tests.changes.gitplans import PlanRepo
 from tests.formats.examples import ROOT
 
 PLANS = ROOT / "plans"
 TODAY = dt.date(2026, 11, 23)
-
-
-def _tree(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def _folders(folder: Path) -> list[str]:
