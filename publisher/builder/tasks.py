@@ -247,7 +247,9 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
                 if uid not in views:
                     views[uid] = view_of(pair)
             ordered = sorted(views.values(), key=lambda view: view.sort_key())
-            everything = derive(ctx, opportunities=ordered, commissioners=[commissioner], today=today)
+            everything = derive(
+                ctx, opportunities=ordered, commissioners=[commissioner], today=today
+            )
             these = write_plan_files(ctx, everything, commissioner, ordered, slotted)
         rule = own()
         whole = Unit(rule, rule.sign(ctx.site.today), tuple(these), shift)
