@@ -6,7 +6,7 @@ again only the page that holds it."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 
 from publisher.formats.base import Bundle, Member, Output, Shelf, Whole, digest
 from publisher.formats.cards import (
@@ -39,11 +39,43 @@ SETTLED_SHOWN = 10
 
 
 def _filled(page: Sequence[Section], fill: Filler) -> list[Section]:
-    return [replace(one, cards=[fill(c) for c in one.cards]) for one in page]
+    # Made directly: dataclasses.replace looks up every field, section after section.
+    return [
+        Section(s.key, s.name, [fill(c) for c in s.cards], s.total, s.more, s.start, s.continued)
+        for s in page
+    ]
 
 
 def _pager(stem: str, pages: Sequence[object], number: int) -> Pager:
-    return Pager(number, [page_path(stem, n) for n in range(1, len(pages) + 1)])
+    return Pager(number, _addresses(stem, pages))
+
+
+def _addresses(stem: str, pages: Sequence[object]) -> list[str]:
+    return [page_path(stem, n) for n in range(1, len(pages) + 1)]
+
+
+@dataclass(frozen=True)
+class Across:
+    """What every page of one list shows of the whole list, worked out once per list
+    rather than on each of its (up to 50) pages: each group as it starts, how many cards
+    are past its last page, every page's address, and its commissioner."""
+
+    groups: list[Section]
+    left_out: int
+    addresses: list[str]
+    commissioner: CommissionerView | None
+
+
+def across(site: SiteData, collection: Scope, pages: Sequence[Sequence[Section]]) -> Across:
+    """What the pages of the list `collection` (in `pages`) show of the whole list."""
+    shown = collection.listing
+    assert shown is not None, "'all' is the index page"
+    return Across(
+        overview(pages),
+        left_out(pages),
+        _addresses(collection.path, pages),
+        commissioner_of(site, shown),
+    )
 
 
 def when_paged(group: str, current: Sequence[Card]) -> list[list[Section]]:
@@ -88,10 +120,11 @@ def listing(site: SiteData, collection: Collection) -> Iterator[tuple[str, str]]
     current = [card(site, v) for v in members if v.is_current]
     settled = [card(site, v) for v in members if not v.is_current]
     pages = listing_paged(site, listing, current)
+    whole = across(site, collection, pages)
     for number in range(1, len(pages) + 1):
         yield (
             page_path(collection.path, number),
-            listing_page(site, collection, pages, number, settled, packaged),
+            listing_page(site, collection, pages, number, settled, packaged, whole_list=whole),
         )
 
 
@@ -126,16 +159,18 @@ def listing_page(
     settled: Sequence[Card],
     packaged: bool,
     fill: Filler = filled,
+    whole_list: Across | None = None,
 ) -> str:
     """Page `number` of a list page; the last page also names the list's awarded and
     cancelled opportunities (`settled`); `packaged` says whether the OCDS package it links
-    exists (a commissioner's own, else the site's)."""
+    exists (a commissioner's own, else the site's). `whole_list` is what the list's pages show
+    of the whole list (`across`), when it was worked out for them all."""
     shown = collection.listing
     assert shown is not None, "'all' is the index page"
-    commissioner = commissioner_of(site, shown)
-    pager = _pager(collection.path, pages, number)
+    whole = whole_list or across(site, collection, pages)
+    groups = whole.groups
+    pager = Pager(number, whole.addresses)
     last = number == len(pages)
-    groups = overview(pages)
     return render(
         "list.html",
         site,
@@ -145,11 +180,11 @@ def listing_page(
         groups=groups,
         sections=_filled(pages[number - 1], fill),
         pager=pager,
-        left_out=left_out(pages),
+        left_out=whole.left_out,
         total=sum(one.total for one in groups),
         settled=settled[:SETTLED_SHOWN] if last else (),
         settled_total=len(settled),
-        commissioner=commissioner,
+        commissioner=whole.commissioner,
         packaged=packaged,
     )
 
@@ -192,7 +227,8 @@ def list_outputs(site: SiteData, whole: Whole, bundle: Bundle, shelf: Shelf) -> 
     settled = [shelf.facts(m) for m in settled_members]
     pages = listing_paged(site, listing, [shelf.facts(m) for m in shown])
     fill = Fill(shelf, shown)
-    own = repr(commissioner_of(site, listing))
+    whole_list = across(site, bundle, pages)
+    own = repr(whole_list.commissioner)
     base = digest(
         bundle.path, repr(listing), own, repr(bundle.packaged), whole.said, repr(_shape(pages))
     )
@@ -201,7 +237,9 @@ def list_outputs(site: SiteData, whole: Whole, bundle: Bundle, shelf: Shelf) -> 
         last = ends + str(len(settled)).encode() if number == len(pages) else b""
 
         def make(pages: list[list[Section]] = pages, number: int = number) -> str:
-            return listing_page(site, bundle, pages, number, settled, bundle.packaged, fill)
+            return listing_page(
+                site, bundle, pages, number, settled, bundle.packaged, fill, whole_list
+            )
 
         key = digest(base, str(number), fill.digests(page), last)
         yield Output(page_path(bundle.path, number), key, make, _size(page))

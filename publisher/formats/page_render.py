@@ -1,7 +1,7 @@
 """How a page is rendered: the one set of names every page template is given (its links
 made relative to the page, the glossary's terms, the words that keep their capitals), and
 each opportunity's card and headline, rendered once per site and reused by every page
-that shows them."""
+that shows them; and the parts of a list's pages that are the same on each (`keeper`)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,9 @@ class _Memo:
             self.by_commissioner.setdefault(view.commissioner.id, []).append(view)
         self.cards: dict[int, tuple[OpportunityView, Card]] = {}
         self.headlines: dict[int, tuple[OpportunityView, Markup]] = {}
+        # Parts of pages kept by `keep`, for the templates and brand they were made with.
+        self.kept: dict[tuple[object, ...], Markup] = {}
+        self.kept_for: tuple[object, object] = (None, None)
 
     def card(self, view: OpportunityView) -> Card:
         known = self.cards.get(id(view))
@@ -105,12 +108,44 @@ def links_from(page: str) -> Callable[[str], str]:
     return href
 
 
+# Parts kept by `keep`: the latest ones made (a list's pages are made together, so each of
+# its parts is kept while the list is made).
+_KEPT_MOST = 64
+
+
+def keeper(known: _Memo, page: str, environment: object) -> Callable[..., Markup]:
+    """`keep` for the templates of the page at `page`: a part of a page, rendered once for
+    every page in the same folder that gives the same key (see list.html)."""
+    folder = page.rpartition("/")[0]
+    made_with = (environment, templates.brand())
+    if known.kept_for[0] is not made_with[0] or known.kept_for[1] is not made_with[1]:
+        known.kept.clear()
+        known.kept_for = made_with
+    kept = known.kept
+
+    def keep(*key: object, caller: Callable[[], str]) -> Markup:
+        """What the call block gives: made by it once for this folder and `key`, which
+        must name everything the block shows besides links (`href`) and the brand. A kept
+        block must not read the day: a page that reuses it would not be seen to read it
+        (builder/days.py)."""
+        whole = (folder, *key)
+        found = kept.get(whole)
+        if found is None:
+            if len(kept) >= _KEPT_MOST:
+                del kept[next(iter(kept))]
+            found = kept[whole] = Markup(caller())
+        return found
+
+    return keep
+
+
 def render(name: str, site: SiteData, page: str, **context: Any) -> str:
     """A template as the page at `page`."""
     href = links_from(page)
     known = memo(site)
     cards = partial(cards_for, page=page)
-    template = templates.environment().get_template(name)
+    environment = templates.environment()
+    template = environment.get_template(name)
     return template.render(
         site=site,
         page=page,
@@ -120,6 +155,7 @@ def render(name: str, site: SiteData, page: str, **context: Any) -> str:
         proper=known.proper,
         cards=cards,
         headline=known.headline,
+        keep=keeper(known, page, environment),
         **context,
     )
 

@@ -97,6 +97,8 @@ def finalize(context: EvalContext, value: object) -> object:
     would be taken for the cards' place in a list page: formats/pages.py, CARDS_HERE).
     Markup is HTML made by us from values already escaped and scrubbed. Plain text is
     scrubbed where it leaves (an email body, a feed's line, a one-line header)."""
+    if value.__class__ is str:  # the most common value first, and checked cheaply
+        return value if value.isprintable() or not context.autoescape else scrub(value)
     if context.autoescape and isinstance(value, str) and not isinstance(value, Markup):
         return scrub(value)
     return value
