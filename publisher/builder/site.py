@@ -122,7 +122,8 @@ def build(
     names = _entry_names(start, base, raw, heads, manifest)
     staging = out.with_name(f".{out.name}.building-{os.getpid()}")
     taken = Spare.take(out, staging, manifest)  # the site before last, or an empty folder
-    tasks.into_spare(taken.same if taken is not None else None)
+    trash = out.with_name(f".{out.name}.old-trash-{os.getpid()}") if taken else None
+    tasks.into_spare(taken.same if taken is not None else None, trash)
     try:
         with paused_gc():
             report, made = _build_into(
@@ -130,7 +131,8 @@ def build(
             )
         readme = out / "README.md"
         if readme.is_file():
-            (staging / "README.md").unlink(missing_ok=True)  # never written through
+            if (staging / "README.md").exists():  # never written through
+                tasks.discard(str(staging / "README.md"))
             shutil.copy2(readme, staging / "README.md")
             made.paths |= {"README.md"}
             made.written |= {"README.md"}
@@ -144,6 +146,12 @@ def build(
         raise
     finally:
         tasks.into_spare(None)
+        if trash is not None:  # what the spare held that was replaced
+            try:
+                trash.rmdir()  # nothing was
+            except OSError:
+                if trash.exists():
+                    swap.remove(trash, swap.BACKGROUND_FROM)
     site_id = cache.identity(out)
     if site_id is not None:
         before = manifest.paths if manifest is not None else frozenset()

@@ -20,7 +20,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from publisher.builder import swap
+from publisher.builder import swap, tasks
 from publisher.builder.cache import Manifest
 
 
@@ -74,7 +74,7 @@ class Spare:
         emptied = set()
         for path in self.paths - paths:
             try:
-                os.unlink(f"{staging}/{path}")
+                tasks.discard(f"{staging}/{path}")
             except FileNotFoundError:
                 continue
             emptied.add(os.path.dirname(path))

@@ -6,6 +6,7 @@ parts, kept in the cache), and making the files put together from many opportuni
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -57,24 +58,41 @@ def write(folder: Path, path: str, content: bytes | str) -> None:
     except FileExistsError:
         # Written already (two plans share an id), or linked from the last site: replace
         # it, never write through a link into the site being served.
-        os.unlink(target)
+        discard(target)
         file = open(target, "xb")  # noqa: SIM115
     with file:
         file.write(data)
 
 
-# Building into the spare (spare.py): its files that are the last site's own already, and
-# whether a file found in the way is the spare's own, older, to be replaced. Set by the
-# build before workers fork.
+# Building into the spare (spare.py): its files that are the last site's own already,
+# whether a file found in the way is the spare's own, older, to be replaced, and where
+# replaced files go. Set by the build before workers fork.
 _same: frozenset[str] = frozenset()
 _replacing = False
+_trash: str | None = None
+_discarded = itertools.count()
 
 
-def into_spare(same: frozenset[str] | None) -> None:
+def into_spare(same: frozenset[str] | None, trash: Path | None = None) -> None:
     """Link into the spare from now on (`same`: its files the last site's own), or, with
-    None, into an empty folder."""
-    global _same, _replacing
+    None, into an empty folder; files replaced go to `trash` (a folder, made here)."""
+    global _same, _replacing, _trash  # noqa: PLW0603 - read by forked workers
     _same, _replacing = same or frozenset(), same is not None
+    _trash = None
+    if trash is not None:
+        trash.mkdir(exist_ok=True)
+        _trash = str(trash)
+
+
+def discard(target: str) -> None:
+    """Take the file at `target` out of the site being built. Moved to the trash when there
+    is one, to be removed in the background: removing the spare's older copy of a big
+    list, feed or calendar (its last link) frees its blocks, some 1.5 ms a file, and a
+    build after a day of changes replaced 7,000 of them (11 s)."""
+    if _trash is None:
+        os.unlink(target)
+        return
+    os.rename(target, f"{_trash}/{os.getpid()}-{next(_discarded)}")
 
 
 def link(old: Path, new: Path, path: str) -> bool:
@@ -88,7 +106,7 @@ def link(old: Path, new: Path, path: str) -> bool:
     except FileExistsError:
         if not _replacing:
             return True
-        os.unlink(target)  # the spare's own, older
+        discard(target)  # the spare's own, older
         return link(old, new, path)
     except FileNotFoundError:
         if not os.path.exists(source):
@@ -457,7 +475,8 @@ def _make_one(output: Output, folder: Path) -> Spans | None:
         return None
     target = folder / output.path
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.unlink(missing_ok=True)  # the spare's (spare.py): replaced, never written through
+    if _replacing and target.exists():  # the spare's (spare.py): never written through
+        discard(str(target))
     old, spans = None, None
     if _last is not None and output.path in _last[1]:
         old, spans = str(_last[0] / output.path), _last[1][output.path]
