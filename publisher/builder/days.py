@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+import weakref
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -59,13 +60,20 @@ class Rule:
 
 
 DAILY = Rule(daily=True)
-_SHARED: dict[Rule, Rule] = {DAILY: DAILY}
+# Weak: a service that builds every day for months keeps only the rules still in use.
+_SHARED: weakref.WeakValueDictionary[tuple[tuple[dt.date, ...], bool], Rule] = (
+    weakref.WeakValueDictionary()
+)
 
 
 def shared(rule: Rule) -> Rule:
     """The one `Rule` equal to `rule` this process has: most files read the day alike, and
     a manifest of 86,000 files then pickles each rule once, not once per file."""
-    return _SHARED.setdefault(rule, rule)
+    key = (rule.dates, rule.daily)  # not the rule itself, which would keep it forever
+    found = _SHARED.get(key)
+    if found is None:
+        _SHARED[key] = found = rule
+    return found
 
 
 class _Notes:

@@ -4,6 +4,7 @@ make a plan file's rendering change only on the days the count changes, not ever
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -84,3 +85,12 @@ def test_the_financial_year_changes_on_the_first_of_april() -> None:
     march = found.sign(dt.date(2027, 3, 31))
     assert found.sign(TODAY) == march
     assert found.sign(dt.date(2027, 4, 1)) != march
+
+
+def test_equal_rules_are_shared_and_forgotten_when_no_longer_used() -> None:
+    rule = days.shared(days.Rule((dt.date(2031, 1, 1),)))
+    assert days.shared(days.Rule((dt.date(2031, 1, 1),))) is rule  # one, kept once
+    assert days.shared(days.DAILY) is days.DAILY
+    del rule
+    gc.collect()
+    assert ((dt.date(2031, 1, 1),), False) not in days._SHARED  # a long-running service
