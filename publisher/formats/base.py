@@ -22,6 +22,7 @@ fragments and memo, whichever process and whichever build made them.
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,8 +137,7 @@ class Whole:
     paged: Paged = field(default=lambda _bundle, make: make())
 
 
-def _digest_of(member: Member) -> bytes:
-    return member.digest
+_digest_of: Callable[[Member], bytes] = operator.attrgetter("digest")  # 600,000 calls a build
 
 
 def whole(site: SiteData, members: list[Member]) -> Whole:
