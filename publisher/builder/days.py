@@ -22,7 +22,7 @@ import datetime as dt
 import operator
 import weakref
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -100,17 +100,19 @@ def watching() -> Iterator[Callable[[], Rule]]:
         yield notes.rule
     finally:
         _notes = outer
-        if outer is not None:  # what is watched inside is read outside too
-            outer.dates |= notes.dates
-            outer.daily = outer.daily or notes.daily
+        _read(notes.dates, notes.daily)  # what is watched inside is read outside too
 
 
 def note(rule: Rule) -> None:
     """Note, in what is being watched, what an earlier making noted (`rule`): what it
     read of the day is read again when its result is taken instead of made again."""
+    _read(rule.dates, rule.daily)
+
+
+def _read(dates: Iterable[dt.date], daily: bool) -> None:
     if _notes is not None:
-        _notes.dates.update(rule.dates)
-        _notes.daily = _notes.daily or rule.daily
+        _notes.dates.update(dates)
+        _notes.daily = _notes.daily or daily
 
 
 def _daily() -> None:

@@ -6,7 +6,7 @@ was most of a build with one change).
 After a build swaps its new site in, the site it replaced is the spare. It shares every
 file that build linked (one inode, so never written into: a build replaces a file, never
 writes through it), and holds its own version of every file that build wrote. The next
-build takes it when its manifest describes it (`Spare.of`): a file the last build linked
+build takes it when its manifest describes it (`Spare.take`): a file the last build linked
 is in place already; one it wrote is linked again from the last site, or made; and what the
 spare holds that the new site does not is removed at the end (`Spare.finish`). Anything
 unexpected (no manifest, a spare that is not the one it names) and the build starts from an

@@ -220,6 +220,7 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
     made: list[parts.Parts | Kept] = []
     units: dict[str, Unit] = {}
     views: dict[str, OpportunityView] = {}  # made only where needed
+    made_again = False  # an opportunity of the file read differently today
 
     def view_of(pair: tuple[int, Opportunity]) -> OpportunityView:
         one = replace(read, opportunities=[pair])
@@ -237,6 +238,7 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
             days.note(unit.rule)  # the file reads what its opportunity read
             made.append(part)
         else:
+            made_again = True
             with days.watching() as own:
                 view = views[uid] = view_of(pair)
                 these = _write_view_files(ctx, site, view, slotted)
@@ -254,11 +256,7 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
     # The files made from every opportunity: taken when no opportunity was made again and
     # they read the same today, else made from every view.
     whole = earlier.whole
-    if not (
-        len(views) == len(gone or ())
-        and whole is not None
-        and earlier.take(ctx, whole, shift, slotted, linked)
-    ):
+    if made_again or whole is None or not earlier.take(ctx, whole, shift, slotted, linked):
         with days.watching() as own:
             for pair in read.opportunities:
                 uid = f"{commissioner.id}/{pair[1].id}"

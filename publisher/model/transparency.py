@@ -110,10 +110,6 @@ class Record:
     stale: list[OpportunityView] = field(default_factory=list)
     psr: PsrSummary | None = None  # the Provider Selection Regime summary, if it has any
 
-    def longest_stale(self, today: dt.date) -> int:
-        """How many days the longest-stale opportunity's status has been behind its dates."""
-        return max((v.stale.days(today) for v in self.stale if v.stale is not None), default=0)
-
     def stale_since(self) -> dt.date | None:
         """The first day the longest-stale opportunity's status fell behind its dates (its
         days counted as the page is written: text/slots.py)."""

@@ -110,10 +110,6 @@ class Stale:
     def says_words(self) -> str:
         return STATUS_WORDS[self.says]
 
-    def days(self, today: dt.date) -> int:
-        """How long the dates and the status have disagreed, in days (0: since today)."""
-        return max((today - self.since).days, 0)
-
 
 @dataclass(frozen=True)
 class Listing:

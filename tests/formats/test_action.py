@@ -28,6 +28,7 @@ from publisher.model.views import Behind, OpportunityHistory, OpportunityView, S
 from publisher.plans.model import Opportunity
 from publisher.service import pages as service_pages
 from publisher.service.filtered import Choice
+from publisher.text import slots
 from tests.formats.test_browser import (
     AXE_RUN,
     AXE_SCRIPT,
@@ -160,7 +161,8 @@ def test_a_stale_plan_shows_on_its_commissioners_transparency_page(site: SiteDat
     mine = [v for v in site.opportunities if v.commissioner.id == commissioner.id]
     record = transparency.record(site, commissioner, mine)
     assert [v.uid for v in record.stale] == [HOSPITAL]
-    assert record.longest_stale(TODAY + dt.timedelta(days=3)) == 3
+    since = record.stale_since()
+    assert since is not None and slots.days_since(since, TODAY + dt.timedelta(days=3)) == "3 days"
     page = Page(pages.transparency(site, commissioner))
     assert "Plans not kept up to date" in [text for _, text in page.headings]
     assert "1 opportunity in the plan has a status that does not match its own dates." in (
