@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,3 +46,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 def client(site: Site) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=site.url, timeout=30) as http:
         yield http
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    """What loading the plans froze (service/live.py) is handed back to the collector
+    afterwards."""
+    yield
+    gc.unfreeze()
+    gc.collect()

@@ -5,14 +5,11 @@ build.json when nothing else changed, is noticed."""
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
-import pytest
 
 from publisher.service.live import Live, built_for, last_build
 from tests.service.conftest import NOW, PLANS
@@ -61,14 +58,6 @@ def test_no_built_site(tmp_path: Path) -> None:
     built = last_build(tmp_path)
     assert (built.when, built.today) == (None, None)
     assert Live(tmp_path, PLANS, "http://127.0.0.1:8000/", lambda: NOW).stamp() is None
-
-
-@pytest.fixture
-def unfrozen() -> Iterator[None]:
-    """What loading the plans froze is handed back to the collector afterwards."""
-    yield
-    gc.unfreeze()
-    gc.collect()
 
 
 def test_a_new_days_build_that_keeps_all_json_is_loaded_for_its_day(

@@ -6,23 +6,13 @@ from __future__ import annotations
 import gc
 import shutil
 import weakref
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
-import pytest
 
 from publisher.service import filtered
 from publisher.service.live import Live
 from tests.service.conftest import NOW, PLANS, Site
-
-
-@pytest.fixture
-def unfrozen() -> Iterator[None]:
-    """Whatever a test froze is handed back to the collector afterwards."""
-    yield
-    gc.unfreeze()
-    gc.collect()
 
 
 def test_a_new_build_lets_the_last_ones_plans_go(
