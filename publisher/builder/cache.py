@@ -38,7 +38,7 @@ from publisher.text.brand import DEFAULT, Brand
 
 # Raised when what is kept changes shape. What is pickled is also tagged with the code's
 # digest (`version`), so another version of the publisher never reads this one's cache.
-FORMAT = 5
+FORMAT = 6
 MANIFEST = "manifest.pickle"
 CODE = Path(__file__).resolve().parents[1]  # the publisher package: code and templates
 
@@ -93,7 +93,9 @@ class Manifest:
     site: tuple[int, int]  # the site folder's (device, inode), to know it is that site
     entries: dict[str, str]  # plan file path -> entry name
     outputs: dict[str, bytes]  # site path -> key of what it was made from
-    spans: dict[str, Spans] = field(default_factory=dict)  # where the members of big files are
+    # the big files whose members' places are kept (`load_spans`: read only when the file
+    # is made again, not with the manifest; at 20,000 opportunities they are 43 MB)
+    spanned: frozenset[str] = frozenset()
     dated: dict[str, Dated] = field(default_factory=dict)  # plan file path -> its entries
     days: dict[str, Rule] = field(default_factory=dict)  # site path -> what it read of the day
     paged: dict[str, Paged] = field(default_factory=dict)  # list path -> its pages (paged.py)
@@ -222,6 +224,41 @@ def share_read(folder: Path, kept: str, name: str) -> None:
         os.link(folder / f"{kept}.read", folder / f"{name}.read")
     except OSError:
         return  # the next day reads the file again
+
+
+def _spans_path(folder: Path, path: str, key: bytes) -> Path:
+    return folder / "spans" / f"{digest(path, key).hex()}.spans"
+
+
+def load_spans(folder: Path, path: str, key: bytes) -> Spans | None:
+    """Where the members of the big file at site path `path`, made with `key`, are."""
+    found = _read(_spans_path(folder, path, key))
+    return found if isinstance(found, Spans) else None
+
+
+def save_spans(folder: Path, path: str, key: bytes, spans: Spans) -> None:
+    blob = pickle.dumps((version(), spans), pickle.HIGHEST_PROTOCOL)
+    _keep(_spans_path(folder, path, key), blob)
+
+
+def prune_spans(folder: Path, before: Manifest | None, now: Manifest) -> None:
+    """Remove the spans no manifest names any more: those of the big files made again
+    since `before` (all but `now`'s when there was no manifest before)."""
+    if before is None:
+        wanted = {_spans_path(folder, path, now.outputs[path]).name for path in now.spanned}
+        try:
+            found = list((folder / "spans").glob("*.spans"))
+        except OSError:
+            return
+        gone = [one for one in found if one.name not in wanted]
+    else:
+        gone = [
+            _spans_path(folder, path, key)
+            for path in before.spanned
+            if (key := before.outputs[path]) != now.outputs.get(path) or path not in now.spanned
+        ]
+    for one in gone:
+        one.unlink(missing_ok=True)
 
 
 def store_path(folder: Path, name: str) -> Path:

@@ -23,7 +23,6 @@ from publisher.builder import assemble, cache, days, paged, parts, spare, swap, 
 from publisher.builder.cache import Dated, Entry, Manifest
 from publisher.builder.parts import Kept
 from publisher.builder.spare import Spare
-from publisher.builder.splice import Spans
 from publisher.changes.history import History, Progress, Record
 from publisher.formats.base import Output, Whole, digest
 from publisher.formats.registry import FORMATS
@@ -164,6 +163,7 @@ def build(
         )
         cache.save_manifest(folder, made)
         cache.prune(folder, made.entries.values())
+        cache.prune_spans(folder, manifest, made)
     return report
 
 
@@ -326,7 +326,7 @@ def _build_into(
     keys: dict[str, bytes] = {}
     rules: dict[str, days.Rule] = {}
     to_make: list[Output] = []
-    kept: dict[str, Spans] = {}
+    spanned: set[str] = set()  # the big files whose members' places are kept
     for output in outputs:
         rule = before.get(output.path)
         if rule is not None:
@@ -342,20 +342,22 @@ def _build_into(
             to_make.append(output)
         else:
             linked.add(output.path)
-            if output.path in manifest.spans:
-                kept[output.path] = manifest.spans[output.path]
-    last = (out, manifest.spans) if manifest is not None else None
+            if output.path in manifest.spanned:
+                spanned.add(output.path)
+    last = tasks.Last(out, folder, manifest.outputs, manifest.spanned) if manifest else None
     spans, read_days = tasks.make_all(to_make, staging, last, workers, progress)
-    kept.update(spans)
     for output in to_make:
         rule = rules[output.path] = days.shared(read_days[output.path])
         keys[output.path] = digest(base, output.key, shared, rule.sign(today))
+    for made_path, found in spans.items():
+        cache.save_spans(folder, made_path, keys[made_path], found)
+        spanned.add(made_path)
     report.opportunities = len(everything)
     report.paged = memo[0].paged if memo else []
     paths = frozenset([*keys, *(path for entry in ordered for path in entry.files), *written])
     report.files = len(paths)
     made = Manifest(
-        (0, 0), {shown: name for shown, _, name in names.values()}, keys, kept,
+        (0, 0), {shown: name for shown, _, name in names.values()}, keys, frozenset(spanned),
         _dated(names, entries, manifest, today), rules, memo[0].kept if memo else {}, today,
         paths, paths - linked,
     )  # fmt: skip

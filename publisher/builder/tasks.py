@@ -447,9 +447,26 @@ def _tell(progress: Progress | None, done: int, total: int, what: str) -> None:
 
 # --- the files made from many opportunities ------------------------------------------------
 
+
+@dataclass(frozen=True)
+class Last:
+    """The site being replaced: where it is, its cache, each file's key, and the big files
+    whose members' places were kept (cache.load_spans)."""
+
+    out: Path
+    folder: Path
+    keys: dict[str, bytes]
+    spanned: frozenset[str]
+
+    def spans(self, path: str) -> Spans | None:
+        if path not in self.spanned:
+            return None
+        return cache.load_spans(self.folder, path, self.keys[path])
+
+
 _outputs: list[Output] = []  # handed to forked workers: what is still to be made
 _folder: Path | None = None
-_last: tuple[Path, dict[str, Spans]] | None = None  # the site replaced, and its spans
+_last: Last | None = None
 
 
 def _make_at(indices: list[int]) -> list[tuple[int, Spans | None, days.Rule]]:
@@ -475,23 +492,22 @@ def _make_one(output: Output, folder: Path) -> Spans | None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if _replacing and target.exists():  # the spare's (spare.py): never written through
         discard(str(target))
-    old, spans = None, None
-    if _last is not None and output.path in _last[1]:
-        old, spans = str(_last[0] / output.path), _last[1][output.path]
+    spans = _last.spans(output.path) if _last is not None else None
+    old = str(_last.out / output.path) if _last is not None and spans is not None else None
     return splice.write(str(target), made, old, spans)
 
 
 def make_all(
     outputs: list[Output],
     folder: Path,
-    last: tuple[Path, dict[str, Spans]] | None,
+    last: Last | None,
     workers: int,
     progress: Progress | None,
 ) -> tuple[dict[str, Spans], dict[str, days.Rule]]:
     """Make `outputs` in `folder`, the largest first in forked workers when there are
-    enough, so the workers finish together; `last` is the site being replaced and where
-    its big files' members are. Returns where the new big files' members are, and what
-    each output read of the day."""
+    enough, so the workers finish together; a big file is spliced from its copy in `last`,
+    the site being replaced. Returns where the new big files' members are, and what each
+    output read of the day."""
     global _outputs, _folder, _last
     order = sorted(range(len(outputs)), key=lambda i: (-outputs[i].size, outputs[i].path))
     _outputs, _folder, _last = outputs, folder, last

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from publisher.builder import cache, tasks
+from publisher.builder import cache, splice, tasks
 from publisher.builder.site import build
 from publisher.formats import calendar, data, feeds, list_pages, ocds, pages
+from publisher.formats.base import Layout
 from publisher.model.read import load_site
 from tests.builder.sites import tree as _tree
 from tests.changes.gitplans import PlanRepo
@@ -81,6 +82,38 @@ def test_one_changed_plan_remakes_only_the_files_that_carry_it(tmp_path: Path) -
     assert ours and all("SEQUENCE:1\r\n" in e for e in ours)
     others = [e for e in renamed[1:] if e not in ours]
     assert all("SEQUENCE:0\r\n" in e for e in others)
+
+
+def test_big_files_are_spliced_from_the_last_site_and_their_spans_kept_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plans = _copy(tmp_path)
+    out = tmp_path / "feeds"
+    build(plans, out, today=TODAY)
+    folder = cache.folder_for(out.resolve())
+    manifest = cache.load_manifest(folder, out.resolve())
+    assert manifest is not None and "all.json" in manifest.spanned
+    # Each big file's spans are a file of their own, read only when it is made again.
+    assert len(list((folder / "spans").glob("*.spans"))) == len(manifest.spanned)
+    spliced: dict[str, bool] = {}
+    write = splice.write
+
+    def spy(target: str, layout: Layout, old: str | None = None, spans=None) -> splice.Spans:
+        spliced[Path(target).name] = spans is not None and old is not None
+        return write(target, layout, old, spans)
+
+    monkeypatch.setattr(splice, "write", spy)
+    plan = plans / "leeds-city-council.yaml"
+    plan.write_text(plan.read_text().replace(TITLE, "Refuges and outreach in Leeds"))
+    build(plans, out, today=TODAY, workers=1)  # here, where the spy sees it
+    assert spliced["all.json"] and spliced["release-package.json"] and spliced["all.ics"]
+    after = cache.load_manifest(folder, out.resolve())
+    assert after is not None and after.spanned == manifest.spanned
+    # The spans of the files made again replace theirs: none is left behind.
+    assert len(list((folder / "spans").glob("*.spans"))) == len(after.spanned)
+    fresh = tmp_path / "fresh"
+    build(plans, fresh, today=TODAY)
+    _same_but_calendars(out, fresh)
 
 
 def test_a_moved_date_raises_sequence_as_a_build_from_scratch_does(tmp_path: Path) -> None:
