@@ -38,7 +38,7 @@ from publisher.text.brand import DEFAULT, Brand
 
 # Raised when what is kept changes shape. What is pickled is also tagged with the code's
 # digest (`version`), so another version of the publisher never reads this one's cache.
-FORMAT = 6
+FORMAT = 7
 MANIFEST = "manifest.pickle"
 CODE = Path(__file__).resolve().parents[1]  # the publisher package: code and templates
 
@@ -48,12 +48,16 @@ class Unit:
     """What one opportunity of a plan file gave a build (its view, notice and parts), or
     the file as a whole (its transparency page and OCDS package, from every view): the
     days on which it reads the same (`rule`, and its sign on the day it was made), its
-    files, and how far an example plan's dates had moved (`shift`)."""
+    files, how far an example plan's dates had moved (`shift`), and what its views said
+    that another day may change (`basis`)."""
 
     rule: Rule
     sign: str
     files: tuple[str, ...]
     shift: str
+    # what its views said that another day may change (tasks.day_facts): the file as a
+    # whole is taken only when each of its views says the same as when it was made
+    basis: bytes = b""
 
 
 @dataclass
@@ -241,24 +245,30 @@ def save_spans(folder: Path, path: str, key: bytes, spans: Spans) -> None:
     _keep(_spans_path(folder, path, key), blob)
 
 
+def drop_spans(folder: Path, path: str, key: bytes) -> None:
+    """Forget the spans of the big file at `path` made with `key` (made again)."""
+    try:
+        _spans_path(folder, path, key).unlink(missing_ok=True)
+    except OSError:
+        return
+
+
 def prune_spans(folder: Path, before: Manifest | None, now: Manifest) -> None:
-    """Remove the spans no manifest names any more: those of the big files made again
-    since `before` (all but `now`'s when there was no manifest before)."""
-    if before is None:
-        wanted = {_spans_path(folder, path, now.outputs[path]).name for path in now.spanned}
-        try:
-            found = list((folder / "spans").glob("*.spans"))
-        except OSError:
-            return
-        gone = [one for one in found if one.name not in wanted]
-    else:
-        gone = [
-            _spans_path(folder, path, key)
-            for path in before.spanned
-            if (key := before.outputs[path]) != now.outputs.get(path) or path not in now.spanned
-        ]
-    for one in gone:
-        one.unlink(missing_ok=True)
+    """Remove the spans no manifest names any more: those of big files the site no longer
+    has (a build drops those of the files it makes again, tasks.Making), or, after a build
+    with no manifest, all but `now`'s."""
+    if before is not None:
+        for path in before.spanned - now.spanned:
+            drop_spans(folder, path, before.outputs[path])
+        return
+    wanted = {_spans_path(folder, path, now.outputs[path]).name for path in now.spanned}
+    try:
+        found = list((folder / "spans").glob("*.spans"))
+    except OSError:
+        return
+    for one in found:
+        if one.name not in wanted:
+            one.unlink(missing_ok=True)
 
 
 def store_path(folder: Path, name: str) -> Path:

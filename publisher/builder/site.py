@@ -323,6 +323,11 @@ def _build_into(
         outputs = list(assemble.outputs(whole, everything, pages))
     shared = listing().sign(today)
     before = manifest.days if manifest is not None else {}
+
+    def key_of(output: Output, rule: days.Rule) -> bytes:
+        """The file's key: what it is made from, and the day as far as it reads it."""
+        return digest(base, output.key, shared, rule.sign(today))
+
     keys: dict[str, bytes] = {}
     rules: dict[str, days.Rule] = {}
     to_make: list[Output] = []
@@ -331,27 +336,26 @@ def _build_into(
         rule = before.get(output.path)
         if rule is not None:
             rules[output.path] = rule
-        key = digest(base, output.key, shared, rule.sign(today) if rule else "not made yet")
-        keys[output.path] = key
         if (
             manifest is None
             or rule is None
-            or manifest.outputs.get(output.path) != key
+            or manifest.outputs.get(output.path) != (key := key_of(output, rule))
             or not tasks.link(out, staging, output.path)
         ):
             to_make.append(output)
         else:
+            keys[output.path] = key
             linked.add(output.path)
             if output.path in manifest.spanned:
                 spanned.add(output.path)
-    last = tasks.Last(out, folder, manifest.outputs, manifest.spanned) if manifest else None
-    spans, read_days = tasks.make_all(to_make, staging, last, workers, progress)
-    for output in to_make:
-        rule = rules[output.path] = days.shared(read_days[output.path])
-        keys[output.path] = digest(base, output.key, shared, rule.sign(today))
-    for made_path, found in spans.items():
-        cache.save_spans(folder, made_path, keys[made_path], found)
-        spanned.add(made_path)
+
+    making = tasks.Making(key_of, folder)
+    if manifest is not None:
+        making = replace(making, last=out, keys=manifest.outputs, spanned=manifest.spanned)
+    made_keys, read_days, big = tasks.make_all(to_make, staging, making, workers, progress)
+    keys.update(made_keys)
+    rules.update(read_days)
+    spanned |= big
     report.opportunities = len(everything)
     report.paged = memo[0].paged if memo else []
     paths = frozenset([*keys, *(path for entry in ordered for path in entry.files), *written])

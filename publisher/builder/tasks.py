@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
@@ -23,16 +23,12 @@ from publisher.changes import last_good
 from publisher.changes.history import History, Progress, Record
 from publisher.changes.last_good import Held
 from publisher.changes.wording import Names
-from publisher.formats.base import Layout, Output
+from publisher.formats.base import Layout, Output, digest
 from publisher.formats.registry import FORMATS
 from publisher.model import changelog
 from publisher.model.from_plan import commissioner_view
 from publisher.model.read import file_views, read_published
-from publisher.model.views import (
-    CommissionerView,
-    OpportunityView,
-    SiteData,
-)
+from publisher.model.views import CommissionerView, OpportunityView, SiteData, day_facts
 from publisher.plans import examples
 from publisher.plans.check import PlanRead
 from publisher.plans.load import paused_gc
@@ -220,7 +216,6 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
     made: list[parts.Parts | Kept] = []
     units: dict[str, Unit] = {}
     views: dict[str, OpportunityView] = {}  # made only where needed
-    made_again = False  # an opportunity of the file read differently today
 
     def view_of(pair: tuple[int, Opportunity]) -> OpportunityView:
         one = replace(read, opportunities=[pair])
@@ -238,37 +233,46 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
             days.note(unit.rule)  # the file reads what its opportunity read
             made.append(part)
         else:
-            made_again = True
             with days.watching() as own:
                 view = views[uid] = view_of(pair)
                 these = _write_view_files(ctx, site, view, slotted)
                 made.append(parts.of(site, view))
             rule = own()
-            unit = Unit(rule, rule.sign(ctx.site.today), tuple(these), shift)
+            basis = digest(day_facts(view))
+            unit = Unit(rule, rule.sign(ctx.site.today), tuple(these), shift, basis)
         files += unit.files
         units[uid] = unit
     gone = ctx.withdrawn.get(commissioner.id)
+    bases = [units[uid].basis + uid.encode() for uid in units]
     if gone:  # taken out of the plan: made every time
         for view in changelog.withdrawn_views(site, ctx.history, ctx.names, gone):
             views[view.uid] = view
             files += _write_view_files(ctx, site, view, slotted)
             made.append(parts.of(site, view))
-    # The files made from every opportunity: taken when no opportunity was made again and
-    # they read the same today, else made from every view.
+            bases.append(digest(day_facts(view)) + view.uid.encode())
+    # The files made from every opportunity: taken when every view says what it said when
+    # they were made (an opportunity made again today may not: its notice may read
+    # differently, its view the same) and they read the same today; else made from every
+    # view.
+    basis = digest(*sorted(bases))
     whole = earlier.whole
-    if made_again or whole is None or not earlier.take(ctx, whole, shift, slotted, linked):
-        with days.watching() as own:
-            for pair in read.opportunities:
-                uid = f"{commissioner.id}/{pair[1].id}"
-                if uid not in views:
-                    views[uid] = view_of(pair)
+    if (
+        whole is None
+        or whole.basis != basis
+        or not earlier.take(ctx, whole, shift, slotted, linked)
+    ):
+        for pair in read.opportunities:  # each view's reading of the day is noted for the file
+            uid = f"{commissioner.id}/{pair[1].id}"
+            if uid not in views:
+                views[uid] = view_of(pair)
+        with days.watching() as own:  # what the files read of the day besides
             ordered = sorted(views.values(), key=lambda view: view.sort_key())
             everything = derive(
                 ctx, opportunities=ordered, commissioners=[commissioner], today=today
             )
             these = write_plan_files(ctx, everything, commissioner, ordered, slotted)
         rule = own()
-        whole = Unit(rule, rule.sign(ctx.site.today), tuple(these), shift)
+        whole = Unit(rule, rule.sign(ctx.site.today), tuple(these), shift, basis)
     else:
         days.note(whole.rule)
     files += whole.files
@@ -449,41 +453,53 @@ def _tell(progress: Progress | None, done: int, total: int, what: str) -> None:
 
 
 @dataclass(frozen=True)
-class Last:
-    """The site being replaced: where it is, its cache, each file's key, and the big files
-    whose members' places were kept (cache.load_spans)."""
+class Making:
+    """What making the files from many opportunities needs besides them: each file's key
+    from what it read of the day (`key_of`), the cache where big files' spans are kept,
+    and the site being replaced (`last`: a big file is spliced from its copy there), with
+    its files' keys and the big ones whose spans were kept."""
 
-    out: Path
-    folder: Path
-    keys: dict[str, bytes]
-    spanned: frozenset[str]
+    key_of: Callable[[Output, days.Rule], bytes]
+    cache: Path
+    last: Path | None = None
+    keys: dict[str, bytes] = field(default_factory=dict)
+    spanned: frozenset[str] = frozenset()
 
     def spans(self, path: str) -> Spans | None:
-        if path not in self.spanned:
+        """Where the members of the last site's file at `path` are, if that was kept."""
+        if self.last is None or path not in self.spanned:
             return None
-        return cache.load_spans(self.folder, path, self.keys[path])
+        return cache.load_spans(self.cache, path, self.keys[path])
 
 
 _outputs: list[Output] = []  # handed to forked workers: what is still to be made
 _folder: Path | None = None
-_last: Last | None = None
+_making: Making | None = None
 
 
-def _make_at(indices: list[int]) -> list[tuple[int, Spans | None, days.Rule]]:
+def _make_at(indices: list[int]) -> list[tuple[int, bytes, days.Rule, bool]]:
     """Make the outputs at `indices`; a big one's members are copied from the last site
-    where they are unchanged. Returns where the members of each big one are, and what
-    each read of the day."""
-    assert _folder is not None
-    out: list[tuple[int, Spans | None, days.Rule]] = []
+    where they are unchanged, and where they are now kept for the next build. Returns
+    each one's key, what it read of the day, and whether it is a big one."""
+    assert _folder is not None and _making is not None
+    out: list[tuple[int, bytes, days.Rule, bool]] = []
     with paused_gc():
         for index in indices:
-            with days.watching() as rule:  # a Layout's members are made as they are written
-                where = _make_one(_outputs[index], _folder)
-            out.append((index, where, rule()))
+            output = _outputs[index]
+            with days.watching() as read:  # a Layout's members are made as they are written
+                where = _make_one(output, _folder, _making)
+            rule = read()
+            key = _making.key_of(output, rule)
+            if where is not None:
+                cache.save_spans(_making.cache, output.path, key, where)
+            before = _making.keys.get(output.path)
+            if output.path in _making.spanned and before is not None and before != key:
+                cache.drop_spans(_making.cache, output.path, before)  # it is made again
+            out.append((index, key, rule, where is not None))
     return out
 
 
-def _make_one(output: Output, folder: Path) -> Spans | None:
+def _make_one(output: Output, folder: Path, making: Making) -> Spans | None:
     made = output.make()
     if not isinstance(made, Layout):
         write(folder, output.path, made)
@@ -492,49 +508,52 @@ def _make_one(output: Output, folder: Path) -> Spans | None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if _replacing and target.exists():  # the spare's (spare.py): never written through
         discard(str(target))
-    spans = _last.spans(output.path) if _last is not None else None
-    old = str(_last.out / output.path) if _last is not None and spans is not None else None
+    spans = making.spans(output.path)
+    old = str(making.last / output.path) if making.last is not None and spans else None
     return splice.write(str(target), made, old, spans)
 
 
 def make_all(
     outputs: list[Output],
     folder: Path,
-    last: Last | None,
+    making: Making,
     workers: int,
     progress: Progress | None,
-) -> tuple[dict[str, Spans], dict[str, days.Rule]]:
+) -> tuple[dict[str, bytes], dict[str, days.Rule], set[str]]:
     """Make `outputs` in `folder`, the largest first in forked workers when there are
-    enough, so the workers finish together; a big file is spliced from its copy in `last`,
-    the site being replaced. Returns where the new big files' members are, and what each
-    output read of the day."""
-    global _outputs, _folder, _last
+    enough, so the workers finish together. Returns each one's key and what it read of
+    the day, and the big ones (whose members' places are kept)."""
+    global _outputs, _folder, _making
     order = sorted(range(len(outputs)), key=lambda i: (-outputs[i].size, outputs[i].path))
-    _outputs, _folder, _last = outputs, folder, last
-    spans: dict[str, Spans | None] = {}
+    _outputs, _folder, _making = outputs, folder, making
+    keys: dict[str, bytes] = {}
     rules: dict[str, days.Rule] = {}
+    spanned: set[str] = set()
     try:
         work = sum(output.size for output in outputs)
         if may_fork(workers, work, PARALLEL_FROM) and len(outputs) > 1:
             with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
                 for made in pool.map(_make_at, [[i] for i in order], chunksize=4):
-                    _keep(spans, rules, outputs, made)
-                    _tell(progress, len(spans), len(outputs), "Writing lists, feeds and calendars")
+                    _keep(keys, rules, spanned, outputs, made)
+                    _tell(progress, len(keys), len(outputs), "Writing lists, feeds and calendars")
         else:
             for index in order:
-                _keep(spans, rules, outputs, _make_at([index]))
-                _tell(progress, len(spans), len(outputs), "Writing lists, feeds and calendars")
+                _keep(keys, rules, spanned, outputs, _make_at([index]))
+                _tell(progress, len(keys), len(outputs), "Writing lists, feeds and calendars")
     finally:
-        _outputs, _folder, _last = [], None, None
-    return {path: found for path, found in spans.items() if found is not None}, rules
+        _outputs, _folder, _making = [], None, None
+    return keys, rules, spanned
 
 
 def _keep(
-    spans: dict[str, Spans | None],
+    keys: dict[str, bytes],
     rules: dict[str, days.Rule],
+    spanned: set[str],
     outputs: list[Output],
-    made: list[tuple[int, Spans | None, days.Rule]],
+    made: list[tuple[int, bytes, days.Rule, bool]],
 ) -> None:
-    for index, found, rule in made:
-        spans[outputs[index].path] = found
-        rules[outputs[index].path] = rule
+    for index, key, rule, big in made:
+        path = outputs[index].path
+        keys[path], rules[path] = key, days.shared(rule)
+        if big:
+            spanned.add(path)

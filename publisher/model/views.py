@@ -10,8 +10,9 @@ worked out from a plan entry is in from_plan.py.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from functools import cached_property
 from urllib.parse import urlencode
@@ -437,6 +438,23 @@ class SiteData:
     def members(self, listing: Listing) -> list[OpportunityView]:
         """The opportunities a list page (and its feeds) carries, in list order."""
         return self._by_listing.get(listing.path, [])
+
+
+# What an opportunity's view takes from its plan file (its bytes, or an example plan's
+# dates as moved), the file's history in git and the site's reference files alone: the
+# same whatever the day. Every other field, a new one too, may be worked out with the day.
+SAME_ANY_DAY = frozenset(
+    {"commissioner", "item", "places", "themes", "reach", "written", "earlier", "as_of"}
+)
+_day_fields = operator.attrgetter(
+    *(one.name for one in fields(OpportunityView) if one.name not in SAME_ANY_DAY)
+)
+
+
+def day_facts(view: OpportunityView) -> str:
+    """What another day's reading of the same plan file may change in `view`, as text
+    (repr: none of these is a set, whose order would differ between processes)."""
+    return repr(_day_fields(view))
 
 
 def listed_on(view: OpportunityView) -> tuple[str, ...]:

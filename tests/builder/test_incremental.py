@@ -189,6 +189,41 @@ def test_a_new_day_remakes_only_what_reads_differently(tmp_path: Path) -> None:
     assert "stood on" not in (out / notice).read_text()
 
 
+def test_a_plan_files_own_pages_are_kept_when_its_views_read_the_same(tmp_path: Path) -> None:
+    # On 1 December Calderdale's Todmorden day activities are made again (what its notice
+    # reads of the day changes) but its view, and so the transparency page and the OCDS
+    # package made from every view of the plan file, say the same as the day before.
+    repo = PlanRepo(tmp_path / "repo")
+    shutil.copy(PLANS / "calderdale-council.yaml", repo.plans / "calderdale-council.yaml")
+    repo.commit("2026-09-01", "first plans")
+    out = tmp_path / "feeds"
+    build(repo.plans, out, today=dt.date(2026, 11, 30))
+    units = _units(out, "calderdale-council.yaml")
+    before = _inodes(out)
+    day = dt.date(2026, 12, 1)
+    build(repo.plans, out, today=day)
+    after = _units(out, "calderdale-council.yaml")
+    made_again = [uid for uid, unit in after.items() if units[uid] != unit]
+    assert made_again == ["calderdale-council/calderdale-todmorden-day-activities"]
+    remade = _remade(before, _inodes(out))
+    assert "opportunities/calderdale-council/calderdale-todmorden-day-activities.html" in remade
+    assert not {"transparency/calderdale-council.html", "ocds/calderdale-council.json"} & remade
+    fresh = tmp_path / "fresh"
+    build(repo.plans, fresh, today=day)
+    assert _tree(out) == _tree(fresh)
+
+
+def _units(out: Path, plan: str) -> dict[str, cache.Unit]:
+    """The units of the entry that made `plan`'s part of the site at `out`."""
+    folder = cache.folder_for(out.resolve())
+    manifest = cache.load_manifest(folder, out.resolve())
+    assert manifest is not None
+    [name] = [name for shown, name in manifest.entries.items() if shown.endswith(plan)]
+    entry = cache.load_entry(folder, name)
+    assert entry is not None
+    return entry.units
+
+
 def test_new_places_make_everything_again(tmp_path: Path) -> None:
     plans = _copy(tmp_path)
     out = tmp_path / "feeds"
