@@ -24,7 +24,7 @@ from publisher.builder.cache import Dated, Entry, Manifest
 from publisher.builder.parts import Kept
 from publisher.builder.spare import Spare
 from publisher.changes.history import History, Progress, Record
-from publisher.formats.base import Output, Whole, digest
+from publisher.formats.base import Output, Whole, digest, digest_after
 from publisher.formats.registry import FORMATS
 from publisher.model import read
 from publisher.plans.check import display_path
@@ -324,9 +324,15 @@ def _build_into(
     shared = listing().sign(today)
     before = manifest.days if manifest is not None else {}
 
+    after_base = digest_after(base)
+    signs: dict[int, tuple[days.Rule, str]] = {}  # most files share a few rules (days.shared)
+
     def key_of(output: Output, rule: days.Rule) -> bytes:
         """The file's key: what it is made from, and the day as far as it reads it."""
-        return digest(base, output.key, shared, rule.sign(today))
+        found = signs.get(id(rule))
+        if found is None or found[0] is not rule:
+            found = signs[id(rule)] = (rule, rule.sign(today))
+        return after_base(output.key, shared, found[1])
 
     keys: dict[str, bytes] = {}
     rules: dict[str, days.Rule] = {}
