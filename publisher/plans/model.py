@@ -108,7 +108,9 @@ GRANT_FUNDING = frozenset({Funding.GRANT, Funding.GRANT_PROGRAMME})
 class Strict(BaseModel):
     """Every format model refuses fields it does not know, so a typo is never ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True
+    )
 
 
 class Contact(Strict):
