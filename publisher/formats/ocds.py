@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
+from typing import Any, overload
 
 from publisher.formats.base import Format, Layout, Member, Output, Part, Shelf, Whole, digest
 from publisher.formats.data import Json, dumps
@@ -234,13 +234,6 @@ class Ocds(Format):
         yield Output(RECORDS, key, partial(_record_package, site, members, shelf), size)
 
 
-def _releases(members: Sequence[Member], shelf: Shelf) -> list[Made]:
-    """Every release of `members`, in package order."""
-    made = [one for member in members for one in shelf.facts(member)]
-    made.sort(key=lambda one: one.order)
-    return made
-
-
 def _release_package(site: SiteData, members: Sequence[Member], shelf: Shelf) -> Layout:
     """The package of every release: each opportunity's releases together (its ocid comes
     first in package order), so the next build can splice it."""
@@ -250,8 +243,41 @@ def _release_package(site: SiteData, members: Sequence[Member], shelf: Shelf) ->
     return Layout(head, b"".join(m.digest for m in kept), shelf.fragments(kept), sep, tail)
 
 
-def _record_package(site: SiteData, members: Sequence[Member], shelf: Shelf) -> bytes:
-    return record_package_text(site, _releases(members, shelf))
+def _record_package(site: SiteData, members: Sequence[Member], shelf: Shelf) -> Layout:
+    """The package of every ocid's record, one opportunity's (one ocid) after another in
+    package order, so the next build can splice it: the same bytes as
+    `record_package_text`, whose records are made here only for the opportunities that
+    changed."""
+    kept = sorted((m for m in members if shelf.facts(m)), key=lambda m: shelf.facts(m)[0].order)
+    home = site.link(RELEASES)
+    newest = max((one.date for m in kept for one in shelf.facts(m)), default=None)
+    whole = {**_head(site, RECORDS, None, newest), "packages": [home], "records": []}
+    head = compact(whole)
+    assert head.endswith("[]}")
+    # each record links into the release package: its address is in what it is made from
+    digests = b"".join(digest(m.digest, home) for m in kept)
+    return Layout(head[:-2].encode(), digests, _Records(kept, shelf, home), b",", b"]}\n")
+
+
+class _Records(Sequence[bytes]):
+    """Each member's record (its ocid's releases, linked), made only when asked for."""
+
+    def __init__(self, members: Sequence[Member], shelf: Shelf, home: str) -> None:
+        self.members, self.shelf, self.home = members, shelf, home
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    @overload
+    def __getitem__(self, at: int) -> bytes: ...
+    @overload
+    def __getitem__(self, at: slice) -> Sequence[bytes]: ...
+    def __getitem__(self, at: int | slice) -> bytes | Sequence[bytes]:
+        if isinstance(at, slice):
+            return [self[i] for i in range(*at.indices(len(self)))]
+        made: tuple[Made, ...] = self.shelf.facts(self.members[at])
+        linked = [{"url": f"{self.home}#{r.id}", "date": r.date, "tag": r.tag} for r in made]
+        return compact({"ocid": made[0].ocid, "releases": linked}).encode()
 
 
 OCDS = Ocds()

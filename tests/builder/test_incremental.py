@@ -107,6 +107,7 @@ def test_big_files_are_spliced_from_the_last_site_and_their_spans_kept_apart(
     plan.write_text(plan.read_text().replace(TITLE, "Refuges and outreach in Leeds"))
     build(plans, out, today=TODAY, workers=1)  # here, where the spy sees it
     assert spliced["all.json"] and spliced["release-package.json"] and spliced["all.ics"]
+    assert spliced["record-package.json"]
     after = cache.load_manifest(folder, out.resolve())
     assert after is not None and after.spanned == manifest.spanned
     # The spans of the files made again replace theirs: none is left behind.
@@ -307,6 +308,7 @@ def test_the_build_assembles_what_each_renderer_makes_alone(
         assert (out / page).read_text() == html, page
     releases = ocds.made_for(site, site.opportunities)
     assert (out / ocds.RELEASES).read_bytes() == ocds.package_text(site, releases, ocds.RELEASES)
+    assert (out / ocds.RECORDS).read_bytes() == ocds.record_package_text(site, releases)
 
 
 def test_a_plan_edited_during_a_build_is_published_as_it_was_named(
