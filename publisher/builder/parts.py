@@ -16,10 +16,10 @@ import sys
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
-from typing import overload
 
-from publisher.formats.base import Member, Part
+from publisher.formats.base import Lazily, Member, Part
 from publisher.formats.registry import FORMATS
 from publisher.model.views import OpportunityView, SiteData, listed_on
 
@@ -175,26 +175,8 @@ class Shelf:
         return blob[bounds[at] : bounds[at + 1]]
 
     def fragments(self, members: Sequence[Member], which: int = 0) -> Sequence[memoryview]:
-        return Fragments(self, members, which)
-
-
-class Fragments(Sequence[memoryview]):
-    """Fragment `which` of each of `members`, read from the stores only when asked for."""
-
-    def __init__(self, shelf: Shelf, members: Sequence[Member], which: int) -> None:
-        self.shelf, self.members, self.which = shelf, members, which
-
-    def __len__(self) -> int:
-        return len(self.members)
-
-    @overload
-    def __getitem__(self, index: int) -> memoryview: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[memoryview]: ...
-    def __getitem__(self, index: int | slice) -> memoryview | Sequence[memoryview]:
-        if isinstance(index, slice):
-            return Fragments(self.shelf, self.members[index], self.which)
-        return self.shelf.fragment(self.members[index], self.which)
+        """Fragment `which` of each of `members`, read from the stores only when asked for."""
+        return Lazily(members, partial(self.fragment, which=which))
 
 
 SHELVES = tuple(Shelf(index) for index in range(len(FORMATS)))

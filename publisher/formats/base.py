@@ -26,9 +26,11 @@ import operator
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar, overload
 
 from publisher.model.views import CommissionerView, Listing, OpportunityView, Scope, SiteData
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,26 @@ class Layout:
 
     def whole(self) -> bytes:
         return b"".join([self.head, self.sep.join(self.members), self.tail])
+
+
+class Lazily(Sequence[T]):
+    """`make(item)` for each of `items`, made only when asked for: a big file spliced from
+    the last one asks only for its changed members' pieces."""
+
+    def __init__(self, items: Sequence[Any], make: Callable[[Any], T]) -> None:
+        self.items, self.make = items, make
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[T]: ...
+    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
+        if isinstance(index, slice):
+            return Lazily(self.items[index], self.make)
+        return self.make(self.items[index])
 
 
 # How to make a file: its bytes or text, or for the big ones a layout the next build splices.

@@ -49,7 +49,7 @@ def as_json_v1(site: SiteData, collection: Collection) -> bytes:
     opportunity's days left (v1/all.json is `site.everything` so)."""
     head, sep, tail = frame_v1(site, collection, bool(collection.members))
     lines = _lines(site, collection)
-    members = data_v1.Lines([v2 for v2, _ in lines], [c for _, c in lines], site.today)
+    members = data_v1.lines([v2 for v2, _ in lines], [c for _, c in lines], site.today)
     return head + sep.join(members) + tail
 
 
@@ -461,7 +461,7 @@ def _v1_of(site: SiteData, bundle: Bundle, shelf: Shelf) -> Layout:
         else digest(m.digest, str(data_v1.days_left(c.closes, site.today)))
         for m, c in zip(members, counting, strict=True)
     )
-    lines = data_v1.Lines(shelf.fragments(members), counting, site.today)
+    lines = data_v1.lines(shelf.fragments(members), counting, site.today)
     return Layout(head, digests, lines, sep, tail)
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any
+
+from publisher.formats.base import Lazily
 
 VERSION = 1
 SCHEMA_FILE = "static/opportunities-v1.schema.json"
@@ -72,23 +74,9 @@ def document(v2: Json, schema: str, today: dt.date) -> Json:
     return out
 
 
-class Lines(Sequence[bytes]):
+def lines(
+    v2: Sequence[bytes | memoryview], counting: Sequence[Counting], today: dt.date
+) -> Sequence[bytes]:
     """Version 1 lines of opportunities whose version 2 lines are `v2`, made only when
     asked for (a file spliced from the last one asks only for the ones that changed)."""
-
-    def __init__(
-        self, v2: Sequence[bytes | memoryview], counting: Sequence[Counting], today: dt.date
-    ) -> None:
-        self.v2, self.counting, self.today = v2, counting, today
-
-    def __len__(self) -> int:
-        return len(self.v2)
-
-    @overload
-    def __getitem__(self, index: int) -> bytes: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[bytes]: ...
-    def __getitem__(self, index: int | slice) -> bytes | Sequence[bytes]:
-        if isinstance(index, slice):
-            return Lines(self.v2[index], self.counting[index], self.today)
-        return line(self.v2[index], self.counting[index], self.today)
+    return Lazily(range(len(v2)), lambda at: line(v2[at], counting[at], today))

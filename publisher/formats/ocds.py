@@ -6,9 +6,19 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, overload
+from typing import Any
 
-from publisher.formats.base import Format, Layout, Member, Output, Part, Shelf, Whole, digest
+from publisher.formats.base import (
+    Format,
+    Layout,
+    Lazily,
+    Member,
+    Output,
+    Part,
+    Shelf,
+    Whole,
+    digest,
+)
 from publisher.formats.data import Json, dumps
 from publisher.formats.memo import per_view
 from publisher.formats.ocds_releases import history, releases
@@ -256,28 +266,15 @@ def _record_package(site: SiteData, members: Sequence[Member], shelf: Shelf) -> 
     assert head.endswith("[]}")
     # each record links into the release package: its address is in what it is made from
     digests = b"".join(digest(m.digest, home) for m in kept)
-    return Layout(head[:-2].encode(), digests, _Records(kept, shelf, home), b",", b"]}\n")
+    records = Lazily(kept, partial(_record, shelf, home))
+    return Layout(head[:-2].encode(), digests, records, b",", b"]}\n")
 
 
-class _Records(Sequence[bytes]):
-    """Each member's record (its ocid's releases, linked), made only when asked for."""
-
-    def __init__(self, members: Sequence[Member], shelf: Shelf, home: str) -> None:
-        self.members, self.shelf, self.home = members, shelf, home
-
-    def __len__(self) -> int:
-        return len(self.members)
-
-    @overload
-    def __getitem__(self, at: int) -> bytes: ...
-    @overload
-    def __getitem__(self, at: slice) -> Sequence[bytes]: ...
-    def __getitem__(self, at: int | slice) -> bytes | Sequence[bytes]:
-        if isinstance(at, slice):
-            return [self[i] for i in range(*at.indices(len(self)))]
-        made: tuple[Made, ...] = self.shelf.facts(self.members[at])
-        linked = [{"url": f"{self.home}#{r.id}", "date": r.date, "tag": r.tag} for r in made]
-        return compact({"ocid": made[0].ocid, "releases": linked}).encode()
+def _record(shelf: Shelf, home: str, member: Member) -> bytes:
+    """A member's record: its ocid's releases, linked into the release package."""
+    made: tuple[Made, ...] = shelf.facts(member)
+    linked = [{"url": f"{home}#{r.id}", "date": r.date, "tag": r.tag} for r in made]
+    return compact({"ocid": made[0].ocid, "releases": linked}).encode()
 
 
 OCDS = Ocds()
