@@ -261,11 +261,11 @@ def _build_into(
             if (
                 hit is not None
                 and tasks.open_entry(folder, name, entry)
-                and tasks.link_all(out, staging, entry.files, entry.slotted, refill)
+                and (given := tasks.give(out, staging, entry.files, entry.slotted, refill))
+                is not None
             ):
                 entries[hit] = entry
-                filled = entry.slotted if refill is not None else {}
-                linked.update(path for path in entry.files if path not in filled)
+                linked.update(given)
     if len(entries) < len(start.files):  # some plan files are rendered: what formats recall
         last_parts = [one for entry in earlier for one in entry.parts] if manifest else None
         for one, shelf in zip(FORMATS, parts.SHELVES, strict=True):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
@@ -117,27 +117,28 @@ def open_entry(folder: Path, name: str, entry: Entry) -> bool:
     return not entry.parts or parts.open_store(name, cache.store_path(folder, name), entry.bounds)
 
 
-def link_all(
-    old: Path,
-    new: Path,
-    paths: list[str],
-    slotted: dict[str, bytes] | None = None,
-    today: dt.date | None = None,
-) -> bool:
-    """Link every one of `paths`, or none: a file missing from the old site means its plan
-    file is rendered again, and a link left behind would be written through. With `today`
-    (the old site was filled in for another day), the `slotted` files among them are
-    written from their slots filled for `today` instead (text/slots.py)."""
+def give(
+    old: Path, new: Path, paths: Iterable[str], slotted: dict[str, bytes], today: dt.date | None
+) -> list[str] | None:
+    """Give the new site every one of `paths` from the last one, or none: a file missing
+    from the old site means its plan file is rendered again, and a link left behind would
+    be written through. Each is linked, or, with `today` (the old site was filled in for
+    another day), written from its slots in `slotted` filled for `today` (text/slots.py).
+    Returns those linked; None when one was missing (and nothing is given)."""
+    given: list[str] = []
     linked: list[str] = []
     for path in paths:
-        if today is not None and slotted and path in slotted:
-            write(new, path, slots.fill(slotted[path], today))
-        elif not link(old, new, path):
-            for done in linked:
+        kept = slotted.get(path)
+        if kept is not None and today is not None:
+            write(new, path, slots.fill(kept, today))
+        elif link(old, new, path):
+            linked.append(path)
+        else:
+            for done in given:
                 (new / done).unlink(missing_ok=True)
-            return False
-        linked.append(path)
-    return True
+            return None
+        given.append(path)
+    return linked
 
 
 # --- a plan file at a time -----------------------------------------------------------------
@@ -225,8 +226,8 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
     # Each opportunity on its own: taken from the earlier entry when it reads the same
     # today (its view is then not even made), else its view, notice and parts made, and
     # what they read of the day noted for it alone.
-    for pair in read.opportunities:
-        uid = f"{commissioner.id}/{pair[1].id}"
+    pairs = [(f"{commissioner.id}/{pair[1].id}", pair) for pair in read.opportunities]
+    for uid, pair in pairs:
         found = earlier.units.get(uid)
         if found is not None and earlier.take(ctx, found[0], shift, slotted, linked):
             unit, part = found
@@ -261,8 +262,7 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
         or whole.basis != basis
         or not earlier.take(ctx, whole, shift, slotted, linked)
     ):
-        for pair in read.opportunities:  # each view's reading of the day is noted for the file
-            uid = f"{commissioner.id}/{pair[1].id}"
+        for uid, pair in pairs:  # each view's reading of the day is noted for the file
             if uid not in views:
                 views[uid] = view_of(pair)
         with days.watching() as own:  # what the files read of the day besides
@@ -324,21 +324,10 @@ class Earlier:
         slots. False (and nothing given) when it reads differently, or a file is missing."""
         if unit.shift != shift or unit.rule.sign(ctx.site.today) != unit.sign:
             return False
-        given: list[str] = []
-        these: list[str] = []
-        for path in unit.files:
-            kept = self.slotted.get(path)
-            if kept is not None:
-                write(ctx.staging, path, slots.fill(kept, ctx.site.today))
-                slotted[path] = kept
-            elif link(ctx.out, ctx.staging, path):
-                these.append(path)
-            else:
-                for done in given:
-                    (ctx.staging / done).unlink(missing_ok=True)
-                    slotted.pop(done, None)
-                return False
-            given.append(path)
+        these = give(ctx.out, ctx.staging, unit.files, self.slotted, ctx.site.today)
+        if these is None:
+            return False
+        slotted.update((path, self.slotted[path]) for path in unit.files if path in self.slotted)
         linked += these
         return True
 
