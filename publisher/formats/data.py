@@ -9,7 +9,6 @@ the day itself is in build.json, and version 1 (which said it) in v1/all.json (d
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterator, Sequence
 from functools import partial
@@ -23,7 +22,6 @@ from publisher.model.views import (
     OpportunityView,
     Scope,
     SiteData,
-    State,
 )
 from publisher.plans.dates import LONDON, PlanDate, Precision
 from publisher.plans.model import Amount, Contact, Duration, Money, PerAward, Range
@@ -111,21 +109,12 @@ def line(site: SiteData, view: OpportunityView) -> tuple[bytes, data_v1.Counting
     cut = next(i for i, (key, _) in enumerate(fields) if key == data_v1.AFTER) + 1
     first = ("    " + _compact(dict(fields[:cut]))[:-1] + ",").encode("utf-8")
     rest = _compact(dict(fields[cut:]))[1:].encode("utf-8")
-    return first + rest, data_v1.Counting(len(first), _closes(view))
+    # counted from its closing day while open, when the plan names it (a plain date)
+    return first + rest, data_v1.Counting(len(first), view.open_until)
 
 
 def _compact(value: Json) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _closes(view: OpportunityView) -> dt.date | None:
-    """The closing day from which version 1 counts days left: while it is open, when the
-    plan names the day (as model.from_plan.state_of counts them). A plain date from the
-    plan: it does not read the build's day."""
-    closes = view.closes
-    if view.state is not State.OPEN or closes is None or closes.is_approximate:
-        return None
-    return closes.last_day
 
 
 def opportunity_v1(site: SiteData, view: OpportunityView) -> Json:
