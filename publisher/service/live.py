@@ -72,13 +72,19 @@ class Built:
     today: dt.date | None  # the day it was built for
 
 
-def last_build(site_dir: Path) -> Built:
-    times = []
+def _stamped(site_dir: Path) -> list[os.stat_result | None]:
+    """What the files whose replacement says a new build has landed are (None: missing)."""
+    found: list[os.stat_result | None] = []
     for name in _STAMPED:
         try:
-            times.append(os.stat(site_dir / name).st_mtime)
+            found.append(os.stat(site_dir / name))
         except OSError:
-            continue
+            found.append(None)
+    return found
+
+
+def last_build(site_dir: Path) -> Built:
+    times = [info.st_mtime for info in _stamped(site_dir) if info is not None]
     if not times:
         return Built(None, None)
     return Built(dt.datetime.fromtimestamp(max(times), dt.UTC), built_for(site_dir))
@@ -122,13 +128,11 @@ class Live:
 
     def stamp(self) -> Stamp | None:
         found: list[int] = []
-        for name in _STAMPED:
-            try:
-                info = os.stat(self.site_dir / name)
-            except OSError:
-                found += (0, 0, 0)  # missing: a site built before build.json, or none
-                continue
-            found += (info.st_ino, info.st_size, info.st_mtime_ns)
+        for info in _stamped(self.site_dir):
+            if info is None:  # missing: a site built before build.json, or none
+                found += (0, 0, 0)
+            else:
+                found += (info.st_ino, info.st_size, info.st_mtime_ns)
         return tuple(found) if any(found) else None
 
     async def site(self) -> Loaded:
