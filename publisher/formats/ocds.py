@@ -134,7 +134,13 @@ def package_frame(
     newest: str | None = None,
 ) -> tuple[bytes, bytes, bytes]:
     """A release package around its releases: before them, between two, after them."""
-    head = compact({**_head(site, path, publisher, newest), "releases": []})
+    return _around({**_head(site, path, publisher, newest), "releases": []})
+
+
+def _around(package: Json) -> tuple[bytes, bytes, bytes]:
+    """A package whose last field is its (empty) list of releases or records, around
+    them: before them, between two, after them."""
+    head = compact(package)
     assert head.endswith("[]}")
     return head[:-2].encode(), b",", b"]}\n"
 
@@ -247,10 +253,16 @@ class Ocds(Format):
 def _release_package(site: SiteData, members: Sequence[Member], shelf: Shelf) -> Layout:
     """The package of every release: each opportunity's releases together (its ocid comes
     first in package order), so the next build can splice it."""
-    kept = sorted((m for m in members if shelf.facts(m)), key=lambda m: shelf.facts(m)[0].order)
-    newest = max((one.date for m in kept for one in shelf.facts(m)), default=None)
+    kept, newest = _in_order(members, shelf)
     head, sep, tail = package_frame(site, RELEASES, None, newest)
     return Layout(head, b"".join(m.digest for m in kept), shelf.fragments(kept), sep, tail)
+
+
+def _in_order(members: Sequence[Member], shelf: Shelf) -> tuple[list[Member], str | None]:
+    """The members with releases, in package order (each one's ocid comes first), and the
+    date of the newest release."""
+    kept = sorted((m for m in members if shelf.facts(m)), key=lambda m: shelf.facts(m)[0].order)
+    return kept, max((one.date for m in kept for one in shelf.facts(m)), default=None)
 
 
 def _record_package(site: SiteData, members: Sequence[Member], shelf: Shelf) -> Layout:
@@ -258,16 +270,14 @@ def _record_package(site: SiteData, members: Sequence[Member], shelf: Shelf) -> 
     package order, so the next build can splice it: the same bytes as
     `record_package_text`, whose records are made here only for the opportunities that
     changed."""
-    kept = sorted((m for m in members if shelf.facts(m)), key=lambda m: shelf.facts(m)[0].order)
+    kept, newest = _in_order(members, shelf)
     home = site.link(RELEASES)
-    newest = max((one.date for m in kept for one in shelf.facts(m)), default=None)
-    whole = {**_head(site, RECORDS, None, newest), "packages": [home], "records": []}
-    head = compact(whole)
-    assert head.endswith("[]}")
+    head, sep, tail = _around(
+        {**_head(site, RECORDS, None, newest), "packages": [home], "records": []}
+    )
     # each record links into the release package: its address is in what it is made from
     digests = b"".join(digest(m.digest, home) for m in kept)
-    records = Lazily(kept, partial(_record, shelf, home))
-    return Layout(head[:-2].encode(), digests, records, b",", b"]}\n")
+    return Layout(head, digests, Lazily(kept, partial(_record, shelf, home)), sep, tail)
 
 
 def _record(shelf: Shelf, home: str, member: Member) -> bytes:
