@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -93,12 +94,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 # ends at once instead of freeing what it read one object at a time (a third of a second
 # after building 20,000 opportunities).
 DONE_AT_RETURN = frozenset({"check", "build", "diff", "schema", "settings"})
+# Of those, the commands that pause the cycle collector to their end (site.run_build): it
+# is not started again only to walk, once, all that is about to be dropped (0.2 s after a
+# build that rendered a plan file, at 20,000 opportunities).
+PAUSED_TO_THE_END = frozenset({"build"})
 
 
 def entry() -> None:
     """The `publisher` command."""
+    command = sys.argv[1] if len(sys.argv) > 1 else None
+    if command in PAUSED_TO_THE_END:
+        gc.disable()
     code = main()
-    if len(sys.argv) > 1 and sys.argv[1] in DONE_AT_RETURN:
+    if command in DONE_AT_RETURN:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
