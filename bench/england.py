@@ -4,8 +4,10 @@ RSS per term (bench/hugo_site.py) in the same run.
 
 Times four builds of the publisher, each in a fresh interpreter: from scratch (no site, no
 cache of parts, no cached history), again with nothing changed, after one opportunity
-changed (committed), and the next day with nothing changed; then Hugo's build of the same
-opportunities from scratch (Hugo has no incremental build). Wall clock, CPU time (user +
+changed (committed), and the next day with nothing changed; then Hugo's builds of the same
+opportunities from scratch (Hugo has no incremental build): the anchor the issue set (the
+pages and an RSS feed per list), and the same files as ours (each list also as Atom,
+iCalendar, JSON and CSV: the same work, file for file). Wall clock, CPU time (user +
 system, every process of the build) and memory: the largest process's peak (ru_maxrss) and
 the peak of the whole process tree's proportional set size (sampled every 50 ms).
 Run by hand; record the results in docs/performance.md.
@@ -36,7 +38,7 @@ from publisher.builder import cache
 
 WORK = Path("bench/out/england")  # the plans repository; its plans/ is what is built
 SITE = Path("bench/out/england-feeds")
-HUGO = Path("bench/out/england-hugo")
+HUGO = Path("bench/out/england-hugo")  # and beside it, Hugo's site of the same files as ours
 TODAY = generate_england.TODAY
 BENCH_VERSION = 1  # change when the repository's recipe changes, so it is built again
 MARKER = "bench-england.json"
@@ -190,14 +192,23 @@ def _use(out: Path) -> None:
     WORK, SITE, HUGO = out / "england", out / "england-feeds", out / "england-hugo"
 
 
-def files(site: Path) -> dict[str, int]:
-    """How many files of each kind a built site holds."""
+def files(site: Path) -> tuple[dict[str, int], int]:
+    """How many files of each kind a built site holds, and their bytes."""
     counts: dict[str, int] = {}
-    for _, _, names in os.walk(site):
+    size = 0
+    for folder, _, names in os.walk(site):
         for name in names:
             kind = name.rpartition(".")[2] if "." in name else "(none)"
             counts[kind] = counts.get(kind, 0) + 1
-    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+            size += os.stat(os.path.join(folder, name)).st_size
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1])), size
+
+
+def hugo_build(hugo: str, plans: Path, site: Path, every_format: bool) -> tuple[Run, int]:
+    """Hugo's build of a site written from the plans; its run and its opportunity pages."""
+    pages = write_site(plans, site, TODAY.isoformat(), every_format)
+    _settle(SITE)
+    return measure([hugo, "--quiet", "--destination", "public"], cwd=site), pages
 
 
 def _row(what: str, run: Run) -> str:
@@ -249,18 +260,23 @@ def main() -> None:
             "WARNING: the publisher's code or templates changed during the run, so the builds "
             "after the first made everything again: run it from a copy nobody edits."
         )
-    ours = files(SITE)
+    ours, our_bytes = files(SITE)
 
-    theirs: dict[str, int] = {}
-    hugo_run = None
+    anchors: list[tuple[str, Run, tuple[dict[str, int], int]]] = []
     if hugo is not None and not args.no_hugo:
-        pages = write_site(plans, HUGO, TODAY.isoformat())
         version = subprocess.run([hugo, "version"], check=False, capture_output=True, text=True)
-        print(f"Hugo site: {pages} opportunity pages; {version.stdout.strip()}")
-        _settle(SITE)
-        hugo_run = measure([hugo, "--quiet", "--destination", "public"], cwd=HUGO)
-        theirs = files(HUGO / "public")
-        print(f"hugo: {hugo_run.wall:.1f} s wall, {hugo_run.cpu:.1f} s CPU")
+        print(version.stdout.strip())
+        for what, folder, every in (
+            ("Hugo, pages and RSS (the issue's anchor)", HUGO, False),
+            (
+                "Hugo, the same files as ours (+ Atom, iCalendar, JSON, CSV)",
+                HUGO.with_name(f"{HUGO.name}-every-format"),
+                True,
+            ),
+        ):
+            run, pages = hugo_build(hugo, plans, folder, every)
+            anchors.append((what, run, files(folder / "public")))
+            print(f"{what}: {pages} opportunity pages; {run.wall:.1f} s wall, {run.cpu:.1f} s CPU")
 
     command = f"python -m bench.england --opportunities {args.opportunities}"
     command += f" --commits {args.commits}"
@@ -274,17 +290,17 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for what, run in runs:
         print(_row(what, run))
-    if hugo_run is not None:
-        print(_row("Hugo, from scratch (every build)", hugo_run))
-        full = runs[0][1]
+    full = runs[0][1]
+    for what, run, _ in anchors:
+        print(_row(f"{what}, from scratch (every build)", run))
+    for what, run, _ in anchors:
         print(
-            f"\nratio publisher/Hugo, full build: wall {full.wall / hugo_run.wall:.2f}, "
-            f"CPU {full.cpu / hugo_run.cpu:.2f}, memory (PSS) "
-            f"{full.tree_mb / hugo_run.tree_mb:.2f}"
+            f"\nratio publisher/{what}, full build: wall {full.wall / run.wall:.2f}, "
+            f"CPU {full.cpu / run.cpu:.2f}, memory (PSS) {full.tree_mb / run.tree_mb:.2f}"
         )
-    print(f"\nfiles: publisher {sum(ours.values()):,} {ours}")
-    if theirs:
-        print(f"files: Hugo {sum(theirs.values()):,} {theirs}")
+    print(f"\nfiles: publisher {sum(ours.values()):,} ({our_bytes / 1e9:.1f} GB) {ours}")
+    for what, _, (theirs, their_bytes) in anchors:
+        print(f"files: {what} {sum(theirs.values()):,} ({their_bytes / 1e9:.1f} GB) {theirs}")
 
 
 if __name__ == "__main__":

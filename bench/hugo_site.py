@@ -6,6 +6,12 @@ term, list pages paged like ours (8 cards a page, at most 50 pages a list), feed
 like ours (the newest 200 items). A place term carries every opportunity the publisher's
 place list carries: those for the place, for places inside it, and for the places it is
 part of. Hugo is Debian's `hugo` package (0.111 on bookworm); nothing here installs it.
+
+With `every_format`, the home page and each term also get what the publisher writes for
+each list besides its pages and RSS: an Atom feed (the newest 200), an iCalendar file
+(each opportunity's dated steps and events), JSON (every opportunity's values) and CSV
+(a row each). That is the same work as ours, file for file; the plain site is the anchor
+the issue set (pages and RSS only), a tenth of the bytes.
 """
 
 from __future__ import annotations
@@ -37,6 +43,30 @@ disableKinds = ["sitemap", "robotsTXT", "404"]
   section = ["HTML", "RSS"]
   taxonomy = ["HTML"]
   term = ["HTML", "RSS"]
+"""
+
+# What every list writes besides its pages and RSS (`every_format`): Hugo's own Calendar
+# and JSON formats, and Atom and CSV as formats of the site's.
+EVERY_FORMAT = """\
+[mediaTypes."application/atom+xml"]
+  suffixes = ["atom"]
+[mediaTypes."text/csv"]
+  suffixes = ["csv"]
+
+[outputFormats.Atom]
+  mediaType = "application/atom+xml"
+  baseName = "index"
+  rel = "alternate"
+[outputFormats.CSV]
+  mediaType = "text/csv"
+  baseName = "index"
+  isPlainText = true
+
+[outputs]
+  home = ["HTML", "RSS", "Atom", "Calendar", "JSON", "CSV"]
+  section = ["HTML", "RSS"]
+  taxonomy = ["HTML"]
+  term = ["HTML", "RSS", "Atom", "Calendar", "JSON", "CSV"]
 """
 
 BASEOF = """\
@@ -125,6 +155,92 @@ LAYOUTS = {
     "partials/card.html": CARD,
 }
 
+ATOM = """\
+{{ printf `<?xml version="1.0" encoding="utf-8"?>` | safeHTML }}
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en-GB">
+  <id>{{ .Permalink }}</id>
+  <title>{{ .Title }} | {{ .Site.Title }}</title>
+  <updated>{{ now.Format "2006-01-02T15:04:05Z07:00" }}</updated>
+  <link href="{{ .Permalink }}" rel="self"/>
+{{- $pages := cond .IsHome .Site.RegularPages .Pages }}
+{{- range first 200 $pages.ByDate.Reverse }}
+  <entry>
+    <id>{{ .Permalink }}</id>
+    <title>{{ .Title }}</title>
+    <updated>{{ .Date.Format "2006-01-02T15:04:05Z07:00" }}</updated>
+    <author><name>{{ .Params.commissioner_name }}</name></author>
+    <content type="html">{{ printf "<p>%s</p><p>Who: %s. Where: %s.</p><p><a href=\\"%s\\">\
+Read the full notice</a></p>" .Params.summary .Params.commissioner_name \
+(delimit .Params.where ", ") .Permalink }}</content>
+    <link href="{{ .Permalink }}"/>
+    <summary>{{ .Params.summary }}</summary>
+  </entry>
+{{- end }}
+</feed>
+"""
+
+CALENDAR = """\
+BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Forward plans//Hugo//EN
+X-WR-CALNAME:{{ .Title }}
+{{- $pages := cond .IsHome .Site.RegularPages .Pages }}
+{{- range $pages }}{{ $page := . }}{{ range .Params.calendar }}
+BEGIN:VEVENT
+UID:{{ $page.File.ContentBaseName }}-{{ .kind }}@example.org
+DTSTAMP:20261207T000000Z
+DTSTART;VALUE=DATE:{{ .day }}
+SUMMARY:{{ .what }} – {{ $page.Title }}
+DESCRIPTION:{{ $page.Params.summary }}
+URL:{{ $page.Permalink }}
+END:VEVENT{{ end }}{{ end }}
+END:VCALENDAR
+"""
+
+JSON = """\
+{"title": {{ .Title | jsonify }}, "opportunities": [
+{{- $pages := cond .IsHome .Site.RegularPages .Pages }}
+{{- range $i, $page := $pages }}{{ if $i }},{{ end }}
+{{ dict "url" $page.Permalink "title" $page.Title "values" $page.Params | jsonify }}
+{{- end }}]}
+"""
+
+CSV = """\
+title,commissioner,status,where,themes,funding,route,summary,url
+{{- $pages := cond .IsHome .Site.RegularPages .Pages }}
+{{- range $pages }}
+"{{ replace .Title `"` `""` }}","{{ replace .Params.commissioner_name `"` `""` }}",\
+{{ .Params.status_words }},"{{ delimit .Params.where "; " }}",{{ delimit .Params.themes "; " }},\
+{{ delimit .Params.funding "; " }},{{ .Params.route }},"{{ replace .Params.summary `"` `""` }}",\
+{{ .Permalink }}
+{{- end }}
+"""
+
+EVERY_FORMAT_LAYOUTS = {
+    "_default/list.atom.atom": ATOM,
+    "_default/list.calendar.ics": CALENDAR,
+    "_default/list.json.json": JSON,
+    "_default/list.csv.csv": CSV,
+}
+
+
+def _calendar(dates: dict[str, Any]) -> list[dict[str, str]]:
+    """An opportunity's dated steps and events as the calendar template lists them: each
+    step with a day (a month alone is not one), then each event."""
+    found = [
+        {
+            "kind": kind,
+            "what": kind.replace("_", " ").capitalize(),
+            "day": str(day).replace("-", ""),
+        }
+        for kind, day in dates.items()
+        if kind != "engagement" and len(str(day)) == 10
+    ]
+    for number, event in enumerate(dates.get("engagement") or []):
+        day = str(event.get("start", ""))[:10].replace("-", "")
+        found.append({"kind": f"event-{number}", "what": event.get("title", "Event"), "day": day})
+    return found
+
 
 def _reach(
     places: dict[str, dict[str, Any]],
@@ -150,14 +266,19 @@ def _reach(
     return sorted(out)
 
 
-def write_site(plans: Path, site: Path, date: str) -> int:
-    """A Hugo site in `site` from the plans folder; the number of opportunity pages."""
+def write_site(plans: Path, site: Path, date: str, every_format: bool = False) -> int:
+    """A Hugo site in `site` from the plans folder; the number of opportunity pages. With
+    `every_format`, each list is also written as Atom, iCalendar, JSON and CSV."""
     if site.exists():
         shutil.rmtree(site)
-    for name, text in LAYOUTS.items():
+    layouts = {**LAYOUTS, **(EVERY_FORMAT_LAYOUTS if every_format else {})}
+    for name, text in layouts.items():
         (site / "layouts" / name).parent.mkdir(parents=True, exist_ok=True)
         (site / "layouts" / name).write_text(text, encoding="utf-8")
-    (site / "config.toml").write_text(CONFIG, encoding="utf-8")
+    config = CONFIG
+    if every_format:
+        config = CONFIG[: CONFIG.index("[outputs]")] + EVERY_FORMAT
+    (site / "config.toml").write_text(config, encoding="utf-8")
     content = site / "content"
     (content / "opportunities").mkdir(parents=True)
     loader = yaml.CSafeLoader
@@ -206,6 +327,8 @@ def write_site(plans: Path, site: Path, date: str) -> int:
                 },
                 **{k: item[k] for k in ("requirements", "contact") if k in item},
             }
+            if every_format:
+                front["calendar"] = _calendar(item.get("dates") or {})
             text = yaml.dump(front, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True)
             page = content / "opportunities" / f"{body['id']}--{item['id']}.md"
             page.write_text(f"---\n{text}---\n\n{item.get('summary', '')}\n", encoding="utf-8")

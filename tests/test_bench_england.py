@@ -89,3 +89,36 @@ def test_hugo_pages_carry_the_places_the_site_lists_them_under(
         assert set(front["places"]) == reach(places, front["where_slugs"])
     config = (tmp_path / "hugo" / "config.toml").read_text()
     assert "paginate = 8" in config and "rssLimit = 200" in config
+
+
+def test_hugo_site_of_every_format_writes_each_list_as_ours_is(
+    made: tuple[Path, England], tmp_path: Path
+) -> None:
+    folder, _ = made
+    site = tmp_path / "hugo"
+    assert write_site(folder, site, TODAY.isoformat(), every_format=True) == SIZE
+    config = (site / "config.toml").read_text()
+    every = '["HTML", "RSS", "Atom", "Calendar", "JSON", "CSV"]'
+    assert f"home = {every}" in config and f"term = {every}" in config
+    for layout in ("list.atom.atom", "list.calendar.ics", "list.json.json", "list.csv.csv"):
+        assert (site / "layouts" / "_default" / layout).is_file()
+    plans = {
+        f"{plan['commissioner']['id']}--{item['id']}": item
+        for plan in _plans(folder).values()
+        for item in plan["opportunities"]
+    }
+    days = 0
+    for page in sorted((site / "content" / "opportunities").glob("*.md")):
+        front = yaml.safe_load(page.read_text().split("---\n")[1])
+        dates = plans[page.stem].get("dates") or {}
+        # A step with a day is on the calendar (a month alone is not), and every event.
+        wanted = {str(v).replace("-", "") for k, v in dates.items() if len(str(v)) == 10}
+        events = dates.get("engagement") or []
+        wanted |= {dt.date.fromisoformat(str(e["start"])[:10]).strftime("%Y%m%d") for e in events}
+        assert {event["day"] for event in front["calendar"]} == wanted
+        days += len(wanted)
+    assert days > SIZE  # most opportunities have a dated step or an event
+    plain = tmp_path / "plain"
+    write_site(folder, plain, TODAY.isoformat())
+    assert "Atom" not in (plain / "config.toml").read_text()
+    assert not (plain / "layouts" / "_default" / "list.json.json").exists()
