@@ -206,9 +206,11 @@ class Live:
             self._rendered.move_to_end(key)
             return loaded, kept
         self._making[key] = made = anyio.Event()
-        try:  # the ETag's hash of a large body takes a while too: made in the thread
+        try:  # the ETag's hash and the gzipped body of a large one take a while too
             rep = await self._in_thread(
-                lambda: _settled(Representation.of(make(loaded.site), content_type, loaded.built))
+                lambda: _settled(
+                    Representation.of(make(loaded.site), content_type, loaded.built).pack()
+                )
             )
         finally:
             del self._making[key]

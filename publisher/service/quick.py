@@ -118,7 +118,7 @@ class QuickFiles:
             self._default_bytes = b"".join(b"%s: %s\r\n" % (name, value) for name, value in default)
         protocol.transport.write(ready.status + self._default_bytes + ready.head)
         if ready.body == "plain":
-            protocol.transport.write(rep.body)
+            protocol.transport.write(rep.body())  # held plain (see _make_ready)
         elif ready.body == "gzip":
             protocol.transport.write(rep.gzipped())  # made already (see _make_ready)
         return True
@@ -139,6 +139,8 @@ class QuickFiles:
         file, feed, rep, extra = found
         if asked.wants_gzip(rep) and rep.gzip_body is None:
             return None  # the app compresses it, in a worker thread
+        if asked.wants_unpacked(rep):
+            return None  # the app makes its plain body again, in a worker thread
         status, headers, body = answer(asked, rep, extra)
         if status != 304:
             headers += self.page_headers

@@ -119,6 +119,26 @@ def test_filtered_feeds_hold_exactly_the_matching_opportunities(
     assert [row["Id"] for row in found] == [v.uid for v in views]
 
 
+def test_a_reader_without_gzip_gets_the_same_feed(client: httpx.Client) -> None:
+    """Kept filtered feeds are held gzipped only (service/live.py): a client that does not
+    take gzip gets the plain body made again, the same bytes, length and validators."""
+    url = "feeds?place=leeds&theme=mental-health&format=json"
+    plain = {"Accept-Encoding": "identity"}
+    for _ in range(2):  # made, then kept
+        zipped = client.get(url, headers={"Accept-Encoding": "gzip"})
+        assert zipped.headers["content-encoding"] == "gzip"
+        assert zipped.headers["etag"].endswith('-gz"')
+        got = client.get(url, headers=plain)
+        assert got.status_code == 200 and "content-encoding" not in got.headers
+        assert got.content == zipped.content  # httpx undid the gzip
+        assert got.headers["content-length"] == str(len(got.content))
+        assert got.headers["etag"] == zipped.headers["etag"].replace('-gz"', '"')
+        head = client.head(url, headers=plain)
+        assert head.headers["content-length"] == str(len(got.content))
+        again = client.get(url, headers={**plain, "If-None-Match": got.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
+
+
 def test_one_filter_is_the_sites_own_list(client: httpx.Client) -> None:
     for stem in ("place/leeds", "theme/mental-health", "funding/undecided"):
         kind, slug = stem.split("/")

@@ -1,18 +1,26 @@
 """The loaded plans kept out of the garbage collector's way (service/live.py): frozen while
-they are served, and let go once a new build is loaded."""
+they are served, and let go once a new build is loaded. What is made from them is kept
+gzipped only, so many more feeds fit the app's budget."""
 
 from __future__ import annotations
 
 import gc
+import gzip
 import shutil
 import weakref
 from pathlib import Path
 
 import anyio
 
+from publisher.model.read import load_site
+from publisher.model.views import SiteData
 from publisher.service import filtered
+from publisher.service.conditional import Representation, etag_of
 from publisher.service.live import Live
+from tests.formats.examples import TODAY
 from tests.service.conftest import NOW, PLANS, Site
+
+URL = "http://127.0.0.1:8000/"
 
 
 def test_a_new_build_lets_the_last_ones_plans_go(
@@ -40,3 +48,49 @@ def test_a_new_build_lets_the_last_ones_plans_go(
     anyio.run(feed)
     assert second.site is not old()
     assert old() is None, "the last build's plans are collected, cycles and all, not kept frozen"
+
+
+def test_a_kept_feed_is_held_gzipped_only_and_gives_the_same_body(
+    site: Site, unfrozen: None
+) -> None:
+    live = Live(site.folder, PLANS, URL, lambda: NOW)
+    choice = filtered.Choice(place=("leeds",))
+    made: list[bytes] = []
+
+    def make(data: SiteData) -> bytes:
+        made.append(filtered.render(data, choice, "json"))
+        return made[-1]
+
+    async def feed() -> Representation:
+        _, rep = await live.rendered(("feed", "leeds", "json"), make, "application/json")
+        return rep
+
+    rep = anyio.run(feed)
+    [body] = made
+    assert rep.plain is None and rep.gzip_body is not None
+    assert rep.size == len(rep.gzip_body) < len(body) / 3
+    assert gzip.decompress(rep.gzip_body) == rep.body() == body
+    assert (rep.length, rep.etag) == (len(body), etag_of(body))
+
+
+def test_a_feed_too_big_to_keep_plain_is_kept_gzipped_and_made_once(
+    site: Site, unfrozen: None
+) -> None:
+    choice = filtered.Choice(place=("west-yorkshire",))
+    plain = len(filtered.render(load_site(PLANS, TODAY, URL)[0], choice, "json"))
+    # Its plain body is more than a quarter of the budget (the most one feed may take),
+    # its gzipped body less.
+    live = Live(site.folder, PLANS, URL, lambda: NOW, budget=2 * plain)
+    made: list[int] = []
+
+    def make(data: SiteData) -> bytes:
+        made.append(1)
+        return filtered.render(data, choice, "json")
+
+    async def feed() -> Representation:
+        _, rep = await live.rendered(("feed", "west-yorkshire", "json"), make, "application/json")
+        return rep
+
+    first, again = anyio.run(feed), anyio.run(feed)
+    assert again is first and len(made) == 1, "asked again, it is not made again"
+    assert first.length == plain
