@@ -7,6 +7,10 @@ build.json (the day it was built for, formats/data.py), so their inodes, sizes a
 tell when to load again. Loading and rendering run in a worker thread, one at a time, so the
 event loop keeps serving files meanwhile.
 
+Once a new build is loaded, what readers asked for under the last one is made again in
+the background, newest first (`Live.remake`), so that feed readers polling after a build
+find their filtered feeds made rather than each waiting for its own in turn.
+
 What they leave behind (the plans, each opportunity's feed items) lives until the next
 build, so it is frozen out of Python's garbage collector (`gc.freeze`): a full collection
 would otherwise walk millions of objects at 20,000 opportunities, holding up every request
@@ -16,8 +20,10 @@ leftovers are collected in one full collection, and what remains is frozen again
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
+import logging
 import os
 import re
 from collections import OrderedDict
@@ -39,8 +45,10 @@ from publisher.service.conditional import Representation
 
 Clock = Callable[[], dt.datetime]
 Stamp = tuple[int, ...]
+Recipe = tuple[Callable[[SiteData], bytes], str]  # how a kept rendering is made, its type
 MB = 1024 * 1024
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 # The files whose replacement says a new build has landed: the day it was built for, and
 # every opportunity (either may be kept, hard-linked, by a build that changed only the other).
 _STAMPED = (data.BUILD_FILE, "all.json")
@@ -123,8 +131,12 @@ class Live:
         self._lock: anyio.Lock | None = None
         self._limiter: anyio.CapacityLimiter | None = None
         self._rendered: OrderedDict[Hashable, Representation] = OrderedDict()
+        self._recipes: dict[Hashable, Recipe] = {}  # of each kept rendering
         self._making: dict[Hashable, anyio.Event] = {}  # renderings under way, by key
         self._held = 0
+        # kept under the build before the one loaded, newest first: to make again (remake)
+        self._again: list[tuple[Hashable, Recipe]] = []
+        self._reloaded: anyio.Event | None = None  # set when a new build is loaded
 
     def stamp(self) -> Stamp | None:
         found: list[int] = []
@@ -155,17 +167,47 @@ class Live:
                 raise PlansError(str(error)) from None
             first = self.loaded is None
             self.loaded, self.failed = loaded, None
+            self._again = [(key, self._recipes[key]) for key in reversed(self._rendered)]
             self._rendered.clear()
+            self._recipes.clear()
             self._held = 0
             await self._in_thread(_settle, not first)
+            if self._again and self._reloaded is not None:
+                self._reloaded.set()
             return loaded
 
     async def warm(self) -> None:
-        """Load the plans ahead of the first request that needs them (at start-up)."""
-        try:
+        """Load the plans ahead of the first request that needs them (at start-up); then,
+        each time a new build is loaded, make again what was asked for under the last one
+        (`remake`). Runs until cancelled (the app's lifespan)."""
+        with contextlib.suppress(PlansError):  # said by the pages that need the plans
             await self.site()
-        except PlansError:
-            return  # said by the pages that need the plans, and by /healthz
+        while True:
+            self._reloaded = anyio.Event()
+            if not self._again:
+                await self._reloaded.wait()
+            await self.remake()
+
+    async def remake(self) -> int:
+        """Make again, newest first, what readers asked for under the build before the one
+        loaded (their filtered feeds and pages), each as a request would (`rendered`: one
+        being asked for meanwhile is made once), so that readers polling after a build find
+        it made. Returns how many were made; another build landing meanwhile starts its
+        own list."""
+        done = 0
+        while self._again:
+            key, (make, content_type) = self._again.pop(0)
+            if key in self._rendered:
+                continue  # asked for, and made, since the build was loaded
+            try:
+                await self.rendered(key, make, content_type)
+            except PlansError:
+                return done  # the plans cannot be read: said by the pages that need them
+            except Exception:  # a request for it would say; the rest are made
+                log.info("Not made again after the new build: %r", key, exc_info=True)
+                continue
+            done += 1
+        return done
 
     def _load(self, stamp: Stamp | None) -> Loaded:
         built = last_build(self.site_dir)
@@ -217,9 +259,11 @@ class Live:
             made.set()
         if self.loaded is loaded and rep.size <= self.budget // 4:
             self._rendered[key] = rep
+            self._recipes[key] = (make, content_type)
             self._held += rep.size
             while self._held > self.budget and self._rendered:
-                _, old = self._rendered.popitem(last=False)
+                gone, old = self._rendered.popitem(last=False)
+                del self._recipes[gone]
                 self._held -= old.size
         return loaded, rep
 

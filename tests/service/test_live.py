@@ -8,6 +8,7 @@ import gc
 import gzip
 import shutil
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -94,3 +95,78 @@ def test_a_feed_too_big_to_keep_plain_is_kept_gzipped_and_made_once(
     first, again = anyio.run(feed), anyio.run(feed)
     assert again is first and len(made) == 1, "asked again, it is not made again"
     assert first.length == plain
+
+
+def _new_build(folder: Path) -> None:
+    """A new build landing, as the build swaps files in."""
+    data = folder / "all.json"
+    new = folder / "all.json.new"
+    new.write_bytes(data.read_bytes())
+    new.replace(data)
+
+
+def test_after_a_new_build_what_readers_asked_for_is_made_again(
+    site: Site, tmp_path: Path, unfrozen: None
+) -> None:
+    folder = tmp_path / "site"
+    shutil.copytree(site.folder, folder)
+    live = Live(folder, PLANS, URL, lambda: NOW)
+    made: list[tuple[object, SiteData]] = []
+    broken = [False]
+
+    def maker(key: object, place: str, fmt: str) -> Callable[[SiteData], bytes]:
+        def make(data: SiteData) -> bytes:
+            if broken[0] and place == "calderdale":
+                raise RuntimeError("a fault in making it")  # injected: not made again
+            made.append((key, data))
+            return filtered.render(data, filtered.Choice(place=(place,)), fmt)
+
+        return make
+
+    asked = [("feed", "leeds", "rss"), ("feed", "calderdale", "json"), ("feed", "wakefield", "ics")]
+
+    async def ask(key: tuple[str, str, str]) -> None:
+        await live.rendered(key, maker(key, key[1], key[2]), "x")
+
+    for key in [*asked, asked[0]]:  # Leeds asked for last
+        anyio.run(ask, key)
+    assert len(made) == 3
+    _new_build(folder)
+    broken[0] = True
+
+    async def reload() -> tuple[SiteData, int]:
+        loaded = await live.site()
+        return loaded.site, await live.remake()
+
+    now, done = anyio.run(reload)
+    assert done == 2, "Calderdale's failed, and the others were still made"
+    again = made[3:]
+    assert [key for key, _ in again] == [asked[0], asked[2]], "the newest asked for first"
+    assert all(data is now for _, data in again), "from the new build's plans"
+    assert live.current(asked[0]) is not None and live.current(asked[2]) is not None
+    assert live.current(asked[1]) is None
+
+
+def test_the_app_makes_them_again_when_a_request_finds_a_new_build(
+    site: Site, tmp_path: Path, unfrozen: None
+) -> None:
+    folder = tmp_path / "site"
+    shutil.copytree(site.folder, folder)
+    live = Live(folder, PLANS, URL, lambda: NOW)
+    key = ("feed", "leeds", "rss")
+
+    def make(data: SiteData) -> bytes:
+        return filtered.render(data, filtered.Choice(place=("leeds",)), "rss")
+
+    async def serve() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(live.warm)  # as the app's lifespan runs it
+            await live.rendered(key, make, "x")
+            _new_build(folder)
+            await live.site()  # a request notices the new build
+            with anyio.fail_after(60):
+                while live.current(key) is None:
+                    await anyio.sleep(0.01)
+            group.cancel_scope.cancel()
+
+    anyio.run(serve)
