@@ -15,7 +15,9 @@ the opportunities a choice picks come from an index made once per loaded site
    iCal and JSON; gzip taken, as feed readers do): right after start, when every choice
    is made for the first time ("cold"), then again once made ("warm"), and warm again
    while other choices are being made for the first time ("warm beside cold": a new
-   feed is made in a worker thread, and must not stall the replies already made). wrk
+   feed is made in a worker thread, and must not stall the replies already made), and
+   once more `--after-build` seconds after a new build has landed and a request has told
+   the app (readers poll minutes apart: are their feeds made again by then?). wrk
    reports the latency percentiles; p99 is the target (under 50 ms at 100 connections).
 
     .venv/bin/python -m bench.filtered_feeds                      # 20,000, England's shape
@@ -190,7 +192,7 @@ def _find(pattern: str, text: str, default: str = "?") -> str:
     return found.group(1) if found else default
 
 
-def served(plans: Path, folder: Path, choices: int, seconds: int) -> None:
+def served(plans: Path, folder: Path, choices: int, seconds: int, after_build: int) -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install -y wrk")
     # No built site: filtered feeds need only the plans, and the day it was built for.
@@ -232,6 +234,19 @@ def served(plans: Path, folder: Path, choices: int, seconds: int) -> None:
             f"{', '.join(f'{k} {v}' for k, v in result.items())}",
             flush=True,
         )
+        # A new build lands (the same plans: build.json replaced, as a build swaps it in) and
+        # a request tells the app; readers poll again a while later, with their ETags.
+        stamp = site_dir / data.BUILD_FILE
+        fresh = stamp.with_name(f"{stamp.name}.new")
+        fresh.write_bytes(stamp.read_bytes())
+        fresh.replace(stamp)
+        started = time.monotonic()
+        httpx.get(url + "/subscribe", timeout=900).raise_for_status()
+        print(f"a new build loaded in {time.monotonic() - started:.1f} s", flush=True)
+        time.sleep(after_build)
+        result = wrk(url + "/", paths, etags, seconds, folder / "rotate.lua", process.pid)
+        figures = ", ".join(f"{k} {v}" for k, v in result.items())
+        print(f"304 {after_build} s after a new build {figures}", flush=True)
     print(
         f"Target: p99 under {TARGET_P99_MS:.0f} ms at {CONNECTIONS} connections. cold: every "
         "feed made for the first time; warm: made; 200: no ETag sent; 304: the reader's ETag"
@@ -270,6 +285,9 @@ def main() -> None:
     parser.add_argument("--no-render", action="store_true", help="skip part 1")
     parser.add_argument("--no-serve", action="store_true", help="skip part 2")
     parser.add_argument("--plans", type=Path, help="a plans folder made before (not --shape)")
+    parser.add_argument(
+        "--after-build", type=int, default=30, help="seconds from a new build to the readers' polls"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-filtered-") as name:
         folder = Path(name)
@@ -282,7 +300,7 @@ def main() -> None:
         if not args.no_render:
             render_times(plans)
         if not args.no_serve:
-            served(plans, folder, args.choices, args.seconds)
+            served(plans, folder, args.choices, args.seconds, args.after_build)
 
 
 if __name__ == "__main__":
