@@ -201,11 +201,14 @@ class Live:
                 continue  # asked for, and made, since the build was loaded
             try:
                 await self.rendered(key, make, content_type)
-            except PlansError:
-                return done  # the plans cannot be read: said by the pages that need them
+            except PlansError:  # the plans cannot be read: said by the pages that need them
+                self._again = []  # and nothing is made until a build that can be is loaded
+                return done
             except Exception:  # a request for it would say; the rest are made
                 log.info("Not made again after the new build: %r", key, exc_info=True)
                 continue
+            if key in self._rendered:  # kept as least recently used of those made again
+                self._rendered.move_to_end(key, last=False)
             done += 1
         return done
 
