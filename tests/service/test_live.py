@@ -170,3 +170,39 @@ def test_the_app_makes_them_again_when_a_request_finds_a_new_build(
             group.cancel_scope.cancel()
 
     anyio.run(serve)
+
+
+def test_what_is_made_again_keeps_the_order_it_was_last_asked_for_in(
+    site: Site, tmp_path: Path, unfrozen: None
+) -> None:
+    folder = tmp_path / "site"
+    shutil.copytree(site.folder, folder)
+    data = load_site(PLANS, TODAY, URL)[0]
+    asked = ["wakefield", "calderdale", "kirklees", "keighley"]  # Wakefield's least recent
+
+    def make_for(place: str) -> Callable[[SiteData], bytes]:
+        return lambda site: filtered.render(site, filtered.Choice(place=(place,)), "rss")
+
+    sizes = {
+        place: Representation.of(make_for(place)(data), "x").pack().size
+        for place in [*asked, "halifax"]
+    }
+    # Room for all but one of the five: asking for Halifax's drops the least recently used.
+    live = Live(folder, PLANS, URL, lambda: NOW, budget=sum(sizes.values()) - 1)
+    assert max(sizes.values()) <= live.budget // 4, "each may be kept"
+
+    async def ask(place: str) -> None:
+        await live.rendered(("feed", place), make_for(place), "x")
+
+    for place in asked:
+        anyio.run(ask, place)
+    _new_build(folder)
+
+    async def reload() -> int:
+        await live.site()
+        return await live.remake()
+
+    assert anyio.run(reload) == 4
+    anyio.run(ask, "halifax")
+    kept = {place for place in sizes if live.current(("feed", place)) is not None}
+    assert kept == {"calderdale", "kirklees", "keighley", "halifax"}
