@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import anyio
+import pytest
 
 from publisher.model.read import load_site
 from publisher.model.views import SiteData
@@ -24,11 +25,23 @@ from tests.service.conftest import NOW, PLANS, Site
 URL = "http://127.0.0.1:8000/"
 
 
-def test_a_new_build_lets_the_last_ones_plans_go(
-    site: Site, tmp_path: Path, unfrozen: None
-) -> None:
-    folder = tmp_path / "site"
-    shutil.copytree(site.folder, folder)
+@pytest.fixture
+def folder(site: Site, tmp_path: Path) -> Path:
+    """A copy of the served site, for a test to land new builds in."""
+    copied = tmp_path / "site"
+    shutil.copytree(site.folder, copied)
+    return copied
+
+
+def _new_build(folder: Path) -> None:
+    """A new build landing, as the build swaps files in."""
+    data = folder / "all.json"
+    new = folder / "all.json.new"
+    new.write_bytes(data.read_bytes())
+    new.replace(data)
+
+
+def test_a_new_build_lets_the_last_ones_plans_go(folder: Path, unfrozen: None) -> None:
     live = Live(folder, PLANS, "http://127.0.0.1:8000/", lambda: NOW)
     choice = filtered.Choice(place=("leeds",))
 
@@ -41,10 +54,7 @@ def test_a_new_build_lets_the_last_ones_plans_go(
     old = weakref.ref(first.site)
     first.site.__dict__["cycle"] = first.site  # what refcounts alone cannot free
     del first
-    data = folder / "all.json"  # a new build, as the build swaps files in
-    new = folder / "all.json.new"
-    new.write_bytes(data.read_bytes())
-    new.replace(data)
+    _new_build(folder)
     second = anyio.run(live.site)
     anyio.run(feed)
     assert second.site is not old()
@@ -97,19 +107,9 @@ def test_a_feed_too_big_to_keep_plain_is_kept_gzipped_and_made_once(
     assert first.length == plain
 
 
-def _new_build(folder: Path) -> None:
-    """A new build landing, as the build swaps files in."""
-    data = folder / "all.json"
-    new = folder / "all.json.new"
-    new.write_bytes(data.read_bytes())
-    new.replace(data)
-
-
 def test_after_a_new_build_what_readers_asked_for_is_made_again(
-    site: Site, tmp_path: Path, unfrozen: None
+    folder: Path, unfrozen: None
 ) -> None:
-    folder = tmp_path / "site"
-    shutil.copytree(site.folder, folder)
     live = Live(folder, PLANS, URL, lambda: NOW)
     made: list[tuple[object, SiteData]] = []
     broken = [False]
@@ -148,10 +148,8 @@ def test_after_a_new_build_what_readers_asked_for_is_made_again(
 
 
 def test_the_app_makes_them_again_when_a_request_finds_a_new_build(
-    site: Site, tmp_path: Path, unfrozen: None
+    folder: Path, unfrozen: None
 ) -> None:
-    folder = tmp_path / "site"
-    shutil.copytree(site.folder, folder)
     live = Live(folder, PLANS, URL, lambda: NOW)
     key = ("feed", "leeds", "rss")
 
@@ -173,10 +171,8 @@ def test_the_app_makes_them_again_when_a_request_finds_a_new_build(
 
 
 def test_what_is_made_again_keeps_the_order_it_was_last_asked_for_in(
-    site: Site, tmp_path: Path, unfrozen: None
+    folder: Path, unfrozen: None
 ) -> None:
-    folder = tmp_path / "site"
-    shutil.copytree(site.folder, folder)
     data = load_site(PLANS, TODAY, URL)[0]
     asked = ["wakefield", "calderdale", "kirklees", "keighley"]  # Wakefield's least recent
 
