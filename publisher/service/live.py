@@ -130,8 +130,8 @@ class Live:
         self.failed: tuple[Stamp | None, str] | None = None
         self._lock: anyio.Lock | None = None
         self._limiter: anyio.CapacityLimiter | None = None
-        self._rendered: OrderedDict[Hashable, Representation] = OrderedDict()
-        self._recipes: dict[Hashable, Recipe] = {}  # of each kept rendering
+        # what was made, by key, least recently asked for first, with how it was made
+        self._rendered: OrderedDict[Hashable, tuple[Representation, Recipe]] = OrderedDict()
         self._making: dict[Hashable, anyio.Event] = {}  # renderings under way, by key
         self._held = 0
         # kept under the build before the one loaded, newest first: to make again (remake)
@@ -167,9 +167,8 @@ class Live:
                 raise PlansError(str(error)) from None
             first = self.loaded is None
             self.loaded, self.failed = loaded, None
-            self._again = [(key, self._recipes[key]) for key in reversed(self._rendered)]
+            self._again = [(key, kept[1]) for key, kept in reversed(self._rendered.items())]
             self._rendered.clear()
-            self._recipes.clear()
             self._held = 0
             await self._in_thread(_settle, not first)
             if self._again and self._reloaded is not None:
@@ -233,7 +232,8 @@ class Live:
         made, or a new build has landed since (nothing is loaded or made)."""
         if self.loaded is None or self.loaded.stamp != self.stamp():
             return None
-        return self._rendered.get(key)
+        kept = self._rendered.get(key)
+        return kept[0] if kept is not None else None
 
     async def rendered(
         self,
@@ -249,7 +249,7 @@ class Live:
         kept = self._rendered.get(key)
         if kept is not None:
             self._rendered.move_to_end(key)
-            return loaded, kept
+            return loaded, kept[0]
         self._making[key] = made = anyio.Event()
         try:  # the ETag's hash and the gzipped body of a large one take a while too
             rep = await self._in_thread(
@@ -261,12 +261,10 @@ class Live:
             del self._making[key]
             made.set()
         if self.loaded is loaded and rep.size <= self.budget // 4:
-            self._rendered[key] = rep
-            self._recipes[key] = (make, content_type)
+            self._rendered[key] = (rep, (make, content_type))
             self._held += rep.size
             while self._held > self.budget and self._rendered:
-                gone, old = self._rendered.popitem(last=False)
-                del self._recipes[gone]
+                _, (old, _) = self._rendered.popitem(last=False)
                 self._held -= old.size
         return loaded, rep
 
