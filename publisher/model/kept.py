@@ -2,7 +2,8 @@
 reads again only the plan files that changed (and each once a day: what is published
 depends on the day).
 
-Kept in the plans repository's git folder, beside the history (`.git/publisher/model/`),
+Kept in the plans repository's git folder, beside the history (`.git/publisher/model/`;
+the web app keeps its own, `.git/publisher/model-served/`, for loading a new build),
 one file per plan file's reading, named by a digest of everything that reading was made
 from: the file's bytes, its commissioner's history, places, themes and channel files, the
 day, the site's address and the publisher's code. The cache only saves time: anything
@@ -54,12 +55,13 @@ def code() -> bytes:
     return digest.digest()
 
 
-def folder(plans: Path) -> Path | None:
-    """Where readings of `plans` are kept: None when it is not in a git repository."""
+def folder(plans: Path, kept_as: str = "model") -> Path | None:
+    """Where readings of `plans` are kept, by those who keep them under the name `kept_as`
+    (each keeps and prunes its own): None when it is not in a git repository."""
     where = git.where(plans)
     if isinstance(where, str):
         return None
-    return where[2] / "publisher" / "model"
+    return where[2] / "publisher" / kept_as
 
 
 def stories(history: History) -> dict[str, bytes]:

@@ -63,13 +63,15 @@ def load_site(
     files: ReferenceFiles | None = None,
     reuse: bool = False,
     raws: Mapping[Path, bytes | None] = {},
+    kept_as: str = "model",
 ) -> tuple[SiteData, list[Problem]]:
     """Read every plan under `plans` into the views the site is rendered from (for the
     service's own pages and the notify pass; `build` goes a plan file at a time). `files`:
     the folder's reference files, when the caller has read them already for its own use.
     `reuse`: take each plan file's reading from the last pass when nothing it was made
-    from has changed (kept.py; for the notify pass, every few minutes). `raws`: plan files'
-    bytes read already this pass.
+    from has changed (kept.py; for the notify pass, every few minutes, and the web app's
+    each new build), kept under the name `kept_as`. `raws`: plan files' bytes read already
+    this pass.
 
     A plan file with errors is reported and left out; the others are still published.
     """
@@ -78,7 +80,7 @@ def load_site(
     problems: list[Problem] = []
     raw = {path: raws[path] if path in raws else read_or_none(path) for path in begun.files}
     listing(site, raw.values())
-    where = kept.folder(plans) if reuse else None
+    where = kept.folder(plans, kept_as) if reuse else None
     keys = _reading_keys(begun, raw, base_url) if where is not None else {}
     with paused_gc():
         for done, path in enumerate(begun.files, start=1):

@@ -20,6 +20,8 @@ from publisher.service import filtered
 from publisher.service.conditional import Representation, etag_of
 from publisher.service.live import Live
 from tests.formats.examples import TODAY
+from tests.model.test_read_kept import _git, _parsed_plans
+from tests.model.test_read_once import Reads
 from tests.service.conftest import NOW, PLANS, Site
 
 URL = "http://127.0.0.1:8000/"
@@ -202,3 +204,32 @@ def test_what_is_made_again_keeps_the_order_it_was_last_asked_for_in(
     anyio.run(ask, "halifax")
     kept = {place for place in sizes if live.current(("feed", place)) is not None}
     assert kept == {"calderdale", "kirklees", "keighley", "halifax"}
+
+
+def test_a_new_build_is_loaded_reading_again_only_the_plan_files_it_changed(
+    folder: Path, tmp_path: Path, unfrozen: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plans = tmp_path / "plans"  # the example plans in a git repository of their own
+    shutil.copytree(PLANS, plans, ignore=shutil.ignore_patterns("schema", "*.md"))
+    for command in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "plans"]):
+        _git(plans, *command)
+    live = Live(folder, plans, URL, lambda: NOW)
+    choice = filtered.Choice(place=("leeds",))
+    first = filtered.render(anyio.run(live.site).site, choice, "json")
+
+    reads = Reads(plans, monkeypatch)
+    _new_build(folder)  # the same plans: nothing is parsed again
+    again = anyio.run(live.site).site
+    assert _parsed_plans(reads, plans) == {}
+    assert filtered.render(again, choice, "json") == first
+
+    leeds = plans / "leeds-city-council.yaml"
+    leeds.write_text(leeds.read_text().replace("title: ", "title: Revised ", 1))
+    _git(plans, "commit", "-q", "-am", "a title reworded")
+    reads = Reads(plans, monkeypatch)  # it knows the files by their text
+    _new_build(folder)
+    changed = anyio.run(live.site).site
+    assert _parsed_plans(reads, plans) == {"leeds-city-council.yaml": 1}
+    fresh, _ = load_site(plans, TODAY, URL)
+    assert filtered.render(changed, choice, "json") == filtered.render(fresh, choice, "json")
+    assert b"Revised " in filtered.render(changed, choice, "json")
