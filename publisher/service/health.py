@@ -82,6 +82,18 @@ async def healthz(
     }
     if live is not None and live.failed is not None:
         body["plans_problem"] = live.failed[1]
+    if live is not None and live.loaded is not None:
+        # A new build's plans load in the background (live.py): until then, filtered feeds
+        # and the subscribe page say what the build these were loaded from said.
+        loaded_from = live.loaded.built
+        body["plans_loaded"] = {
+            "from_build": (
+                dt.datetime.fromtimestamp(loaded_from, dt.UTC).isoformat()
+                if loaded_from is not None
+                else None
+            ),
+            "loading_new_build": live.reloading,
+        }
     if scheduler is not None:
         body.update(await _scheduler(scheduler, problems))
     body = {"status": "degraded" if problems else "ok", "problems": problems, **body}

@@ -6,19 +6,26 @@ from __future__ import annotations
 
 import gc
 import gzip
+import json
 import shutil
+import threading
 import weakref
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import anyio
+import anyio.from_thread
+import anyio.to_thread
 import pytest
+from starlette.requests import Request
 
 from publisher.model.read import load_site
 from publisher.model.views import SiteData
 from publisher.service import filtered
 from publisher.service.conditional import Representation, etag_of
-from publisher.service.live import Live
+from publisher.service.health import healthz
+from publisher.service.live import Live, Loaded, PlansError, Stamp
 from tests.formats.examples import TODAY
 from tests.model.test_read_kept import _git, _parsed_plans
 from tests.model.test_read_once import Reads
@@ -167,6 +174,83 @@ def test_the_app_makes_them_again_when_a_request_finds_a_new_build(
             with anyio.fail_after(60):
                 while live.current(key) is None:
                     await anyio.sleep(0.01)
+            group.cancel_scope.cancel()
+
+    anyio.run(serve)
+
+
+def test_while_a_new_build_loads_requests_are_answered_from_the_last_one(
+    folder: Path, unfrozen: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = Live(folder, PLANS, URL, lambda: NOW)
+    key = ("feed", "leeds", "rss")
+    loads: list[Loaded] = []
+    let_go = threading.Event()
+    load = live._load
+
+    def held(stamp: Stamp | None) -> Loaded:  # injected: a load as slow as the test wants
+        if loads:
+            let_go.wait(60)
+        loads.append(load(stamp))
+        return loads[-1]
+
+    monkeypatch.setattr(live, "_load", held)
+
+    def make(data: SiteData) -> bytes:
+        return filtered.render(data, filtered.Choice(place=("leeds",)), "rss")
+
+    def health() -> dict[str, Any]:
+        asked = Request({"type": "http", "client": ("127.0.0.1", 1), "headers": []})
+        answer = anyio.from_thread.run(healthz, asked, folder, NOW, live, None, None)
+        assert answer.status_code == 200
+        return cast(dict[str, Any], json.loads(bytes(answer.body)))
+
+    async def serve() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(live.warm)  # as the app's lifespan runs it
+            first, kept = await live.rendered(key, make, "x")
+            was = (await anyio.to_thread.run_sync(health))["plans_loaded"]
+            assert was["loading_new_build"] is False
+            _new_build(folder)
+            with anyio.fail_after(5):  # not the minute the load is held for
+                during, again = await live.rendered(key, make, "x")
+                said = await anyio.to_thread.run_sync(health)
+            assert during is first and again is kept, "the last build's, as it was made"
+            assert said["plans_loaded"] == {**was, "loading_new_build": True}
+            assert said["opportunities"] == len(first.site.opportunities)
+            assert live.reloading and len(loads) == 1
+            let_go.set()
+            with anyio.fail_after(60):
+                while live.reloading:
+                    await anyio.sleep(0.01)
+            now, _ = await live.rendered(key, make, "x")
+            assert now is loads[1] and now.stamp == live.stamp(), "the new build's, once loaded"
+            assert not (await anyio.to_thread.run_sync(health))["plans_loaded"]["loading_new_build"]
+            group.cancel_scope.cancel()
+
+    anyio.run(serve)
+    assert len(loads) == 2, "each build loaded once"
+
+
+def test_when_a_new_builds_plans_cannot_be_read_it_is_said_once_known(
+    folder: Path, tmp_path: Path, unfrozen: None
+) -> None:
+    plans = tmp_path / "plans"
+    shutil.copytree(PLANS, plans)
+    live = Live(folder, plans, URL, lambda: NOW)
+
+    async def serve() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(live.warm)
+            first = await live.site()
+            (plans / "places.yaml").write_text("places: [\n")  # broken since the build
+            _new_build(folder)
+            assert await live.site() is first, "until the load has finished"
+            with anyio.fail_after(60):
+                while live.reloading:
+                    await anyio.sleep(0.01)
+            with pytest.raises(PlansError, match=r"places\.yaml"):
+                await live.site()  # said, not the last build's served on and on
             group.cancel_scope.cancel()
 
     anyio.run(serve)

@@ -230,6 +230,7 @@ def test_healthz(site: Site) -> None:
         assert body["site"]["built_for"] == TODAY.isoformat()
         assert dt.datetime.fromisoformat(body["site"]["last_build"]) == built
         assert body["opportunities"] == 49
+        assert body["plans_loaded"] == {"from_build": built.isoformat(), "loading_new_build": False}
         assert body["scheduler"] == {"running": True} and body["outbox"] == {"queued": 3}
         state["status"] = "degraded"
         sick = http.get("healthz")
