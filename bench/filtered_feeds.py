@@ -236,17 +236,16 @@ def served(plans: Path, folder: Path, choices: int, seconds: int, after_build: i
             f"{', '.join(f'{k} {v}' for k, v in result.items())}",
             flush=True,
         )
-        # A new build lands (the same plans: build.json replaced, as a build swaps it in) and
-        # a request tells the app; readers poll again a while later, with their ETags.
+        # A new build lands (the same plans: build.json replaced, as a build swaps it in);
+        # readers poll, with their ETags, at once and again a while later.
         stamp = site_dir / data.BUILD_FILE
         fresh = stamp.with_name(f"{stamp.name}.new")
         fresh.write_bytes(stamp.read_bytes())
         fresh.replace(stamp)
+        # Readers poll at once (their first request tells the app): it loads the new
+        # build's plans in the background, answering from the last build's meanwhile, then
+        # makes their feeds again.
         started = time.monotonic()
-        httpx.get(url + "/subscribe", timeout=900).raise_for_status()
-        print(f"a request told the app in {time.monotonic() - started:.2f} s", flush=True)
-        # Readers poll at once: the app loads the new build's plans in the background and
-        # answers from the last build's meanwhile, then makes their feeds again.
         loaded: list[float] = []
         watch = threading.Thread(target=lambda: loaded.append(loaded_after(url, started)))
         watch.start()
@@ -254,7 +253,7 @@ def served(plans: Path, folder: Path, choices: int, seconds: int, after_build: i
         watch.join()
         figures = ", ".join(f"{k} {v}" for k, v in result.items())
         print(f"304 while a new build loads {figures}", flush=True)
-        print(f"the new build loaded {loaded[0]:.1f} s after the request that told", flush=True)
+        print(f"the new build loaded {loaded[0]:.1f} s after it landed", flush=True)
         time.sleep(after_build)
         result = wrk(url + "/", paths, etags, seconds, folder / "rotate.lua", process.pid)
         figures = ", ".join(f"{k} {v}" for k, v in result.items())
@@ -268,6 +267,7 @@ def served(plans: Path, folder: Path, choices: int, seconds: int, after_build: i
 def loaded_after(url: str, started: float) -> float:
     """Seconds from `started` to when /healthz says no new build is loading (asked from
     this machine, it gives its details), to the tenth of a second."""
+    time.sleep(1)  # the readers' first requests have told the app
     while True:
         said = httpx.get(url + "/healthz", timeout=900).json()
         if not said.get("plans_loaded", {}).get("loading_new_build"):
