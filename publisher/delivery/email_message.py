@@ -212,9 +212,25 @@ def _part(text: str, subtype: str, parameters: str = "") -> EmailMessage:
     part = EmailMessage(policy=POLICY)
     part["Content-Type"] = f'text/{subtype}; charset="utf-8"{parameters}'
     part["Content-Transfer-Encoding"] = "quoted-printable"
-    lines = text.encode("utf-8").splitlines()
-    part.set_payload(quopri.encodestring(b"\n".join(lines) + b"\n").decode("ascii"))
+    part.set_payload(_quoted_printable(text).decode("ascii"))
     return part
+
+
+def _quoted_printable(text: str) -> bytes:
+    """`text` as UTF-8 in quoted-printable, LF line ends. A line starting "From " is written
+    "=46rom " (any character may be encoded, RFC 2045 6.7): left as it is, the generator, and
+    many a mail store after it, would make it ">From " (mbox's quoting), which readers then
+    see: "From April the service moves..." is a common line in a notice."""
+    lines = text.encode("utf-8").splitlines()
+    encoded = quopri.encodestring(b"\n".join(lines) + b"\n")
+    return _FROM_WHOLE_LINE.sub(_from_encoded, encoded)
+
+
+def _from_encoded(found: re.Match[bytes]) -> bytes:
+    line = found.group(0)
+    if len(line) + 2 <= _QP_LINE:
+        return b"=46" + line[1:]
+    return b"=46rom=\n" + line[4:]  # kept within the line length by a soft line break
 
 
 def _multipart(subtype: str, parts: list[EmailMessage]) -> EmailMessage:
@@ -251,6 +267,8 @@ def _attachment(attachment: object) -> EmailMessage:
 # types) are folded once and kept.
 _CRLF = b"\r\n"
 _FROM_LINE = re.compile(rb"^From ", re.MULTILINE)  # the generator's fcre, for bytes
+_FROM_WHOLE_LINE = re.compile(rb"^From .*$", re.MULTILINE)
+_QP_LINE = 76  # the longest line quoted-printable allows (RFC 2045 6.7), soft break and all
 _FOLDED: dict[tuple[str, str], bytes] = {}
 _FOLDED_MAX = 4096
 # The shape of every boundary the generator makes: 15 "=", the 19 digits of a random
@@ -317,12 +335,9 @@ def _header_key(name: str, value: Any) -> str | None:
 
 
 def _qp_body(text: str) -> bytes:
-    """A text part's body as _part encodes it and the generator writes it: quoted-printable
-    UTF-8, "From " at a line's start made ">From " (smtplib's generator does so), CRLF."""
-    lines = text.encode("utf-8").splitlines()
-    encoded = quopri.encodestring(b"\n".join(lines) + b"\n")
-    encoded = _FROM_LINE.sub(b">From ", encoded)
-    return encoded.replace(b"\n", _CRLF)
+    """A text part's body as _part encodes it and the generator writes it (no line starts
+    "From ", which the generator would quote), CRLF."""
+    return _quoted_printable(text).replace(b"\n", _CRLF)
 
 
 def _leaf_bytes(headers: list[bytes], body: bytes) -> bytes:

@@ -171,9 +171,7 @@ def test_what_it_reads_as() -> None:
     plain = parsed.get_body(preferencelist=("plain",))
     html = parsed.get_body(preferencelist=("html",))
     assert plain is not None and html is not None
-    # smtplib's generator has always written a line starting "From " as ">From ".
-    sent = [">" + line if line.startswith("From ") else line for line in TEXT.splitlines()]
-    assert plain.get_content().splitlines() == sent
+    assert plain.get_content().splitlines() == TEXT.splitlines(), "From lines as written"
     assert LONG_URL in html.get_content()
 
 
@@ -228,3 +226,25 @@ def test_a_long_unsubscribe_address_is_written_as_it_is_on_one_line() -> None:
     too_long = "https://plans.example.org/u?t=" + "x" * 1000
     with pytest.raises(UnsafeMessageError, match="too long"):
         message_bytes(payload(unsubscribe_url=too_long), FROM, NOW)
+
+
+def test_lines_starting_from_reach_readers_as_written() -> None:
+    """A body line starting "From " is encoded (=46rom), so neither the generator nor a mail
+    store quotes it as ">From "; quoted-printable's lines stay within 76 characters, at every
+    length around the limit."""
+    for extra in range(55, 85):
+        line = "From April the service moves " + "é" * (extra % 3) + "x" * extra
+        text = f"{line}\nFrom here\nnot From\n>From there\n"
+        item = payload(text=text, html=f"<p>{line}</p>\nFrom <b>x</b>\n")
+        data = same_as_old(item)
+        parsed = message_from_bytes(data, policy=default)
+        assert isinstance(parsed, EmailMessage)
+        plain = parsed.get_body(preferencelist=("plain",))
+        html = parsed.get_body(preferencelist=("html",))
+        assert plain is not None and html is not None
+        assert plain.get_content().splitlines() == text.splitlines()
+        assert html.get_content().splitlines()[1] == "From <b>x</b>"
+        body = data.split(b"\r\n\r\n", 1)[1]
+        assert not re.search(rb"^From ", body, re.MULTILINE)
+        assert len(re.findall(rb"^>From ", body, re.MULTILINE)) == 1, "the one written so"
+        assert max(len(one) for one in body.split(b"\r\n")) <= 76
