@@ -282,9 +282,10 @@ class Live:
         return await anyio.to_thread.run_sync(work, *args, limiter=self._limiter)
 
     def current(self, key: Hashable) -> Representation | None:
-        """What was made for `key` from the served build's plans; None when it was not
-        made, or a new build has landed since (nothing is loaded or made)."""
-        if self.loaded is None or self.loaded.stamp != self.stamp():
+        """What was made for `key` from the plans served now (the last build's while a new
+        one loads in the background); None when it was not made, or a new build has landed
+        that no request has told of yet (nothing is loaded or made)."""
+        if self.loaded is None or (self.loaded.stamp != self.stamp() and not self._reloading):
             return None
         kept = self._rendered.get(key)
         return kept[0] if kept is not None else None

@@ -216,6 +216,7 @@ def test_while_a_new_build_loads_requests_are_answered_from_the_last_one(
                 during, again = await live.rendered(key, make, "x")
                 said = await anyio.to_thread.run_sync(health)
             assert during is first and again is kept, "the last build's, as it was made"
+            assert live.current(key) is kept, "and so is the quick path's"
             assert said["plans_loaded"] == {**was, "loading_new_build": True}
             assert said["opportunities"] == len(first.site.opportunities)
             assert live.reloading and len(loads) == 1
