@@ -9,6 +9,7 @@ import gzip
 import json
 import shutil
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ from starlette.requests import Request
 from publisher.model.read import load_site
 from publisher.model.views import SiteData
 from publisher.service import filtered
+from publisher.service import live as live_module
 from publisher.service.conditional import Representation, etag_of
 from publisher.service.health import healthz
 from publisher.service.live import Live, Loaded, PlansError, Stamp
@@ -68,6 +70,53 @@ def test_a_new_build_lets_the_last_ones_plans_go(folder: Path, unfrozen: None) -
     anyio.run(feed)
     assert second.site is not old()
     assert old() is None, "the last build's plans are collected, cycles and all, not kept frozen"
+
+
+@pytest.mark.parametrize("cycle", [False, True], ids=["freed by refcounts", "in a cycle"])
+def test_while_the_app_runs_a_full_collection_is_made_only_for_a_cycle(
+    folder: Path, unfrozen: None, monkeypatch: pytest.MonkeyPatch, cycle: bool
+) -> None:
+    """A full collection holds every reply up (1.2 s at 20,000): with the app running, a
+    new build's load makes none when the last build's plans were freed by their refcounts,
+    and one, a while later, when a cycle holds them."""
+    monkeypatch.setattr(live_module, "LINGER", 0.2)
+    live = Live(folder, PLANS, URL, lambda: NOW)
+    full: list[float] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full.append(time.monotonic())
+
+    async def serve() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(live.warm)
+            first = await live.site()
+            old = weakref.ref(first.site)
+            if cycle:
+                first.site.__dict__["cycle"] = first.site
+            del first
+            _new_build(folder)
+            gc.callbacks.append(seen)
+            gc.disable()  # only the collections asked for, none by allocation counts
+            try:
+                await live.site()  # tells of the new build
+                with anyio.fail_after(60):
+                    while live.reloading:
+                        await anyio.sleep(0.01)
+                loaded = time.monotonic()
+                assert (old() is not None) == cycle
+                await anyio.sleep(1)  # past the linger
+            finally:
+                gc.enable()
+                gc.callbacks.remove(seen)
+            assert old() is None, "the last build's plans are let go, cycle or not"
+            if cycle:
+                assert len(full) == 1 and full[0] - loaded >= 0.1, "one, once it lingered"
+            else:
+                assert full == [], "nothing to collect: no interpreter-wide pause"
+            group.cancel_scope.cancel()
+
+    anyio.run(serve)
 
 
 def test_a_kept_feed_is_held_gzipped_only_and_gives_the_same_body(
