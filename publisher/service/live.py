@@ -15,7 +15,9 @@ the first load, and a load that failed, are waited for.
 
 Once a new build is loaded, what readers asked for under the last one is made again in
 the background, newest first (`Live.remake`), so that feed readers polling after a build
-find their filtered feeds made rather than each waiting for its own in turn.
+find their filtered feeds made rather than each waiting for its own in turn; until each is
+made again, readers are given what was made under the last build (200 feeds take some 5 s
+at 20,000: waiting for them, a reader's poll waited up to that long).
 
 What they leave behind (the plans, each opportunity's feed items) lives until the next
 build, so it is frozen out of Python's garbage collector (`gc.freeze`): a full collection
@@ -152,6 +154,8 @@ class Live:
         self._held = 0
         # kept under the build before the one loaded, newest first: to make again (remake)
         self._again: list[tuple[Hashable, Recipe]] = []
+        # what they were, given meanwhile while the app runs (`warm`), until each is made again
+        self._stale: dict[Hashable, Representation] = {}
         self._reloaded: anyio.Event | None = None  # set when a new build is loaded
         self._background: TaskGroup | None = None  # where warm() loads new builds
         self._reloading = False  # a new build is being loaded in the background
@@ -222,7 +226,13 @@ class Live:
                 raise PlansError(str(error)) from None
             last = weakref.ref(self.loaded.site) if self.loaded is not None else None
             self.loaded, self.failed = loaded, None
-            self._again = [(key, kept[1]) for key, kept in reversed(self._rendered.items())]
+            again = [(key, kept[1]) for key, kept in reversed(self._rendered.items())]
+            stale = {key: kept[0] for key, kept in self._rendered.items()}
+            if self._background is not None:  # remade there (warm): given until then
+                left = [(k, made) for k, made in self._again if k in self._stale and k not in stale]
+                self._stale = {**{k: self._stale[k] for k, _ in left}, **stale}
+                again += left
+            self._again = again
             self._rendered.clear()
             self._held = 0
             self._loads += 1
@@ -274,15 +284,19 @@ class Live:
         while self._again:
             key, (make, content_type) = self._again.pop(0)
             if key in self._rendered:
+                self._stale.pop(key, None)
                 continue  # asked for, and made, since the build was loaded
             try:
-                await self.rendered(key, make, content_type)
+                await self.rendered(key, make, content_type, again=True)
             except PlansError:  # the plans cannot be read: said by the pages that need them
                 self._again = []  # and nothing is made until a build that can be is loaded
+                self._stale.clear()
                 return done
             except Exception:  # a request for it would say; the rest are made
                 log.info("Not made again after the new build: %r", key, exc_info=True)
                 continue
+            finally:
+                self._stale.pop(key, None)  # made again, or asked for as a request would
             if key in self._rendered:  # kept as least recently used of those made again
                 self._rendered.move_to_end(key, last=False)
             done += 1
@@ -313,17 +327,23 @@ class Live:
         if self.loaded is None or (self.loaded.stamp != self.stamp() and not self._reloading):
             return None
         kept = self._rendered.get(key)
-        return kept[0] if kept is not None else None
+        return kept[0] if kept is not None else self._stale.get(key)
 
     async def rendered(
         self,
         key: Hashable,
         make: Callable[[SiteData], bytes],
         content_type: str,
+        *,
+        again: bool = False,
     ) -> tuple[Loaded, Representation]:
         """`make(site)` as a representation, made once per build and key: requests for a
-        key being made wait for it rather than make it again, one after another."""
+        key being made wait for it rather than make it again, one after another. While the
+        app runs, what was made for `key` under the last build is given until it is made
+        again in the background (`remake`, which asks with `again`)."""
         loaded = await self.site()
+        if not again and key not in self._rendered and (stale := self._stale.get(key)):
+            return loaded, stale
         while (making := self._making.get(key)) is not None:
             await making.wait()
         kept = self._rendered.get(key)

@@ -72,6 +72,47 @@ def test_a_new_build_lets_the_last_ones_plans_go(folder: Path, unfrozen: None) -
     assert old() is None, "the last build's plans are collected, cycles and all, not kept frozen"
 
 
+def test_once_a_new_build_is_loaded_readers_get_their_last_feed_until_it_is_made_again(
+    folder: Path, unfrozen: None
+) -> None:
+    live = Live(folder, PLANS, URL, lambda: NOW)
+    key = ("feed", "leeds", "rss")
+    made_from: list[SiteData] = []
+    let_go = threading.Event()
+
+    def make(data: SiteData) -> bytes:
+        made_from.append(data)
+        if len(made_from) > 1:
+            let_go.wait(60)  # injected: making it again takes as long as the test wants
+        return filtered.render(data, filtered.Choice(place=("leeds",)), "rss")
+
+    async def until(done: Callable[[], bool]) -> None:
+        with anyio.fail_after(60):
+            while not done():
+                await anyio.sleep(0.01)
+
+    async def serve() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(live.warm)
+            first, kept = await live.rendered(key, make, "x")
+            _new_build(folder)
+            await live.site()  # tells of it
+            await until(lambda: len(made_from) == 2)  # loaded, and being made again
+            assert live.loaded is not first and not live.reloading
+            with anyio.fail_after(5):
+                _, given = await live.rendered(key, make, "x")
+            assert given is kept and live.current(key) is kept, "the last one's, meanwhile"
+            let_go.set()
+            await until(lambda: live.current(key) is not kept)
+            _, now = await live.rendered(key, make, "x")
+            assert now is live.current(key) and now is not kept
+            assert live.loaded is not None and made_from[1] is live.loaded.site
+            assert len(made_from) == 2, "made once for each build"
+            group.cancel_scope.cancel()
+
+    anyio.run(serve)
+
+
 @pytest.mark.parametrize("cycle", [False, True], ids=["freed by refcounts", "in a cycle"])
 def test_while_the_app_runs_a_full_collection_is_made_only_for_a_cycle(
     folder: Path, unfrozen: None, monkeypatch: pytest.MonkeyPatch, cycle: bool
