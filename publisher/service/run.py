@@ -19,7 +19,7 @@ from publisher.delivery.database import connect, create_or_upgrade
 from publisher.service.limits import Limits, server_config
 from publisher.service.scheduler import Service
 from publisher.service.signup_pages import Signups
-from publisher.service.web import create_app, listen, stop_on_sigterm
+from publisher.service.web import create_app, listen, short_turns, stop_on_sigterm
 from publisher.settings import Settings
 
 log = logging.getLogger("publisher")
@@ -87,7 +87,7 @@ def run(plans: Path, site: Path, host: str, port: int, settings: Settings) -> No
             access_log=False,
             lifespan="on",  # the app loads the plans for filtered feeds at start
         )
-        with stop_on_sigterm():
+        with stop_on_sigterm(), short_turns():
             uvicorn.Server(config).run(sockets=[sock])
     finally:
         log.info("Stopping: finishing the send in progress.")

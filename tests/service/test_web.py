@@ -8,14 +8,16 @@ import datetime as dt
 import gzip
 import os
 import shutil
+import sys
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from publisher.builder.site import build
-from publisher.service.web import create_app
+from publisher.service.web import SWITCH_INTERVAL, create_app, short_turns
 from tests.formats.examples import TODAY
 from tests.service.conftest import NOW, PLANS, Site
 from tests.service.server import free_socket, raw_status, serving
@@ -288,3 +290,13 @@ def test_a_site_swapped_underneath_is_served_fresh(tmp_path: Path) -> None:
         since = http.get("all.rss", headers={"if-modified-since": after.headers["last-modified"]})
         assert since.status_code == 304, "Last-Modified stays while the file is the same"
         http.close()
+
+
+def test_the_server_hands_the_interpreter_between_threads_quickly_and_then_back() -> None:
+    """While serving, a reply waits at most SWITCH_INTERVAL for a worker thread (the plans
+    loading, a feed being made) to let go of the interpreter; the interval is restored after."""
+    before = sys.getswitchinterval()
+    assert before > SWITCH_INTERVAL, "Python's default is longer"
+    with short_turns():
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL)
+    assert sys.getswitchinterval() == before
