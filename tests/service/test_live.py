@@ -21,6 +21,7 @@ import anyio.to_thread
 import pytest
 from starlette.requests import Request
 
+from publisher.formats import memo
 from publisher.model.read import load_site
 from publisher.model.views import SiteData
 from publisher.service import filtered
@@ -158,6 +159,36 @@ def test_while_the_app_runs_a_full_collection_is_made_only_for_a_cycle(
             group.cancel_scope.cancel()
 
     anyio.run(serve)
+
+
+def test_the_last_builds_feed_items_are_freed_a_piece_at_a_time(
+    folder: Path, unfrozen: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Freed with the last build's plans, all at once, the feed items made for it held
+    every reply up (0.4 s at 20,000 with 200 feeds made); they are freed in steps, the
+    interpreter handed over between them, and the feeds made again are the same."""
+    live = Live(folder, PLANS, URL, lambda: NOW)
+    choice = filtered.Choice(place=("leeds",))
+    first = anyio.run(live.site)
+    made = filtered.render(first.site, choice, "rss")
+    store = memo._MEMO[id(first.site)][1]  # the feed items made for it
+    pieces = len(store)
+    assert pieces > 10
+    handed: list[float] = []
+    hand_over = memo._hand_over
+
+    def observed() -> None:
+        handed.append(time.monotonic())
+        hand_over()
+
+    monkeypatch.setattr(memo, "_hand_over", observed)
+    monkeypatch.setattr(memo.forget, "__defaults__", (10,))  # ten at a time
+    del first
+    _new_build(folder)
+    second = anyio.run(live.site)
+    assert store == {}, "the last build's feed items were freed"
+    assert len(handed) == -(-pieces // 10), "a step at a time"
+    assert filtered.render(second.site, choice, "rss") == made
 
 
 def test_a_kept_feed_is_held_gzipped_only_and_gives_the_same_body(
