@@ -98,12 +98,13 @@ class Built:
     today: dt.date | None  # the day it was built for
 
 
-def _stamped(site_dir: Path) -> list[os.stat_result | None]:
-    """What the files whose replacement says a new build has landed are (None: missing)."""
+def _stamped(site_dir: Path | str) -> list[os.stat_result | None]:
+    """What the files whose replacement says a new build has landed are (None: missing).
+    (Asked on every request for a filtered feed: plain strings, not paths.)"""
     found: list[os.stat_result | None] = []
     for name in _STAMPED:
         try:
-            found.append(os.stat(site_dir / name))
+            found.append(os.stat(f"{site_dir}/{name}"))
         except OSError:
             found.append(None)
     return found
@@ -140,6 +141,7 @@ class Live:
         self, site_dir: Path, plans: Path, base_url: str, clock: Clock, budget: int = 128 * MB
     ) -> None:
         self.site_dir = site_dir
+        self._site_dir = str(site_dir)
         self.plans = plans
         self.base_url = base_url
         self.clock = clock
@@ -165,7 +167,7 @@ class Live:
 
     def stamp(self) -> Stamp | None:
         found: list[int] = []
-        for info in _stamped(self.site_dir):
+        for info in _stamped(self._site_dir):
             if info is None:  # missing: a site built before build.json, or none
                 found += (0, 0, 0)
             else:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from publisher.changes import history as history_module
 from publisher.changes.diff import Kind, Weight
 from publisher.changes.history import History, read_history
 from publisher.changes.wording import sentence
@@ -230,3 +231,20 @@ def test_a_broken_version_in_between_loses_no_change(tmp_path: Path) -> None:
         ("2026-04-05", "date-moved"),
         ("2026-04-05", "value-known"),
     ]
+
+
+def test_the_cache_is_kept_in_pieces_and_read_back_whole(
+    repo: PlanRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept a few records at a time (so a thread reading it lets others run between
+    pieces), it reads back as the history it kept; cut short, it is not used."""
+    monkeypatch.setattr(history_module, "CACHE_PIECE", 1)
+    history = read_history(repo.plans)
+    assert len(history.records) > 1, "two pieces or more"
+    [cache] = (repo.root / ".git" / "publisher").glob("history-*.pickle")
+    kept = history_module._load_cache(cache)
+    assert kept == history
+    assert list(kept.records) == list(history.records), "in the same order"
+    cache.write_bytes(cache.read_bytes()[: cache.stat().st_size * 2 // 3])
+    assert history_module._load_cache(cache) is None
+    assert read_history(repo.plans) == history, "read again from git"
