@@ -349,7 +349,8 @@ class Live:
         app runs, what was made for `key` under the last build is given until it is made
         again in the background (`remake`, which asks with `again`)."""
         loaded = await self.site()
-        if not again and key not in self._rendered and (stale := self._stale.get(key)):
+        stale = None if again or key in self._rendered else self._stale.get(key)
+        if stale is not None:
             return loaded, stale
         while (making := self._making.get(key)) is not None:
             await making.wait()
