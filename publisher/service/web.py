@@ -389,10 +389,11 @@ def _raise_stopped(signum: int, frame: object) -> None:
 
 
 # How long a thread holds the interpreter while another waits for it. Python's default,
-# 5 ms, is each reply's wait for it while the plans load or a feed is made in a worker
-# thread: at 20,000 opportunities, readers polling while a new build loaded waited a p99
-# of 388 ms; at 0.5 ms, 46 ms (docs/performance.md). The load takes longer (meanwhile the
-# last build's plans are served).
+# 5 ms, is each reply's wait for it, again and again, while the plans load or a feed is
+# made in a worker thread: at 20,000 opportunities, readers polling while a new build
+# loaded waited a p90 of 93 ms; at 0.5 ms, 31 to 70 ms in five runs of six (the p99 varies
+# more: docs/performance.md). The load takes longer (the last build's plans are served
+# meanwhile).
 SWITCH_INTERVAL = 0.0005
 
 
