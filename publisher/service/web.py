@@ -391,8 +391,8 @@ def _raise_stopped(signum: int, frame: object) -> None:
 # How long a thread holds the interpreter while another waits for it. Python's default,
 # 5 ms, is each reply's wait for it, again and again, while the plans load or a feed is
 # made in a worker thread. At 20,000 opportunities, readers polling while a new build
-# loaded waited a p99 of 388 ms at 5 ms, 46 to 601 ms at 0.5 ms (seven runs), 25 and 28 ms
-# at 0.1 ms (two runs; docs/performance.md). The load takes longer, 9.7 s against 4.5 s
+# loaded waited a p99 of 388 ms at 5 ms, 46 to 601 ms at 0.5 ms (seven runs), 25 to 28 ms
+# at 0.1 ms (three runs; docs/performance.md). The load takes longer, 9.7 s against 4.5 s
 # (the last build's plans are served meanwhile).
 SWITCH_INTERVAL = 0.0001
 
