@@ -163,7 +163,6 @@ class Live:
         self._reloading = False  # a new build is being loaded in the background
         self._waited_for: Stamp | None = None  # a build whose background load went wrong
         self._loads = 0
-        self._forget: list[SiteData] = []  # the last build's plans, once replaced
 
     def stamp(self) -> Stamp | None:
         found: list[int] = []
@@ -228,8 +227,9 @@ class Live:
                 self.failed = (stamp, str(error))
                 raise PlansError(str(error)) from None
             last = weakref.ref(self.loaded.site) if self.loaded is not None else None
-            if self.loaded is not None:  # its feed items freed a piece at a time, after
-                self._forget.append(self.loaded.site)
+            # its feed items freed a piece at a time, after (in a list, so that nothing
+            # here holds it once it is let go)
+            replaced = [self.loaded.site] if self.loaded is not None else []
             self.loaded, self.failed = loaded, None
             again = [(key, kept[1]) for key, kept in reversed(self._rendered.items())]
             stale = {key: kept[0] for key, kept in self._rendered.items()}
@@ -240,8 +240,8 @@ class Live:
             self._again = again
             self._rendered.clear()
             self._held = 0
-            if self._forget:  # (held in a list, so nothing here holds it after)
-                await self._in_thread(_forget_first, self._forget)
+            if replaced:
+                await self._in_thread(_forget_first, replaced)
             self._loads += 1
             collect = last is not None and (
                 self._background is None or self._loads % COLLECT_EVERY == 0
@@ -290,10 +290,9 @@ class Live:
         done = 0
         while self._again:
             key, (make, content_type) = self._again.pop(0)
-            if key in self._rendered:
-                self._stale.pop(key, None)
-                continue  # asked for, and made, since the build was loaded
             try:
+                if key in self._rendered:
+                    continue  # asked for, and made, since the build was loaded
                 await self.rendered(key, make, content_type, again=True)
             except PlansError:  # the plans cannot be read: said by the pages that need them
                 self._again = []  # and nothing is made until a build that can be is loaded
