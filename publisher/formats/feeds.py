@@ -23,7 +23,6 @@ import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, partial
-from itertools import chain
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -410,7 +409,7 @@ class Feeds(Format):
         return Part(facts, tuple(xml for one in items for xml in (one.rss, one.atom)))
 
     def outputs(self, whole: Whole, shelf: Shelf) -> Iterator[Output]:
-        order = FeedOrder(whole.members, shelf)
+        order = FeedOrder(shelf)
         for bundle in whole.bundles:
             size = len(bundle.members)
             for kind in ("rss", "atom"):
@@ -424,13 +423,15 @@ def _feed_of(site: SiteData, bundle: Bundle, order: FeedOrder, atom: bool) -> by
 
 
 class FeedOrder:
-    """Every feed item of the site in feed order, worked out once (per process) when a
-    feed is made: a feed's newest items are then its members' smallest positions."""
+    """Picks a feed's newest items from its members' kept facts. A list's RSS and Atom
+    carry the same items, so the last choice is kept for the next feed of the same
+    members. (Each feed ranks only its own members' items: a build after one change makes
+    a few dozen feeds, and ranking every item of the site first, once per process, cost
+    more than all of them.)"""
 
-    def __init__(self, members: Sequence[Member], shelf: Shelf) -> None:
-        self.members, self.shelf = members, shelf
-        self.found: list[tuple[Member, int]] = []  # by position: the member and its item
-        self.positions: dict[int, list[int]] = {}  # by id(member)
+    def __init__(self, shelf: Shelf) -> None:
+        self.shelf = shelf
+        self._last: tuple[Sequence[Member], list[tuple[Member, int]]] | None = None
 
     def newest_parts(
         self, members: Sequence[Member], atom: bool
@@ -448,22 +449,21 @@ class FeedOrder:
 
     def _chosen(self, members: Sequence[Member]) -> list[tuple[Member, int]]:
         """The newest FEED_ITEMS items of `members`, newest first: each its member and
-        which of the member's items it is."""
-        shelf = self.shelf
-        if not self.found:
-            ranked = sorted(
+        which of the member's items it is (ties go to the member first in list order)."""
+        if self._last is not None and self._last[0] is members:
+            return self._last[1]
+        facts = self.shelf.facts
+        ranked = heapq.nsmallest(
+            FEED_ITEMS,
+            (
                 (one.rank, index, n)
-                for index, member in enumerate(self.members)
-                for n, one in enumerate(shelf.facts(member))
-            )
-            for position, (_, index, n) in enumerate(ranked):
-                member = self.members[index]
-                self.found.append((member, n))
-                self.positions.setdefault(id(member), []).append(position)
-        chosen = heapq.nsmallest(
-            FEED_ITEMS, chain.from_iterable(self.positions.get(id(m), ()) for m in members)
+                for index, member in enumerate(members)
+                for n, one in enumerate(facts(member))
+            ),
         )
-        return [self.found[position] for position in chosen]
+        chosen = [(members[index], n) for _, index, n in ranked]
+        self._last = (members, chosen)
+        return chosen
 
 
 FEEDS = Feeds()

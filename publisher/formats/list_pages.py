@@ -136,9 +136,15 @@ def listing_paged(site: SiteData, shown: Listing, current: Sequence[Card]) -> li
         return paginate(current, WHEN, when_of)
     places = site.places
     wider = [(slug, places.name(slug)) for slug in places.chain(shown.slug)[1:]]
+    # Most cards of a list share their places with others (a system's list has thousands
+    # of cards and a few hundred sets of places): each set's group is worked out once.
+    groups: dict[tuple[str, ...], str] = {}
 
     def key_of(one: Card) -> str:
-        return place_group(one.places, shown.slug, places)
+        found = groups.get(one.places)
+        if found is None:
+            found = groups[one.places] = place_group(one.places, shown.slug, places)
+        return found
 
     return paginate(current, [("in", shown.name), *wider], key_of)
 
