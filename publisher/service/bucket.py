@@ -9,10 +9,9 @@ AWS_PROFILE and ~/.aws/credentials, a container or instance role); the endpoint 
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import boto3
 from botocore.config import Config
@@ -63,7 +62,9 @@ def parse_target(text: str) -> Target:
 
 
 def md5_of_etag(etag: str) -> str:
-    """The MD5 a single-part upload's ETag is; '' for one uploaded in parts (not an MD5)."""
+    """The MD5 an ETag may be: a single-part upload's, on most stores; '' for one uploaded
+    in parts. (A store that encrypts with its own keys, such as Amazon's SSE-KMS, gives
+    ETags that look like an MD5 and are not one: publish.Uploads tells those apart.)"""
     tag = etag.strip('"')
     return tag if re.fullmatch(r"[0-9a-f]{32}", tag) else ""
 
@@ -114,12 +115,18 @@ class Bucket:
             config=config,
         )
 
+    @property
+    def where(self) -> str:
+        """The store and folder, as one string: which store's objects these are."""
+        return f"{self.client.meta.endpoint_url} {self.target.url}"
+
     def key(self, name: str) -> str:
         return self.target.prefix + name
 
     def listing(self) -> dict[str, str]:
-        """Every object in the folder: its name in the site -> the MD5 of its content ('' when
-        the store does not say). The first call made, so it is where most failures show."""
+        """Every object in the folder: its name in the site -> its ETag, without quotes (the
+        MD5 of its content only where the store makes it so: see `md5_of_etag`). The first
+        call made, so it is where most failures show."""
         found: dict[str, str] = {}
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
@@ -128,17 +135,21 @@ class Bucket:
             for page in pages:
                 for item in page.get("Contents", []):
                     name = item["Key"][len(self.target.prefix) :]
-                    found[name] = md5_of_etag(item.get("ETag", ""))
+                    found[name] = item.get("ETag", "").strip('"')
         except (BotoCoreError, ClientError) as err:
             raise StorageError(self.said(err, "list what is in it")) from None
         return found
 
-    def put(self, name: str, body: bytes, content_type: str, cache_control: str) -> None:
-        """Upload one file in one request (its ETag is then the MD5 of its content); raises
-        StorageError when the storage refuses or cannot be reached."""
-        digest = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
+    def put(
+        self, name: str, body: BinaryIO, md5: str, content_type: str, cache_control: str
+    ) -> str:
+        """Upload one file in one request, streamed from `body`, whose content has the MD5
+        `md5` (hex): the store checks it (Content-MD5) and refuses a body that differs.
+        Returns the object's new ETag, without quotes. Raises StorageError when the storage
+        refuses or cannot be reached."""
+        digest = base64.b64encode(bytes.fromhex(md5)).decode()
         try:
-            self.client.put_object(
+            answer = self.client.put_object(
                 Bucket=self.target.bucket,
                 Key=self.key(name),
                 Body=body,
@@ -148,6 +159,7 @@ class Bucket:
             )
         except (BotoCoreError, ClientError) as err:
             raise StorageError(self.said(err, f"upload {name}")) from None
+        return str(answer.get("ETag", "")).strip('"')
 
     def delete(self, names: list[str]) -> dict[str, str]:
         """Delete these objects; those that could not be deleted -> why."""
@@ -188,6 +200,11 @@ class Bucket:
                 return (
                     f"could not {doing}: there is no bucket '{self.target.bucket}' "
                     f"(make it first, or check its name{self._at()})"
+                )
+            if code == "BadDigest":
+                return (
+                    f"could not {doing} in {where}: the file changed while it was going up "
+                    "(did a build replace the site meanwhile? run it again)"
                 )
             if code in DENIED:
                 return (

@@ -1,12 +1,14 @@
 """`publisher publish`: the built site to S3-compatible object storage, the way a static
 site is served behind a CDN. Only files whose content changed are uploaded (compared by
-MD5 with each object's ETag), each with the Content-Type and Cache-Control the web app
-gives it; files the new site no longer has are deleted only after every new and changed
-file is in place, so a reader never finds a file missing."""
+MD5 with each object's ETag, or with the ETag the store gave this publisher's upload of
+the same content: see `Uploads`), each with the Content-Type and Cache-Control the web
+app gives it; files the new site no longer has are deleted only after every new and
+changed file is in place, so a reader never finds a file missing."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from publisher.plans.errors import count
-from publisher.service.bucket import Bucket, StorageError, parse_target
+from publisher.service.bucket import Bucket, StorageError, md5_of_etag, parse_target
 from publisher.service.files import CONTENT_TYPES, OTHER_TYPE, PAGE_MAX_AGE, STATIC_MAX_AGE
 
 log = logging.getLogger("publisher")
@@ -80,6 +82,56 @@ class Hashes:
         return found
 
 
+class Uploads:
+    """What this publisher last left in one folder of one store: each file's MD5 and the
+    ETag the store gave it. Most stores make a file's ETag the MD5 of its content; one
+    that encrypts with keys of its own (Amazon S3 with SSE-KMS or SSE-C, which many
+    organisations require) gives ETags that look like an MD5 and are not one, and compared
+    by MD5 alone every file would go up again at every publish (10 GB at England's size).
+    An object whose ETag is the one the store gave for the same content is unchanged too.
+    Kept in a file beside the site (`.feeds.published/`), for `publisher run` and
+    `publisher publish` on this machine; an object changed by anything else gets a new
+    ETag, and goes up again."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.known = self._read()
+        self.now: dict[str, tuple[str, str]] = {}  # what this publish left: name -> both
+
+    @classmethod
+    def beside(cls, site: Path, bucket: Bucket) -> Uploads:
+        root = site.resolve()
+        where = hashlib.sha256(bucket.where.encode()).hexdigest()[:16]
+        return cls(root.with_name(f".{root.name}.published") / f"{where}.json")
+
+    def _read(self) -> dict[str, tuple[str, str]]:
+        if self.path is None:
+            return {}
+        try:
+            files = json.loads(self.path.read_bytes())["files"]
+            return {str(name): (str(md5), str(etag)) for name, (md5, etag) in files.items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return {}  # missing or unreadable: compared by MD5 alone, as the first time
+
+    def same(self, name: str, md5: str, etag: str) -> bool:
+        """Whether the object with `etag` holds the content with `md5`."""
+        return md5_of_etag(etag) == md5 or self.known.get(name) == (md5, etag)
+
+    def save(self) -> None:
+        """Keep what this publish left. A folder we cannot write to costs only uploads."""
+        if self.path is None:
+            return
+        body = json.dumps({"files": self.now}, separators=(",", ":"), sort_keys=True)
+        partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            partial.write_text(body, encoding="utf-8")
+            partial.replace(self.path)
+        except OSError as err:
+            log.warning("Could not keep what was published in %s: %s", self.path, err)
+            partial.unlink(missing_ok=True)
+
+
 def rank(name: str) -> int:
     """When a file goes up: what others link to first (static files and notices), then the
     lists and feeds that link to them, the home pages last."""
@@ -121,6 +173,7 @@ def publish(
     workers: int = WORKERS,
     on_step: Step | None = None,
     hashes: Hashes | None = None,
+    uploads: Uploads | None = None,  # default: kept beside the site
 ) -> Published:
     """Make the bucket's folder hold exactly the site: upload what is new or changed, then
     delete what the site no longer has. Raises StorageError when the storage cannot be used
@@ -129,25 +182,35 @@ def publish(
     local = site_files(site)
     remote = bucket.listing()
     digests = (hashes or Hashes()).of(local)
+    uploads = uploads if uploads is not None else Uploads.beside(site, bucket)
     done = Published()
     changed = []
     for name in local:
-        if remote.get(name) == digests[name]:
+        etag = remote.get(name)
+        if etag is not None and uploads.same(name, digests[name], etag):
             done.unchanged += 1
+            uploads.now[name] = (digests[name], etag)
         else:
             changed.append(name)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for wave in waves(changed):
-            futures = {pool.submit(_upload, bucket, name, local[name]): name for name in wave}
-            for future in as_completed(futures):
-                name = futures[future]
-                problem = future.result()
-                if problem:
-                    done.failed[name] = problem
-                    continue
-                done.uploaded.append(name)
-                if on_step:
-                    on_step("uploaded", name)
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for wave in waves(changed):
+                futures = {
+                    pool.submit(_upload, bucket, name, local[name], digests[name]): name
+                    for name in wave
+                }
+                for future in as_completed(futures):
+                    name = futures[future]
+                    etag, problem = future.result()
+                    if problem:
+                        done.failed[name] = problem
+                        continue
+                    done.uploaded.append(name)
+                    uploads.now[name] = (digests[name], etag)
+                    if on_step:
+                        on_step("uploaded", name)
+    finally:
+        uploads.save()  # what did go up is known next time, even after a failure
     if done.failed:
         return done  # the old files stay until every new one is in place
     removed = sorted(set(remote) - set(local))
@@ -159,20 +222,19 @@ def publish(
     return done
 
 
-def _upload(bucket: Bucket, name: str, path: Path) -> str | None:
-    """Upload one file; why it failed, or None."""
+def _upload(bucket: Bucket, name: str, path: Path, md5: str) -> tuple[str, str | None]:
+    """Upload one file, streamed (not read whole into memory: the biggest are some 90 MB at
+    England's size, and eight go up at once); its new ETag, or why it failed."""
     try:
-        body = path.read_bytes()
+        with path.open("rb") as body:
+            return bucket.put(name, body, md5, content_type(name), cache_control(name)), None
     except OSError as err:
-        return (
+        return "", (
             f"could not read {path}: {err.strerror or err} (did a build replace the site "
             "meanwhile? run it again)"
         )
-    try:
-        bucket.put(name, body, content_type(name), cache_control(name))
     except StorageError as err:
-        return str(err)
-    return None
+        return "", str(err)
 
 
 HASHES = Hashes()  # `publisher run` publishes again and again from one process

@@ -176,10 +176,10 @@ def test_a_partial_failure_says_what_went_up_deletes_nothing_and_can_be_run_agai
     real_put = Bucket.put
 
     # A store that refuses one file part-way (a fault a real server will not make on cue).
-    def refusing_put(self: Bucket, name: str, *args: Any) -> None:
+    def refusing_put(self: Bucket, name: str, *args: Any) -> str:
         if name == refused:
             raise StorageError(f"could not upload {name} in {self.target.url}: access denied")
-        real_put(self, name, *args)
+        return real_put(self, name, *args)
 
     monkeypatch.setattr(Bucket, "put", refusing_put)
     args = ["--site", str(after), "--to", f"s3://{bucket}/site", "--endpoint-url", endpoint]
