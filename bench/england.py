@@ -4,7 +4,8 @@ RSS per term (bench/hugo_site.py) in the same run.
 
 Times four builds of the publisher, each in a fresh interpreter: from scratch (no site, no
 cache of parts, no cached history), again with nothing changed, after one opportunity
-changed (committed), and the next day with nothing changed; then Hugo's builds of the same
+changed (committed), and each day of the week after with nothing changed (a build a day:
+days differ in how many dates pass); then Hugo's builds of the same
 opportunities from scratch (Hugo has no incremental build): the anchor the issue set (the
 pages and an RSS feed per list), and the same files as ours (each list also as Atom,
 iCalendar, JSON and CSV: the same work, file for file). Wall clock, CPU time (user +
@@ -23,6 +24,7 @@ import platform
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -250,11 +252,19 @@ def main() -> None:
     _commit(WORK, f"{plan.name}: a title reworded", morning)
     runs.append(("one opportunity changed (a commit)", build(plans, TODAY)))
     runs.append(("the next day, nothing changed", build(plans, TODAY + dt.timedelta(days=1))))
-    # Days differ in how many dates pass: the two days after that too.
-    for days in (2, 3):
-        runs.append((f"{days} days on, nothing changed", build(plans, TODAY + dt.timedelta(days))))
+    # Days differ in how many dates pass: no closing date falls on the first (the plans'
+    # open opportunities close from two days on), so each day of the week is built, a day
+    # after the last, as the service does when nothing else changes.
+    for days in range(2, 8):
+        day = TODAY + dt.timedelta(days)
+        runs.append((f"day {days} ({day:%a %d %b}), nothing changed", build(plans, day)))
     for what, run in runs:
         print(f"{what}: {run.wall:.1f} s wall, {run.cpu:.1f} s CPU, {run.tree_mb:,.0f} MB")
+    week = sorted(run.wall for what, run in runs[3:])
+    print(
+        f"the week's daily builds: median {statistics.median(week):.1f} s, "
+        f"{week[0]:.1f} to {week[-1]:.1f} s (target: the next day at most 3 s)"
+    )
     if cache.code_digest() != code:
         print(
             "WARNING: the publisher's code or templates changed during the run, so the builds "
