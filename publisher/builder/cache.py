@@ -231,7 +231,11 @@ def share_read(folder: Path, kept: str, name: str) -> None:
 
 
 def _spans_path(folder: Path, path: str, key: bytes) -> Path:
-    return folder / "spans" / f"{digest(path, key).hex()}.spans"
+    # In 256 folders by the name's first two letters: a build after a day's changes writes
+    # and removes thousands of these, and one folder that held them all (ext4 never shrinks
+    # a folder) made each new file take 0.3 ms to create, against 0.04 ms in a small one.
+    name = digest(path, key).hex()
+    return folder / "spans" / name[:2] / f"{name}.spans"
 
 
 def load_spans(folder: Path, path: str, key: bytes) -> Spans | None:
@@ -262,8 +266,8 @@ def prune_spans(folder: Path, before: Manifest | None, now: Manifest) -> None:
             drop_spans(folder, path, before.outputs[path])
         return
     wanted = {_spans_path(folder, path, now.outputs[path]).name for path in now.spanned}
-    try:
-        found = list((folder / "spans").glob("*.spans"))
+    try:  # and any kept before they went in folders of their own
+        found = [*(folder / "spans").glob("*/*.spans"), *(folder / "spans").glob("*.spans")]
     except OSError:
         return
     for one in found:

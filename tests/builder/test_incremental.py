@@ -93,8 +93,10 @@ def test_big_files_are_spliced_from_the_last_site_and_their_spans_kept_apart(
     folder = cache.folder_for(out.resolve())
     manifest = cache.load_manifest(folder, out.resolve())
     assert manifest is not None and "all.json" in manifest.spanned
-    # Each big file's spans are a file of their own, read only when it is made again.
-    assert len(list((folder / "spans").glob("*.spans"))) == len(manifest.spanned)
+    # Each big file's spans are a file of their own, read only when it is made again (in
+    # folders by the first two letters of their names).
+    assert len(list((folder / "spans").glob("*/*.spans"))) == len(manifest.spanned)
+    assert not list((folder / "spans").glob("*.spans"))
     spliced: dict[str, bool] = {}
     write = splice.write
 
@@ -111,7 +113,7 @@ def test_big_files_are_spliced_from_the_last_site_and_their_spans_kept_apart(
     after = cache.load_manifest(folder, out.resolve())
     assert after is not None and after.spanned == manifest.spanned
     # The spans of the files made again replace theirs: none is left behind.
-    assert len(list((folder / "spans").glob("*.spans"))) == len(after.spanned)
+    assert len(list((folder / "spans").glob("*/*.spans"))) == len(after.spanned)
     fresh = tmp_path / "fresh"
     build(plans, fresh, today=TODAY)
     _same_but_calendars(out, fresh)
@@ -397,3 +399,19 @@ def test_a_kept_lists_missing_page_is_made_from_its_list_paged_again(tmp_path: P
     (out / "place" / "harehills.html").unlink()
     assert build(plans, out, today=TODAY).paged == []  # its pages' keys were kept
     assert _tree(out) == expected
+
+
+def test_spans_kept_in_one_folder_by_an_earlier_version_are_removed(tmp_path: Path) -> None:
+    """Before spans went in folders of their own they were kept in one; a build that makes
+    everything again (a new version of the publisher) removes those left there."""
+    out = tmp_path / "feeds"
+    build(PLANS, out, today=TODAY)
+    folder = cache.folder_for(out.resolve())
+    left = folder / "spans" / f"{'ab' * 16}.spans"
+    left.write_bytes(b"spans kept by an earlier version")
+    (folder / cache.MANIFEST).unlink()  # as a new version finds no manifest of its own
+    build(PLANS, out, today=TODAY)
+    assert not left.exists()
+    manifest = cache.load_manifest(folder, out.resolve())
+    assert manifest is not None
+    assert len(list((folder / "spans").glob("*/*.spans"))) == len(manifest.spanned)
