@@ -64,7 +64,7 @@ class Unit:
 class Entry:
     """What one plan file gave a build."""
 
-    source: str  # the plan file, as shown to the person building
+    source: str  # the plan file, as shown to the person building (site._as_shown)
     problems: list[Problem]
     commissioner: CommissionerView | None  # None: the file has errors and is left out
     parts: list[Kept] = field(default_factory=list)  # fragments in its store: <name>.data
@@ -95,12 +95,12 @@ class Manifest:
     """The site a build made: which entries made it, and each assembled file's key."""
 
     site: tuple[int, int]  # the site folder's (device, inode), to know it is that site
-    entries: dict[str, str]  # plan file path -> entry name
+    entries: dict[str, str]  # plan file's name in the plans folder -> entry name
     outputs: dict[str, bytes]  # site path -> key of what it was made from
     # the big files whose members' places are kept (`load_spans`: read only when the file
     # is made again, not with the manifest; at 20,000 opportunities they are 43 MB)
     spanned: frozenset[str] = frozenset()
-    dated: dict[str, Dated] = field(default_factory=dict)  # plan file path -> its entries
+    dated: dict[str, Dated] = field(default_factory=dict)  # plan file's name -> its entries
     days: dict[str, Rule] = field(default_factory=dict)  # site path -> what it read of the day
     paged: dict[str, Paged] = field(default_factory=dict)  # list path -> its pages (paged.py)
     day: dt.date | None = None  # the day its counts of days were filled in for

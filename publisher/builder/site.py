@@ -28,7 +28,7 @@ from publisher.formats.base import Output, Whole, digest, digest_after
 from publisher.formats.registry import FORMATS
 from publisher.model import read
 from publisher.plans.check import display_path
-from publisher.plans.errors import Problem, Severity
+from publisher.plans.errors import Problem, Severity, shown_as
 from publisher.plans.load import commissioner_of, paused_gc
 from publisher.plans.reference_files import ReferenceFiles
 from publisher.settings import DEFAULT_OCID_PREFIX, ocid_prefix_problem
@@ -187,8 +187,9 @@ def _entry_names(
         shown = display_path(path)
         head = heads[path]
         story = stories.get(head[0], b"") if head is not None else everything
-        stem = digest(base, shown, raw[path] or b"\0", story).hex()
-        known = manifest.dated.get(shown) if manifest is not None else None
+        # by its name in the plans folder, not as shown: the same from any folder
+        stem = digest(base, path.name, raw[path] or b"\0", story).hex()
+        known = manifest.dated.get(path.name) if manifest is not None else None
         name = None
         if known is not None and known.stem == stem:
             name = known.names.get(known.rule.sign(today))
@@ -206,26 +207,34 @@ def _dated(
 ) -> dict[str, Dated]:
     """Which entry of each plan file serves which days, for the next build."""
     out = {}
-    for path, (shown, stem, name) in names.items():
+    for path, (_, stem, name) in names.items():
         rule = entries[path].days
-        known = manifest.dated.get(shown) if manifest is not None else None
+        known = manifest.dated.get(path.name) if manifest is not None else None
         found = {}
         if known is not None and known.stem == stem and known.rule == rule:
             found = {sign: one for sign, one in known.names.items() if one != name}
         found[rule.sign(today)] = name
-        out[shown] = Dated(stem, rule, found)
+        out[path.name] = Dated(stem, rule, found)
     return out
 
 
-def _previous(name: tuple[str, str, str], manifest: Manifest | None) -> str | None:
+def _as_shown(entry: Entry, shown: str) -> Entry:
+    """A kept entry, its messages naming its plan file as this build shows it (a build run
+    from another folder shows the same file another way)."""
+    entry.problems = shown_as(entry.problems, entry.source, shown)
+    entry.source = shown
+    return entry
+
+
+def _previous(path: Path, name: tuple[str, str, str], manifest: Manifest | None) -> str | None:
     """The entry that made the last site from a plan file with the same stem (another day's
     reading of the same file): its opportunities that read the same today are taken from
     it (tasks.Earlier)."""
-    shown, stem, _ = name
-    known = manifest.dated.get(shown) if manifest is not None else None
+    _, stem, _ = name
+    known = manifest.dated.get(path.name) if manifest is not None else None
     if known is None or known.stem != stem or manifest is None:
         return None
-    return manifest.entries.get(shown)
+    return manifest.entries.get(path.name)
 
 
 def _build_into(
@@ -264,7 +273,7 @@ def _build_into(
                 and (given := tasks.give(out, staging, entry.files, entry.slotted, refill))
                 is not None
             ):
-                entries[hit] = entry
+                entries[hit] = _as_shown(entry, names[hit][0])
                 linked.update(given)
     if len(entries) < len(start.files):  # some plan files are rendered: what formats recall
         last_parts = [one for entry in earlier for one in entry.parts] if manifest else None
@@ -278,7 +287,7 @@ def _build_into(
         site, start.reference, start.history, start.names, withdrawn, staging, folder, out
     )
     ctx.tasks = [
-        (path, names[path][0], names[path][2], _previous(names[path], manifest))
+        (path, names[path][0], names[path][2], _previous(path, names[path], manifest))
         for path in start.files
         if path not in entries
     ]
@@ -367,7 +376,7 @@ def _build_into(
     paths = frozenset([*keys, *(path for entry in ordered for path in entry.files), *written])
     report.files = len(paths)
     made = Manifest(
-        (0, 0), {shown: name for shown, _, name in names.values()}, keys, frozenset(spanned),
+        (0, 0), {path.name: name for path, (_, _, name) in names.items()}, keys, frozenset(spanned),
         _dated(names, entries, manifest, today), rules, memo[0].kept if memo else {}, today,
         paths, paths - linked,
     )  # fmt: skip

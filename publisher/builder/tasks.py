@@ -31,6 +31,7 @@ from publisher.model.read import file_views, read_published
 from publisher.model.views import CommissionerView, OpportunityView, SiteData, day_facts
 from publisher.plans import examples
 from publisher.plans.check import PlanRead
+from publisher.plans.errors import shown_as
 from publisher.plans.load import paused_gc
 from publisher.plans.model import Opportunity
 from publisher.plans.reference import Reference
@@ -196,6 +197,7 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
     # bytes are the same (an example plan's dates move with the day: it is read each day).
     if earlier.read is not None and previous is not None:
         read, held = earlier.read
+        read = replace(read, file=shown, problems=shown_as(read.problems, read.file, shown))
         cache.share_read(ctx.cache, previous, name)
     else:
         read, held = read_published(path, shown, ctx.reference, ctx.site.today, raw, ctx.cache)
@@ -206,8 +208,8 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
     if read.header is None or (read.has_errors and held is None):
         return Entry(shown, read.problems, None)
     if held is None and raw is not None:
-        last_good.keep(ctx.cache, shown, raw, ctx.site.today)
-    commissioner = commissioner_view(read.header, read.file, held)
+        last_good.keep(ctx.cache, path.name, raw, ctx.site.today)
+    commissioner = commissioner_view(read.header, path.name, held)
     site = derive(ctx, opportunities=[], commissioners=[commissioner], today=today)
     until = held.when if held is not None else None
     shift = repr(read.shift)

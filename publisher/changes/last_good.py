@@ -57,14 +57,15 @@ def from_git(path: Path, good: Callable[[bytes], bool], revision: str = "HEAD") 
 # --- without git: the copy the last build kept -----------------------------------------------
 
 
-def _kept_path(folder: Path, shown: str) -> Path:
-    return folder / "published" / (shown.replace("/", "__") + ".json")
+def _kept_path(folder: Path, name: str) -> Path:
+    return folder / "published" / (name.replace("/", "__") + ".json")
 
 
-def keep(folder: Path, shown: str, raw: bytes, day: dt.date) -> None:
-    """Keep the version of a plan file a build published (and when it was first published
-    as it is), for when a later version has errors and there is no git to go back to."""
-    target = _kept_path(folder, shown)
+def keep(folder: Path, name: str, raw: bytes, day: dt.date) -> None:
+    """Keep the version of a plan file (`name`: its name in the plans folder) a build
+    published, and when it was first published as it is, for when a later version has
+    errors and there is no git to go back to."""
+    target = _kept_path(folder, name)
     try:
         old = json.loads(target.read_text("utf-8"))
         if old.get("text") == raw.decode("utf-8", "surrogateescape"):
@@ -81,12 +82,16 @@ def keep(folder: Path, shown: str, raw: bytes, day: dt.date) -> None:
         return  # only a fallback: without it, a broken file is left out
 
 
-def kept(folder: Path, shown: str, good: Callable[[bytes], bool]) -> Held | None:
-    """The version of `shown` the last build kept, if `good` still accepts it."""
-    try:
-        record = json.loads(_kept_path(folder, shown).read_text("utf-8"))
-        raw = str(record["text"]).encode("utf-8", "surrogateescape")
-        day = dt.date.fromisoformat(str(record["day"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return Held(raw, day) if good(raw) else None
+def kept(folder: Path, name: str, good: Callable[[bytes], bool], shown: str) -> Held | None:
+    """The version of the plan file `name` the last build kept, if `good` still accepts it.
+    `shown`: the file as shown, which builds before December 2026 kept it by (relative to
+    the folder they ran from, so a build run from elsewhere did not find it)."""
+    for one in (name, shown):
+        try:
+            record = json.loads(_kept_path(folder, one).read_text("utf-8"))
+            raw = str(record["text"]).encode("utf-8", "surrogateescape")
+            day = dt.date.fromisoformat(str(record["day"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        return Held(raw, day) if good(raw) else None
+    return None

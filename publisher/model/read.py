@@ -28,7 +28,7 @@ from publisher.model.views import (
 from publisher.plans import characters
 from publisher.plans.check import PlanRead, display_path, load_reference, read_plan
 from publisher.plans.england import named_places
-from publisher.plans.errors import Problem, Severity
+from publisher.plans.errors import Problem, Severity, shown_as
 from publisher.plans.folder import plan_files
 from publisher.plans.load import commissioner_of, paused_gc
 from publisher.plans.model import ChannelFile, Organisation
@@ -87,6 +87,9 @@ def load_site(
             if progress is not None and (done % 20 == 0 or done == len(begun.files)):
                 progress(done, len(begun.files), "Reading plans")
             reading = kept.load(where, keys[path]) if where is not None else None
+            if reading is not None and reading.file != (shown := display_path(path)):
+                problems_now = shown_as(reading.problems, reading.file, shown)
+                reading = replace(reading, file=shown, problems=problems_now)
             if reading is None:
                 reading = _reading(site, begun, path, raw[path])
                 if where is not None:
@@ -126,7 +129,7 @@ def _reading(site: SiteData, begun: Start, path: Path, raw: bytes | None) -> kep
     read, held = read_published(path, display_path(path), begun.reference, site.today, raw)
     if read.header is None or (read.has_errors and held is None):
         return kept.Reading(read.problems, read.file, None)
-    commissioner = commissioner_view(read.header, read.file, held)
+    commissioner = commissioner_view(read.header, path.name, held)
     until = held.when if held is not None else None
     views = file_views(site, commissioner, read, begun.history, begun.names, until)
     return kept.Reading(read.problems, read.file, commissioner, held is not None, views)
@@ -145,7 +148,7 @@ def _reading_keys(begun: Start, raw: dict[Path, bytes | None], base_url: str) ->
     for path, text in raw.items():
         head = commissioner_of(text) if text else None
         story = stories.get(head[0], b"") if head is not None else everything
-        out[path] = kept.name(shared, display_path(path), text or b"\0", story)
+        out[path] = kept.name(shared, path.name, text or b"\0", story)  # from any folder
     return out
 
 
@@ -171,7 +174,7 @@ def read_published(
 
     held = last_good.from_git(path, good)
     if held is None and kept is not None:
-        held = last_good.kept(kept, shown, good)
+        held = last_good.kept(kept, path.name, good, shown)
     if held is None:
         return read, None
     published = read_plan(path, shown, reference, None, today, held.raw)

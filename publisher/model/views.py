@@ -136,7 +136,7 @@ class CommissionerView:
     contact: Contact | None
     notice_weeks: int
     example: bool
-    source: str  # the plan file, as given to the build
+    source: str  # the plan file's name in the plans folder (the same from any folder)
     # the plan file's newest version has errors: the day of the last good one, published
     held_from: dt.date | None = None
 

@@ -46,6 +46,14 @@ class Problem:
         return (self.file, self.line, self.column, self.code)
 
 
+def shown_as(problems: list[Problem], was: str, now: str) -> list[Problem]:
+    """Problems kept from another pass, where their file was shown as `was`, as this pass
+    shows it (`now`: a command run from another folder shows a path another way)."""
+    if was == now:
+        return problems
+    return [replace(p, file=now) if p.file == was else p for p in problems]
+
+
 def dotted(path: Sequence[PathPart]) -> str:
     out = ""
     for part in path:

@@ -52,6 +52,29 @@ def test_a_build_with_nothing_changed_links_every_file(tmp_path: Path) -> None:
     assert _inodes(out) == before
 
 
+def test_a_build_from_another_folder_renders_nothing_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache knows a plan file by its name in the plans folder, not as shown: a build
+    run by hand from another folder than the service's makes nothing again, and its
+    messages name the files as shown from where it ran."""
+    plans = _copy(tmp_path)
+    plan = plans / "leeds-city-council.yaml"
+    plan.write_text(plan.read_text().replace("  - id: ", "  - surprise: 1\n    id: ", 1))
+    out = tmp_path / "feeds"
+    monkeypatch.chdir(tmp_path)
+    named = {p.file for p in build(Path("plans"), out, today=TODAY).problems}
+    assert "plans/leeds-city-council.yaml" in named and len(named) > 1
+    before = _inodes(out)
+    monkeypatch.chdir(plans)
+    again = build(Path("."), out, today=TODAY)
+    assert _inodes(out) == before
+    assert {p.file for p in again.problems} == {name.removeprefix("plans/") for name in named}
+    monkeypatch.chdir(tmp_path)
+    assert {p.file for p in build(plans, out, today=TODAY).problems} == named
+    assert _inodes(out) == before
+
+
 def test_one_changed_plan_remakes_only_the_files_that_carry_it(tmp_path: Path) -> None:
     plans = _copy(tmp_path)
     out = tmp_path / "feeds"

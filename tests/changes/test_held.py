@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from publisher import cli
+from publisher.builder import cache
 from publisher.builder.site import build
 from publisher.changes.diff import Change, Kind
 from publisher.changes.preview import Item, Line, Preview
@@ -105,6 +106,29 @@ def test_without_git_the_last_build_keeps_it(tmp_path: Path) -> None:
     assert later.skipped == [] and [day for _, day in later.held] == [TODAY]
     assert later.errors == 1
     assert (out / f"opportunities/{COMMISSIONER}/social-prescribing.html").is_file()
+
+
+def test_without_git_a_build_from_another_folder_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kept version is known by the file's name in the plans folder: a build run by
+    hand from another folder finds it, and so does a build after one that kept it under
+    the name it was shown by (as builds did before)."""
+    repo = PlanRepo(tmp_path)
+    shutil.rmtree(tmp_path / ".git")
+    repo.write()
+    out = tmp_path / "feeds"
+    monkeypatch.chdir(tmp_path)
+    assert build(Path("plans"), out, today=TODAY).held == []
+    repo.file.write_text(repo.file.read_text().replace("status: planning", "status: nonsense"))
+    monkeypatch.chdir(repo.plans)
+    later = build(Path("."), out, today=dt.date(2026, 6, 2))
+    assert later.skipped == [] and later.held == [(f"{COMMISSIONER}.yaml", TODAY)]
+    kept = cache.folder_for(out) / "published"
+    (kept / f"{COMMISSIONER}.yaml.json").rename(kept / f"plans__{COMMISSIONER}.yaml.json")
+    monkeypatch.chdir(tmp_path)
+    older = build(Path("plans"), out, today=dt.date(2026, 6, 3))
+    assert older.skipped == [] and older.held == [(f"plans/{COMMISSIONER}.yaml", TODAY)]
 
 
 def _item(kind: Kind, before: object = None) -> Item:

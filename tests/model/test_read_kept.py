@@ -82,3 +82,20 @@ def test_the_model_kept_is_the_model_read(plans: Path) -> None:
         assert kept.commissioners == read.commissioners
         assert (kept.skipped, kept.held, kept_problems) == (read.skipped, read.held, problems)
     assert len(list((plans / ".git" / "publisher" / "model").glob("*.pickle"))) == 7
+
+
+def test_readings_kept_from_another_folder_are_used_and_name_files_as_shown(
+    plans: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(plans.parent)
+    first, problems = load_site(Path("plans"), TODAY, reuse=True)
+    assert problems and {p.file for p in problems} == {
+        f"plans/{name}" for name in {Path(p.file).name for p in problems}
+    }
+    monkeypatch.chdir(plans)
+    reads = Reads(plans, monkeypatch)
+    kept, kept_problems = load_site(Path("."), TODAY, reuse=True)
+    assert _parsed_plans(reads, plans) == {}
+    assert kept_problems == load_site(Path("."), TODAY)[1]
+    assert {p.file.removeprefix("plans/") for p in problems} == {p.file for p in kept_problems}
+    assert kept.opportunities == first.opportunities
