@@ -146,6 +146,11 @@ class Shelf(Protocol):
         ...
 
     def memo(self, member: Member) -> str: ...
+    def digest(self, member: Member) -> bytes:
+        """What this format keeps of `member`, named: a file that reads nothing else of
+        its members is keyed by these (a closing date passing changes an opportunity's
+        data and calendar, not its feed items)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,7 @@ class Bundle(Scope):
     members: Sequence[Member]
     key: bytes  # what its files are made from: its members, and what it says of itself
     packaged: bool  # whether the OCDS package its page links to exists
+    about: bytes = b""  # what it says of itself (`key` without its members)
 
 
 Paged = Callable[[Bundle, Callable[[], Iterator[Output]]], Iterator[Output]]
@@ -202,8 +208,9 @@ def _bundle(
         packaged = bool(members)  # its own package, which it has when it has opportunities
         own = repr(next((c for c in site.commissioners if c.id == listing.slug), None))
     stem = listing.path if listing is not None else "all"
-    key = digest(stem, repr(listing), own, repr(packaged), b"".join(map(_digest_of, members)))
-    return Bundle(listing, members, key, packaged)
+    about = digest(stem, repr(listing), own, repr(packaged))
+    key = digest(about, b"".join(map(_digest_of, members)))
+    return Bundle(listing, members, key, packaged, about)
 
 
 class Format:

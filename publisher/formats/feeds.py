@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from publisher.formats import memo
-from publisher.formats.base import Bundle, Format, Member, Output, Part, Shelf, Whole
+from publisher.formats.base import Bundle, Format, Member, Output, Part, Shelf, Whole, digest
 from publisher.model.views import (
     ChangeLine,
     Collection,
@@ -412,9 +412,13 @@ class Feeds(Format):
         order = FeedOrder(shelf)
         for bundle in whole.bundles:
             size = len(bundle.members)
+            # A feed reads only its members' items, and not their order (the newest come
+            # first, each by its own date and id): a list whose opportunities changed in
+            # nothing its feed says (a closing date passed) keeps its feeds.
+            key = digest(bundle.about, b"".join(sorted(map(shelf.digest, bundle.members))))
             for kind in ("rss", "atom"):
                 make = partial(_feed_of, whole.site, bundle, order, kind == "atom")
-                yield Output(f"{bundle.path}.{kind}", bundle.key, make, size)
+                yield Output(f"{bundle.path}.{kind}", key, make, size)
 
 
 def _feed_of(site: SiteData, bundle: Bundle, order: FeedOrder, atom: bool) -> bytes:

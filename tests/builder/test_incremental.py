@@ -16,7 +16,7 @@ from publisher.formats import calendar, data, feeds, list_pages, ocds, pages
 from publisher.formats.base import Layout
 from publisher.model.read import load_site
 from tests.builder.sites import tree as _tree
-from tests.changes.gitplans import PlanRepo
+from tests.changes.gitplans import COMMISSIONER, PlanRepo
 
 ROOT = Path(__file__).parents[2]
 PLANS = ROOT / "plans"
@@ -203,7 +203,11 @@ def test_a_new_day_remakes_only_what_reads_differently(tmp_path: Path) -> None:
         shutil.rmtree(fresh)
         remade = _remade(before, _inodes(out))
         # Every file that reads differently is made again (never written through a link)...
-        assert {p for p in built if old.get(p) != built[p]} <= remade
+        differs = {p for p in built if old.get(p) != built[p]}
+        assert differs <= remade
+        # ... and a feed only then: its items say nothing of days left or of order.
+        feeds = {p for p in remade if p.endswith((".rss", ".atom"))}
+        assert feeds <= differs, (day, sorted(feeds - differs)[:5])
         # ... and what reads the same is linked: Leeds's notice, list and feed.
         assert notice not in remade
         for kept in ("commissioner/leeds-city-council.html", "commissioner/leeds-city-council.rss"):
@@ -213,6 +217,30 @@ def test_a_new_day_remakes_only_what_reads_differently(tmp_path: Path) -> None:
     assert "as they stood on 29 November 2026" in (out / "index.html").read_text()
     assert "(12 weeks)" in (out / "transparency" / "leeds-city-council.html").read_text()
     assert "stood on" not in (out / notice).read_text()
+
+
+def test_a_closing_date_passing_keeps_the_feeds_that_say_the_same(tmp_path: Path) -> None:
+    """When an opportunity's closing date passes, its data files and calendars change; its
+    feed items do not, so the feeds of every list it is on are linked, not written again
+    (at England's size, national opportunities closing rewrote 3.4 GB of identical feeds)."""
+    repo = PlanRepo(tmp_path / "repo")
+    repo.first.update(status="open")
+    repo.first["dates"] = {"tender_opens": "2026-11-02", "tender_closes": "2026-12-10"}
+    repo.commit("2026-11-01", "open until 10 December")
+    out = tmp_path / "feeds"
+    build(repo.plans, out, today=dt.date(2026, 12, 9))
+    before, old = _inodes(out), _tree(out)
+    build(repo.plans, out, today=dt.date(2026, 12, 11))
+    remade, built = _remade(before, _inodes(out)), _tree(out)
+    assert '"state":"closed"' in (out / "place" / "leeds.json").read_text()
+    assert {"place/leeds.json", "place/leeds.html", "all.json"} <= remade
+    lists = ["all", "place/leeds", "theme/mental-health", f"commissioner/{COMMISSIONER}"]
+    feeds = {f"{path}.{kind}" for path in [*lists, "funding/contract"] for kind in ("rss", "atom")}
+    assert all(built[p] == old[p] for p in feeds)
+    assert not feeds & remade
+    fresh = tmp_path / "fresh"
+    build(repo.plans, fresh, today=dt.date(2026, 12, 11))
+    assert _tree(fresh) == built
 
 
 def test_a_plan_files_own_pages_are_kept_when_its_views_read_the_same(tmp_path: Path) -> None:
