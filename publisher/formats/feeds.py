@@ -13,7 +13,7 @@ changed, else when it was first published, else the build's `today`), so the sam
 byte-identical feeds and a feed reader never sees items reshuffle.
 
 An opportunity is in many feeds (everything, each place it reaches, each theme...), so its
-item is made by feedgen once per build and reused: see `per_view`.
+item's XML is made once per build (feed_items.py) and reused: see `per_view`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from publisher.formats import memo
+from publisher.formats import feed_items, memo
 from publisher.formats.base import Bundle, Format, Member, Output, Part, Shelf, Whole, digest
 from publisher.model.views import (
     ChangeLine,
@@ -44,7 +44,6 @@ from publisher.text import templates
 
 if TYPE_CHECKING:
     import jinja2
-    from feedgen.entry import FeedEntry
     from feedgen.feed import FeedGenerator
 
 # Part of every tag: id (RFC 4151), with the site's host name. Ids must never change, so
@@ -60,10 +59,6 @@ CHANGES_IN_FEEDS = 10
 # every current opportunity is on the list page the feed links to. Without a cap a feed of a
 # large plan grows past what feed readers accept (tens of megabytes).
 FEED_ITEMS = 200
-
-# An item's title when its text has nothing left to show (feeds require one; a checked plan
-# always has one, but text that reached us unchecked may be all control characters).
-UNTITLED = "Untitled opportunity"
 
 
 def wording() -> jinja2.Environment:
@@ -267,30 +262,6 @@ def change_items(site: SiteData, view: OpportunityView, base: Item) -> list[Item
     return out
 
 
-def entry(about: Item, atom: bool) -> FeedEntry:
-    """The item as feedgen's entry. RSS gets the HTML as its description; Atom gets plain
-    text as its summary and the HTML as its content."""
-    # Everything given to feedgen is scrubbed: lxml refuses text holding a control
-    # character, which would fail the whole build over one value that reached us unchecked.
-    from feedgen.entry import FeedEntry  # noqa: PLC0415  # see _entry_xml
-
-    fe = FeedEntry()
-    fe.id(scrub(about.id))
-    fe.title(scrub(about.title).strip() or UNTITLED)  # feedgen refuses an item without one
-    fe.link(href=scrub(about.link), rel="alternate", type="text/html")
-    if atom:
-        fe.summary(scrub(about.text))
-        fe.content(scrub(about.html), type="html")
-    else:
-        fe.description(scrub(about.html))
-    fe.author(name=scrub(about.author), email=scrub(about.email) if about.email else None)
-    fe.published(about.published)
-    fe.updated(about.updated)
-    for term, label, scheme in about.categories:
-        fe.category(term=scrub(term), label=scrub(label), scheme=scrub(scheme))
-    return fe
-
-
 @dataclass(frozen=True)
 class Made:
     """An opportunity's item in both formats, made once per build for every feed."""
@@ -309,7 +280,7 @@ def made(site: SiteData, view: OpportunityView) -> tuple[Made, ...]:
     """The opportunity's items: its own, then one per announced change."""
     own = item(site, view)
     return tuple(
-        Made(about.id, about.updated, _entry_xml(about, atom=False), _entry_xml(about, atom=True))
+        Made(about.id, about.updated, feed_items.rss_item(about), feed_items.atom_entry(about))
         for about in (own, *change_items(site, view, own))
     )
 
@@ -327,7 +298,9 @@ def newest(items: Sequence[Made], limit: int | None = None) -> list[Made]:
 
 def header(site: SiteData, collection: Scope, own: str, newest: dt.datetime) -> FeedGenerator:
     """The feed without its items; `own` is its own file ('place/leeds.rss')."""
-    from feedgen.feed import FeedGenerator  # noqa: PLC0415  # see _entry_xml
+    # feedgen and lxml are imported when a feed is written, not with this module: a build
+    # that writes none (nothing changed) does without their import.
+    from feedgen.feed import FeedGenerator  # noqa: PLC0415
 
     fg = FeedGenerator()
     fg.id(tag(site, f"feeds/{collection.path}"))
@@ -342,19 +315,6 @@ def header(site: SiteData, collection: Scope, own: str, newest: dt.datetime) -> 
     # newest item did.
     fg.updated(newest)
     return fg
-
-
-def _entry_xml(about: Item, atom: bool) -> bytes:
-    """One item's XML as it sits in the feed: indented, on its own lines."""
-    # feedgen and lxml are imported when a feed is written, not with this module: a build
-    # that writes none (nothing changed) does without their import.
-    from lxml import etree  # noqa: PLC0415
-
-    element = entry(about, atom).atom_entry() if atom else entry(about, atom).rss_entry()
-    level = 1 if atom else 2  # <feed><entry>, <rss><channel><item>
-    etree.indent(element, space="  ", level=level)
-    xml = bytes(etree.tostring(element, encoding="UTF-8", xml_declaration=False))
-    return b"  " * level + xml + b"\n"
 
 
 def feed(site: SiteData, collection: Scope, items: Sequence[Made], atom: bool) -> bytes:
@@ -409,7 +369,7 @@ class Feeds(Format):
         return Part(facts, tuple(xml for one in items for xml in (one.rss, one.atom)))
 
     def outputs(self, whole: Whole, shelf: Shelf) -> Iterator[Output]:
-        order = FeedOrder(shelf)
+        order = FeedOrder(shelf, whole.members)
         for bundle in whole.bundles:
             size = len(bundle.members)
             # A feed reads only its members' items, and not their order (the newest come
@@ -429,12 +389,21 @@ def _feed_of(site: SiteData, bundle: Bundle, order: FeedOrder, atom: bool) -> by
 class FeedOrder:
     """Picks a feed's newest items from its members' kept facts. A list's RSS and Atom
     carry the same items, so the last choice is kept for the next feed of the same
-    members. (Each feed ranks only its own members' items: a build after one change makes
-    a few dozen feeds, and ranking every item of the site first, once per process, cost
-    more than all of them.)"""
+    members.
 
-    def __init__(self, shelf: Shelf) -> None:
+    A build after one change makes a few dozen feeds: each ranks its own members' items.
+    A full build makes thousands, whose lists carry millions of members in all: once a
+    process has ranked as many members as the site has, it puts every member in order
+    once, by its newest item, and a feed then takes its FEED_ITEMS first members by that
+    order (sorting their places, without a step of Python per member) and ranks only their
+    items."""
+
+    def __init__(self, shelf: Shelf, everyone: Sequence[Member]) -> None:
         self.shelf = shelf
+        self.everyone = everyone  # every member of the site: each feed's are among them
+        self._ranked = 0  # members ranked a feed at a time so far in this process
+        self._order: list[Member] | None = None  # every member, newest item first
+        self._place: dict[str, int] = {}  # a member's uid -> its place in that order
         self._last: tuple[Sequence[Member], list[tuple[Member, int]]] | None = None
 
     def newest_parts(
@@ -453,21 +422,48 @@ class FeedOrder:
 
     def _chosen(self, members: Sequence[Member]) -> list[tuple[Member, int]]:
         """The newest FEED_ITEMS items of `members`, newest first: each its member and
-        which of the member's items it is (ties go to the member first in list order)."""
+        which of the member's items it is."""
         if self._last is not None and self._last[0] is members:
             return self._last[1]
+        candidates = self._candidates(members)
         facts = self.shelf.facts
         ranked = heapq.nsmallest(
             FEED_ITEMS,
             (
                 (one.rank, index, n)
-                for index, member in enumerate(members)
+                for index, member in enumerate(candidates)
                 for n, one in enumerate(facts(member))
             ),
         )
-        chosen = [(members[index], n) for _, index, n in ranked]
+        chosen = [(candidates[index], n) for _, index, n in ranked]
         self._last = (members, chosen)
         return chosen
+
+    def _candidates(self, members: Sequence[Member]) -> Sequence[Member]:
+        """Members holding every one of the newest FEED_ITEMS items of `members`: the
+        FEED_ITEMS whose newest items are newest (each of those items is in one of them),
+        once every member is in order; until then, all of them."""
+        if self._order is None:
+            self._ranked += len(members)
+            if self._ranked <= len(self.everyone) or len(members) <= FEED_ITEMS:
+                return members
+            self._put_in_order()
+        assert self._order is not None
+        order, place = self._order, self._place
+        places = sorted(map(place.__getitem__, map(_uid, members)))
+        return [order[at] for at in places[:FEED_ITEMS]]
+
+    def _put_in_order(self) -> None:
+        facts = self.shelf.facts
+
+        def newest(member: Member) -> tuple[int, str]:
+            return min((one.rank for one in facts(member)), default=(1, member.uid))
+
+        self._order = sorted(self.everyone, key=newest)
+        self._place = {member.uid: at for at, member in enumerate(self._order)}
+
+
+_uid = attrgetter("uid")
 
 
 FEEDS = Feeds()

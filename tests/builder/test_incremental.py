@@ -356,6 +356,11 @@ def test_the_build_assembles_what_each_renderer_makes_alone(
         if path != "all":
             for page, html in list_pages.listing(site, collection):
                 assert (out / page).read_text() == html, page
+    # Every feed: the build's later feeds take their items from every member put in order
+    # once (feeds.FeedOrder), its first ones rank their own members.
+    for collection in site.collections():
+        assert (out / f"{collection.path}.rss").read_bytes() == feeds.rss(site, collection)
+        assert (out / f"{collection.path}.atom").read_bytes() == feeds.atom(site, collection)
     assert (out / "index.html").read_text() == pages.index(site)
     for page, html in list_pages.whens(site):
         assert (out / page).read_text() == html, page

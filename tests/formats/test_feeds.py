@@ -8,9 +8,13 @@ import datetime as dt
 
 import feedparser
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from publisher.formats import feeds
+from publisher.formats import feed_items, feeds
 from publisher.model.views import Collection, Listing, SiteData
+from publisher.plans.dates import LONDON
+from tests.formats import feedgen_items
 from tests.formats.examples import load_first_published as load
 
 
@@ -170,9 +174,40 @@ def test_items_made_once_give_feedgens_own_output(site: SiteData) -> None:
             own = f"{collection.path}.{'atom' if atom else 'rss'}"
             whole = feeds.header(site, collection, own, newest)
             for about in items:
-                whole.add_entry(feeds.entry(about, atom), order="append")
+                whole.add_entry(feedgen_items.entry(about, atom), order="append")
             expected = whole.atom_str(pretty=True) if atom else whole.rss_str(pretty=True)
             assert (feeds.atom if atom else feeds.rss)(site, collection) == expected
+
+
+# Text with what XML escapes, white space, control characters the writers scrub, and
+# letters from beyond ASCII; sometimes nothing at all.
+AWKWARD = st.text(st.sampled_from("ab <>&\"'\t\n\r\x00\x07\u202e£é–😀"), max_size=12)
+WHEN = st.datetimes(
+    min_value=dt.datetime(2000, 1, 1),
+    max_value=dt.datetime(2099, 12, 31),
+    timezones=st.just(LONDON),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    about=st.builds(
+        feeds.Item,
+        id=AWKWARD.map(lambda text: "tag:x," + text),
+        link=AWKWARD,
+        title=AWKWARD,
+        text=AWKWARD,
+        html=AWKWARD,
+        author=AWKWARD,
+        email=st.none() | AWKWARD,
+        updated=WHEN,
+        published=WHEN,
+        categories=st.lists(st.tuples(AWKWARD, AWKWARD, AWKWARD), max_size=3).map(tuple),
+    )
+)
+def test_items_are_written_as_feedgen_writes_them(about: feeds.Item) -> None:
+    assert feed_items.rss_item(about) == feedgen_items.entry_xml(about, atom=False)
+    assert feed_items.atom_entry(about) == feedgen_items.entry_xml(about, atom=True)
 
 
 def test_a_feed_carries_only_its_newest_items(site: SiteData, monkeypatch) -> None:
