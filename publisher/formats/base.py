@@ -146,10 +146,8 @@ class Shelf(Protocol):
         ...
 
     def memo(self, member: Member) -> str: ...
-    def digest(self, member: Member) -> bytes:
-        """What this format keeps of `member`, named: a file that reads nothing else of
-        its members is keyed by these (a closing date passing changes an opportunity's
-        data and calendar, not its feed items)."""
+    def digests(self, members: Sequence[Member]) -> Iterator[bytes]:
+        """What this format keeps of each of `members`, named (`own_key`)."""
         ...
 
 
@@ -211,6 +209,15 @@ def _bundle(
     about = digest(stem, repr(listing), own, repr(packaged))
     key = digest(about, b"".join(map(_digest_of, members)))
     return Bundle(listing, members, key, packaged, about)
+
+
+def own_key(bundle: Bundle, shelf: Shelf, in_order: bool = True) -> bytes:
+    """The key of a bundle's file that reads, of its members, only what this format keeps
+    of each (facts and fragments) and, `in_order`, their order: an opportunity that changed
+    in nothing the file says (a closing date passing changes its data, not its feed items)
+    does not make the file again."""
+    digests = shelf.digests(bundle.members)
+    return digest(bundle.about, b"".join(digests if in_order else sorted(digests)))
 
 
 class Format:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from publisher.formats import feed_items, memo
-from publisher.formats.base import Bundle, Format, Member, Output, Part, Shelf, Whole, digest
+from publisher.formats.base import Bundle, Format, Member, Output, Part, Shelf, Whole, own_key
 from publisher.model.views import (
     ChangeLine,
     Collection,
@@ -375,7 +375,7 @@ class Feeds(Format):
             # A feed reads only its members' items, and not their order (the newest come
             # first, each by its own date and id): a list whose opportunities changed in
             # nothing its feed says (a closing date passed) keeps its feeds.
-            key = digest(bundle.about, b"".join(sorted(map(shelf.digest, bundle.members))))
+            key = own_key(bundle, shelf, in_order=False)
             for kind in ("rss", "atom"):
                 make = partial(_feed_of, whole.site, bundle, order, kind == "atom")
                 yield Output(f"{bundle.path}.{kind}", key, make, size)
