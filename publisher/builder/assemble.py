@@ -20,13 +20,19 @@ from publisher.model.views import SiteData
 
 
 def outputs(
-    site: SiteData, parts: list[Kept], paged: Callable[[base.Whole], base.Paged] | None = None
+    site: SiteData,
+    parts: list[Kept],
+    paged: Callable[[base.Whole], base.Paged] | None = None,
+    keyed: base.Keyed | None = None,
 ) -> Iterator[Output]:
     """Every file made from many opportunities, with its key. `site` holds every
     commissioner and no views; `parts` are every opportunity's, in list order; `paged`
-    gives, for the whole, how list pages are had (paged.Memo; by paging them otherwise)."""
+    gives, for the whole, how list pages are had (paged.Memo; by paging them otherwise),
+    and `keyed` how lists' other keys are (paged.Keys; worked out otherwise)."""
     whole = base.whole(site, list(parts))
     if paged is not None:
         whole = replace(whole, paged=paged(whole))
+    if keyed is not None:
+        whole = replace(whole, keyed=keyed)
     for one, shelf in zip(FORMATS, SHELVES, strict=True):
         yield from one.outputs(whole, shelf)

@@ -28,6 +28,7 @@ from jinja2 import FileSystemBytecodeCache
 
 from publisher.builder.days import DAILY, Rule
 from publisher.builder.paged import Kept as Paged
+from publisher.builder.paged import Key
 from publisher.builder.parts import Kept
 from publisher.builder.splice import Spans
 from publisher.formats.base import digest
@@ -103,6 +104,7 @@ class Manifest:
     dated: dict[str, Dated] = field(default_factory=dict)  # plan file's name -> its entries
     days: dict[str, Rule] = field(default_factory=dict)  # site path -> what it read of the day
     paged: dict[str, Paged] = field(default_factory=dict)  # list path -> its pages (paged.py)
+    keys: dict[str, Key] = field(default_factory=dict)  # lists' other keys (paged.Keys)
     day: dt.date | None = None  # the day its counts of days were filled in for
     # Its files (spare.py): all, those the build wrote (not linked from the site before),
     # and those it added to and removed from the site before; and that site, now the spare

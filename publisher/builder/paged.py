@@ -8,6 +8,9 @@ itself (`Whole.said`), on the site-wide inputs (`base`: code, places...) and on 
 far as paging read it. So a build keeps it, by list, with a digest of all those, and the
 next build whose digest is the same takes the pages from there; it pages the list again
 only to make one of them.
+
+The same holds for a list's keys besides its own (`Keys`: its feeds', made from its members'
+feed items alone), each worked out a step of Python per member: they are kept by list too.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from typing import NamedTuple
 
 from publisher.builder import days
 from publisher.formats.base import Bundle, Layout, Make, Output, digest
+
+# A list's key besides its own (`formats.base.own_key`), as one build worked it out: its
+# own key (`Bundle.key`), then that key
+Key = tuple[bytes, bytes]
 
 
 class Kept(NamedTuple):
@@ -73,3 +80,21 @@ class _Again:
         if self.made is None:
             self.made = {one.path: one.make for one in self.make()}
         return self.made[path]()
+
+
+class Keys:
+    """A list's keys besides its own (`formats.base.Keyed`), each a step of Python per
+    member (1.4 million steps for the lists of England): from the last build (`before`)
+    where the list's own key is the same (they are made from what it is made from),
+    otherwise worked out; `kept` is for the next build."""
+
+    def __init__(self, before: dict[str, Key] | None) -> None:
+        self.before = before or {}
+        self.kept: dict[str, Key] = {}
+
+    def __call__(self, name: str, bundle: Bundle, make: Callable[[], bytes]) -> bytes:
+        at = f"{bundle.path} {name}"
+        known = self.before.get(at)
+        key = known[1] if known is not None and known[0] == bundle.key else make()
+        self.kept[at] = (bundle.key, key)
+        return key

@@ -328,8 +328,9 @@ def _build_into(
             memo.append(paged.Memo(base, whole.said, today, manifest.paged if manifest else None))
         return memo[0]
 
+    keyed = paged.Keys(manifest.keys if manifest is not None else None)
     with days.watching() as listing:
-        outputs = list(assemble.outputs(whole, everything, pages))
+        outputs = list(assemble.outputs(whole, everything, pages, keyed))
     shared = listing().sign(today)
     before = manifest.days if manifest is not None else {}
 
@@ -377,7 +378,8 @@ def _build_into(
     report.files = len(paths)
     made = Manifest(
         (0, 0), {path.name: name for path, (_, _, name) in names.items()}, keys, frozenset(spanned),
-        _dated(names, entries, manifest, today), rules, memo[0].kept if memo else {}, today,
+        _dated(names, entries, manifest, today), rules, memo[0].kept if memo else {},
+        keyed.kept, today,
         paths, paths - linked,
     )  # fmt: skip
     return report, made

@@ -163,6 +163,8 @@ class Bundle(Scope):
 
 
 Paged = Callable[[Bundle, Callable[[], Iterator[Output]]], Iterator[Output]]
+# A key of a bundle's, named, and how to work it out: `own_key` for one format
+Keyed = Callable[[str, Bundle, Callable[[], bytes]], bytes]
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,10 @@ class Whole:
     # how a list's pages are had: by paging it (`make`), or, where the engine kept them from
     # a build whose list had the same members, from what it kept (builder/paged.py)
     paged: Paged = field(default=lambda _bundle, make: make())
+    # how a list's keys besides its own are had (`own_key`: a step a member): worked out,
+    # or, where the engine kept one from a build whose list had the same members, taken
+    # from there (builder/paged.py)
+    keyed: Keyed = field(default=lambda _name, _bundle, make: make())
 
 
 _digest_of: Callable[[Member], bytes] = operator.attrgetter("digest")  # 600,000 calls a build

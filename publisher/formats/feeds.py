@@ -375,7 +375,7 @@ class Feeds(Format):
             # A feed reads only its members' items, and not their order (the newest come
             # first, each by its own date and id): a list whose opportunities changed in
             # nothing its feed says (a closing date passed) keeps its feeds.
-            key = own_key(bundle, shelf, in_order=False)
+            key = whole.keyed("feeds", bundle, partial(own_key, bundle, shelf, in_order=False))
             for kind in ("rss", "atom"):
                 make = partial(_feed_of, whole.site, bundle, order, kind == "atom")
                 yield Output(f"{bundle.path}.{kind}", key, make, size)

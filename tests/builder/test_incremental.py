@@ -13,7 +13,7 @@ import pytest
 from publisher.builder import cache, splice, tasks
 from publisher.builder.site import build
 from publisher.formats import calendar, data, feeds, list_pages, ocds, pages
-from publisher.formats.base import Layout
+from publisher.formats.base import Bundle, Layout, Shelf
 from publisher.model.read import load_site
 from tests.builder.sites import tree as _tree
 from tests.changes.gitplans import COMMISSIONER, PlanRepo
@@ -105,6 +105,33 @@ def test_one_changed_plan_remakes_only_the_files_that_carry_it(tmp_path: Path) -
     assert ours and all("SEQUENCE:1\r\n" in e for e in ours)
     others = [e for e in renamed[1:] if e not in ours]
     assert all("SEQUENCE:0\r\n" in e for e in others)
+
+
+def test_a_lists_feed_key_is_worked_out_again_only_when_the_list_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A feed's key is made from its members' feed items, a step of Python per member; a
+    list with the same members as last time takes it from the last build's manifest."""
+    plans = _copy(tmp_path)
+    out = tmp_path / "feeds"
+    build(plans, out, today=TODAY)
+    worked: list[str] = []
+    real = feeds.own_key
+
+    def counting(bundle: Bundle, shelf: Shelf, in_order: bool = True) -> bytes:
+        worked.append(bundle.path)
+        return real(bundle, shelf, in_order)
+
+    monkeypatch.setattr(feeds, "own_key", counting)
+    build(plans, out, today=TODAY)
+    assert worked == []
+    plan = plans / "leeds-city-council.yaml"
+    plan.write_text(plan.read_text().replace(TITLE, "Refuges and outreach in Leeds"))
+    before = _inodes(out)
+    build(plans, out, today=TODAY)
+    remade = _remade(before, _inodes(out))
+    assert "all" in worked and "place/harehills" in worked and "place/kirklees" not in worked
+    assert {f"{path}.rss" for path in worked} == {p for p in remade if p.endswith(".rss")}
 
 
 def test_big_files_are_spliced_from_the_last_site_and_their_spans_kept_apart(
