@@ -238,7 +238,7 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
         else:
             with days.watching() as own:
                 view = views[uid] = view_of(pair)
-                these = _write_view_files(ctx, site, view, slotted)
+                these = _write_view_files(ctx, site, view, slotted, linked)
                 made.append(parts.of(site, view))
             rule = own()
             basis = digest(day_facts(view))
@@ -272,7 +272,7 @@ def _render_file(ctx: Context, path: Path, shown: str, name: str, previous: str 
             everything = derive(
                 ctx, opportunities=ordered, commissioners=[commissioner], today=today
             )
-            these = write_plan_files(ctx, everything, commissioner, ordered, slotted)
+            these = write_plan_files(ctx, everything, commissioner, ordered, slotted, linked)
         rule = own()
         whole = Unit(rule, rule.sign(ctx.site.today), tuple(these), shift, basis)
     else:
@@ -344,10 +344,14 @@ def _is_read(found: object) -> TypeGuard[tuple[PlanRead, Held | None]]:
 
 
 def _write_view_files(
-    ctx: Context, site: SiteData, view: OpportunityView, slotted: dict[str, bytes]
+    ctx: Context,
+    site: SiteData,
+    view: OpportunityView,
+    slotted: dict[str, bytes],
+    linked: list[str] | None = None,
 ) -> list[str]:
     """Write every format's files of one opportunity; return their paths."""
-    return _write(ctx, (one.view_files(site, view) for one in FORMATS), slotted)
+    return _write(ctx, (one.view_files(site, view) for one in FORMATS), slotted, linked)
 
 
 def write_plan_files(
@@ -356,18 +360,26 @@ def write_plan_files(
     commissioner: CommissionerView | None,
     views: list[OpportunityView],
     slotted: dict[str, bytes],
+    linked: list[str] | None = None,
 ) -> list[str]:
     """Write every format's files of one plan file as a whole (not its opportunities')
     into the staging site; return their paths."""
-    return _write(ctx, (one.plan_files(site, commissioner, views) for one in FORMATS), slotted)
+    made = (one.plan_files(site, commissioner, views) for one in FORMATS)
+    return _write(ctx, made, slotted, linked)
 
 
 def _write(
-    ctx: Context, made: Iterator[Iterator[tuple[str, bytes | str]]], slotted: dict[str, bytes]
+    ctx: Context,
+    made: Iterator[Iterator[tuple[str, bytes | str]]],
+    slotted: dict[str, bytes],
+    linked: list[str] | None = None,
 ) -> list[str]:
     """Write files into the staging site, their counts of days filled in; keep in `slotted`
     those with counts as rendered, with slots (text/slots.py), so that another day's build
-    fills them again instead of rendering them."""
+    fills them again instead of rendering them. A file that reads as the last site's does
+    is linked from there instead, and named in `linked` (a plan file read again on a new
+    day makes its commissioner's OCDS package again, the same: 60 MB a day shaped like
+    England)."""
     written = []
     today = ctx.site.today  # plain: what is filled in is not watched, and not kept
     with slots.held():
@@ -377,9 +389,35 @@ def _write(
                 if slots.MARK in data:
                     slotted[path] = data
                     data = slots.fill(data, today)
-                write(ctx.staging, path, data)
+                if linked is not None and _link_if_same(ctx.out, ctx.staging, path, data):
+                    linked.append(path)
+                else:
+                    write(ctx.staging, path, data)
                 written.append(path)
     return written
+
+
+def _link_if_same(old: Path, new: Path, path: str, data: bytes) -> bool:
+    """Give the new site the old site's file at `path` when it holds `data` (read only when
+    it is as long), as `write` would give it `data`; False when it does not (or cannot)."""
+    source, target = f"{old}/{path}", f"{new}/{path}"
+    try:
+        with open(source, "rb") as file:
+            if os.fstat(file.fileno()).st_size != len(data) or file.read() != data:
+                return False
+        try:
+            os.link(source, target)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.link(source, target)
+        except FileExistsError:
+            if os.path.samefile(source, target):
+                return True  # the spare's file is the old site's already
+            discard(target)  # written already (two plans share an id), or the spare's own
+            os.link(source, target)
+    except OSError:
+        return False
+    return True
 
 
 def orphans(ctx: Context, bodies: set[str]) -> tuple[list[Kept], list[str]]:

@@ -12,7 +12,7 @@ import pytest
 
 from publisher.builder import cache, splice, tasks
 from publisher.builder.site import build
-from publisher.formats import calendar, data, feeds, list_pages, ocds, pages
+from publisher.formats import base, calendar, data, feeds, list_pages, ocds, pages
 from publisher.formats.base import Bundle, Layout, Shelf
 from publisher.model.read import load_site
 from tests.builder.sites import tree as _tree
@@ -116,7 +116,7 @@ def test_a_lists_feed_key_is_worked_out_again_only_when_the_list_changed(
     out = tmp_path / "feeds"
     build(plans, out, today=TODAY)
     worked: list[str] = []
-    real = feeds.own_key
+    real = base.own_key
 
     def counting(bundle: Bundle, shelf: Shelf, in_order: bool = True) -> bytes:
         worked.append(bundle.path)
@@ -266,6 +266,27 @@ def test_a_closing_date_passing_keeps_the_feeds_that_say_the_same(tmp_path: Path
     assert not feeds & remade
     fresh = tmp_path / "fresh"
     build(repo.plans, fresh, today=dt.date(2026, 12, 11))
+    assert _tree(fresh) == built
+
+
+def test_a_plan_files_files_made_again_the_same_are_linked(tmp_path: Path) -> None:
+    """A plan file's files made again on a new day (its transparency page counts the weeks
+    its gaps have been open) that read as before (its OCDS package) are linked from the
+    last site, not written again."""
+    repo = PlanRepo(tmp_path / "repo")
+    repo.commit("2026-09-01", "first plan")  # a Tuesday: a week more on each Tuesday
+    out = tmp_path / "feeds"
+    build(repo.plans, out, today=dt.date(2026, 11, 30))
+    before, old = _inodes(out), _tree(out)
+    build(repo.plans, out, today=dt.date(2026, 12, 1))
+    remade, built = _remade(before, _inodes(out)), _tree(out)
+    page = f"transparency/{COMMISSIONER}.html"
+    assert page in remade and b"(13 weeks)" in built[page] and b"(12 weeks)" in old[page]
+    package = f"ocds/{COMMISSIONER}.json"
+    assert built[package] == old[package] and package not in remade
+    assert remade == {p for p in built if built[p] != old.get(p)}
+    fresh = tmp_path / "fresh"
+    build(repo.plans, fresh, today=dt.date(2026, 12, 1))
     assert _tree(fresh) == built
 
 
