@@ -333,8 +333,17 @@ def test_new_places_make_everything_again(tmp_path: Path) -> None:
     places = plans / "places.yaml"
     places.write_text(places.read_text().replace("name: Harehills", "name: Harehills and Gipton"))
     build(plans, out, today=TODAY)
-    assert not set(before.values()) & set(_inodes(out).values())
     assert "Harehills and Gipton" in (out / "place" / "harehills.html").read_text()
+    # Every file is made again; a plan file's that read the same (notices not naming
+    # Harehills) are then linked from the last site, not written again.
+    after = _inodes(out)
+    kept = {path for path, inode in after.items() if before.get(path) == inode}
+    assert kept and all(
+        path.startswith(("opportunities/", "ocds/", "transparency/")) for path in kept
+    )
+    fresh = tmp_path / "fresh"
+    build(plans, fresh, today=TODAY)
+    assert _tree(out) == _tree(fresh)
 
 
 def test_a_new_commit_remakes_the_commissioner_it_touched(tmp_path: Path) -> None:
