@@ -18,6 +18,7 @@ from publisher.formats.base import (
     Shelf,
     Whole,
     digest,
+    own_key,
 )
 from publisher.formats.data import Json, dumps
 from publisher.formats.memo import per_view
@@ -244,7 +245,11 @@ class Ocds(Format):
             yield Output(path, digest(path), partial(extension_file, site, name), 0)
         if not members:
             return
-        key = digest("ocds", whole.every)
+        # made from the members' releases alone, in their own order (by ocid): a day that
+        # changes what lists say of an opportunity, not its releases, keeps the packages
+        everything = whole.bundles[0]  # 'all'
+        make_key = partial(own_key, everything, shelf, in_order=False)
+        key = digest("ocds", whole.keyed("ocds", everything, make_key))
         size = len(members)
         yield Output(RELEASES, key, partial(_release_package, site, members, shelf), size)
         yield Output(RECORDS, key, partial(_record_package, site, members, shelf), size)

@@ -247,8 +247,9 @@ def test_a_new_day_remakes_only_what_reads_differently(tmp_path: Path) -> None:
 
 def test_a_closing_date_passing_keeps_the_feeds_that_say_the_same(tmp_path: Path) -> None:
     """When an opportunity's closing date passes, its data files and calendars change; its
-    feed items do not, so the feeds of every list it is on are linked, not written again
-    (at England's size, national opportunities closing rewrote 3.4 GB of identical feeds)."""
+    feed items and releases do not, so the feeds of every list it is on and the OCDS
+    packages are linked, not written again (at England's size, national opportunities
+    closing rewrote 3.4 GB of identical feeds)."""
     repo = PlanRepo(tmp_path / "repo")
     repo.first.update(status="open")
     repo.first["dates"] = {"tender_opens": "2026-11-02", "tender_closes": "2026-12-10"}
@@ -261,9 +262,11 @@ def test_a_closing_date_passing_keeps_the_feeds_that_say_the_same(tmp_path: Path
     assert '"state":"closed"' in (out / "place" / "leeds.json").read_text()
     assert {"place/leeds.json", "place/leeds.html", "all.json"} <= remade
     lists = ["all", "place/leeds", "theme/mental-health", f"commissioner/{COMMISSIONER}"]
-    feeds = {f"{path}.{kind}" for path in [*lists, "funding/contract"] for kind in ("rss", "atom")}
-    assert all(built[p] == old[p] for p in feeds)
-    assert not feeds & remade
+    same = {f"{path}.{kind}" for path in [*lists, "funding/contract"] for kind in ("rss", "atom")}
+    # so are the OCDS packages, made from its releases alone
+    same |= {"ocds/release-package.json", "ocds/record-package.json"}
+    assert all(built[p] == old[p] for p in same)
+    assert not same & remade
     fresh = tmp_path / "fresh"
     build(repo.plans, fresh, today=dt.date(2026, 12, 11))
     assert _tree(fresh) == built
