@@ -36,7 +36,7 @@ class Parts:
     listed_on: tuple[str, ...]  # the list pages that carry it: 'place/leeds', ...
     made: tuple[Part, ...]  # each format's, in FORMATS order
     digest: bytes  # of everything above: when it changes, so do the files carrying it
-    digests: tuple[bytes, ...]  # of each format's part alone (`Shelf.digest`)
+    digests: tuple[bytes, ...]  # of each format's part alone (`Shelf.digests`)
 
 
 def of(site: SiteData, view: OpportunityView) -> Parts:
@@ -187,7 +187,7 @@ class Shelf:
         return found
 
     def digests(self, members: Sequence[Member]) -> Iterator[bytes]:
-        # no step of Python per member: the lists of England carry 1.4 million in all
+        # no step of Python per member: the lists of England carry 630,000 in all
         return map(self._own, map(_DIGESTS, members))
 
     def fragment(self, member: Member, which: int = 0) -> memoryview:
