@@ -181,9 +181,9 @@ class Whole:
     # how a list's pages are had: by paging it (`make`), or, where the engine kept them from
     # a build whose list had the same members, from what it kept (builder/paged.py)
     paged: Paged = field(default=lambda _bundle, make: make())
-    # how a list's keys besides its own are had (`own_key`: a step a member): worked out,
-    # or, where the engine kept one from a build whose list had the same members, taken
-    # from there (builder/paged.py)
+    # how a list's keys besides its own are had (`own_key`: its members' digests sorted):
+    # worked out, or, where the engine kept one from a build whose list had the same
+    # members, taken from there (builder/paged.py)
     keyed: Keyed = field(default=lambda _name, _bundle, make: make())
 
 
