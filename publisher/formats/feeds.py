@@ -442,10 +442,12 @@ class FeedOrder:
     def _candidates(self, members: Sequence[Member]) -> Sequence[Member]:
         """Members holding every one of the newest FEED_ITEMS items of `members`: the
         FEED_ITEMS whose newest items are newest (each of those items is in one of them),
-        once every member is in order; until then, all of them."""
+        once every member is in order; until then, and for a feed of no more, all of them."""
+        if len(members) <= FEED_ITEMS:
+            return members
         if self._order is None:
             self._ranked += len(members)
-            if self._ranked <= len(self.everyone) or len(members) <= FEED_ITEMS:
+            if self._ranked <= len(self.everyone):
                 return members
             self._put_in_order()
         assert self._order is not None
